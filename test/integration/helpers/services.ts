@@ -1,0 +1,36 @@
+// Endpoints of the real stack and a loud check that each one answers: an integration test never
+// skips itself when a service is missing, it fails and says which one.
+import { connect } from 'node:net';
+
+export const stack = {
+  kafkaBrokers: process.env.HIVE_KAFKA_BROKERS ?? '127.0.0.1:9092',
+  metastoreUri: process.env.HIVE_KAFKA_HMS_URI ?? 'thrift://127.0.0.1:9083',
+  hiveServer2: process.env.HIVE_KAFKA_HS2 ?? '127.0.0.1:10000',
+};
+
+function canConnect(host: string, port: number, timeoutMs = 3000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean) => { socket.destroy(); resolve(ok); };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+function hostPort(endpoint: string): [string, number] {
+  const m = /^(?:[a-z0-9]+:\/\/)?([^:/]+):(\d+)/i.exec(endpoint);
+  if (!m) throw new Error(`not a host:port endpoint: ${endpoint}`);
+  return [m[1]!, Number(m[2])];
+}
+
+async function requireService(name: string, endpoint: string): Promise<void> {
+  const [host, port] = hostPort(endpoint);
+  if (!(await canConnect(host, port))) {
+    throw new Error(`${name} is not reachable at ${endpoint} (start the stack with: npm run stack:up)`);
+  }
+}
+
+export const requireKafka = () => requireService('Kafka broker', stack.kafkaBrokers.split(',')[0]!);
+export const requireMetastore = () => requireService('Hive Metastore', stack.metastoreUri);
+export const requireHiveServer2 = () => requireService('HiveServer2', stack.hiveServer2);

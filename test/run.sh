@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# npm test: starts the stack's services that are not answering, runs unit and integration tests on the
+# real Kafka, metastore and HiveServer2, then stops only the services this run started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source test/stack/lib.sh
+
+started=()
+port_open "$KAFKA_PORT" || started+=(kafka)
+port_open "$HMS_PORT" || started+=(metastore)
+port_open "$HS2_PORT" || started+=(hiveserver2)
+cleanup() { [ ${#started[@]} -eq 0 ] || bash test/stack/down.sh "${started[@]}"; }
+trap cleanup EXIT
+[ ${#started[@]} -eq 0 ] || bash test/stack/up.sh
+
+files=(test/unit/*.test.ts test/integration/*.test.ts)
+[ $# -eq 0 ] || files=("$@")
+node --import tsx --test --test-reporter=spec "${files[@]}"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Stops what stack:up started, each process by the pid it recorded, and nothing else.
+source "$(dirname "$0")/lib.sh"
+
+stop() {
+  local name=$1 pid
+  if ! pid=$(our_pid "$name"); then rm -f "$(pid_file "$name")"; return; fi
+  say "stopping $name (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  if kill -0 "$pid" 2>/dev/null; then say "$name ignored SIGTERM for 30s, killing it"; kill -KILL "$pid" 2>/dev/null || true; fi
+  rm -f "$(pid_file "$name")"
+}
+
+# With names, stops only those (npm test stops just what it started); reverse start order by default.
+services=("$@"); [ ${#services[@]} -gt 0 ] || services=(hiveserver2 metastore kafka)
+for s in "${services[@]}"; do
+  case $s in hiveserver2|metastore|kafka) stop "$s" ;; *) die "unknown service '$s' (expected hiveserver2, metastore or kafka)" ;; esac
+done

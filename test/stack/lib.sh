@@ -1,0 +1,73 @@
+# Shared by the stack scripts: where things live, which JDK runs what, classpaths from Maven.
+# Sourced, not run.
+set -euo pipefail
+
+STACK_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$STACK_HOME/../.." && pwd)
+STACK_DIR=${HIVE_KAFKA_STACK_DIR:-$REPO_ROOT/.stack}
+RUN_DIR=$STACK_DIR/run
+LOG_DIR=$STACK_DIR/logs
+CP_DIR=$STACK_DIR/classpath
+mkdir -p "$RUN_DIR" "$LOG_DIR" "$CP_DIR"
+
+KAFKA_PORT=9092
+HMS_PORT=9083
+HS2_PORT=10000
+HOOKS_JAR=$REPO_ROOT/hooks/target/hive-kafka-hooks.jar
+
+say() { printf '[stack] %s\n' "$*" >&2; }
+die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
+
+java_major() { "$1" -version 2>&1 | awk -F'"' '/version/ {split($2, v, "."); print (v[1] == "1" ? v[2] : v[1]); exit}'; }
+
+# Kafka and HiveServer2 run on Java 17 (Hive 4.0.x is not built for anything newer).
+find_java17() {
+  local j
+  for j in "${HIVE_KAFKA_JAVA17:-}" /usr/lib/jvm/java-17-openjdk-amd64/bin/java "$(command -v java || true)"; do
+    [ -n "$j" ] && [ -x "$j" ] && [ "$(java_major "$j")" = 17 ] && { echo "$j"; return; }
+  done
+  die "no Java 17 found: install openjdk-17-jdk-headless or set HIVE_KAFKA_JAVA17=/path/to/java"
+}
+
+# The metastore runs DbNotificationListener from hcatalog 4.2.0, which is Java 21 bytecode.
+find_java21plus() {
+  local j
+  for j in "${HIVE_KAFKA_JAVA21:-}" /usr/lib/jvm/*/bin/java; do
+    [ -n "$j" ] && [ -x "$j" ] && [ "$(java_major "$j")" -ge 21 ] 2>/dev/null && { echo "$j"; return; }
+  done
+  die "no Java >= 21 found under /usr/lib/jvm: the metastore's DbNotificationListener (hcatalog 4.2.0) needs one; set HIVE_KAFKA_JAVA21=/path/to/java"
+}
+
+# Prints the classpath of test/stack/<name>/pom.xml. Maven keeps the jars in ~/.m2, so a second run
+# resolves offline; the result is cached per pom content.
+classpath() {
+  local name=$1 pom=$STACK_HOME/$1/pom.xml excludes=$2
+  local key; key=$(cat "$pom" <(echo "$excludes") | sha1sum | cut -c1-12)
+  local out=$CP_DIR/$name-$key.cp
+  if [ ! -s "$out" ]; then
+    local args=(-B -q -f "$pom" dependency:build-classpath "-Dmdep.outputFile=$out" "-DexcludeArtifactIds=$excludes")
+    if ! mvn -o "${args[@]}" >"$LOG_DIR/mvn-$name.log" 2>&1; then
+      say "resolving $name jars from Maven Central (first run downloads them)"
+      mvn "${args[@]}" >"$LOG_DIR/mvn-$name.log" 2>&1 || { tail -n 20 "$LOG_DIR/mvn-$name.log" >&2; die "Maven could not resolve $pom"; }
+    fi
+  fi
+  cat "$out"
+}
+
+KAFKA_EXCLUDES=none
+HMS_EXCLUDES=hadoop-client-api,hadoop-client-runtime
+HS2_EXCLUDES=hadoop-client-api,hadoop-client-runtime,log4j,reload4j,slf4j-log4j12,slf4j-reload4j,antlr-runtime
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pid_file() { echo "$RUN_DIR/$1.pid"; }
+
+# A pid counts as ours only if its command line carries this stack's marker.
+our_pid() {
+  local f; f=$(pid_file "$1")
+  [ -s "$f" ] || return 1
+  local pid; pid=$(cat "$f")
+  [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "-Dhive.kafka.stack=$STACK_DIR " && echo "$pid"
+}
+
+render() { sed -e "s#@STACK_DIR@#$STACK_DIR#g" -e "s#@AUX_JARS@#${AUX_JARS:-}#g" "$STACK_HOME/conf/$1" >"$2"; }
