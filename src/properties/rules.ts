@@ -1,0 +1,70 @@
+// The TBLPROPERTIES contract as data: one entry per property, with its aliases, default, the rule a
+// value must pass and what an ALTER of it does on a running table. The Java meta hook in hooks/ reads
+// the JSON export of this list (npm run gen:rules), so Hive and the service refuse the same DDL.
+
+export type Rule =
+  | { kind: 'topic' }
+  | { kind: 'brokers' }
+  | { kind: 'int'; min: number; max: number }
+  | { kind: 'ratio' }
+  | { kind: 'bool' }
+  | { kind: 'enum'; values: readonly string[] }
+  | { kind: 'startOffset' }
+  | { kind: 'name' };
+
+/** What an ALTER of the property does to a running table. */
+export type OnAlter =
+  | 'batch-boundary' // applied when the in-flight batch has been committed
+  | 'replan'         // tasks are re-planned at a batch boundary
+  | 'pause-resume'   // commit the in-flight batch, then stop or start consuming
+  | 'new-table-only' // ignored once the table has committed offsets
+  | 'refused';       // changing it is an error: drop and re-create the table
+
+export interface PropertyDef {
+  readonly name: string;
+  readonly aliases: readonly string[];
+  readonly required: boolean;
+  /** Default as the string a user would write; undefined only for required properties. */
+  readonly default?: string;
+  readonly rule: Rule;
+  readonly onAlter: OnAlter;
+  readonly doc: string;
+}
+
+export const PROPERTIES: readonly PropertyDef[] = [
+  { name: 'kafka.topic', aliases: [], required: true, rule: { kind: 'topic' }, onAlter: 'refused',
+    doc: 'Source topic.' },
+  { name: 'kafka.broker.list', aliases: ['kafka.bootstrap.servers'], required: true, rule: { kind: 'brokers' },
+    onAlter: 'batch-boundary', doc: 'Bootstrap servers, host:port[,host:port...].' },
+  { name: 'kafka.batch.maxSize', aliases: [], required: false, default: '100000', rule: { kind: 'int', min: 1, max: 10_000_000 },
+    onAlter: 'batch-boundary', doc: 'Records per committed batch; a batch is flushed when it reaches this size.' },
+  { name: 'kafka.max.batch.period.ms', aliases: [], required: false, default: '60000', rule: { kind: 'int', min: 100, max: 86_400_000 },
+    onAlter: 'batch-boundary', doc: 'Longest a consumed record waits before it is committed (a wall-clock timer, also on idle partitions).' },
+  { name: 'kafka.max.num.tasks', aliases: [], required: false, default: '1', rule: { kind: 'int', min: 1, max: 1024 },
+    onAlter: 'replan', doc: 'Upper bound on parallel tasks; tasks = min(topic partitions, this).' },
+  { name: 'kafka.schema.compatibility', aliases: [], required: false, default: 'NONE', rule: { kind: 'enum', values: ['NONE', 'BACKWARD', 'FORWARD', 'FULL'] },
+    onAlter: 'batch-boundary', doc: 'Schema evolution rule for column changes, as in Kafka Connect\'s HDFS sink.' },
+  { name: 'kafka.read_uncommited', aliases: ['kafka.read_uncommitted'], required: false, default: 'false', rule: { kind: 'bool' },
+    onAlter: 'batch-boundary', doc: 'Also ingest records of aborted and open transactions.' },
+  { name: 'kafka.ingestion.paused', aliases: [], required: false, default: 'false', rule: { kind: 'bool' },
+    onAlter: 'pause-resume', doc: 'true pauses after committing the in-flight batch; false resumes at the exact next offset.' },
+  { name: 'kafka.start.offset', aliases: [], required: false, default: 'earliest', rule: { kind: 'startOffset' },
+    onAlter: 'new-table-only', doc: 'Where a new table starts: earliest, latest, or an epoch timestamp in ms.' },
+  { name: 'kafka.error.policy', aliases: [], required: false, default: 'fail', rule: { kind: 'enum', values: ['fail', 'skip', 'deadletter'] },
+    onAlter: 'batch-boundary', doc: 'What a record that cannot be decoded does: fail the task, skip it (counted), or keep it in the dead-letter table.' },
+  { name: 'kafka.error.max.ratio', aliases: [], required: false, default: '0', rule: { kind: 'ratio' },
+    onAlter: 'batch-boundary', doc: 'Share of bad records per batch tolerated by skip/deadletter before the task fails (0 to 1).' },
+  { name: 'kafka.value.format', aliases: [], required: false, default: 'json', rule: { kind: 'enum', values: ['json'] },
+    onAlter: 'batch-boundary', doc: 'Record value format.' },
+  { name: 'kafka.credentials.profile', aliases: [], required: false, default: '', rule: { kind: 'name' },
+    onAlter: 'batch-boundary', doc: 'Name of a credentials profile in the service config (SASL/TLS secrets never live in TBLPROPERTIES).' },
+];
+
+/** Extra Kafka client settings: `<prefix><client key>` = value, passed to the consumer as is. */
+export const EXTRA_PREFIXES = ['kafka.extra.propertie.', 'kafka.extra.property.'] as const;
+
+/** Client settings the service owns; an extra property may not override them. */
+export const RESERVED_CLIENT_KEYS = ['group.id', 'enable.auto.commit', 'isolation.level', 'auto.offset.reset', 'bootstrap.servers'] as const;
+
+/** Client keys that hold secrets: they belong in a credentials profile, never in TBLPROPERTIES. */
+export const SECRET_KEY_PATTERN = /password|secret|sasl\.jaas\.config|ssl\.key/i;
