@@ -1,6 +1,6 @@
 // TBLPROPERTIES -> typed StreamSpec, or every problem at once, each naming the table, the property,
 // the value and what is allowed.
-import { EXTRA_PREFIXES, PROPERTIES, RESERVED_CLIENT_KEYS, SECRET_KEY_PATTERN, type PropertyDef, type Rule } from './rules.ts';
+import { EXTRA_PREFIXES, PATTERNS, PROPERTIES, RESERVED_CLIENT_KEYS, SECRET_KEY_PATTERN, type PropertyDef, type Rule } from './rules.ts';
 
 export type StartOffset = { kind: 'earliest' } | { kind: 'latest' } | { kind: 'timestamp'; ms: number };
 
@@ -40,21 +40,23 @@ export function describeRule(rule: Rule): string {
   }
 }
 
+const re = Object.fromEntries(Object.entries(PATTERNS).map(([k, p]) => [k, new RegExp(p)])) as Record<keyof typeof PATTERNS, RegExp>;
+
 /** The typed value of `raw` under `rule`, or undefined when it breaks the rule. */
 function check(rule: Rule, raw: string): unknown {
   const v = raw.trim();
   switch (rule.kind) {
-    case 'topic': return /^[a-zA-Z0-9._-]{1,249}$/.test(v) && v !== '.' && v !== '..' ? v : undefined;
+    case 'topic': return re.topic.test(v) && v !== '.' && v !== '..' ? v : undefined;
     case 'brokers': {
       const list = v.split(',').map((s) => s.trim());
       const ok = list.every((hp) => {
-        const m = /^([a-zA-Z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(hp);
+        const m = re.broker.exec(hp);
         return m !== null && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
       });
       return ok ? list : undefined;
     }
     case 'int': {
-      if (!/^-?\d+$/.test(v)) return undefined;
+      if (!re.integer.test(v)) return undefined;
       const n = Number(v);
       return n >= rule.min && n <= rule.max ? n : undefined;
     }
@@ -70,9 +72,9 @@ function check(rule: Rule, raw: string): unknown {
     case 'startOffset': {
       const l = v.toLowerCase();
       if (l === 'earliest' || l === 'latest') return { kind: l };
-      return /^\d{1,15}$/.test(v) ? { kind: 'timestamp', ms: Number(v) } : undefined;
+      return re.epochMs.test(v) ? { kind: 'timestamp', ms: Number(v) } : undefined;
     }
-    case 'name': return /^[a-zA-Z0-9._-]*$/.test(v) ? v : undefined;
+    case 'name': return re.name.test(v) ? v : undefined;
   }
 }
 

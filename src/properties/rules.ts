@@ -60,6 +60,15 @@ export const PROPERTIES: readonly PropertyDef[] = [
     onAlter: 'batch-boundary', doc: 'Name of a credentials profile in the service config (SASL/TLS secrets never live in TBLPROPERTIES).' },
 ];
 
+/** Patterns shared with the Java meta hook (Java and JavaScript read them alike). */
+export const PATTERNS = {
+  topic: '^[a-zA-Z0-9._-]{1,249}$',
+  broker: '^([a-zA-Z0-9.-]+|\\[[0-9a-fA-F:]+\\]):([0-9]{1,5})$',
+  epochMs: '^[0-9]{1,15}$',
+  name: '^[a-zA-Z0-9._-]*$',
+  integer: '^-?[0-9]{1,16}$',
+} as const;
+
 /** Extra Kafka client settings: `<prefix><client key>` = value, passed to the consumer as is. */
 export const EXTRA_PREFIXES = ['kafka.extra.propertie.', 'kafka.extra.property.'] as const;
 

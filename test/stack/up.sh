@@ -55,6 +55,16 @@ start_metastore() {
       -cp "$dir/conf:$cp" org.apache.hadoop.hive.metastore.HiveMetaStore )
 }
 
+# The storage handler jar goes on HiveServer2's classpath; rebuild it when its sources changed.
+build_hooks() {
+  local pom=$REPO_ROOT/hooks/pom.xml
+  if [ ! -f "$HOOKS_JAR" ] || [ -n "$(find "$REPO_ROOT/hooks/src" "$pom" -newer "$HOOKS_JAR" -print -quit)" ]; then
+    say "building the storage handler jar (hooks/)"
+    mvn -B -q -o -f "$pom" package >"$LOG_DIR/mvn-hooks.log" 2>&1 || mvn -B -q -f "$pom" package >"$LOG_DIR/mvn-hooks.log" 2>&1 \
+      || { tail -n 30 "$LOG_DIR/mvn-hooks.log" >&2; die "building hooks/ failed"; }
+  fi
+}
+
 start_hiveserver2() {
   local dir=$STACK_DIR/hs2 cp
   mkdir -p "$dir/conf"
@@ -75,6 +85,7 @@ start_hiveserver2() {
 t0=$SECONDS
 start_kafka
 start_metastore
+build_hooks
 start_hiveserver2
 say "stack ready in $((SECONDS - t0))s"
 cat <<OUT

@@ -1,0 +1,203 @@
+// Typed client for the few Hive Metastore calls hive-kafka needs: one TCP connection,
+// TBufferedTransport + TBinaryProtocol (HMS defaults: unframed, no SASL).
+import thrift from 'thrift';
+import ThriftHiveMetastore from './gen/ThriftHiveMetastore.js';
+import hms from './gen/hive_metastore_types.js';
+import {
+  bigIntToInt64,
+  fromThriftNotificationEvent,
+  fromThriftPartition,
+  fromThriftTable,
+  int64ToBigInt,
+  toThriftPartition,
+} from './convert.ts';
+import { MetastoreError, toMetastoreError } from './errors.ts';
+import type { NewPartition, NotificationEvent, Partition, Table } from './types.ts';
+
+export interface ConnectOptions {
+  /** Limit for connecting and for each call. */
+  timeoutMs: number;
+}
+
+// Always the callback style: the generated promise style needs `thrift.Q`, which thrift 0.24 no longer exports.
+type Callback<T> = (error: unknown, result: T) => void;
+
+interface PendingCall {
+  call: string;
+  fail: (error: MetastoreError) => void;
+}
+
+// HMS requires this capability to return insert-only (micro-managed ACID) tables; Hive's own client sends it too.
+const clientCapabilities = new hms.ClientCapabilities({ values: [hms.ClientCapability.INSERT_ONLY_TABLES] });
+
+function parseThriftUri(uri: string): { host: string; port: number; endpoint: string } {
+  const url = URL.canParse(uri) ? new URL(uri) : undefined;
+  if (url?.protocol !== 'thrift:' || url.hostname === '' || url.port === '') {
+    throw new Error(`not a metastore URI (expected thrift://host:port): ${uri}`);
+  }
+  return {
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: Number(url.port),
+    endpoint: `${url.hostname}:${url.port}`,
+  };
+}
+
+export class MetastoreClient {
+  private readonly pending = new Map<number, PendingCall>();
+  private nextCallId = 0;
+  /** Set once the connection is unusable; later calls fail at once instead of queueing forever. */
+  private closedBecause: string | undefined;
+  private readonly client: ThriftHiveMetastore.Client;
+
+  private constructor(
+    readonly endpoint: string,
+    private readonly connection: thrift.Connection,
+    private readonly timeoutMs: number,
+  ) {
+    this.client = thrift.createClient(ThriftHiveMetastore.Client, connection);
+    // node thrift only reports failures as events: without these, a pending call would wait forever.
+    connection.on('error', (error: unknown) => {
+      this.abandon('after a connection error', (call) => toMetastoreError(error, endpoint, call));
+      // After a socket or protocol error the byte stream cannot be trusted any more.
+      connection.destroy();
+    });
+    connection.on('close', () => this.abandon('closed by the server or the network'));
+  }
+
+  static async connect(uri: string, opts: ConnectOptions): Promise<MetastoreClient> {
+    const { host, port, endpoint } = parseThriftUri(uri);
+    const connection = thrift.createConnection(host, port, {
+      transport: thrift.TBufferedTransport,
+      protocol: thrift.TBinaryProtocol,
+    });
+    const client = new MetastoreClient(endpoint, connection, opts.timeoutMs);
+    await client.invoke<void>('connect', (done) => connection.once('connect', () => done(null, undefined)));
+    return client;
+  }
+
+  close(): void {
+    if (this.closedBecause !== undefined) return;
+    this.abandon('closed by the client');
+    this.connection.end();
+  }
+
+  async getAllDatabases(): Promise<string[]> {
+    return this.invoke('get_all_databases', (done) => this.client.get_all_databases(done));
+  }
+
+  async getAllTables(dbName: string): Promise<string[]> {
+    return this.invoke('get_all_tables', (done) => this.client.get_all_tables(dbName, done));
+  }
+
+  async getTable(dbName: string, tableName: string): Promise<Table> {
+    // Empty processorCapabilities makes HMS skip its metadata transformer and return the table as stored.
+    const request = new hms.GetTableRequest({
+      dbName,
+      tblName: tableName,
+      capabilities: clientCapabilities,
+      processorCapabilities: [],
+    });
+    const result = await this.invoke<hms.GetTableResult>('get_table_req', (done) =>
+      this.client.get_table_req(request, done),
+    );
+    return fromThriftTable(result.table);
+  }
+
+  /** Names that do not exist are left out of the result. */
+  async getTables(dbName: string, tableNames: string[]): Promise<Table[]> {
+    const request = new hms.GetTablesRequest({
+      dbName,
+      tblNames: tableNames,
+      capabilities: clientCapabilities,
+      processorCapabilities: [],
+    });
+    const result = await this.invoke<hms.GetTablesResult>('get_table_objects_by_name_req', (done) =>
+      this.client.get_table_objects_by_name_req(request, done),
+    );
+    return result.tables.map(fromThriftTable);
+  }
+
+  /** Returns the partitions HMS added; with ifNotExists, existing ones are left out. */
+  async addPartitions(
+    dbName: string,
+    tableName: string,
+    partitions: NewPartition[],
+    ifNotExists: boolean,
+  ): Promise<Partition[]> {
+    const request = new hms.AddPartitionsRequest({
+      dbName,
+      tblName: tableName,
+      parts: partitions.map((partition) => toThriftPartition(dbName, tableName, partition)),
+      ifNotExists,
+      needResult: true,
+    });
+    const result = await this.invoke<hms.AddPartitionsResult>('add_partitions_req', (done) =>
+      this.client.add_partitions_req(request, done),
+    );
+    return (result.partitions ?? []).map(fromThriftPartition);
+  }
+
+  /** Names like "dt=2024-01-01/country=fr". */
+  async getPartitionNames(dbName: string, tableName: string): Promise<string[]> {
+    return this.invoke('get_partition_names', (done) =>
+      this.client.get_partition_names(dbName, tableName, -1, done),
+    );
+  }
+
+  async getCurrentEventId(): Promise<bigint> {
+    const result = await this.invoke<hms.CurrentNotificationEventId>('get_current_notificationEventId', (done) =>
+      this.client.get_current_notificationEventId(done),
+    );
+    return int64ToBigInt(result.eventId);
+  }
+
+  /** Events with eventId > lastEvent, oldest first. maxEvents is required: HMS's own cap is a million. */
+  async getNextEvents(lastEvent: bigint, maxEvents: number): Promise<NotificationEvent[]> {
+    const request = new hms.NotificationEventRequest({ lastEvent: bigIntToInt64(lastEvent), maxEvents });
+    const result = await this.invoke<hms.NotificationEventResponse>('get_next_notification', (done) =>
+      this.client.get_next_notification(request, done),
+    );
+    return result.events.map(fromThriftNotificationEvent);
+  }
+
+  /** Runs one Thrift call with a deadline, and settles it exactly once whatever happens to the connection. */
+  private invoke<T>(call: string, start: (done: Callback<T>) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.closedBecause !== undefined) {
+        reject(this.closedError(call));
+        return;
+      }
+      const id = this.nextCallId++;
+      const settle = (error: MetastoreError | undefined, result?: T) => {
+        if (!this.pending.delete(id)) return;
+        clearTimeout(timer);
+        if (error) reject(error);
+        else resolve(result as T);
+      };
+      const timer = setTimeout(() => {
+        settle(new MetastoreError(this.endpoint, call, `timed out after ${this.timeoutMs} ms`, true));
+        // HMS serves one call at a time per connection: the slow call would hold up every later one.
+        this.abandon(`${call} timed out`);
+        this.connection.destroy();
+      }, this.timeoutMs);
+      this.pending.set(id, { call, fail: (error) => settle(error) });
+      try {
+        start((error, result) =>
+          error ? settle(toMetastoreError(error, this.endpoint, call)) : settle(undefined, result),
+        );
+      } catch (error) {
+        settle(toMetastoreError(error, this.endpoint, call));
+      }
+    });
+  }
+
+  /** Marks the client unusable and rejects every pending call; the first reason wins. */
+  private abandon(reason: string, errorFor = (call: string) => this.closedError(call)): void {
+    this.closedBecause ??= reason;
+    for (const { call, fail } of [...this.pending.values()]) fail(errorFor(call));
+  }
+
+  private closedError(call: string): MetastoreError {
+    return new MetastoreError(this.endpoint, call, `connection is closed (${this.closedBecause})`, true);
+  }
+}
