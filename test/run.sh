@@ -13,6 +13,7 @@ cleanup() { [ ${#started[@]} -eq 0 ] || bash test/stack/down.sh "${started[@]}";
 trap cleanup EXIT
 [ ${#started[@]} -eq 0 ] || bash test/stack/up.sh
 
+echo "integration tests run against: Kafka 127.0.0.1:$KAFKA_PORT, Hive Metastore thrift://127.0.0.1:$HMS_PORT, HiveServer2 127.0.0.1:$HS2_PORT"
 files=(test/unit/*.test.ts test/integration/*.test.ts)
 [ $# -eq 0 ] || files=("$@")
 node --import tsx --test --test-reporter=spec "${files[@]}"
