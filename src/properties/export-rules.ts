@@ -20,4 +20,14 @@ export function rulesJson(): string {
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
 
+/** The README's property rows; a unit test keeps the README in step with the rules. */
+export function readmeRows(): string {
+  const code = (s: string) => `\`${s}\``;
+  return PROPERTIES.map((p) => {
+    const name = code(p.name) + (p.aliases.length ? ` (alias ${p.aliases.map(code).join(', ')})` : '');
+    const dflt = p.required ? '**required**' : p.default === '' ? '(none)' : code(p.default!);
+    return `| ${name} | ${dflt} | ${describeRule(p.rule)} | ${p.doc} | ${p.onAlter} |`;
+  }).join('\n');
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) writeFileSync(RULES_JSON_PATH, rulesJson());
