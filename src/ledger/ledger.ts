@@ -1,0 +1,248 @@
+// The SQLite ledger (better-sqlite3, WAL). It is the only place offsets move, and every move that
+// matters for exactly-once happens inside one SQLite transaction with its fencing check.
+// ':memory:' gives the same ledger for unit tests.
+import Database from 'better-sqlite3';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('../../sql/ledger/', import.meta.url));
+
+export type DesiredState = 'running' | 'paused' | 'dropped';
+
+export interface StreamRow {
+  tableId: number;
+  dbName: string;
+  tableName: string;
+  specJson: string;
+  layoutJson: string;
+  desiredState: DesiredState;
+  createdAt: number;
+  updatedAt: number;
+  droppedAt: number | null;
+}
+
+export interface BatchFile {
+  hiddenPath: string;
+  finalPath: string;
+  /** Hive partition values in partition-key order; null for an unpartitioned table. */
+  partitionValues: string[] | null;
+  bucket: number | null;
+}
+
+export interface BatchIntent {
+  tableId: number;
+  kafkaPartition: number;
+  firstOffset: number;
+  lastOffset: number;
+  recordCount: number;
+  ownerEpoch: number;
+  files: BatchFile[];
+}
+
+export interface PendingBatch extends BatchIntent { batchId: number }
+
+/** A write by a task that no longer owns the partition. Not retriable: the task must stop. */
+export class FencedError extends Error {
+  override readonly name = 'FencedError';
+  readonly retriable = false;
+  constructor(readonly tableId: number, readonly kafkaPartition: number, detail: string) {
+    super(`table ${tableId} partition ${kafkaPartition}: ${detail}`);
+  }
+}
+
+export class Ledger {
+  private constructor(private readonly db: Database.Database) {}
+
+  static open(path: string): Ledger {
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL'); // a committed batch survives power loss, not just a crash
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    const ledger = new Ledger(db);
+    ledger.migrate();
+    return ledger;
+  }
+
+  close(): void { this.db.close(); }
+
+  /** Applies sql/ledger/NNN_*.sql files not applied yet, each in its own transaction. */
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const applied = new Set(this.db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+    for (const file of readdirSync(MIGRATIONS_DIR).filter((f) => /^\d+_.*\.sql$/.test(f)).sort()) {
+      const version = Number.parseInt(file, 10);
+      if (applied.has(version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(readFileSync(MIGRATIONS_DIR + file, 'utf8'));
+        this.db.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(version, Date.now());
+      })();
+    }
+  }
+
+  // ---- streams -------------------------------------------------------------------------------
+
+  /** Inserts or updates a stream; returns true when the table id was new. */
+  upsertStream(s: { tableId: number; dbName: string; tableName: string; specJson: string; layoutJson: string; desiredState: DesiredState }): boolean {
+    const now = Date.now();
+    return this.db.transaction(() => {
+      const existing = this.getStream(s.tableId);
+      if (existing) {
+        this.db.prepare(`UPDATE streams SET db_name = ?, table_name = ?, spec_json = ?, layout_json = ?, desired_state = ?, updated_at = ?
+                         WHERE table_id = ?`).run(s.dbName, s.tableName, s.specJson, s.layoutJson, s.desiredState, now, s.tableId);
+        return false;
+      }
+      this.db.prepare(`INSERT INTO streams (table_id, db_name, table_name, spec_json, layout_json, desired_state, created_at, updated_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(s.tableId, s.dbName, s.tableName, s.specJson, s.layoutJson, s.desiredState, now, now);
+      this.appendHistory(s.tableId, 'created', { db: s.dbName, table: s.tableName });
+      return true;
+    })();
+  }
+
+  getStream(tableId: number): StreamRow | undefined {
+    return this.db.prepare(`${STREAM_SELECT} WHERE table_id = ?`).get(tableId) as StreamRow | undefined;
+  }
+
+  /** Live (not dropped) streams, or all of them for audit. */
+  listStreams(opts: { includeDropped?: boolean } = {}): StreamRow[] {
+    const where = opts.includeDropped ? '' : " WHERE desired_state != 'dropped'";
+    return this.db.prepare(`${STREAM_SELECT}${where} ORDER BY db_name, table_name`).all() as StreamRow[];
+  }
+
+  setDesiredState(tableId: number, state: DesiredState, event: string, detail?: unknown): void {
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE streams SET desired_state = ?, updated_at = ?, dropped_at = CASE WHEN ? = \'dropped\' THEN ? ELSE dropped_at END WHERE table_id = ?')
+        .run(state, Date.now(), state, Date.now(), tableId);
+      this.appendHistory(tableId, event, detail);
+    })();
+  }
+
+  appendHistory(tableId: number, event: string, detail?: unknown): void {
+    this.db.prepare('INSERT INTO stream_history (table_id, at, event, detail_json) VALUES (?, ?, ?, ?)')
+      .run(tableId, Date.now(), event, detail === undefined ? null : JSON.stringify(detail));
+  }
+
+  history(tableId: number): { at: number; event: string; detail: unknown }[] {
+    return (this.db.prepare('SELECT at, event, detail_json AS d FROM stream_history WHERE table_id = ? ORDER BY id').all(tableId) as { at: number; event: string; d: string | null }[])
+      .map((r) => ({ at: r.at, event: r.event, detail: r.d === null ? undefined : JSON.parse(r.d) }));
+  }
+
+  recordError(tableId: number | null, scope: string, message: string): void {
+    this.db.prepare('INSERT INTO errors (table_id, at, scope, message) VALUES (?, ?, ?, ?)').run(tableId, Date.now(), scope, message);
+  }
+
+  recentErrors(tableId: number, limit = 10): { at: number; scope: string; message: string }[] {
+    return this.db.prepare('SELECT at, scope, message FROM errors WHERE table_id = ? ORDER BY id DESC LIMIT ?').all(tableId, limit) as { at: number; scope: string; message: string }[];
+  }
+
+  // ---- watcher cursor ------------------------------------------------------------------------
+
+  watcherCursor(): bigint | undefined {
+    const v = this.db.prepare('SELECT last_event_id FROM watcher_cursor WHERE id = 1').safeIntegers(true).pluck().get() as bigint | undefined;
+    return v;
+  }
+
+  setWatcherCursor(eventId: bigint): void {
+    this.db.prepare('INSERT INTO watcher_cursor (id, last_event_id) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET last_event_id = excluded.last_event_id')
+      .run(eventId);
+  }
+
+  // ---- offsets, ownership and the batch log (used by src/sink/commit.ts) --------------------
+
+  /** Next offset per Kafka partition the ledger knows for the table. */
+  nextOffsets(tableId: number): Map<number, number> {
+    const rows = this.db.prepare('SELECT kafka_partition AS p, next_offset AS o FROM partition_offsets WHERE table_id = ?').all(tableId) as { p: number; o: number }[];
+    return new Map(rows.map((r) => [r.p, r.o]));
+  }
+
+  /** Records start offsets for partitions the ledger has not seen; known partitions keep theirs. */
+  initPartitions(tableId: number, startOffsets: ReadonlyMap<number, number>): void {
+    const insert = this.db.prepare('INSERT OR IGNORE INTO partition_offsets (table_id, kafka_partition, next_offset) VALUES (?, ?, ?)');
+    this.db.transaction(() => { for (const [p, o] of startOffsets) insert.run(tableId, p, o); })();
+  }
+
+  /**
+   * Gives the partitions to a new owner and returns its epoch. Every earlier owner is fenced from
+   * then on: its intents and commits fail with FencedError.
+   */
+  claimPartitions(tableId: number, partitions: readonly number[]): number {
+    return this.db.transaction(() => {
+      const max = this.db.prepare('SELECT COALESCE(MAX(owner_epoch), 0) FROM partition_offsets WHERE table_id = ?').pluck().get(tableId) as number;
+      const epoch = max + 1;
+      const update = this.db.prepare('UPDATE partition_offsets SET owner_epoch = ? WHERE table_id = ? AND kafka_partition = ?');
+      for (const p of partitions) {
+        if (update.run(epoch, tableId, p).changes !== 1) throw new Error(`table ${tableId} partition ${p} has no offset in the ledger; call initPartitions first`);
+      }
+      return epoch;
+    })();
+  }
+
+  /** Durable record of a batch whose files are written under hidden names; returns its id. */
+  recordIntent(intent: BatchIntent): number {
+    return this.db.transaction(() => {
+      const row = this.db.prepare('SELECT next_offset AS next, owner_epoch AS epoch FROM partition_offsets WHERE table_id = ? AND kafka_partition = ?')
+        .get(intent.tableId, intent.kafkaPartition) as { next: number; epoch: number } | undefined;
+      if (!row) throw new Error(`table ${intent.tableId} partition ${intent.kafkaPartition} has no offset in the ledger`);
+      if (row.epoch !== intent.ownerEpoch) {
+        throw new FencedError(intent.tableId, intent.kafkaPartition, `owner epoch ${intent.ownerEpoch} was replaced by ${row.epoch}; this task must stop`);
+      }
+      const pending = this.db.prepare("SELECT COUNT(*) FROM batches WHERE table_id = ? AND kafka_partition = ? AND state = 'written'").pluck().get(intent.tableId, intent.kafkaPartition) as number;
+      if (pending > 0) throw new Error(`table ${intent.tableId} partition ${intent.kafkaPartition} already has a batch waiting to be published; recover it first`);
+      if (intent.firstOffset < row.next || intent.lastOffset < intent.firstOffset) {
+        throw new Error(`table ${intent.tableId} partition ${intent.kafkaPartition}: batch ${intent.firstOffset}..${intent.lastOffset} does not start at or after the next offset ${row.next}`);
+      }
+      const batchId = Number(this.db.prepare(`INSERT INTO batches (table_id, kafka_partition, first_offset, last_offset, record_count, owner_epoch, state, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, 'written', ?)`).run(intent.tableId, intent.kafkaPartition, intent.firstOffset, intent.lastOffset, intent.recordCount, intent.ownerEpoch, Date.now()).lastInsertRowid);
+      const file = this.db.prepare('INSERT INTO batch_files (batch_id, hidden_path, final_path, partition_values, bucket) VALUES (?, ?, ?, ?, ?)');
+      for (const f of intent.files) file.run(batchId, f.hiddenPath, f.finalPath, f.partitionValues && JSON.stringify(f.partitionValues), f.bucket);
+      return batchId;
+    })();
+  }
+
+  /** Batches recorded as intent but not committed yet: recovery rolls them forward. */
+  pendingBatches(tableId: number): PendingBatch[] {
+    const batches = this.db.prepare(`SELECT batch_id AS batchId, table_id AS tableId, kafka_partition AS kafkaPartition, first_offset AS firstOffset,
+      last_offset AS lastOffset, record_count AS recordCount, owner_epoch AS ownerEpoch FROM batches WHERE table_id = ? AND state = 'written' ORDER BY batch_id`)
+      .all(tableId) as Omit<PendingBatch, 'files'>[];
+    return batches.map((b) => ({ ...b, files: this.batchFiles(b.batchId) }));
+  }
+
+  private batchFiles(batchId: number): BatchFile[] {
+    return (this.db.prepare('SELECT hidden_path AS hiddenPath, final_path AS finalPath, partition_values AS pv, bucket FROM batch_files WHERE batch_id = ?')
+      .all(batchId) as { hiddenPath: string; finalPath: string; pv: string | null; bucket: number | null }[])
+      .map((f) => ({ hiddenPath: f.hiddenPath, finalPath: f.finalPath, partitionValues: f.pv === null ? null : JSON.parse(f.pv) as string[], bucket: f.bucket }));
+  }
+
+  /**
+   * The batch's files are published and registered: move the partition's next offset past it. Not
+   * fenced on purpose: completing a recorded intent is right whoever does it.
+   */
+  markCommitted(batchId: number): void {
+    this.db.transaction(() => {
+      const b = this.db.prepare("SELECT table_id AS t, kafka_partition AS p, last_offset AS last FROM batches WHERE batch_id = ? AND state = 'written'")
+        .get(batchId) as { t: number; p: number; last: number } | undefined;
+      if (!b) return; // already committed: replaying a commit is harmless
+      this.db.prepare("UPDATE batches SET state = 'committed', committed_at = ? WHERE batch_id = ?").run(Date.now(), batchId);
+      this.db.prepare('UPDATE partition_offsets SET next_offset = MAX(next_offset, ?) WHERE table_id = ? AND kafka_partition = ?').run(b.last + 1, b.t, b.p);
+    })();
+  }
+
+  /** Paths of every published file of the table (committed batches). */
+  publishedFiles(tableId: number): string[] {
+    return this.db.prepare(`SELECT f.final_path FROM batch_files f JOIN batches b USING (batch_id) WHERE b.table_id = ? AND b.state = 'committed' ORDER BY f.final_path`)
+      .pluck().all(tableId) as string[];
+  }
+
+  /**
+   * Rebuilds next offsets from the offsets that published file names carry (`hive-kafka ledger
+   * rebuild`): next = last offset + 1 per partition, never moving an offset backwards.
+   */
+  rebuildOffsets(tableId: number, lastOffsets: ReadonlyMap<number, number>): void {
+    const upsert = this.db.prepare(`INSERT INTO partition_offsets (table_id, kafka_partition, next_offset) VALUES (?, ?, ?)
+      ON CONFLICT (table_id, kafka_partition) DO UPDATE SET next_offset = MAX(next_offset, excluded.next_offset)`);
+    this.db.transaction(() => { for (const [p, last] of lastOffsets) upsert.run(tableId, p, last + 1); })();
+  }
+}
+
+const STREAM_SELECT = `SELECT table_id AS tableId, db_name AS dbName, table_name AS tableName, spec_json AS specJson, layout_json AS layoutJson,
+  desired_state AS desiredState, created_at AS createdAt, updated_at AS updatedAt, dropped_at AS droppedAt FROM streams`;

@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FencedError, Ledger, type BatchIntent } from '../../src/ledger/ledger.ts';
+
+function ledgerWithStream(): Ledger {
+  const l = Ledger.open(':memory:');
+  l.upsertStream({ tableId: 7, dbName: 'default', tableName: 'pageviews', specJson: '{}', layoutJson: '{}', desiredState: 'running' });
+  l.initPartitions(7, new Map([[0, 0], [1, 100]]));
+  return l;
+}
+
+const intent = (epoch: number, first: number, last: number): BatchIntent => ({
+  tableId: 7, kafkaPartition: 0, firstOffset: first, lastOffset: last, recordCount: last - first + 1, ownerEpoch: epoch,
+  files: [{ hiddenPath: `/t/_tmp.${first}`, finalPath: `/t/pageviews+0+${first}+${last}.parquet`, partitionValues: ['2024-01-01'], bucket: null }],
+});
+
+test('a committed batch moves the next offset past its last record', () => {
+  const l = ledgerWithStream();
+  const epoch = l.claimPartitions(7, [0, 1]);
+  const id = l.recordIntent(intent(epoch, 0, 9));
+  assert.equal(l.nextOffsets(7).get(0), 0, 'intent alone does not move the offset');
+  assert.equal(l.pendingBatches(7).length, 1);
+  l.markCommitted(id);
+  l.markCommitted(id); // replaying a commit is harmless
+  assert.equal(l.nextOffsets(7).get(0), 10);
+  assert.equal(l.pendingBatches(7).length, 0);
+  assert.deepEqual(l.publishedFiles(7), ['/t/pageviews+0+0+9.parquet']);
+});
+
+test('a replaced owner is fenced from recording intents', () => {
+  const l = ledgerWithStream();
+  const old = l.claimPartitions(7, [0]);
+  const successor = l.claimPartitions(7, [0]);
+  assert.ok(successor > old);
+  assert.throws(() => l.recordIntent(intent(old, 0, 9)), FencedError);
+  assert.doesNotThrow(() => l.recordIntent(intent(successor, 0, 9)));
+});
+
+test('an intent may not overlap committed offsets nor pile up behind a pending batch', () => {
+  const l = ledgerWithStream();
+  const epoch = l.claimPartitions(7, [0]);
+  l.markCommitted(l.recordIntent(intent(epoch, 0, 9)));
+  assert.throws(() => l.recordIntent(intent(epoch, 5, 12)), /does not start at or after the next offset 10/);
+  l.recordIntent(intent(epoch, 10, 19));
+  assert.throws(() => l.recordIntent(intent(epoch, 20, 29)), /already has a batch waiting/);
+});
+
+test('known partitions keep their offsets when partitions are initialised again', () => {
+  const l = ledgerWithStream();
+  l.initPartitions(7, new Map([[0, 500], [2, 0]]));
+  assert.deepEqual([...l.nextOffsets(7)].sort(), [[0, 0], [1, 100], [2, 0]]);
+});
+
+test('rebuild sets next = last published offset + 1 and never moves backwards', () => {
+  const l = ledgerWithStream();
+  l.rebuildOffsets(7, new Map([[0, 41], [1, 50], [3, 9]]));
+  assert.deepEqual(Object.fromEntries(l.nextOffsets(7)), { 0: 42, 1: 100, 3: 10 });
+});
+
+test('the cursor, history and state survive a reopen of the file', () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'ledger-')), 'ledger.db');
+  const a = Ledger.open(path);
+  a.upsertStream({ tableId: 1, dbName: 'db', tableName: 't', specJson: '{}', layoutJson: '{}', desiredState: 'running' });
+  a.setDesiredState(1, 'paused', 'paused');
+  a.setDesiredState(1, 'dropped', 'dropped');
+  a.setWatcherCursor(12345678901234n);
+  a.close();
+  const b = Ledger.open(path);
+  assert.equal(b.watcherCursor(), 12345678901234n);
+  assert.equal(b.listStreams().length, 0, 'a dropped table is not live');
+  assert.equal(b.listStreams({ includeDropped: true })[0]?.desiredState, 'dropped');
+  assert.deepEqual(b.history(1).map((h) => h.event), ['created', 'paused', 'dropped'], 'history is kept for audit');
+  b.close();
+});
