@@ -1,0 +1,131 @@
+// The commit protocol, in one place. A batch is the records of one Kafka partition from firstOffset
+// to lastOffset, split into one file per Hive partition (and bucket). Three positions, as in Kafka
+// Connect: consumed (the task's buffer), written (files under hidden names + the intent in the
+// ledger), committed (files published and registered, offset moved in the ledger).
+//
+//   1. write every file under a hidden name in the table's staging directory, durably
+//   2. record the intent (hidden and final names, offsets) in the ledger; fenced by owner epoch
+//   3. publish: rename each hidden file to its final name (atomic; skipped if already done)
+//   4. register new Hive partitions in the metastore (add_partitions_req, ifNotExists)
+//   5. mark the batch committed in the ledger, moving the next offset past lastOffset
+//
+// A crash before 2 leaves only hidden files, which recovery clears: the records are consumed again.
+// A crash after 2 is finished by recovery (roll forward), which never deletes a published file.
+// Every step from 3 on is idempotent, so a fenced-out task racing its successor cannot duplicate
+// anything: both rename the same hidden file to the same final name, and only one rename succeeds.
+import { posix } from 'node:path';
+import type { BatchFile, BatchIntent, Ledger } from '../ledger/ledger.ts';
+
+/** Where a test can make the process die; the kill -9 tests name these. */
+export type CommitStep = 'after-hidden-write' | 'after-intent' | 'between-renames' | 'after-publish' | 'after-register';
+
+export interface CommitFileSystem {
+  writeFileDurably(path: string, bytes: Uint8Array): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  exists(path: string): Promise<boolean>;
+  list(dir: string): Promise<string[]>;
+  mkdirs(dir: string): Promise<void>;
+  remove(path: string): Promise<void>;
+}
+
+export interface CommitDeps {
+  fs: CommitFileSystem;
+  ledger: Pick<Ledger, 'recordIntent' | 'markCommitted' | 'pendingBatches'>;
+  /** add_partitions_req with ifNotExists for these partition value lists. */
+  registerPartitions(values: string[][]): Promise<void>;
+  /** Test hook: called at each step; the kill -9 tests exit the process here. */
+  reached?(step: CommitStep): void;
+}
+
+export interface OutputFile {
+  /** Directory the file is published into: the table location or a partition directory under it. */
+  dir: string;
+  finalName: string;
+  partitionValues: string[] | null;
+  bucket: number | null;
+  bytes: Uint8Array;
+}
+
+export interface Batch {
+  tableId: number;
+  /** Table location as a path on `fs`; the staging directory lives under it. */
+  tableDir: string;
+  kafkaPartition: number;
+  firstOffset: number;
+  lastOffset: number;
+  recordCount: number;
+  ownerEpoch: number;
+  files: OutputFile[];
+}
+
+/** Hidden from Hive (its readers skip names starting with '.' or '_'), on the table's file system. */
+export function stagingDir(tableDir: string, kafkaPartition: number): string {
+  return posix.join(tableDir, '.hive-kafka-staging', String(kafkaPartition));
+}
+
+export async function commitBatch(deps: CommitDeps, batch: Batch): Promise<void> {
+  const staging = stagingDir(batch.tableDir, batch.kafkaPartition);
+  await deps.fs.mkdirs(staging);
+  const files: BatchFile[] = [];
+  for (const [i, f] of batch.files.entries()) {
+    // Files of one batch in different Hive partitions share a final name; the index keeps them apart.
+    const hiddenPath = posix.join(staging, `${batch.firstOffset}-${i}-${f.finalName}.${batch.ownerEpoch}.tmp`);
+    await deps.fs.writeFileDurably(hiddenPath, f.bytes);
+    files.push({ hiddenPath, finalPath: posix.join(f.dir, f.finalName), partitionValues: f.partitionValues, bucket: f.bucket });
+  }
+  deps.reached?.('after-hidden-write');
+
+  const intent: BatchIntent = {
+    tableId: batch.tableId, kafkaPartition: batch.kafkaPartition, firstOffset: batch.firstOffset,
+    lastOffset: batch.lastOffset, recordCount: batch.recordCount, ownerEpoch: batch.ownerEpoch, files,
+  };
+  const batchId = deps.ledger.recordIntent(intent);
+  deps.reached?.('after-intent');
+
+  await publishAndCommit(deps, batchId, files);
+}
+
+async function publishAndCommit(deps: CommitDeps, batchId: number, files: readonly BatchFile[]): Promise<void> {
+  for (const [i, f] of files.entries()) {
+    if (i > 0) deps.reached?.('between-renames');
+    await publish(deps.fs, f);
+  }
+  deps.reached?.('after-publish');
+
+  const partitions = uniquePartitions(files);
+  if (partitions.length > 0) await deps.registerPartitions(partitions);
+  deps.reached?.('after-register');
+
+  deps.ledger.markCommitted(batchId);
+}
+
+async function publish(fs: CommitFileSystem, f: BatchFile): Promise<void> {
+  if (await fs.exists(f.hiddenPath)) {
+    await fs.mkdirs(posix.dirname(f.finalPath));
+    await fs.rename(f.hiddenPath, f.finalPath);
+  } else if (!(await fs.exists(f.finalPath))) {
+    // The intent promised this file; neither name exists, so storage lost data under us.
+    throw new Error(`batch file lost: neither ${f.hiddenPath} nor ${f.finalPath} exists; the table location was changed outside hive-kafka`);
+  }
+}
+
+function uniquePartitions(files: readonly BatchFile[]): string[][] {
+  const seen = new Map<string, string[]>();
+  for (const f of files) if (f.partitionValues) seen.set(JSON.stringify(f.partitionValues), f.partitionValues);
+  return [...seen.values()];
+}
+
+/**
+ * Before a task consumes: finish every batch recorded as intent (roll forward), then clear hidden
+ * files that never got an intent. Only the staging directories are listed, never the table.
+ */
+export async function recover(deps: CommitDeps, tableId: number, tableDir: string, kafkaPartitions: readonly number[]): Promise<number> {
+  const pending = deps.ledger.pendingBatches(tableId).filter((b) => kafkaPartitions.includes(b.kafkaPartition));
+  for (const b of pending) await publishAndCommit(deps, b.batchId, b.files);
+  for (const p of kafkaPartitions) {
+    const staging = stagingDir(tableDir, p);
+    if (!(await deps.fs.exists(staging))) continue;
+    for (const name of await deps.fs.list(staging)) await deps.fs.remove(posix.join(staging, name));
+  }
+  return pending.length;
+}
