@@ -104,8 +104,11 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** Validates a table's parameters. Parameters outside `kafka.` (Hive's own) are ignored. */
-export function parseTableProperties(params: Readonly<Record<string, string>>): ParseResult {
+/**
+ * Validates a table's parameters. Parameters outside `kafka.` (Hive's own) are ignored. `partial`
+ * checks only what is given (an ALTER ... SET TBLPROPERTIES); its spec is then not meaningful.
+ */
+export function parseTableProperties(params: Readonly<Record<string, string>>, opts: { partial?: boolean } = {}): ParseResult {
   const problems: PropertyProblem[] = [];
   const values = new Map<string, unknown>();
   const clientOverrides: Record<string, string> = {};
@@ -140,7 +143,7 @@ export function parseTableProperties(params: Readonly<Record<string, string>>): 
   }
 
   for (const def of PROPERTIES) {
-    if (def.required && !givenAs.has(def)) {
+    if (def.required && !givenAs.has(def) && !opts.partial) {
       const spellings = [def.name, ...def.aliases].map((n) => `"${n}"`).join(' or ');
       problems.push({ property: def.name, value: undefined, message: `is required: add TBLPROPERTIES (${spellings} = ...)` });
     } else if (!values.has(def.name) && def.default !== undefined && !givenAs.has(def)) {

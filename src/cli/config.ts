@@ -1,0 +1,44 @@
+// Service configuration: a JSON file, then environment variables, then defaults (README, "Configuration").
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const ConfigSchema = z.object({
+  metastoreUri: z.string().regex(/^thrift:\/\/[^:/]+:\d+$/, 'expected thrift://host:port').default('thrift://127.0.0.1:9083'),
+  ledgerPath: z.string().min(1).default('./hive-kafka-ledger.db'),
+  httpHost: z.string().default('127.0.0.1'),
+  httpPort: z.coerce.number().int().min(0).max(65535).default(8787),
+  metastoreTimeoutMs: z.coerce.number().int().min(100).default(30_000),
+  pollIntervalMs: z.coerce.number().int().min(10).default(500),
+  hiveServer2Url: z.string().default('jdbc:hive2://127.0.0.1:10000/default'),
+  /** Credentials profiles named by kafka.credentials.profile; secrets stay here, not in TBLPROPERTIES. */
+  credentialsProfiles: z.record(z.string(), z.record(z.string(), z.string())).default({}),
+}).strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+const ENV: Record<string, keyof Config> = {
+  HIVE_KAFKA_HMS_URI: 'metastoreUri',
+  HIVE_KAFKA_LEDGER: 'ledgerPath',
+  HIVE_KAFKA_HTTP_HOST: 'httpHost',
+  HIVE_KAFKA_HTTP_PORT: 'httpPort',
+  HIVE_KAFKA_HS2_URL: 'hiveServer2Url',
+};
+
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
+  let fromFile: unknown = {};
+  if (file) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new Error(`config file ${file}: ${(e as Error).message}`);
+    }
+  }
+  const merged: Record<string, unknown> = { ...(fromFile as object) };
+  for (const [name, key] of Object.entries(ENV)) if (env[name] !== undefined) merged[key] = env[name];
+  const parsed = ConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(config)'}: ${i.message}`);
+    throw new Error(`invalid configuration${file ? ` in ${file}` : ''}:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

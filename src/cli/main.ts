@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// hive-kafka: the service (serve) and the tools around it (status, validate).
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { pino } from 'pino';
+import { loadConfig } from './config.ts';
+import { validateSql } from './validate.ts';
+
+const program = new Command('hive-kafka').description('Ingest Kafka topics into Hive tables declared with Hive DDL');
+
+program.command('serve')
+  .description('watch the metastore and run ingestion for every KafkaStreamStorageHandler table')
+  .option('-c, --config <file>', 'JSON config file (env variables override it)')
+  .action(async (opts: { config?: string }) => {
+    const config = loadConfig(opts.config);
+    // Loaded here so that status and validate start fast and never touch Kafka or the ledger.
+    const { Service } = await import('../service.ts');
+    const { serveHttp } = await import('./http.ts');
+    const log = pino({ name: 'hive-kafka' });
+    const service = new Service(config, log);
+    const server = await serveHttp(service, config.httpHost, config.httpPort);
+    service.start();
+    log.info({ metastore: config.metastoreUri, ledger: config.ledgerPath, http: `http://${config.httpHost}:${config.httpPort}` }, 'hive-kafka is serving');
+    const shutdown = async (signal: string) => {
+      log.info({ signal }, 'stopping: committing in-flight batches');
+      server.close();
+      await service.stop();
+      process.exit(0);
+    };
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+  });
+
+program.command('status')
+  .description('state, tasks and per-partition committed offset, log-end offset and lag')
+  .argument('[table]', 'db.table (default: every table)')
+  .option('--json', 'print JSON')
+  .option('--url <url>', 'the service', `http://127.0.0.1:${process.env.HIVE_KAFKA_HTTP_PORT ?? 8787}`)
+  .action(async (table: string | undefined, opts: { json?: boolean; url: string }) => {
+    let view: { tables: { table: string; state: string; tasks: { taskId: string; partitions: number[]; state: string }[]; restarts: number; lastError?: string; partitions: { partition: number; committed: number; logEnd?: number; lag?: number }[] }[] };
+    try {
+      const res = await fetch(`${opts.url}/status`);
+      if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+      view = await res.json() as typeof view;
+    } catch (e) {
+      console.error(`hive-kafka status: the service at ${opts.url} cannot be reached (${(e as Error).message}); is "hive-kafka serve" running?`);
+      process.exit(2);
+    }
+    const tables = view.tables.filter((t) => !table || t.table === table);
+    if (table && tables.length === 0) { console.error(`hive-kafka status: no table ${table} is known to the service`); process.exit(1); }
+    if (opts.json) { console.log(JSON.stringify({ tables }, null, 2)); return; }
+    for (const t of tables) {
+      console.log(`${t.table}  ${t.state.toUpperCase()}  tasks: ${t.tasks.map((k) => `${k.taskId}[${k.partitions.join(',')}]=${k.state}`).join(' ') || 'none'}  restarts: ${t.restarts}`);
+      if (t.lastError) console.log(`  last error: ${t.lastError}`);
+      for (const p of t.partitions) console.log(`  partition ${p.partition}: committed ${p.committed}  log-end ${p.logEnd ?? '?'}  lag ${p.lag ?? '?'}`);
+    }
+  });
+
+program.command('validate')
+  .description('check Hive DDL (syntax with line and column, and TBLPROPERTIES) without running it')
+  .argument('<file.sql>')
+  .action((file: string) => {
+    const problems = validateSql(readFileSync(file, 'utf8'));
+    for (const p of problems) console.error(`${file}:${p}`);
+    process.exit(problems.length === 0 ? 0 : 1);
+  });
+
+program.parseAsync().catch((e: Error) => { console.error(`hive-kafka: ${e.message}`); process.exit(1); });

@@ -1,0 +1,35 @@
+// Local checks of Hive DDL before anything reaches HiveServer2: syntax through dt-sql-parser's HiveSQL
+// grammar (node-sql-parser cannot parse Hive DDL; see README), then the TBLPROPERTIES of every
+// CREATE ... STORED BY our handler and every ALTER ... SET TBLPROPERTIES against the shared rules.
+import { HiveSQL } from 'dt-sql-parser';
+import { KAFKA_STREAM_STORAGE_HANDLER } from '../metastore/watcher.ts';
+import { formatProblems, parseTableProperties } from '../properties/parse.ts';
+
+const hive = new HiveSQL();
+
+/** Problems as `line:column: message`, in source order; empty when the SQL is fine. */
+export function validateSql(sql: string): string[] {
+  const syntax = hive.validate(sql);
+  if (syntax.length > 0) return syntax.map((e) => `${e.startLine}:${e.startColumn}: syntax error: ${e.message.replace(/\n/g, "\\n")}`);
+  const problems: string[] = [];
+  for (const stmt of hive.splitSQLByStatement(sql) ?? []) {
+    const text = stmt.text;
+    const create = /^\s*CREATE\s+(?:EXTERNAL\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.`]+)/i.exec(text);
+    const alter = /^\s*ALTER\s+TABLE\s+([\w.`]+)\s+SET\s+TBLPROPERTIES/i.exec(text);
+    const ours = create && new RegExp(`STORED\\s+BY\\s+['"]${KAFKA_STREAM_STORAGE_HANDLER.replace(/\./g, '\\.')}['"]`, 'i').test(text);
+    if (!ours && !alter) continue;
+    const table = (create ?? alter)![1]!.replace(/`/g, '');
+    const result = parseTableProperties(tblProperties(text), { partial: Boolean(alter) });
+    if (!result.ok) problems.push(...formatProblems(table, result.problems).split('\n').map((p) => `${stmt.startLine}:${stmt.startColumn}: ${p}`));
+  }
+  return problems;
+}
+
+/** The key/value pairs of a statement's TBLPROPERTIES (...) clause; the grammar already accepted it. */
+function tblProperties(statement: string): Record<string, string> {
+  const clause = /TBLPROPERTIES\s*\(([\s\S]*)\)/i.exec(statement)?.[1] ?? '';
+  const props: Record<string, string> = {};
+  const pair = /(['"])((?:\\.|(?!\1).)*)\1\s*=\s*(['"])((?:\\.|(?!\3).)*)\3/g;
+  for (const m of clause.matchAll(pair)) props[m[2]!] = m[4]!;
+  return props;
+}

@@ -1,0 +1,214 @@
+// The service: metastore watcher -> ledger -> supervisor -> tasks. This file only wires the parts
+// together; each part's rules live in its own module.
+import { posix } from 'node:path';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import type { Logger } from 'pino';
+import { Ledger, type StreamRow } from './ledger/ledger.ts';
+import { MetastoreClient } from './metastore/client.ts';
+import { NotificationWatcher, type TableNotice } from './metastore/watcher.ts';
+import type { Table } from './metastore/types.ts';
+import { formatProblems, parseTableProperties, type StreamSpec } from './properties/parse.ts';
+import { stagingDir } from './sink/commit.ts';
+import { fileSystemFor } from './sink/fs.ts';
+import { partitionDir, partitionLocation } from './sink/partition-path.ts';
+import { Supervisor } from './supervisor/supervisor.ts';
+import { IngestionTask, type TableLayout } from './task/task.ts';
+
+export interface ServiceConfig {
+  metastoreUri: string;
+  ledgerPath: string;
+  metastoreTimeoutMs: number;
+  pollIntervalMs: number;
+}
+
+/** What the ledger keeps of the Hive table, besides the spec. */
+interface StoredLayout extends Omit<TableLayout, 'dir'> { location: string; dbName: string; tableName: string }
+
+export class Service {
+  readonly ledger: Ledger;
+  readonly supervisor: Supervisor;
+  private readonly watcher: NotificationWatcher;
+  private readonly admins = new Map<string, Admin>();
+  private metastore: MetastoreClient | undefined;
+
+  constructor(private readonly config: ServiceConfig, private readonly log: Logger) {
+    this.ledger = Ledger.open(config.ledgerPath);
+    this.supervisor = new Supervisor({
+      ledger: this.ledger,
+      log: log.child({ part: 'supervisor' }),
+      partitionCount: (spec) => this.partitionCount(spec),
+      initOffsets: (tableId, spec, partitions) => this.initOffsets(tableId, spec, partitions),
+      startTask: async (tableId, assignment, onFailure) => {
+        const stream = this.ledger.getStream(tableId)!;
+        const layout = JSON.parse(stream.layoutJson) as StoredLayout;
+        const { fs, path } = fileSystemFor(layout.location);
+        const task = new IngestionTask(
+          { taskId: assignment.taskId, tableId, table: `${stream.dbName}.${stream.tableName}`, partitions: assignment.partitions,
+            spec: JSON.parse(stream.specJson) as StreamSpec, layout: { ...layout, dir: path } },
+          { fs, ledger: this.ledger, onFailure, registerPartitions: (values) => this.registerPartitions(stream, layout, values) },
+        );
+        await task.start();
+        return task;
+      },
+      cleanup: (tableId) => this.cleanup(tableId),
+    });
+    this.watcher = new NotificationWatcher({
+      connect: () => MetastoreClient.connect(config.metastoreUri, { timeoutMs: config.metastoreTimeoutMs }),
+      readCursor: () => this.ledger.watcherCursor(),
+      writeCursor: (id) => this.ledger.setWatcherCursor(id),
+      onNotice: (n) => this.onNotice(n),
+      logger: log.child({ part: 'watcher' }),
+      pollIntervalMs: config.pollIntervalMs,
+    });
+  }
+
+  start(): void {
+    this.supervisor.start();
+    this.watcher.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.watcher.stop();
+    await this.supervisor.stop();
+    for (const admin of this.admins.values()) await admin.disconnect().catch(() => undefined);
+    this.metastore?.close();
+    this.ledger.close();
+  }
+
+  // ---- metastore notices -> ledger -> supervisor ---------------------------------------------
+
+  private async onNotice(n: TableNotice): Promise<void> {
+    if (n.kind === 'upsert') return this.upsert(n.table, n.cause);
+    if (n.kind === 'drop') {
+      const stream = n.tableId !== undefined ? this.ledger.getStream(Number(n.tableId))
+        : this.ledger.listStreams().find((s) => s.dbName === n.dbName && s.tableName === n.tableName);
+      if (stream && stream.desiredState !== 'dropped') this.ledger.setDesiredState(stream.tableId, 'dropped', 'dropped');
+      if (stream) await this.supervisor.notify(stream.tableId);
+      return;
+    }
+    const live = new Set(n.liveTableIds.map(Number));
+    for (const s of this.ledger.listStreams()) {
+      if (!live.has(s.tableId)) {
+        this.ledger.setDesiredState(s.tableId, 'dropped', 'dropped', { reason: 'gone from the metastore at resync' });
+        await this.supervisor.notify(s.tableId);
+      }
+    }
+  }
+
+  private async upsert(table: Table, cause: string): Promise<void> {
+    const name = `${table.dbName}.${table.tableName}`;
+    if (table.id === undefined) throw new Error(`table ${name} has no id in the metastore; hive-kafka needs Hive 4 table ids`);
+    const tableId = Number(table.id);
+    const parsed = parseTableProperties(table.parameters);
+    if (!parsed.ok) {
+      // The Hive hook refuses such DDL; this is a table changed behind its back. Keep the last good state.
+      const message = formatProblems(name, parsed.problems);
+      this.log.error({ table: name }, message);
+      this.ledger.recordError(this.ledger.getStream(tableId) ? tableId : null, 'properties', message);
+      return;
+    }
+    const layout: StoredLayout = {
+      location: table.storage.location ?? '', dbName: table.dbName, tableName: table.tableName,
+      columns: table.storage.columns.map((c) => ({ name: c.name, type: c.type })),
+      partitionKeys: table.partitionKeys.map((c) => ({ name: c.name, type: c.type })),
+    };
+    const before = this.ledger.getStream(tableId);
+    const desiredState = parsed.spec.paused ? 'paused' : 'running';
+    this.ledger.upsertStream({ tableId, dbName: table.dbName, tableName: table.tableName, specJson: JSON.stringify(parsed.spec), layoutJson: JSON.stringify(layout), desiredState });
+    if (before && before.desiredState !== desiredState) this.ledger.appendHistory(tableId, desiredState === 'paused' ? 'paused' : 'resumed');
+    else if (before && cause !== 'resync') this.ledger.appendHistory(tableId, cause === 'rename' ? 'renamed' : 'altered', { db: table.dbName, table: table.tableName });
+    await this.supervisor.notify(tableId);
+  }
+
+  // ---- what the supervisor and tasks need from Kafka and the metastore -----------------------
+
+  private async admin(spec: StreamSpec): Promise<Admin> {
+    const key = spec.brokers.join(',');
+    let admin = this.admins.get(key);
+    if (!admin) {
+      admin = new Kafka({ brokers: spec.brokers, clientId: 'hive-kafka-supervisor', logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      this.admins.set(key, admin);
+    }
+    return admin;
+  }
+
+  /** Per partition: committed next offset, log-end offset and lag, for `hive-kafka status`. */
+  async offsets(tableId: number): Promise<{ partition: number; committed: number; logEnd: number | undefined; lag: number | undefined }[]> {
+    const stream = this.ledger.getStream(tableId);
+    if (!stream) return [];
+    const spec = JSON.parse(stream.specJson) as StreamSpec;
+    const ends = new Map<number, number>();
+    try {
+      for (const o of await (await this.admin(spec)).fetchTopicOffsets(spec.topic)) ends.set(o.partition, Number(o.high));
+    } catch { /* Kafka unreachable: status still shows what the ledger knows */ }
+    return [...this.ledger.nextOffsets(tableId)].sort(([a], [b]) => a - b).map(([partition, committed]) => {
+      const logEnd = ends.get(partition);
+      return { partition, committed, logEnd, lag: logEnd === undefined ? undefined : Math.max(0, logEnd - committed) };
+    });
+  }
+
+  private async partitionCount(spec: StreamSpec): Promise<number> {
+    const meta = await (await this.admin(spec)).fetchTopicMetadata({ topics: [spec.topic] });
+    return meta.topics[0]?.partitions.length ?? 0;
+  }
+
+  private async initOffsets(tableId: number, spec: StreamSpec, partitions: number[]): Promise<void> {
+    const known = this.ledger.nextOffsets(tableId);
+    if (partitions.every((p) => known.has(p))) return;
+    const admin = await this.admin(spec);
+    // A partition added later always starts at its beginning: its records are all new to the table.
+    const isNewTable = known.size === 0;
+    const start = spec.startOffset;
+    const offsets = isNewTable && start.kind === 'timestamp'
+      ? await admin.fetchTopicOffsetsByTimestamp(spec.topic, start.ms)
+      : await admin.fetchTopicOffsets(spec.topic);
+    const begin = new Map<number, number>();
+    for (const o of offsets as { partition: number; offset: string; low?: string; high?: string }[]) {
+      if (known.has(o.partition)) continue;
+      const at = !isNewTable ? o.low : start.kind === 'latest' ? o.high : start.kind === 'earliest' ? o.low : o.offset;
+      begin.set(o.partition, Number(at ?? o.offset));
+    }
+    this.ledger.initPartitions(tableId, begin);
+  }
+
+  private async withMetastore<T>(call: (c: MetastoreClient) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.metastore ??= await MetastoreClient.connect(this.config.metastoreUri, { timeoutMs: this.config.metastoreTimeoutMs });
+        return await call(this.metastore);
+      } catch (e) {
+        if (!(e as { retriable?: boolean }).retriable || attempt >= 5) throw e;
+        this.metastore?.close();
+        this.metastore = undefined;
+        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+      }
+    }
+  }
+
+  private registerPartitions(stream: StreamRow, layout: StoredLayout, values: string[][]): Promise<void> {
+    return this.withMetastore(async (c) => {
+      const table = await c.getTable(stream.dbName, stream.tableName);
+      const keys = layout.partitionKeys.map((k) => k.name);
+      await c.addPartitions(stream.dbName, stream.tableName, values.map((v) => ({
+        values: v,
+        storage: { ...table.storage, location: partitionLocation(layout.location, partitionDir(keys, v)) },
+      })), true);
+    });
+  }
+
+  private async cleanup(tableId: number): Promise<void> {
+    const stream = this.ledger.getStream(tableId);
+    if (!stream) return;
+    const layout = JSON.parse(stream.layoutJson) as StoredLayout;
+    const { fs, path } = fileSystemFor(layout.location);
+    const root = posix.dirname(stagingDir(path, 0));
+    if (!(await fs.exists(root))) return;
+    for (const p of await fs.list(root)) {
+      const dir = posix.join(root, p);
+      for (const f of await fs.list(dir)) await fs.remove(posix.join(dir, f));
+      await fs.remove(dir);
+    }
+    await fs.remove(root);
+  }
+}

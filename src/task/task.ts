@@ -1,0 +1,160 @@
+// One ingestion task: owns some Kafka partitions of one table. It claims them in the ledger (fencing
+// any predecessor), finishes what a predecessor left half-committed, then consumes from the ledger's
+// offsets, decodes records into rows, buffers them per Kafka partition and commits a batch when the
+// buffer reaches kafka.batch.maxSize or its oldest record has waited kafka.max.batch.period.ms.
+import { posix } from 'node:path';
+import type { Ledger } from '../ledger/ledger.ts';
+import type { StreamSpec } from '../properties/parse.ts';
+import { commitBatch, recover, type CommitDeps, type OutputFile } from '../sink/commit.ts';
+import { encodeParquet } from '../sink/parquet.ts';
+import { partitionDir } from '../sink/partition-path.ts';
+import { makeRowDecoder, parseRecordJson, partitionValueOf } from './decode.ts';
+import { PartitionSource, type SourceRecord } from './source.ts';
+import { RecordError } from './errors.ts';
+
+export interface HiveColumn { name: string; type: string }
+
+/** What a task needs to know of the Hive table. */
+export interface TableLayout {
+  /** Table location as a path on the task's file system. */
+  dir: string;
+  columns: HiveColumn[];
+  partitionKeys: HiveColumn[];
+}
+
+export interface TaskPlan {
+  taskId: string;
+  tableId: number;
+  table: string; // db.table, for messages
+  partitions: number[];
+  spec: StreamSpec;
+  layout: TableLayout;
+}
+
+export interface TaskDeps extends Omit<CommitDeps, 'ledger'> {
+  ledger: Ledger;
+  /** Called once when the task fails; the supervisor decides about a restart. */
+  onFailure(error: Error): void;
+  onCommitted?(partition: number, nextOffset: number, records: number): void;
+}
+
+interface Buffered { rows: unknown[][]; partitionValues: string[][]; firstOffset: number; lastOffset: number; oldestAt: number }
+
+export class IngestionTask {
+  private source: PartitionSource | undefined;
+  private readonly buffers = new Map<number, Buffered>();
+  private flushChain: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private epoch = 0;
+  private failed = false;
+  private readonly decode: (record: unknown) => unknown[];
+
+  constructor(private readonly plan: TaskPlan, private readonly deps: TaskDeps) {
+    this.decode = makeRowDecoder(plan.layout.columns);
+  }
+
+  async start(): Promise<void> {
+    const { plan, deps } = this;
+    this.epoch = deps.ledger.claimPartitions(plan.tableId, plan.partitions);
+    await recover(deps, plan.tableId, plan.layout.dir, plan.partitions);
+    const next = deps.ledger.nextOffsets(plan.tableId);
+    this.source = new PartitionSource({
+      brokers: plan.spec.brokers,
+      topic: plan.spec.topic,
+      partitions: plan.partitions,
+      groupId: `hive-kafka.${plan.table}.${plan.tableId}.${plan.taskId}`,
+      readUncommitted: plan.spec.readUncommitted,
+      clientOverrides: plan.spec.clientOverrides,
+      startOffsets: new Map(plan.partitions.map((p) => [p, next.get(p) ?? 0])),
+      onRecords: (p, records) => this.append(p, records),
+      onCrash: (e) => this.fail(e),
+    });
+    await this.source.start();
+    const tick = Math.max(50, Math.min(1000, Math.floor(plan.spec.maxBatchPeriodMs / 4)));
+    this.timer = setInterval(() => this.flushDue(), tick);
+  }
+
+  /** Commits what is buffered, then stops consuming: used for pause, reconfigure and drop. */
+  async stop(opts: { commitBuffered: boolean }): Promise<void> {
+    clearInterval(this.timer);
+    await this.source?.stop();
+    if (opts.commitBuffered && !this.failed) {
+      for (const p of this.buffers.keys()) this.enqueueFlush(p);
+    }
+    await this.flushChain.catch(() => undefined);
+  }
+
+  private async append(partition: number, records: SourceRecord[]): Promise<void> {
+    const { plan } = this;
+    let b = this.buffers.get(partition);
+    for (const r of records) {
+      let json: unknown;
+      try {
+        json = r.value === null ? null : parseRecordJson(r.value);
+        if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error('the value is not a JSON object');
+        const row = this.decode(json);
+        const pv = plan.layout.partitionKeys.map((k) => partitionValueOf(json, k) ?? null);
+        if (!b) { b = { rows: [], partitionValues: [], firstOffset: r.offset, lastOffset: r.offset, oldestAt: Date.now() }; this.buffers.set(partition, b); }
+        b.rows.push(row);
+        b.partitionValues.push(pv as string[]);
+        b.lastOffset = r.offset;
+      } catch (e) {
+        // Policies (skip, deadletter) come later; for now a bad record stops the task, loudly.
+        throw this.fail(new RecordError(plan.spec.topic, partition, r.offset, (e as Error).message));
+      }
+    }
+    if (b && b.rows.length >= plan.spec.batchMaxSize) {
+      this.enqueueFlush(partition);
+      await this.flushChain; // backpressure: kafkajs fetches nothing more until this resolves
+    }
+  }
+
+  private flushDue(): void {
+    const now = Date.now();
+    for (const [p, b] of this.buffers) if (now - b.oldestAt >= this.plan.spec.maxBatchPeriodMs) this.enqueueFlush(p);
+  }
+
+  private enqueueFlush(partition: number): void {
+    const batch = this.buffers.get(partition);
+    if (!batch) return;
+    this.buffers.delete(partition); // later records start a new batch
+    this.flushChain = this.flushChain.then(() => this.commit(partition, batch)).catch((e: Error) => { this.fail(e); });
+  }
+
+  private async commit(partition: number, b: Buffered): Promise<void> {
+    if (this.failed) return;
+    const { plan, deps } = this;
+    const name = `${plan.spec.topic}+${partition}+${b.firstOffset}+${b.lastOffset}.parquet`;
+    const groups = new Map<string, { values: string[] | null; rows: unknown[][] }>();
+    b.rows.forEach((row, i) => {
+      const values = b.partitionValues[i]!;
+      const dir = plan.layout.partitionKeys.length === 0 ? '' : partitionDir(plan.layout.partitionKeys.map((k) => k.name), values);
+      let g = groups.get(dir);
+      if (!g) { g = { values: plan.layout.partitionKeys.length === 0 ? null : values.map((v) => v ?? '__HIVE_DEFAULT_PARTITION__'), rows: [] }; groups.set(dir, g); }
+      g.rows.push(row);
+    });
+    const files: OutputFile[] = [...groups].map(([dir, g]) => ({
+      dir: dir === '' ? plan.layout.dir : posix.join(plan.layout.dir, dir),
+      finalName: name,
+      partitionValues: g.values,
+      bucket: null,
+      bytes: encodeParquet(plan.layout.columns, g.rows),
+    }));
+    await commitBatch(deps, {
+      tableId: plan.tableId, tableDir: plan.layout.dir, kafkaPartition: partition, firstOffset: b.firstOffset,
+      lastOffset: b.lastOffset, recordCount: b.rows.length, ownerEpoch: this.epoch, files,
+    });
+    await this.source?.committed(partition, b.lastOffset + 1);
+    deps.onCommitted?.(partition, b.lastOffset + 1, b.rows.length);
+  }
+
+  private fail(error: Error): Error {
+    if (!this.failed) {
+      this.failed = true;
+      clearInterval(this.timer);
+      void this.source?.stop().catch(() => undefined);
+      this.deps.onFailure(error);
+    }
+    return error;
+  }
+}
