@@ -55,6 +55,8 @@ export class PartitionSource {
   private consumer: Consumer | undefined;
   /** Offsets to resume from: the ledger's, moved forward as batches commit. */
   private readonly resumeAt: Map<number, number>;
+  /** Next offset not yet handed to the task, per partition. */
+  private readonly consumedNext = new Map<number, number>();
 
   constructor(private readonly o: SourceOptions) {
     this.resumeAt = new Map(o.startOffsets);
@@ -74,7 +76,10 @@ export class PartitionSource {
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, () => {
-      for (const p of o.partitions) consumer.seek({ topic: o.topic, partition: p, offset: String(this.resumeAt.get(p) ?? 0) });
+      for (const p of o.partitions) {
+        const at = Math.max(this.resumeAt.get(p) ?? 0, this.consumedNext.get(p) ?? 0);
+        consumer.seek({ topic: o.topic, partition: p, offset: String(at) });
+      }
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => o.onCrash(payload.error));
     await consumer.connect();
@@ -82,14 +87,21 @@ export class PartitionSource {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, isStale, isRunning }) => {
+      eachBatch: async ({ batch, isStale, isRunning, resolveOffset }) => {
         if (!isRunning() || isStale()) return;
-        const expected = this.resumeAt.get(batch.partition) ?? 0;
-        // Records below the resume point can arrive before a seek lands; they were committed already.
+        const p = batch.partition;
+        // Never hand a record over twice: below the resume point it is committed already (a seek may
+        // not have landed yet), below the consumed point it is in the task's buffer.
+        const expected = Math.max(this.resumeAt.get(p) ?? 0, this.consumedNext.get(p) ?? 0);
         const records = batch.messages
           .map((m) => ({ offset: Number(m.offset), value: m.value, timestamp: Number(m.timestamp) }))
           .filter((r) => r.offset >= expected);
-        if (records.length > 0) await o.onRecords(batch.partition, records);
+        if (records.length > 0) {
+          await o.onRecords(p, records);
+          this.consumedNext.set(p, records[records.length - 1]!.offset + 1);
+        }
+        // Moves kafkajs's in-memory position only; offsets are committed to the group after the ledger.
+        resolveOffset(batch.lastOffset());
       },
     });
   }
