@@ -62,7 +62,9 @@ export class IngestionTask {
       brokers: plan.spec.brokers,
       topic: plan.spec.topic,
       partitions: plan.partitions,
-      groupId: `hive-kafka.${plan.table}.${plan.tableId}.${plan.taskId}`,
+      // A fresh group per epoch: a killed predecessor's membership would otherwise hold the join back
+      // for its whole session timeout. Offsets never come from the group, so nothing is lost.
+      groupId: `hive-kafka.${plan.table}.${plan.tableId}.${plan.taskId}.e${this.epoch}`,
       readUncommitted: plan.spec.readUncommitted,
       clientOverrides: plan.spec.clientOverrides,
       startOffsets: new Map(plan.partitions.map((p) => [p, next.get(p) ?? 0])),
