@@ -5,7 +5,16 @@ import { execFile } from 'node:child_process';
 const beelineCommand = process.env.BEELINE_CMD ?? 'bash test/stack/beeline.sh';
 
 export function runBeeline(sql: string): Promise<string> {
-  const args = ['--silent=true', '--showHeader=false', '--outputformat=tsv2', '-e', sql];
+  return beeline(['-e', sql], sql);
+}
+
+/** For scripts with `--` comments: beeline -e drops a statement that starts with a comment line. */
+export function runBeelineFile(path: string): Promise<string> {
+  return beeline(['-f', path], path);
+}
+
+function beeline(input: string[], sql: string): Promise<string> {
+  const args = ['--silent=true', '--showHeader=false', '--outputformat=tsv2', ...input];
   return new Promise((resolve, reject) => {
     // bash -c so BEELINE_CMD may hold quoting and $(...); the SQL travels as a separate argument.
     const command = ['-c', `${beelineCommand} "$@"`, 'beeline', ...args];
