@@ -21,7 +21,10 @@ public class KafkaStreamMetaHook implements HiveMetaHook {
 
   @Override
   public void preAlterTable(Table table, EnvironmentContext context) throws MetaException {
-    HiveMetaHook.super.preAlterTable(table, context); // keeps Hive's limits on which ALTERs a handler table allows
+    String op = context == null || context.getProperties() == null ? null : context.getProperties().get(ALTER_TABLE_OPERATION_TYPE);
+    if (!"RENAME".equals(op)) {
+      HiveMetaHook.super.preAlterTable(table, context); // Hive's own limits for handler tables (properties only)
+    }
     validate(table);
   }
 

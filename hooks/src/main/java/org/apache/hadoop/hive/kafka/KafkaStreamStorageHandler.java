@@ -1,6 +1,7 @@
 package org.apache.hadoop.hive.kafka;
 
 import org.apache.hadoop.hive.metastore.HiveMetaHook;
+import org.apache.hadoop.hive.ql.ddl.table.AlterTableType;
 import org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat;
 import org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat;
 import org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe;
@@ -28,6 +29,13 @@ public class KafkaStreamStorageHandler extends DefaultStorageHandler {
   @Override
   public Class<? extends AbstractSerDe> getSerDeClass() {
     return ParquetHiveSerDe.class;
+  }
+
+  /** Hive's default for handler tables (properties, new columns), plus RENAME: the service follows a table by id. */
+  @Override
+  public boolean isAllowedAlterOperation(AlterTableType opType) {
+    return opType == AlterTableType.ADDPROPS || opType == AlterTableType.DROPPROPS
+        || opType == AlterTableType.ADDCOLS || opType == AlterTableType.RENAME;
   }
 
   @Override
