@@ -67,10 +67,13 @@ test("a CREATE TABLE in the seed's style through beeline starts ingestion and th
 
 test('pause stops commits; resume continues at the exact next offset', async () => {
   await runBeeline(`ALTER TABLE ${table} SET TBLPROPERTIES ('kafka.ingestion.paused'='true')`);
+  const pausedAt = Date.now();
   await eventually('the table to be paused with no task', async () => {
     const t = (await service.status()).tables.find((x) => x.table === `default.${table}`);
     return t?.state === 'paused' && t.tasks.length === 0 ? t : undefined;
-  }, 20_000, 200);
+  }, 20_000, 100);
+  const reaction = Date.now() - pausedAt;
+  assert.ok(reaction <= 2000, `the in-flight batch was committed and consuming stopped ${reaction} ms after the ALTER returned`);
   await produce(200);
   await new Promise((r) => setTimeout(r, 4000));
   assert.deepEqual(await counts(), [300, 300], 'nothing is committed while paused');
@@ -82,10 +85,26 @@ test('pause stops commits; resume continues at the exact next offset', async () 
   assert.deepEqual(after, [500, 500]);
 });
 
-test('DROP TABLE stops every task', async () => {
+test('DROP TABLE stops every task within 2 s, and a re-CREATE of the name starts afresh', async () => {
+  const before = (await service.status()).tables.find((x) => x.table === `default.${table}` && x.state === 'running');
+  assert.ok(before && before.tasks.length > 0, 'the table runs before the DROP');
   await runBeeline(`DROP TABLE ${table}`);
+  const droppedAt = Date.now();
   await eventually('the table to be dropped with no task', async () => {
     const t = (await service.status()).tables.find((x) => x.table === `default.${table}`);
     return t?.state === 'dropped' && t.tasks.length === 0 ? t : undefined;
-  }, 20_000, 200);
+  }, 20_000, 100);
+  const reaction = Date.now() - droppedAt;
+  assert.ok(reaction <= 2000, `tasks were gone ${reaction} ms after beeline returned`);
+
+  // Same name, new table id: a new stream that reads the topic from the beginning again.
+  await runBeeline(`CREATE TABLE ${table} (id BIGINT) STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler'
+    TBLPROPERTIES ("kafka.topic" = "${topic}", "kafka.broker.list" = "${stack.kafkaBrokers}", "kafka.max.batch.period.ms" = "500")`);
+  const again = await eventually('500 rows in the re-created table', async () => {
+    const c = await counts();
+    return c[0] >= 500 ? c : undefined;
+  }, 90_000, 2000);
+  assert.deepEqual(again, [500, 500]);
+  const streams = (await service.status()).tables.filter((x) => x.table === `default.${table}`);
+  assert.deepEqual(streams.map((x) => x.state).sort(), ['dropped', 'running'], 'the dropped stream is kept for audit beside the new one');
 });
