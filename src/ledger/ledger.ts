@@ -2,7 +2,8 @@
 // matters for exactly-once happens inside one SQLite transaction with its fencing check.
 // ':memory:' gives the same ledger for unit tests.
 import Database from 'better-sqlite3';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../sql/ledger/', import.meta.url));
@@ -54,7 +55,13 @@ export class Ledger {
   private constructor(private readonly db: Database.Database) {}
 
   static open(path: string): Ledger {
-    const db = new Database(path);
+    let db: Database.Database;
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      db = new Database(path);
+    } catch (e) {
+      throw new Error(`cannot open the ledger at ${path}: ${(e as Error).message} (set ledgerPath in the config or HIVE_KAFKA_LEDGER)`, { cause: e });
+    }
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL'); // a committed batch survives power loss, not just a crash
     db.pragma('foreign_keys = ON');

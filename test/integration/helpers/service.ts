@@ -23,7 +23,8 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startService(opts: { ledgerPath?: string; env?: Record<string, string> } = {}): Promise<RunningService> {
+/** `waitUntilServing: false` returns at once: for runs meant to die (HIVE_KAFKA_CRASH_AT). */
+export async function startService(opts: { ledgerPath?: string; env?: Record<string, string>; waitUntilServing?: boolean } = {}): Promise<RunningService> {
   const port = await freePort();
   const ledgerPath = opts.ledgerPath ?? join(mkdtempSync(join(tmpdir(), 'hive-kafka-')), 'ledger.db');
   let out = '';
@@ -47,10 +48,11 @@ export async function startService(opts: { ledgerPath?: string; env?: Record<str
       await exited;
     },
   };
+  if (opts.waitUntilServing === false) return service;
   const deadline = Date.now() + 30_000;
   for (;;) {
     try { await service.status(); return service; } catch { /* not listening yet */ }
-    if (child.exitCode !== null) throw new Error(`hive-kafka serve exited with ${child.exitCode}:\n${out}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`hive-kafka serve exited with ${child.exitCode ?? child.signalCode}:\n${out}`);
     if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`hive-kafka serve did not answer within 30s:\n${out}`); }
     await new Promise((r) => setTimeout(r, 200));
   }

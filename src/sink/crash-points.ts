@@ -1,0 +1,17 @@
+// Test builds only: HIVE_KAFKA_CRASH_AT makes the service kill itself with SIGKILL inside the commit
+// path, so tests can prove recovery at every step. Unset (always, in production), it does nothing.
+//   HIVE_KAFKA_CRASH_AT=after-intent     die the first time that step is reached
+//   HIVE_KAFKA_CRASH_AT=random:0.05      die at any step with that probability
+import type { CommitStep } from './commit.ts';
+
+export function crashHook(setting = process.env.HIVE_KAFKA_CRASH_AT): ((step: CommitStep) => void) | undefined {
+  if (!setting) return undefined;
+  const random = /^random:([0-9.]+)$/.exec(setting);
+  const chance = random ? Number(random[1]) : undefined;
+  return (step) => {
+    if (chance !== undefined ? Math.random() < chance : step === setting) {
+      process.stderr.write(`HIVE_KAFKA_CRASH_AT: killing the service at ${step}\n`);
+      process.kill(process.pid, 'SIGKILL');
+    }
+  };
+}

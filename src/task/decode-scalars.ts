@@ -1,0 +1,322 @@
+// Conversions of one JSON scalar to one Hive primitive value, following the rules Hive applies, and
+// the text Hive prints for a value (used for partition values). A value that cannot be converted
+// throws ConversionFailure with the reason; decode.ts adds the column and the path inside it.
+//
+// Numbers arrive as JS numbers (JSON.parse), as LosslessNumber (lossless-json, which keeps the
+// original digits) or as numeric strings; integer and decimal conversions work on the digits, never
+// on a float64, so big BIGINTs and long DECIMALs are exact.
+import { isLosslessNumber } from 'lossless-json';
+
+export class ConversionFailure extends Error {
+  /** Where inside the column the failure is, e.g. `[2].price`; filled in by the container converters. */
+  path = '';
+
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'ConversionFailure';
+  }
+}
+
+export function fail(reason: string): never {
+  throw new ConversionFailure(reason);
+}
+
+/** Short description of a JSON value for error messages, never the whole (possibly huge) value. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  if (isLosslessNumber(value)) return value.value;
+  if (Array.isArray(value)) return 'an array';
+  if (value !== null && typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+// ---- numbers ----
+
+const numberPattern = /^([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+
+/** The decimal text of a number-like value (JSON number, LosslessNumber, numeric string), else undefined. */
+function numberText(value: unknown): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined;
+  if (isLosslessNumber(value)) return value.value;
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'string') {
+    const text = value.trim();
+    const m = numberPattern.exec(text);
+    // The pattern alone would accept "", "." and "e5": demand at least one digit in the mantissa.
+    if (m && (m[2] !== '' || (m[3] ?? '') !== '')) return text;
+  }
+  return undefined;
+}
+
+/** An exact decimal: (negative ? -1 : 1) × digits × 10^exponent, with trailing zeros moved to the exponent. */
+interface ExactNumber {
+  negative: boolean;
+  digits: bigint;
+  digitCount: number;
+  exponent: number;
+}
+
+const maxSignificantDigits = 400;
+
+function exactNumber(value: unknown, typeName: string): ExactNumber {
+  const text = numberText(value);
+  const m = text === undefined ? null : numberPattern.exec(text);
+  if (!m) fail(`${describe(value)} is not a number (expected ${typeName})`);
+  const fraction = m[3] ?? '';
+  const exponent = Number(m[4] ?? '0') - fraction.length;
+  let digitsText = `${m[2]}${fraction}`.replace(/^0+/, '');
+  const trailingZeros = digitsText.length - digitsText.replace(/0+$/, '').length;
+  digitsText = digitsText.slice(0, digitsText.length - trailingZeros);
+  if (!Number.isSafeInteger(exponent + trailingZeros)) fail(`${describe(value)} is out of range for ${typeName}`);
+  // No Hive number needs more (DECIMAL holds 38 digits); this bounds the BigInt work a record can cause.
+  if (digitsText.length > maxSignificantDigits) fail(`${describe(value)} has more than ${maxSignificantDigits} significant digits (expected ${typeName})`);
+  return {
+    negative: m[1] === '-' && digitsText !== '',
+    digits: BigInt(digitsText || '0'),
+    digitCount: digitsText.length,
+    exponent: digitsText === '' ? 0 : exponent + trailingZeros,
+  };
+}
+
+const integerRanges = {
+  tinyint: [-(2n ** 7n), 2n ** 7n - 1n],
+  smallint: [-(2n ** 15n), 2n ** 15n - 1n],
+  int: [-(2n ** 31n), 2n ** 31n - 1n],
+  bigint: [-(2n ** 63n), 2n ** 63n - 1n],
+} as const;
+
+export type IntegerTypeName = keyof typeof integerRanges;
+
+/** A whole number in the type's range. Out of range is an error (Hive would wrap or NULL it; we refuse to). */
+export function toInteger(value: unknown, typeName: IntegerTypeName): bigint {
+  const n = exactNumber(value, typeName);
+  const [min, max] = integerRanges[typeName];
+  if (n.exponent < 0) fail(`${describe(value)} is not a whole number (expected ${typeName})`);
+  // 20 digits already exceed every range: refuse before building a huge BigInt from "1e999999".
+  if (n.digitCount + n.exponent > 20) fail(`${describe(value)} is out of range for ${typeName} (${min} to ${max})`);
+  const magnitude = n.digits * 10n ** BigInt(n.exponent);
+  const result = n.negative ? -magnitude : magnitude;
+  if (result < min || result > max) fail(`${describe(value)} is out of range for ${typeName} (${min} to ${max})`);
+  return result;
+}
+
+/**
+ * The unscaled value of DECIMAL(precision, scale): rounded half up (away from zero on a tie) to the
+ * scale, as Hive's HiveDecimal.enforcePrecisionScale does. More than `precision` digits after rounding
+ * is an error (Hive would store NULL).
+ */
+export function toDecimal(value: unknown, precision: number, scale: number): bigint {
+  const typeName = `decimal(${precision},${scale})`;
+  const n = exactNumber(value, typeName);
+  const shift = n.exponent + scale; // unscaled = digits × 10^shift
+  let magnitude: bigint;
+  if (n.digitCount === 0) {
+    magnitude = 0n;
+  } else if (shift >= 0) {
+    if (n.digitCount + shift > precision) fail(tooManyDigits(value, precision, scale));
+    magnitude = n.digits * 10n ** BigInt(shift);
+  } else if (-shift > n.digitCount) {
+    magnitude = 0n; // below a tenth of the last unit: rounds to zero
+  } else {
+    const divisor = 10n ** BigInt(-shift);
+    magnitude = n.digits / divisor;
+    if (2n * (n.digits % divisor) >= divisor) magnitude += 1n;
+  }
+  if (magnitude >= 10n ** BigInt(precision)) fail(tooManyDigits(value, precision, scale));
+  return n.negative ? -magnitude : magnitude;
+}
+
+function tooManyDigits(value: unknown, precision: number, scale: number): string {
+  return `${describe(value)} has more than ${precision} digits at scale ${scale} ` +
+    `(decimal(${precision},${scale}) holds at most ${precision - scale} digits before the point)`;
+}
+
+const specialDoubles = new Map([['nan', NaN], ['infinity', Infinity], ['+infinity', Infinity], ['-infinity', -Infinity]]);
+
+export function toDouble(value: unknown, typeName: 'float' | 'double'): number {
+  const special = typeof value === 'string' ? specialDoubles.get(value.trim().toLowerCase()) : undefined;
+  if (special !== undefined) return typeName === 'float' ? Math.fround(special) : special;
+  const text = numberText(value);
+  if (text === undefined) fail(`${describe(value)} is not a number (expected ${typeName})`);
+  const result = typeName === 'float' ? Math.fround(Number(text)) : Number(text);
+  // A finite literal that overflows is a mistake in the data, not infinity.
+  if (!Number.isFinite(result)) fail(`${describe(value)} is out of range for ${typeName}`);
+  return result;
+}
+
+export function toBoolean(value: unknown): boolean {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string') {
+    const word = value.trim().toLowerCase();
+    if (word === 'true') return true;
+    if (word === 'false') return false;
+  }
+  return fail(`${describe(value)} is not a boolean (expected true or false)`);
+}
+
+// ---- dates and timestamps ----
+
+const microsPerDay = 86_400_000_000n;
+// Hive's DATE and TIMESTAMP range: years 0001 to 9999 of the proleptic Gregorian calendar.
+const minEpochDay = daysFromCivil(1, 1, 1);
+const maxEpochDay = daysFromCivil(9999, 12, 31);
+
+/** Days since 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's days_from_civil). */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146097 + dayOfEra - 719468;
+}
+
+function civilFromDays(days: number): [year: number, month: number, day: number] {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const dayOfEra = z - era * 146097;
+  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36524) - Math.floor(dayOfEra / 146096)) / 365);
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const mp = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  return [yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day];
+}
+
+function checkedEpochDay(year: number, month: number, day: number, value: unknown): number {
+  const days = daysFromCivil(year, month, day);
+  const [y, m, d] = civilFromDays(days);
+  if (month < 1 || month > 12 || y !== year || m !== month || d !== day) fail(`${describe(value)} is not a valid calendar date`);
+  return days;
+}
+
+const datePattern = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** DATE: 'YYYY-MM-DD', or a whole number of days since 1970-01-01. */
+export function toEpochDay(value: unknown): number {
+  let days: number;
+  const match = typeof value === 'string' ? datePattern.exec(value.trim()) : null;
+  if (match) {
+    days = checkedEpochDay(Number(match[1]), Number(match[2]), Number(match[3]), value);
+  } else if (typeof value === 'string' && numberText(value) === undefined) {
+    return fail(`${describe(value)} is not a date (expected 'YYYY-MM-DD' or days since 1970-01-01)`);
+  } else {
+    days = Number(wholeNumber(value, 'int', 'a date as days since 1970-01-01'));
+  }
+  if (days < minEpochDay || days > maxEpochDay) fail(`${describe(value)} is outside Hive's date range 0001-01-01 to 9999-12-31`);
+  return days;
+}
+
+const timestampPattern =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+/**
+ * TIMESTAMP, as microseconds of the UTC wall clock (Hive TIMESTAMP has no zone):
+ * - a string without an offset ('2024-01-02 03:04:05.123', '2024-01-02T03:04:05') is kept as written;
+ * - a string with 'Z' or an offset ('2024-01-02T03:04:05+02:00') is converted to UTC;
+ * - a whole number is epoch milliseconds, converted to UTC.
+ * Digits beyond microseconds are dropped: files store TIMESTAMP(MICROS) (see src/sink/parquet.ts).
+ */
+export function toEpochMicros(value: unknown): bigint {
+  let micros: bigint;
+  const match = typeof value === 'string' ? timestampPattern.exec(value.trim()) : null;
+  if (match) {
+    const [, year, month, day, hour = '0', minute = '0', second = '0', fraction = '', offset] = match;
+    const h = Number(hour), mi = Number(minute), s = Number(second);
+    if (h > 23 || mi > 59 || s > 59) fail(`${describe(value)} is not a valid time of day`);
+    const days = checkedEpochDay(Number(year), Number(month), Number(day), value);
+    micros = BigInt(days) * microsPerDay + BigInt(((h * 60 + mi) * 60 + s) * 1_000_000) +
+      BigInt(fraction.padEnd(6, '0').slice(0, 6));
+    if (offset !== undefined) micros -= offsetMicros(offset, value);
+  } else if (typeof value === 'string' && numberText(value) === undefined) {
+    return fail(`${describe(value)} is not a timestamp (expected ISO-8601 like '2024-01-02 03:04:05.123456' or epoch milliseconds)`);
+  } else {
+    micros = wholeNumber(value, 'bigint', 'a timestamp as epoch milliseconds') * 1000n; // range checked below
+  }
+  if (micros < BigInt(minEpochDay) * microsPerDay || micros >= BigInt(maxEpochDay + 1) * microsPerDay) {
+    fail(`${describe(value)} is outside Hive's timestamp range 0001-01-01 to 9999-12-31`);
+  }
+  return micros;
+}
+
+/** A whole number for a date or time given as a count, with an error that says what the count means. */
+function wholeNumber(value: unknown, range: IntegerTypeName, meaning: string): bigint {
+  try {
+    return toInteger(value, range);
+  } catch (error) {
+    if (!(error instanceof ConversionFailure)) throw error;
+    return fail(`${describe(value)} is not ${meaning} (expected a whole number in range)`);
+  }
+}
+
+function offsetMicros(offset: string, value: unknown): bigint {
+  if (offset.toUpperCase() === 'Z') return 0n;
+  const m = /^([+-])(\d{2}):?(\d{2})?$/.exec(offset)!;
+  const hours = Number(m[2]), minutes = Number(m[3] ?? '0');
+  if (hours > 18 || minutes > 59) fail(`${describe(value)} has an invalid UTC offset "${offset}"`);
+  const total = BigInt((hours * 60 + minutes) * 60) * 1_000_000n;
+  return m[1] === '-' ? -total : total;
+}
+
+// ---- binary ----
+
+const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** BINARY: a standard base64 string (Buffer alone would silently skip invalid characters). */
+export function toBinary(value: unknown): Uint8Array {
+  if (typeof value !== 'string' || !base64Pattern.test(value)) {
+    fail(`${describe(value)} is not base64 (expected BINARY as a standard base64 string)`);
+  }
+  return new Uint8Array(Buffer.from(value, 'base64'));
+}
+
+// ---- strings ----
+
+/** VARCHAR(n): cut to n characters (code points), as Hive's HiveBaseChar.enforceMaxLength does. */
+export function truncateCodePoints(text: string, length: number): string {
+  if (text.length <= length) return text; // fast path: n UTF-16 units are at most n code points
+  let units = 0;
+  let count = 0;
+  for (const char of text) {
+    if (count === length) return text.slice(0, units);
+    units += char.length;
+    count++;
+  }
+  return text;
+}
+
+/** CHAR(n): cut to n characters, then padded with spaces to n, as Hive's HiveChar does. */
+export function padCodePoints(text: string, length: number): string {
+  const cut = truncateCodePoints(text, length);
+  let count = 0;
+  for (const _ of cut) count++;
+  return cut + ' '.repeat(length - count);
+}
+
+// ---- Hive's text form of a value (partition values) ----
+
+const pad = (n: number, width: number) => String(n).padStart(width, '0');
+
+export function formatDate(days: number): string {
+  const [y, m, d] = civilFromDays(days);
+  return `${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}`;
+}
+
+/** As Hive's Timestamp.toString: seconds always, the fraction only when non-zero and without trailing zeros. */
+export function formatTimestamp(micros: bigint): string {
+  const days = micros / microsPerDay - (micros % microsPerDay < 0n ? 1n : 0n);
+  const ofDay = Number(micros - days * microsPerDay);
+  const seconds = Math.floor(ofDay / 1_000_000);
+  const fraction = String(ofDay % 1_000_000).padStart(6, '0').replace(/0+$/, '');
+  const time = `${pad(Math.floor(seconds / 3600), 2)}:${pad(Math.floor(seconds / 60) % 60, 2)}:${pad(seconds % 60, 2)}`;
+  return `${formatDate(Number(days))} ${time}${fraction ? `.${fraction}` : ''}`;
+}
+
+/** As HiveDecimal.toString: plain notation, trailing fractional zeros removed. */
+export function formatDecimal(unscaled: bigint, scale: number): string {
+  const negative = unscaled < 0n;
+  const digits = (negative ? -unscaled : unscaled).toString().padStart(scale + 1, '0');
+  const whole = digits.slice(0, digits.length - scale);
+  const fraction = digits.slice(digits.length - scale).replace(/0+$/, '');
+  return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
+}
