@@ -9,6 +9,7 @@ import { NotificationWatcher, type TableNotice } from './metastore/watcher.ts';
 import type { Table } from './metastore/types.ts';
 import { formatProblems, parseTableProperties, type StreamSpec } from './properties/parse.ts';
 import { stagingDir } from './sink/commit.ts';
+import { crashHook } from './sink/crash-points.ts';
 import { fileSystemFor } from './sink/fs.ts';
 import { partitionDir, partitionLocation } from './sink/partition-path.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
@@ -30,6 +31,7 @@ export class Service {
   private readonly watcher: NotificationWatcher;
   private readonly admins = new Map<string, Admin>();
   private metastore: MetastoreClient | undefined;
+  private readonly reached = crashHook();
 
   constructor(private readonly config: ServiceConfig, private readonly log: Logger) {
     this.ledger = Ledger.open(config.ledgerPath);
@@ -45,7 +47,7 @@ export class Service {
         const task = new IngestionTask(
           { taskId: assignment.taskId, tableId, table: `${stream.dbName}.${stream.tableName}`, partitions: assignment.partitions,
             spec: JSON.parse(stream.specJson) as StreamSpec, layout: { ...layout, dir: path } },
-          { fs, ledger: this.ledger, onFailure, registerPartitions: (values) => this.registerPartitions(stream, layout, values) },
+          { fs, ledger: this.ledger, onFailure, registerPartitions: (values) => this.registerPartitions(stream, layout, values), reached: this.reached },
         );
         await task.start();
         return task;
