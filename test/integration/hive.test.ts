@@ -26,3 +26,15 @@ test('GROUP BY runs and returns one row per group', async () => {
   const out = await runBeeline(`SELECT country, count(*) FROM ${table} GROUP BY country ORDER BY country`);
   assert.deepEqual(out.trim().split('\n'), ['de\t1', 'fr\t2', 'us\t3']);
 });
+
+test('a filter on a partition column is pushed to the metastore and answers', async () => {
+  const parted = `${table}_p`;
+  await runBeeline(`CREATE TABLE ${parted} (id INT) PARTITIONED BY (dt STRING) STORED AS PARQUET`);
+  try {
+    await runBeeline(`INSERT INTO ${parted} PARTITION (dt='a') VALUES (1),(2)`);
+    await runBeeline(`INSERT INTO ${parted} PARTITION (dt='b') VALUES (3)`);
+    assert.equal((await runBeeline(`SELECT count(*) FROM ${parted} WHERE dt = 'a'`)).trim(), '2');
+  } finally {
+    await runBeeline(`DROP TABLE IF EXISTS ${parted}`);
+  }
+});

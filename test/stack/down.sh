@@ -2,9 +2,15 @@
 # Stops what stack:up started, each process by the pid it recorded, and nothing else.
 source "$(dirname "$0")/lib.sh"
 
+# A service's main class, to find its process by this stack's marker when its pid file was lost.
+main_class() { case $1 in kafka) echo kafka.Kafka ;; metastore) echo metastore.HiveMetaStore ;; hiveserver2) echo server.HiveServer2 ;; esac; }
+
 stop() {
   local name=$1 pid
-  if ! pid=$(our_pid "$name"); then rm -f "$(pid_file "$name")"; return; fi
+  if ! pid=$(our_pid "$name"); then
+    rm -f "$(pid_file "$name")"
+    pid=$(pgrep -f -- "-Dhive.kafka.stack=$STACK_DIR .*$(main_class "$name")" | head -n 1) || return 0
+  fi
   say "stopping $name (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done

@@ -7,6 +7,10 @@ source "$(dirname "$0")/lib.sh"
 JAVA17=$(find_java17)
 JAVA21=$(find_java21plus)
 MARK="-Dhive.kafka.stack=$STACK_DIR"
+# What Hive 4's own start scripts open for JDK 17+ (reflection in Kryo, Hadoop and Thrift).
+OPENS=()
+for p in java.nio java.net java.lang java.util java.util.concurrent java.util.concurrent.atomic java.util.regex \
+         java.lang.reflect java.io sun.nio.ch; do OPENS+=(--add-opens "java.base/$p=ALL-UNNAMED"); done
 
 # start NAME PORT TIMEOUT_S -- command...: runs the command detached, records its pid, waits for PORT.
 start() {
@@ -50,7 +54,8 @@ start_metastore() {
   render metastore-site.xml "$dir/conf/metastore-site.xml"
   render metastore-log4j2.properties "$dir/conf/log4j2.properties"
   local cp; cp=$(classpath hive "$HMS_EXCLUDES")
-  ( cd "$dir" && export METASTORE_CONF_DIR=$dir/conf && start metastore "$HMS_PORT" 180 -- "$JAVA21" "$MARK" -Xmx1g \
+  # Partition filters arrive Kryo-serialized; Kryo needs these JDK internals opened.
+  ( cd "$dir" && export METASTORE_CONF_DIR=$dir/conf && start metastore "$HMS_PORT" 180 -- "$JAVA21" "$MARK" -Xmx1g "${OPENS[@]}" \
       -Dlog4j2.configurationFile="file:$dir/conf/log4j2.properties" -Dderby.stream.error.file="$LOG_DIR/derby.log" \
       -cp "$dir/conf:$cp" org.apache.hadoop.hive.metastore.HiveMetaStore )
 }
@@ -73,10 +78,7 @@ start_hiveserver2() {
   render hiveserver2-log4j2.properties "$dir/conf/hive-log4j2.properties"
   cp=$(classpath hs2 "$HS2_EXCLUDES")
   [ -n "$AUX_JARS" ] && cp="$HOOKS_JAR:$cp"
-  local opens=()
-  for p in java.nio java.net java.lang java.util java.util.concurrent java.util.concurrent.atomic java.util.regex \
-           java.lang.reflect java.io sun.nio.ch; do opens+=(--add-opens "java.base/$p=ALL-UNNAMED"); done
-  ( cd "$dir" && export HIVE_CONF_DIR=$dir/conf && start hiveserver2 "$HS2_PORT" 240 -- "$JAVA17" "$MARK" -Xmx2g "${opens[@]}" \
+  ( cd "$dir" && export HIVE_CONF_DIR=$dir/conf && start hiveserver2 "$HS2_PORT" 240 -- "$JAVA17" "$MARK" -Xmx2g "${OPENS[@]}" \
       -Dlog4j2.configurationFile="file:$dir/conf/hive-log4j2.properties" -Dhive.log.dir="$LOG_DIR" \
       -Djava.security.krb5.realm= -Djava.security.krb5.kdc= -Djava.security.krb5.conf=/dev/null \
       -cp "$dir/conf:$cp" org.apache.hive.service.server.HiveServer2 )
