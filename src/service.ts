@@ -7,13 +7,14 @@ import { Ledger, type StreamRow } from './ledger/ledger.ts';
 import { MetastoreClient } from './metastore/client.ts';
 import { NotificationWatcher, type TableNotice } from './metastore/watcher.ts';
 import type { Table } from './metastore/types.ts';
-import { formatProblems, parseTableProperties, type StreamSpec } from './properties/parse.ts';
+import type { StreamSpec } from './properties/parse.ts';
+import { streamRecord, type StoredLayout } from './properties/stream.ts';
 import { stagingDir } from './sink/commit.ts';
 import { crashHook } from './sink/crash-points.ts';
 import { fileSystemFor } from './sink/fs.ts';
 import { partitionDir, partitionLocation } from './sink/partition-path.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
-import { IngestionTask, type TableLayout } from './task/task.ts';
+import { IngestionTask } from './task/task.ts';
 
 export interface ServiceConfig {
   metastoreUri: string;
@@ -22,8 +23,6 @@ export interface ServiceConfig {
   pollIntervalMs: number;
 }
 
-/** What the ledger keeps of the Hive table, besides the spec. */
-interface StoredLayout extends Omit<TableLayout, 'dir'> { location: string; dbName: string; tableName: string }
 
 export class Service {
   readonly ledger: Ledger;
@@ -98,25 +97,18 @@ export class Service {
   }
 
   private async upsert(table: Table, cause: string): Promise<void> {
-    const name = `${table.dbName}.${table.tableName}`;
-    if (table.id === undefined) throw new Error(`table ${name} has no id in the metastore; hive-kafka needs Hive 4 table ids`);
-    const tableId = Number(table.id);
-    const parsed = parseTableProperties(table.parameters);
-    if (!parsed.ok) {
+    const record = streamRecord(table);
+    if (!record.ok) {
       // The Hive hook refuses such DDL; this is a table changed behind its back. Keep the last good state.
-      const message = formatProblems(name, parsed.problems);
-      this.log.error({ table: name }, message);
-      this.ledger.recordError(this.ledger.getStream(tableId) ? tableId : null, 'properties', message);
+      this.log.error({ table: `${table.dbName}.${table.tableName}` }, record.message);
+      const known = table.id !== undefined && this.ledger.getStream(Number(table.id));
+      this.ledger.recordError(known ? Number(table.id) : null, 'properties', record.message);
       return;
     }
-    const layout: StoredLayout = {
-      location: table.storage.location ?? '', dbName: table.dbName, tableName: table.tableName,
-      columns: table.storage.columns.map((c) => ({ name: c.name, type: c.type })),
-      partitionKeys: table.partitionKeys.map((c) => ({ name: c.name, type: c.type })),
-    };
+    const { tableId, spec, layout } = record;
     const before = this.ledger.getStream(tableId);
-    const desiredState = parsed.spec.paused ? 'paused' : 'running';
-    this.ledger.upsertStream({ tableId, dbName: table.dbName, tableName: table.tableName, specJson: JSON.stringify(parsed.spec), layoutJson: JSON.stringify(layout), desiredState });
+    const desiredState = spec.paused ? 'paused' : 'running';
+    this.ledger.upsertStream({ tableId, dbName: table.dbName, tableName: table.tableName, specJson: JSON.stringify(spec), layoutJson: JSON.stringify(layout), desiredState });
     if (before && before.desiredState !== desiredState) this.ledger.appendHistory(tableId, desiredState === 'paused' ? 'paused' : 'resumed');
     else if (before && cause !== 'resync') this.ledger.appendHistory(tableId, cause === 'rename' ? 'renamed' : 'altered', { db: table.dbName, table: table.tableName });
     await this.supervisor.notify(tableId);

@@ -65,4 +65,29 @@ program.command('validate')
     process.exit(problems.length === 0 ? 0 : 1);
   });
 
+program.command('ledger')
+  .description('ledger maintenance')
+  .command('rebuild')
+  .description('rebuild a table\'s ledger entry and next offsets from the metastore and the published file names (stop the service first)')
+  .argument('<table>', 'db.table')
+  .option('-c, --config <file>', 'JSON config file (env variables override it)')
+  .action(async (name: string, opts: { config?: string }) => {
+    const [db, table] = name.includes('.') ? name.split('.', 2) as [string, string] : ['default', name];
+    const config = loadConfig(opts.config);
+    const { Ledger } = await import('../ledger/ledger.ts');
+    const { MetastoreClient } = await import('../metastore/client.ts');
+    const { rebuildLedger } = await import('../ledger/rebuild.ts');
+    const { fileSystemFor } = await import('../sink/fs.ts');
+    const metastore = await MetastoreClient.connect(config.metastoreUri, { timeoutMs: config.metastoreTimeoutMs });
+    const ledger = Ledger.open(config.ledgerPath);
+    try {
+      const next = await rebuildLedger(ledger, await metastore.getTable(db, table), fileSystemFor);
+      console.log(`${db}.${table}: next offsets rebuilt from published files`);
+      for (const [p, o] of [...next].sort(([a], [b]) => a - b)) console.log(`  partition ${p}: next offset ${o}`);
+    } finally {
+      ledger.close();
+      metastore.close();
+    }
+  });
+
 program.parseAsync().catch((e: Error) => { console.error(`hive-kafka: ${e.message}`); process.exit(1); });

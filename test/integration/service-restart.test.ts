@@ -7,6 +7,12 @@ import { Kafka, logLevel } from 'kafkajs';
 import { requireHiveServer2, requireKafka, requireMetastore, stack } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Ledger } from '../../src/ledger/ledger.ts';
+
+const runCli = (args: string[], env: Record<string, string>) =>
+  promisify(execFile)(process.execPath, ['bin/hive-kafka.mjs', ...args], { env: { ...process.env, HIVE_KAFKA_HMS_URI: stack.metastoreUri, ...env } });
 
 const suffix = randomUUID().slice(0, 8);
 const running = { topic: `restart-run-${suffix}`, table: `restart_run_${suffix}` };
@@ -61,4 +67,21 @@ test('after kill -9 and a restart, running stays running, paused stays paused, n
   assert.equal(p?.state, 'paused');
   assert.equal(p?.tasks.length, 0);
   assert.equal(await count(paused.table), '0\t0', 'a paused table ingests nothing, before or after the restart');
+});
+
+test('hive-kafka ledger rebuild on a deleted ledger restores the next offsets exactly', async () => {
+  const before = (await service.status()).tables.find((t) => t.table === `default.${running.table}`)!;
+  const expected = Object.fromEntries(before.partitions.map((p) => [p.partition, p.committed]));
+  await service.stop();
+  const fresh = `${service.ledgerPath}.rebuilt`;
+  const { stdout } = await runCli(['ledger', 'rebuild', `default.${running.table}`], { HIVE_KAFKA_LEDGER: fresh });
+  assert.match(stdout, /next offsets rebuilt/);
+  const ledger = Ledger.open(fresh);
+  try {
+    const stream = ledger.listStreams().find((s) => s.tableName === running.table)!;
+    assert.deepEqual(Object.fromEntries(ledger.nextOffsets(stream.tableId)), expected);
+    assert.equal(stream.desiredState, 'running');
+  } finally {
+    ledger.close();
+  }
 });

@@ -1,0 +1,33 @@
+// A metastore table as the ledger records it: the validated spec and the layout tasks write into.
+import type { Table } from '../metastore/types.ts';
+import { formatProblems, parseTableProperties, type StreamSpec } from './parse.ts';
+
+export interface StoredLayout {
+  location: string;
+  dbName: string;
+  tableName: string;
+  columns: { name: string; type: string }[];
+  partitionKeys: { name: string; type: string }[];
+}
+
+export type StreamRecord =
+  | { ok: true; tableId: number; spec: StreamSpec; layout: StoredLayout }
+  | { ok: false; message: string };
+
+export function streamRecord(table: Table): StreamRecord {
+  const name = `${table.dbName}.${table.tableName}`;
+  if (table.id === undefined) return { ok: false, message: `table ${name} has no id in the metastore; hive-kafka needs Hive 4 table ids` };
+  if (!table.storage.location) return { ok: false, message: `table ${name} has no location in the metastore` };
+  const parsed = parseTableProperties(table.parameters);
+  if (!parsed.ok) return { ok: false, message: formatProblems(name, parsed.problems) };
+  return {
+    ok: true,
+    tableId: Number(table.id),
+    spec: parsed.spec,
+    layout: {
+      location: table.storage.location, dbName: table.dbName, tableName: table.tableName,
+      columns: table.storage.columns.map((c) => ({ name: c.name, type: c.type })),
+      partitionKeys: table.partitionKeys.map((c) => ({ name: c.name, type: c.type })),
+    },
+  };
+}

@@ -1,0 +1,79 @@
+// Read committed: records of aborted transactions never reach the table (offset gaps from
+// transaction markers are normal), unless the table sets kafka.read_uncommited.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import { requireHiveServer2, requireKafka, requireMetastore, stack } from './helpers/services.ts';
+import { runBeeline } from './helpers/beeline.ts';
+import { eventually, startService, type RunningService } from './helpers/service.ts';
+
+const suffix = randomUUID().slice(0, 8);
+const topic = `txn-${suffix}`;
+const committedTable = `txn_committed_${suffix}`;
+const uncommittedTable = `txn_uncommitted_${suffix}`;
+const kafka = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-txn', logLevel: logLevel.NOTHING });
+let service: RunningService;
+const ids = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+
+async function transaction(idsToSend: number[], outcome: 'commit' | 'abort'): Promise<void> {
+  const producer = kafka.producer({ transactionalId: `it-${suffix}-${outcome}-${idsToSend[0]}`, idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const txn = await producer.transaction();
+  await txn.send({ topic, messages: idsToSend.map((id) => ({ value: JSON.stringify({ id }) })) });
+  await (outcome === 'commit' ? txn.commit() : txn.abort());
+  await producer.disconnect();
+}
+
+before(async () => {
+  await requireKafka();
+  await requireMetastore();
+  await requireHiveServer2();
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });
+  await admin.disconnect();
+
+  await transaction(ids(0, 100), 'commit');
+  await transaction(ids(1000, 100), 'abort');
+  // kcat, an independent client, commits a transaction when its input ends.
+  const file = join(mkdtempSync(join(tmpdir(), 'txn-')), 'records.jsonl');
+  writeFileSync(file, ids(100, 100).map((id) => JSON.stringify({ id })).join('\n') + '\n');
+  await promisify(execFile)('kcat', ['-P', '-b', stack.kafkaBrokers, '-t', topic, '-X', `transactional.id=it-kcat-${suffix}`, '-l', file]);
+  await transaction(ids(2000, 50), 'abort');
+  service = await startService();
+});
+
+after(async () => {
+  for (const t of [committedTable, uncommittedTable]) await runBeeline(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+  await service?.stop();
+});
+
+const create = (table: string, extra = '') => runBeeline(`CREATE TABLE ${table} (id BIGINT)
+  STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler'
+  TBLPROPERTIES ('kafka.topic'='${topic}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.max.batch.period.ms'='500'${extra})`);
+
+test('only records of committed transactions reach a table (kafka.read_uncommited defaults to false)', async () => {
+  await create(committedTable);
+  const out = await eventually('200 committed rows', async () => {
+    const c = (await runBeeline(`SELECT count(*), count(DISTINCT id), min(id), max(id) FROM ${committedTable}`)).trim();
+    return c.startsWith('200\t') ? c : undefined;
+  }, 90_000, 1500);
+  assert.equal(out, '200\t200\t0\t199');
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.equal((await runBeeline(`SELECT count(*) FROM ${committedTable} WHERE id >= 1000`)).trim(), '0', 'no aborted record, ever');
+});
+
+test('kafka.read_uncommited=true ingests aborted records too', async () => {
+  await create(uncommittedTable, ", 'kafka.read_uncommited'='true'");
+  const out = await eventually('350 rows', async () => {
+    const c = (await runBeeline(`SELECT count(*), count(DISTINCT id) FROM ${uncommittedTable}`)).trim();
+    return c.startsWith('350\t') ? c : undefined;
+  }, 90_000, 1500);
+  assert.equal(out, '350\t350');
+});
