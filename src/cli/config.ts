@@ -10,6 +10,9 @@ const ConfigSchema = z.object({
   metastoreTimeoutMs: z.coerce.number().int().min(100).default(30_000),
   pollIntervalMs: z.coerce.number().int().min(10).default(500),
   hiveServer2Url: z.string().default('jdbc:hive2://127.0.0.1:10000/default'),
+  hiveServer2User: z.string().default(process.env.USER ?? 'hive'),
+  /** Unset: hive-driver sends 'anonymous', which HiveServer2 with authentication NONE accepts. */
+  hiveServer2Password: z.string().optional(),
   /** Credentials profiles named by kafka.credentials.profile; secrets stay here, not in TBLPROPERTIES. */
   credentialsProfiles: z.record(z.string(), z.record(z.string(), z.string())).default({}),
 }).strict();
@@ -22,6 +25,8 @@ const ENV: Record<string, keyof Config> = {
   HIVE_KAFKA_HTTP_HOST: 'httpHost',
   HIVE_KAFKA_HTTP_PORT: 'httpPort',
   HIVE_KAFKA_HS2_URL: 'hiveServer2Url',
+  HIVE_KAFKA_HS2_USER: 'hiveServer2User',
+  HIVE_KAFKA_HS2_PASSWORD: 'hiveServer2Password',
 };
 
 export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {

@@ -65,6 +65,21 @@ program.command('validate')
     process.exit(problems.length === 0 ? 0 : 1);
   });
 
+program.command('sql')
+  .description('check Hive SQL locally (syntax with line and column, TBLPROPERTIES), then run it through HiveServer2')
+  .option('-e, --execute <sql>', 'SQL text')
+  .option('-f, --file <file.sql>', 'SQL file')
+  .option('-c, --config <file>', 'JSON config file (env variables override it)')
+  .action(async (opts: { execute?: string; file?: string; config?: string }) => {
+    if (!opts.execute === !opts.file) { console.error('hive-kafka sql: give exactly one of -e <sql> or -f <file.sql>'); process.exit(1); }
+    const config = loadConfig(opts.config);
+    const { runSql } = await import('./sql.ts');
+    const sql = opts.execute ?? readFileSync(opts.file!, 'utf8');
+    const problems = await runSql(sql, { url: config.hiveServer2Url, user: config.hiveServer2User, password: config.hiveServer2Password }, (l) => console.log(l));
+    for (const p of problems) console.error(`${opts.file ?? '-e'}:${p}`);
+    if (problems.length > 0) { console.error('nothing was executed'); process.exit(1); }
+  });
+
 program.command('ledger')
   .description('ledger maintenance')
   .command('rebuild')
