@@ -3,6 +3,7 @@
 import { posix } from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { Logger } from 'pino';
+import { Counter } from 'prom-client';
 import { Ledger, type StreamRow } from './ledger/ledger.ts';
 import { MetastoreClient } from './metastore/client.ts';
 import { NotificationWatcher, type TableNotice } from './metastore/watcher.ts';
@@ -15,6 +16,8 @@ import { fileSystemFor } from './sink/fs.ts';
 import { partitionDir, partitionLocation } from './sink/partition-path.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
 import { IngestionTask } from './task/task.ts';
+
+const rejectedRecords = new Counter({ name: 'hive_kafka_records_rejected_total', help: 'Records refused by the decoder under kafka.error.policy skip or deadletter', labelNames: ['table'] });
 
 export interface ServiceConfig {
   metastoreUri: string;
@@ -46,7 +49,11 @@ export class Service {
         const task = new IngestionTask(
           { taskId: assignment.taskId, tableId, table: `${stream.dbName}.${stream.tableName}`, partitions: assignment.partitions,
             spec: JSON.parse(stream.specJson) as StreamSpec, layout: { ...layout, dir: path } },
-          { fs, ledger: this.ledger, onFailure, registerPartitions: (values) => this.registerPartitions(stream, layout, values), reached: this.reached },
+          { fs, ledger: this.ledger, onFailure, registerPartitions: (values) => this.registerPartitions(stream, layout, values), reached: this.reached,
+            onRejected: (partition, count) => {
+              rejectedRecords.inc({ table: `${stream.dbName}.${stream.tableName}` }, count);
+              this.ledger.recordError(tableId, 'records', `${count} records of partition ${partition} refused under kafka.error.policy (see the task log; deadletter keeps them)`);
+            } },
         );
         await task.start();
         return task;

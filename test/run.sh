@@ -13,6 +13,14 @@ cleanup() { [ ${#started[@]} -eq 0 ] || bash test/stack/down.sh "${started[@]}";
 trap cleanup EXIT
 [ ${#started[@]} -eq 0 ] || bash test/stack/up.sh
 
+# DuckDB, an independent reader of the Parquet files we write. It lives outside package.json: the
+# registry here serves only its linux-x64 binding, so a lock file with it cannot satisfy npm ci.
+TOOLS_DIR=$STACK_DIR/tools
+if [ ! -d "$TOOLS_DIR/node_modules/@duckdb/node-api" ]; then
+  npm install --prefix "$TOOLS_DIR" --no-save --no-package-lock --no-audit --no-fund @duckdb/node-api@1.5.6-r.1 >/dev/null
+fi
+export HIVE_KAFKA_DUCKDB_MODULE=$TOOLS_DIR/node_modules/@duckdb/node-api/lib/index.js
+
 echo "integration tests run against: Kafka 127.0.0.1:$KAFKA_PORT, Hive Metastore thrift://127.0.0.1:$HMS_PORT, HiveServer2 127.0.0.1:$HS2_PORT"
 files=(test/unit/*.test.ts test/integration/*.test.ts)
 [ $# -eq 0 ] || files=("$@")

@@ -51,7 +51,7 @@ export const PROPERTIES: readonly PropertyDef[] = [
   { name: 'kafka.start.offset', aliases: [], required: false, default: 'earliest', rule: { kind: 'startOffset' },
     onAlter: 'new-table-only', doc: 'Where a new table starts: earliest, latest, or an epoch timestamp in ms.' },
   { name: 'kafka.error.policy', aliases: [], required: false, default: 'fail', rule: { kind: 'enum', values: ['fail', 'skip', 'deadletter'] },
-    onAlter: 'batch-boundary', doc: 'What a record that cannot be decoded does: fail the task, skip it (counted), or keep it in the dead-letter table.' },
+    onAlter: 'batch-boundary', doc: 'What a record that cannot be decoded does: fail the task, skip it (counted), or skip it and keep it in dead-letter files (_hive_kafka_deadletter/ in the table location).' },
   { name: 'kafka.error.max.ratio', aliases: [], required: false, default: '0', rule: { kind: 'ratio' },
     onAlter: 'batch-boundary', doc: 'Share of bad records per batch tolerated by skip/deadletter before the task fails (0 to 1).' },
   { name: 'kafka.value.format', aliases: [], required: false, default: 'json', rule: { kind: 'enum', values: ['json'] },

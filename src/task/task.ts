@@ -36,9 +36,17 @@ export interface TaskDeps extends Omit<CommitDeps, 'ledger'> {
   /** Called once when the task fails; the supervisor decides about a restart. */
   onFailure(error: Error): void;
   onCommitted?(partition: number, nextOffset: number, records: number): void;
+  /** Records refused under kafka.error.policy skip/deadletter, counted per committed batch. */
+  onRejected?(partition: number, count: number): void;
 }
 
-interface Buffered { rows: unknown[][]; partitionValues: string[][]; firstOffset: number; lastOffset: number; oldestAt: number }
+/** Records refused by the decoder under kafka.error.policy skip or deadletter. */
+interface Rejected { offset: number; reason: string; value: string | null }
+
+interface Buffered { rows: unknown[][]; partitionValues: string[][]; rejected: Rejected[]; firstOffset: number; lastOffset: number; oldestAt: number }
+
+/** Dead letters sit beside the data, hidden from Hive (leading '_'), committed with their batch. */
+export const DEADLETTER_DIR = '_hive_kafka_deadletter';
 
 export class IngestionTask {
   private source: PartitionSource | undefined;
@@ -90,22 +98,29 @@ export class IngestionTask {
     const { plan } = this;
     let b = this.buffers.get(partition);
     for (const r of records) {
+      if (!b) { b = { rows: [], partitionValues: [], rejected: [], firstOffset: r.offset, lastOffset: r.offset, oldestAt: Date.now() }; this.buffers.set(partition, b); }
       let json: unknown;
       try {
         json = r.value === null ? null : parseRecordJson(r.value);
         if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error('the value is not a JSON object');
         const row = this.decode(json);
         const pv = plan.layout.partitionKeys.map((k) => partitionValueOf(json, k) ?? null);
-        if (!b) { b = { rows: [], partitionValues: [], firstOffset: r.offset, lastOffset: r.offset, oldestAt: Date.now() }; this.buffers.set(partition, b); }
         b.rows.push(row);
         b.partitionValues.push(pv as string[]);
-        b.lastOffset = r.offset;
       } catch (e) {
-        // Policies (skip, deadletter) come later; for now a bad record stops the task, loudly.
-        throw this.fail(new RecordError(plan.spec.topic, partition, r.offset, (e as Error).message));
+        const reason = (e as Error).message;
+        if (plan.spec.errorPolicy === 'fail') {
+          // Commit what came before the bad record, so the table stops exactly at it.
+          if (b.rows.length + b.rejected.length === 0) this.buffers.delete(partition);
+          else this.enqueueFlush(partition);
+          await this.flushChain;
+          throw this.fail(new RecordError(plan.spec.topic, partition, r.offset, reason));
+        }
+        b.rejected.push({ offset: r.offset, reason, value: r.value === null ? null : r.value.toString('utf8') });
       }
+      b.lastOffset = r.offset; // a refused record still belongs to the batch's offset range
     }
-    if (b && b.rows.length >= plan.spec.batchMaxSize) {
+    if (b && b.rows.length + b.rejected.length >= plan.spec.batchMaxSize) {
       this.enqueueFlush(partition);
       await this.flushChain; // backpressure: kafkajs fetches nothing more until this resolves
     }
@@ -126,6 +141,12 @@ export class IngestionTask {
   private async commit(partition: number, b: Buffered): Promise<void> {
     if (this.failed) return;
     const { plan, deps } = this;
+    const total = b.rows.length + b.rejected.length;
+    if (b.rejected.length > 0 && b.rejected.length / total > plan.spec.errorMaxRatio) {
+      const first = b.rejected[0]!;
+      throw new RecordError(plan.spec.topic, partition, first.offset,
+        `${first.reason}; ${b.rejected.length} of ${total} records in offsets ${b.firstOffset}..${b.lastOffset} were refused, more than kafka.error.max.ratio=${plan.spec.errorMaxRatio}`);
+    }
     const name = `${plan.spec.topic}+${partition}+${b.firstOffset}+${b.lastOffset}.parquet`;
     const groups = new Map<string, { values: string[] | null; rows: unknown[][] }>();
     b.rows.forEach((row, i) => {
@@ -142,10 +163,16 @@ export class IngestionTask {
       bucket: null,
       bytes: encodeParquet(plan.layout.columns, g.rows),
     }));
+    if (plan.spec.errorPolicy === 'deadletter' && b.rejected.length > 0) {
+      const lines = b.rejected.map((x) => JSON.stringify({ topic: plan.spec.topic, partition, offset: x.offset, reason: x.reason, value: x.value }));
+      files.push({ dir: posix.join(plan.layout.dir, DEADLETTER_DIR), finalName: name.replace(/\.parquet$/, '.jsonl'), partitionValues: null, bucket: null,
+        bytes: Buffer.from(`${lines.join('\n')}\n`) });
+    }
     await commitBatch(deps, {
       tableId: plan.tableId, tableDir: plan.layout.dir, kafkaPartition: partition, firstOffset: b.firstOffset,
       lastOffset: b.lastOffset, recordCount: b.rows.length, ownerEpoch: this.epoch, files,
     });
+    if (b.rejected.length > 0) deps.onRejected?.(partition, b.rejected.length);
     await this.source?.committed(partition, b.lastOffset + 1);
     deps.onCommitted?.(partition, b.lastOffset + 1, b.rows.length);
   }

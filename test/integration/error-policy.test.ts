@@ -1,0 +1,81 @@
+// kafka.error.policy: a bad record fails its task (fail), is counted and dropped (skip), or is kept
+// with its offset and reason in dead-letter files committed with the batch (deadletter). A batch
+// with more bad records than kafka.error.max.ratio fails the task.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { MetastoreClient } from '../../src/metastore/client.ts';
+import { localPath } from '../../src/sink/fs.ts';
+import { requireHiveServer2, requireKafka, requireMetastore, stack } from './helpers/services.ts';
+import { runBeeline } from './helpers/beeline.ts';
+import { eventually, startService, type RunningService } from './helpers/service.ts';
+
+const suffix = randomUUID().slice(0, 8);
+const topic = `bad-${suffix}`;
+const tables = { deadletter: `bad_dl_${suffix}`, fail: `bad_fail_${suffix}`, ratio: `bad_ratio_${suffix}` };
+const kafka = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-bad', logLevel: logLevel.NOTHING });
+let service: RunningService;
+const bad = ['not json at all', '{"id": "forty-two"}', '[1, 2, 3]'];
+
+before(async () => {
+  await requireKafka();
+  await requireMetastore();
+  await requireHiveServer2();
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+  await admin.disconnect();
+  const producer = kafka.producer();
+  await producer.connect();
+  // 100 good records with the 3 bad ones at offsets 10, 50 and 90.
+  const values = Array.from({ length: 100 }, (_, id) => JSON.stringify({ id }));
+  values.splice(90, 0, bad[2]!); values.splice(50, 0, bad[1]!); values.splice(10, 0, bad[0]!);
+  await producer.send({ topic, messages: values.map((value) => ({ value })) });
+  await producer.disconnect();
+  service = await startService();
+});
+
+after(async () => {
+  for (const t of Object.values(tables)) await runBeeline(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+  await service?.stop();
+});
+
+const create = (table: string, props: string) => runBeeline(`CREATE TABLE ${table} (id BIGINT)
+  STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler'
+  TBLPROPERTIES ('kafka.topic'='${topic}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.max.batch.period.ms'='300', ${props})`);
+const statusOf = async (table: string) => (await service.status()).tables.find((t) => t.table === `default.${table}`);
+
+test('deadletter: good rows reach Hive, the bad ones are kept with offset and reason', async () => {
+  await create(tables.deadletter, "'kafka.error.policy'='deadletter', 'kafka.error.max.ratio'='0.5'");
+  await eventually('100 rows', async () => ((await runBeeline(`SELECT count(*), count(DISTINCT id) FROM ${tables.deadletter}`)).trim() === '100\t100' ? true : undefined), 90_000, 1500);
+  await eventually('offset 103 committed', async () => ((await statusOf(tables.deadletter))?.partitions[0]?.committed === 103 ? true : undefined), 30_000, 300);
+  const m = await MetastoreClient.connect(stack.metastoreUri, { timeoutMs: 30_000 });
+  const dir = join(localPath((await m.getTable('default', tables.deadletter)).storage.location!), '_hive_kafka_deadletter');
+  m.close();
+  const letters = readdirSync(dir).flatMap((f) => readFileSync(join(dir, f), 'utf8').trim().split('\n')).map((l) => JSON.parse(l) as { offset: number; value: string; reason: string });
+  assert.deepEqual(letters.map((l) => l.offset).sort((a, b) => a - b), [10, 51, 92]);
+  assert.deepEqual(letters.map((l) => l.value).sort(), [...bad].sort());
+  assert.ok(letters.every((l) => l.reason.length > 0));
+});
+
+test('fail (the default): the task stops at the first bad record, naming topic, partition and offset', async () => {
+  await create(tables.fail, "'kafka.batch.maxSize'='5'");
+  const s = await eventually('a task failure', async () => {
+    const t = await statusOf(tables.fail);
+    return t?.lastError?.includes(`${topic}/0@10`) ? t : undefined;
+  }, 60_000, 300);
+  assert.match(s.lastError!, /cannot be ingested: .*not valid JSON/);
+  assert.equal(s.partitions[0]?.committed, 10, 'everything before the bad record is committed, nothing after');
+});
+
+test('a batch with more bad records than kafka.error.max.ratio fails the task', async () => {
+  await create(tables.ratio, "'kafka.error.policy'='skip', 'kafka.error.max.ratio'='0.01'");
+  const s = await eventually('a ratio failure', async () => {
+    const t = await statusOf(tables.ratio);
+    return t?.lastError?.includes('kafka.error.max.ratio=0.01') ? t : undefined;
+  }, 60_000, 300);
+  assert.match(s.lastError!, /records in offsets .* were refused/);
+});
