@@ -4,18 +4,16 @@ import { posix } from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
-import { Ledger, type StreamRow } from './ledger/ledger.ts';
+import { Ledger } from './ledger/ledger.ts';
 import { MetastoreClient } from './metastore/client.ts';
 import { NotificationWatcher, type TableNotice } from './metastore/watcher.ts';
 import type { Table } from './metastore/types.ts';
 import type { StreamSpec } from './properties/parse.ts';
 import { streamRecord, type StoredLayout } from './properties/stream.ts';
 import { stagingDir } from './sink/commit.ts';
-import { crashHook } from './sink/crash-points.ts';
 import { fileSystemFor } from './sink/fs.ts';
-import { partitionDir, partitionLocation } from './sink/partition-path.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
-import { IngestionTask } from './task/task.ts';
+import { startWorkerTask } from './supervisor/worker-task.ts';
 
 const rejectedRecords = new Counter({ name: 'hive_kafka_records_rejected_total', help: 'Records refused by the decoder under kafka.error.policy skip or deadletter', labelNames: ['table'] });
 
@@ -24,6 +22,8 @@ export interface ServiceConfig {
   ledgerPath: string;
   metastoreTimeoutMs: number;
   pollIntervalMs: number;
+  hungTaskMs: number;
+  tableFilter: string;
 }
 
 
@@ -32,32 +32,31 @@ export class Service {
   readonly supervisor: Supervisor;
   private readonly watcher: NotificationWatcher;
   private readonly admins = new Map<string, Admin>();
-  private metastore: MetastoreClient | undefined;
-  private readonly reached = crashHook();
+  private readonly manages: RegExp;
 
-  constructor(private readonly config: ServiceConfig, private readonly log: Logger) {
+  constructor(config: ServiceConfig, private readonly log: Logger) {
     this.ledger = Ledger.open(config.ledgerPath);
+    this.manages = new RegExp(config.tableFilter);
     this.supervisor = new Supervisor({
       ledger: this.ledger,
       log: log.child({ part: 'supervisor' }),
       partitionCount: (spec) => this.partitionCount(spec),
       initOffsets: (tableId, spec, partitions) => this.initOffsets(tableId, spec, partitions),
-      startTask: async (tableId, assignment, onFailure) => {
+      startTask: (tableId, assignment, onFailure) => {
         const stream = this.ledger.getStream(tableId)!;
-        const layout = JSON.parse(stream.layoutJson) as StoredLayout;
-        const { fs, path } = fileSystemFor(layout.location);
-        const task = new IngestionTask(
-          { taskId: assignment.taskId, tableId, table: `${stream.dbName}.${stream.tableName}`, partitions: assignment.partitions,
-            spec: JSON.parse(stream.specJson) as StreamSpec, layout: { ...layout, dir: path } },
-          { fs, ledger: this.ledger, onFailure, registerPartitions: (values) => this.registerPartitions(stream, layout, values), reached: this.reached,
+        return startWorkerTask(
+          { tableId, taskId: assignment.taskId, partitions: assignment.partitions, ledgerPath: config.ledgerPath,
+            metastoreUri: config.metastoreUri, metastoreTimeoutMs: config.metastoreTimeoutMs, heartbeatMs: 1000 },
+          {
+            onFailure,
             onRejected: (partition, count) => {
               rejectedRecords.inc({ table: `${stream.dbName}.${stream.tableName}` }, count);
-              this.ledger.recordError(tableId, 'records', `${count} records of partition ${partition} refused under kafka.error.policy (see the task log; deadletter keeps them)`);
-            } },
+              this.ledger.recordError(tableId, 'records', `${count} records of partition ${partition} refused under kafka.error.policy (deadletter keeps them)`);
+            },
+          },
         );
-        await task.start();
-        return task;
       },
+      hungTaskMs: config.hungTaskMs,
       cleanup: (tableId) => this.cleanup(tableId),
     });
     this.watcher = new NotificationWatcher({
@@ -79,14 +78,17 @@ export class Service {
     await this.watcher.stop();
     await this.supervisor.stop();
     for (const admin of this.admins.values()) await admin.disconnect().catch(() => undefined);
-    this.metastore?.close();
     this.ledger.close();
   }
 
   // ---- metastore notices -> ledger -> supervisor ---------------------------------------------
 
   private async onNotice(n: TableNotice): Promise<void> {
-    if (n.kind === 'upsert') return this.upsert(n.table, n.cause);
+    if (n.kind === 'upsert') {
+      // Another service may own tables outside the filter: two services on one table would both write it.
+      if (!this.manages.test(`${n.table.dbName}.${n.table.tableName}`)) return;
+      return this.upsert(n.table, n.cause);
+    }
     if (n.kind === 'drop') {
       const stream = n.tableId !== undefined ? this.ledger.getStream(Number(n.tableId))
         : this.ledger.listStreams().find((s) => s.dbName === n.dbName && s.tableName === n.tableName);
@@ -171,31 +173,6 @@ export class Service {
       begin.set(o.partition, Number(at ?? o.offset));
     }
     this.ledger.initPartitions(tableId, begin);
-  }
-
-  private async withMetastore<T>(call: (c: MetastoreClient) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        this.metastore ??= await MetastoreClient.connect(this.config.metastoreUri, { timeoutMs: this.config.metastoreTimeoutMs });
-        return await call(this.metastore);
-      } catch (e) {
-        if (!(e as { retriable?: boolean }).retriable || attempt >= 5) throw e;
-        this.metastore?.close();
-        this.metastore = undefined;
-        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
-      }
-    }
-  }
-
-  private registerPartitions(stream: StreamRow, layout: StoredLayout, values: string[][]): Promise<void> {
-    return this.withMetastore(async (c) => {
-      const table = await c.getTable(stream.dbName, stream.tableName);
-      const keys = layout.partitionKeys.map((k) => k.name);
-      await c.addPartitions(stream.dbName, stream.tableName, values.map((v) => ({
-        values: v,
-        storage: { ...table.storage, location: partitionLocation(layout.location, partitionDir(keys, v)) },
-      })), true);
-    });
   }
 
   private async cleanup(tableId: number): Promise<void> {

@@ -9,6 +9,10 @@ const ConfigSchema = z.object({
   httpPort: z.coerce.number().int().min(0).max(65535).default(8787),
   metastoreTimeoutMs: z.coerce.number().int().min(100).default(30_000),
   pollIntervalMs: z.coerce.number().int().min(10).default(500),
+  /** Regular expression on db.table: the tables this service manages (one service per table!). */
+  tableFilter: z.string().default('.*').refine((v) => { try { new RegExp(v); return true; } catch { return false; } }, 'not a valid regular expression'),
+  /** A task without a heartbeat for this long is killed and replaced. */
+  hungTaskMs: z.coerce.number().int().min(1000).default(30_000),
   hiveServer2Url: z.string().default('jdbc:hive2://127.0.0.1:10000/default'),
   hiveServer2User: z.string().default(process.env.USER ?? 'hive'),
   /** Unset: hive-driver sends 'anonymous', which HiveServer2 with authentication NONE accepts. */
@@ -25,6 +29,8 @@ const ENV: Record<string, keyof Config> = {
   HIVE_KAFKA_HTTP_HOST: 'httpHost',
   HIVE_KAFKA_HTTP_PORT: 'httpPort',
   HIVE_KAFKA_HS2_URL: 'hiveServer2Url',
+  HIVE_KAFKA_HUNG_TASK_MS: 'hungTaskMs',
+  HIVE_KAFKA_TABLE_FILTER: 'tableFilter',
   HIVE_KAFKA_HS2_USER: 'hiveServer2User',
   HIVE_KAFKA_HS2_PASSWORD: 'hiveServer2Password',
 };

@@ -2,6 +2,7 @@
 // path, so tests can prove recovery at every step. Unset (always, in production), it does nothing.
 //   HIVE_KAFKA_CRASH_AT=after-intent     die the first time that step is reached
 //   HIVE_KAFKA_CRASH_AT=random:0.05      die at any step with that probability
+import { writeSync } from 'node:fs';
 import type { CommitStep } from './commit.ts';
 
 export function crashHook(setting = process.env.HIVE_KAFKA_CRASH_AT): ((step: CommitStep) => void) | undefined {
@@ -10,7 +11,8 @@ export function crashHook(setting = process.env.HIVE_KAFKA_CRASH_AT): ((step: Co
   const chance = random ? Number(random[1]) : undefined;
   return (step) => {
     if (chance !== undefined ? Math.random() < chance : step === setting) {
-      process.stderr.write(`HIVE_KAFKA_CRASH_AT: killing the service at ${step}\n`);
+      // writeSync: in a worker thread, process.stderr is relayed by the main thread, which dies first.
+      writeSync(2, `HIVE_KAFKA_CRASH_AT: killing the service at ${step}\n`);
       process.kill(process.pid, 'SIGKILL');
     }
   };

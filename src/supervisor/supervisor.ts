@@ -7,7 +7,13 @@ import type { StreamSpec } from '../properties/parse.ts';
 import { backoffMs } from './backoff.ts';
 import { planTasks, samePlan, type TaskAssignment } from './plan.ts';
 
-export interface RunningTask { stop(opts: { commitBuffered: boolean }): Promise<void> }
+export interface RunningTask {
+  stop(opts: { commitBuffered: boolean }): Promise<void>;
+  /** When the task last showed it is alive; tasks that cannot hang may leave these out. */
+  lastHeartbeatAt?(): number;
+  /** Ends the task at once, however stuck it is. */
+  kill?(): Promise<void>;
+}
 
 export interface SupervisorDeps {
   ledger: Ledger;
@@ -21,6 +27,8 @@ export interface SupervisorDeps {
   cleanup(tableId: number): Promise<void>;
   /** How often tables are re-checked (new partitions, due restarts). */
   tickMs?: number;
+  /** A task without a heartbeat for this long is killed and replaced. */
+  hungTaskMs?: number;
 }
 
 export type TaskState = 'running' | 'failed' | 'stopped';
@@ -48,6 +56,7 @@ export class Supervisor {
   private readonly queued = new Set<number>();
   private queue: Promise<void> = Promise.resolve();
   private ticker: NodeJS.Timeout | undefined;
+  private hangWatch: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(private readonly deps: SupervisorDeps) {}
@@ -57,6 +66,21 @@ export class Supervisor {
     this.ticker = setInterval(() => {
       for (const s of this.deps.ledger.listStreams()) this.notify(s.tableId);
     }, this.deps.tickMs ?? 10_000);
+    this.hangWatch = setInterval(() => this.killHungTasks(), 1000);
+  }
+
+  private killHungTasks(): void {
+    const limit = this.deps.hungTaskMs ?? 30_000;
+    for (const [tableId, rt] of this.tables) {
+      for (const [taskId, t] of rt.tasks) {
+        const last = t.handle?.lastHeartbeatAt?.();
+        if (t.state !== 'running' || last === undefined || Date.now() - last <= limit) continue;
+        const handle = t.handle!;
+        // Fencing already keeps it from publishing; killing it frees its partitions for a successor.
+        this.taskFailed(tableId, taskId, new Error(`hung: no heartbeat for ${Math.round((Date.now() - last) / 1000)} s; killed and replaced`));
+        void handle.kill?.();
+      }
+    }
   }
 
   /** Something about the table may have changed: reconcile it soon (once, however often asked). */
@@ -92,6 +116,7 @@ export class Supervisor {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.ticker);
+    clearInterval(this.hangWatch);
     await this.queue;
     for (const [tableId] of this.tables) await this.stopTasks(tableId, true);
   }

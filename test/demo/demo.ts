@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   await admin.disconnect();
 
   say('starting the service: hive-kafka serve');
-  const service = await startService();
+  const service = await startService({ tables: '^default\\.ddl_valid_seed_000$' });
   try {
     await runBeeline(`DROP TABLE IF EXISTS ${table}`);
     say('beeline: seed 000\'s CREATE TABLE (fixtures/ddl/valid/seed_000.sql)');

@@ -57,7 +57,7 @@ test(`${forcedSteps.length} forced and ${randomCycles} random kill -9 inside the
   const ledgerPath = join(ledgerDir, 'ledger.db');
   const crashes: string[] = [];
   for (const setting of [...forcedSteps, ...Array.from({ length: randomCycles }, () => 'random:0.15')]) {
-    const service = await startService({ ledgerPath, env: { HIVE_KAFKA_CRASH_AT: setting }, waitUntilServing: false });
+    const service = await startService({ tables: suffix, ledgerPath, env: { HIVE_KAFKA_CRASH_AT: setting }, waitUntilServing: false });
     const exit = await new Promise<string>((resolve) => {
       const timer = setTimeout(() => resolve('no crash within 60s'), 60_000);
       service.child.once('exit', (_code, signal) => { clearTimeout(timer); resolve(signal ?? 'exit'); });
@@ -72,7 +72,7 @@ test(`${forcedSteps.length} forced and ${randomCycles} random kill -9 inside the
   console.log(`kill -9 at: ${crashes.join(', ')}`);
 
   // Recovery without any manual step: start once more, without crashes, and let it catch up.
-  const service = await startService({ ledgerPath });
+  const service = await startService({ tables: suffix, ledgerPath });
   try {
     await eventually(`${records} rows in Hive`, async () => {
       const total = Number((await runBeeline(`SELECT count(*) FROM ${table}`)).trim());

@@ -35,7 +35,7 @@ before(async () => {
   values.splice(90, 0, bad[2]!); values.splice(50, 0, bad[1]!); values.splice(10, 0, bad[0]!);
   await producer.send({ topic, messages: values.map((value) => ({ value })) });
   await producer.disconnect();
-  service = await startService();
+  service = await startService({ tables: suffix });
 });
 
 after(async () => {

@@ -40,7 +40,7 @@ before(async () => {
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 4, replicationFactor: 1 }], waitForLeaders: true });
   await admin.disconnect();
-  service = await startService();
+  service = await startService({ tables: suffix });
 });
 
 after(async () => {

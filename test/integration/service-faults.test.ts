@@ -45,7 +45,7 @@ before(async () => {
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
   await admin.disconnect();
-  service = await startService();
+  service = await startService({ tables: suffix });
   await runBeeline(`CREATE TABLE ${table} (id BIGINT) PARTITIONED BY (dt STRING)
     STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler'
     TBLPROPERTIES ('kafka.topic'='${topic}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.max.batch.period.ms'='300', 'kafka.max.num.tasks'='3')`);

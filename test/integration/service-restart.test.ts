@@ -41,7 +41,7 @@ before(async () => {
   await admin.connect();
   await admin.createTopics({ topics: [running, paused].map((t) => ({ topic: t.topic, numPartitions: 2, replicationFactor: 1 })), waitForLeaders: true });
   await admin.disconnect();
-  service = await startService();
+  service = await startService({ tables: suffix });
 });
 
 after(async () => {
@@ -58,7 +58,7 @@ test('after kill -9 and a restart, running stays running, paused stays paused, n
 
   await service.stop('SIGKILL');
   await produce(running.topic, 100);
-  service = await startService({ ledgerPath: service.ledgerPath });
+  service = await startService({ tables: suffix, ledgerPath: service.ledgerPath });
 
   await eventually('300 rows after the restart', async () => ((await count(running.table)) === '300\t300' ? true : undefined), 90_000, 1500);
   const view = await service.status();

@@ -46,7 +46,7 @@ before(async () => {
   writeFileSync(file, ids(100, 100).map((id) => JSON.stringify({ id })).join('\n') + '\n');
   await promisify(execFile)('kcat', ['-P', '-b', stack.kafkaBrokers, '-t', topic, '-X', `transactional.id=it-kcat-${suffix}`, '-l', file]);
   await transaction(ids(2000, 50), 'abort');
-  service = await startService();
+  service = await startService({ tables: suffix });
 });
 
 after(async () => {

@@ -11,7 +11,7 @@ export interface RunningService {
   ledgerPath: string;
   child: ChildProcess;
   output: () => string;
-  status(): Promise<{ tables: { table: string; state: string; tasks: { taskId: string; state: string; partitions: number[] }[]; partitions: { partition: number; committed: number }[]; lastError?: string }[] }>;
+  status(): Promise<{ tables: { table: string; state: string; restarts: number; tasks: { taskId: string; state: string; partitions: number[] }[]; partitions: { partition: number; committed: number }[]; lastError?: string }[] }>;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -24,12 +24,16 @@ function freePort(): Promise<number> {
 }
 
 /** `waitUntilServing: false` returns at once: for runs meant to die (HIVE_KAFKA_CRASH_AT). */
-export async function startService(opts: { ledgerPath?: string; env?: Record<string, string>; waitUntilServing?: boolean } = {}): Promise<RunningService> {
+/**
+ * `tables`: a regular expression on db.table, so that services of tests running side by side never
+ * ingest each other's tables (each would be a second writer).
+ */
+export async function startService(opts: { tables: string; ledgerPath?: string; env?: Record<string, string>; waitUntilServing?: boolean }): Promise<RunningService> {
   const port = await freePort();
   const ledgerPath = opts.ledgerPath ?? join(mkdtempSync(join(tmpdir(), 'hive-kafka-')), 'ledger.db');
   let out = '';
   const child = spawn(process.execPath, ['bin/hive-kafka.mjs', 'serve'], {
-    env: { ...process.env, HIVE_KAFKA_HMS_URI: stack.metastoreUri, HIVE_KAFKA_LEDGER: ledgerPath, HIVE_KAFKA_HTTP_PORT: String(port), ...opts.env },
+    env: { ...process.env, HIVE_KAFKA_HMS_URI: stack.metastoreUri, HIVE_KAFKA_LEDGER: ledgerPath, HIVE_KAFKA_HTTP_PORT: String(port), HIVE_KAFKA_TABLE_FILTER: opts.tables, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });

@@ -1,0 +1,57 @@
+// A task running in its own worker thread, seen from the supervisor: started, stopped (committing
+// what it holds), or terminated when it stops sending heartbeats.
+import { Worker } from 'node:worker_threads';
+import type { FromWorker, ToWorker, WorkerStart } from '../task/worker-protocol.ts';
+import type { RunningTask } from './supervisor.ts';
+
+// A .mjs entry that registers tsx: loader hooks of this thread do not reach a worker.
+const WORKER_URL = new URL('../task/worker-entry.mjs', import.meta.url);
+
+export interface WorkerHooks {
+  onFailure(error: Error): void;
+  onRejected(partition: number, count: number): void;
+}
+
+export async function startWorkerTask(start: WorkerStart, hooks: WorkerHooks, stopTimeoutMs = 15_000): Promise<RunningTask> {
+  const worker = new Worker(WORKER_URL, { workerData: start });
+  let lastHeartbeat = Date.now();
+  let done = false; // stopped, failed or terminated: later messages change nothing
+  const fail = (e: Error) => { if (!done) { done = true; hooks.onFailure(e); } };
+  // The worker says 'stopped' once it has committed what it holds; its message port would keep it
+  // alive, so it is terminated then.
+  const stopped = new Promise<void>((resolve) => {
+    worker.on('message', (m: FromWorker) => { if (m.type === 'stopped') void worker.terminate().then(() => resolve()); });
+    worker.once('exit', () => resolve());
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    worker.on('message', (m: FromWorker) => {
+      lastHeartbeat = Date.now();
+      if (m.type === 'started') resolve();
+      else if (m.type === 'rejected') hooks.onRejected(m.partition, m.count);
+      else if (m.type === 'failed') { reject(new Error(m.message)); fail(new Error(m.message)); void worker.terminate(); }
+    });
+    worker.once('error', (e) => { reject(e); fail(e); });
+    worker.once('exit', (code) => {
+      const e = new Error(`task ${start.taskId} of table ${start.tableId}: its worker exited with code ${code}`);
+      reject(e);
+      fail(e);
+    });
+  });
+
+  return {
+    lastHeartbeatAt: () => lastHeartbeat,
+    async stop({ commitBuffered }) {
+      if (done) { await worker.terminate(); return; }
+      done = true;
+      worker.postMessage({ type: 'stop', commitBuffered } satisfies ToWorker);
+      const timer = setTimeout(() => void worker.terminate(), stopTimeoutMs);
+      await stopped;
+      clearTimeout(timer);
+    },
+    async kill() {
+      done = true;
+      await worker.terminate();
+    },
+  };
+}

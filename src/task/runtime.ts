@@ -1,0 +1,40 @@
+// Builds an IngestionTask with everything it needs from a ledger row: its file system, partition
+// registration in the metastore and the commit hooks. Used where tasks run (the worker thread).
+import type { Ledger, StreamRow } from '../ledger/ledger.ts';
+import type { MetastoreSession } from '../metastore/session.ts';
+import type { StreamSpec } from '../properties/parse.ts';
+import type { StoredLayout } from '../properties/stream.ts';
+import type { CommitStep } from '../sink/commit.ts';
+import { fileSystemFor } from '../sink/fs.ts';
+import { partitionDir, partitionLocation } from '../sink/partition-path.ts';
+import { IngestionTask } from './task.ts';
+
+export interface TaskContext {
+  ledger: Ledger;
+  metastore: MetastoreSession;
+  stream: StreamRow;
+  taskId: string;
+  partitions: number[];
+  onFailure(error: Error): void;
+  onRejected(partition: number, count: number): void;
+  reached?: (step: CommitStep) => void;
+}
+
+export function buildTask(ctx: TaskContext): IngestionTask {
+  const { stream } = ctx;
+  const layout = JSON.parse(stream.layoutJson) as StoredLayout;
+  const { fs, path } = fileSystemFor(layout.location);
+  const keys = layout.partitionKeys.map((k) => k.name);
+  const registerPartitions = (values: string[][]) => ctx.metastore.call(async (c) => {
+    const table = await c.getTable(stream.dbName, stream.tableName);
+    await c.addPartitions(stream.dbName, stream.tableName, values.map((v) => ({
+      values: v,
+      storage: { ...table.storage, location: partitionLocation(layout.location, partitionDir(keys, v)) },
+    })), true);
+  });
+  return new IngestionTask(
+    { taskId: ctx.taskId, tableId: stream.tableId, table: `${stream.dbName}.${stream.tableName}`, partitions: ctx.partitions,
+      spec: JSON.parse(stream.specJson) as StreamSpec, layout: { ...layout, dir: path } },
+    { fs, ledger: ctx.ledger, onFailure: ctx.onFailure, registerPartitions, reached: ctx.reached, onRejected: ctx.onRejected },
+  );
+}

@@ -1,0 +1,20 @@
+// Messages between the supervisor's thread and a task's worker thread.
+
+export interface WorkerStart {
+  tableId: number;
+  taskId: string;
+  partitions: number[];
+  ledgerPath: string;
+  metastoreUri: string;
+  metastoreTimeoutMs: number;
+  heartbeatMs: number;
+}
+
+export type ToWorker = { type: 'stop'; commitBuffered: boolean };
+
+export type FromWorker =
+  | { type: 'started' }
+  | { type: 'heartbeat' }
+  | { type: 'rejected'; partition: number; count: number }
+  | { type: 'failed'; message: string }
+  | { type: 'stopped' };

@@ -1,0 +1,51 @@
+// Entry point of a task's worker thread. The supervisor can terminate a worker even when its event
+// loop is stuck, which a task inside the service's own thread would not allow. The worker opens its
+// own ledger connection (SQLite WAL serialises writers) and its own metastore session.
+import { writeFileSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { Ledger } from '../ledger/ledger.ts';
+import { MetastoreSession } from '../metastore/session.ts';
+import { crashHook } from '../sink/crash-points.ts';
+import type { CommitStep } from '../sink/commit.ts';
+import { buildTask } from './runtime.ts';
+import type { FromWorker, ToWorker, WorkerStart } from './worker-protocol.ts';
+
+const start = workerData as WorkerStart;
+const port = parentPort!;
+const send = (m: FromWorker) => port.postMessage(m);
+const ledger = Ledger.open(start.ledgerPath);
+const metastore = new MetastoreSession(start.metastoreUri, start.metastoreTimeoutMs);
+const stream = ledger.getStream(start.tableId);
+const crash = crashHook();
+
+// Test builds only: HIVE_KAFKA_HANG_ONCE=<commit step>:<marker file> blocks the event loop of the
+// first task to reach that step (the one that creates the marker) forever.
+const [hangAt, hangMarker] = (process.env.HIVE_KAFKA_HANG_ONCE ?? '').split(':');
+const reached = (step: CommitStep) => {
+  crash?.(step);
+  if (hangAt === step && hangMarker && claimMarker(hangMarker)) { for (;;) { /* hung: no heartbeat, no progress */ } }
+};
+
+function claimMarker(path: string): boolean {
+  try { writeFileSync(path, String(process.pid), { flag: 'wx' }); return true; } catch { return false; }
+}
+
+if (!stream) {
+  send({ type: 'failed', message: `table ${start.tableId} is not in the ledger` });
+} else {
+  const task = buildTask({
+    ledger, metastore, stream, taskId: start.taskId, partitions: start.partitions, reached,
+    onFailure: (e) => send({ type: 'failed', message: e.message }),
+    onRejected: (partition, count) => send({ type: 'rejected', partition, count }),
+  });
+  setInterval(() => send({ type: 'heartbeat' }), start.heartbeatMs).unref();
+  port.on('message', (m: ToWorker) => {
+    if (m.type !== 'stop') return;
+    void task.stop({ commitBuffered: m.commitBuffered }).finally(() => {
+      metastore.close();
+      ledger.close();
+      send({ type: 'stopped' });
+    });
+  });
+  task.start().then(() => send({ type: 'started' }), (e: Error) => send({ type: 'failed', message: e.message }));
+}
