@@ -1,26 +1,42 @@
 // `hive-kafka ledger rebuild db.table`: a lost or empty ledger is rebuilt from the metastore (what the
 // table is) and from the names of the published files (where ingestion got to): every published file
-// is named <topic>+<kafka partition>+<first offset>+<last offset>.parquet. This is the one place that
-// lists a whole table directory; normal restarts never do.
+// is named <topic>+<kafka partition>+<first offset>+<last offset>.parquet, or, in a bucketed table,
+// <bucket, 6+ digits>_0_<topic>+<kafka partition>+<first offset>+<last offset>.parquet (the prefix is
+// where Hive reads the bucket; src/sink/bucket.ts). This is the one place that lists a whole table
+// directory; normal restarts never do.
 import { posix } from 'node:path';
 import type { Table } from '../metastore/types.ts';
 import { streamRecord } from '../properties/stream.ts';
 import type { FileSystem } from '../sink/fs.ts';
 import type { Ledger } from './ledger.ts';
 
-const PUBLISHED = /^(.+)\+(\d+)\+(\d+)\+(\d+)\.parquet$/;
+export interface PublishedFile { partition: number; first: number; last: number; bucket: number | null }
+
+/**
+ * Reads what a published file name of `topic` says: Kafka partition, offsets and, in a bucketed
+ * table, the bucket. Any other name (another topic's, Hive's own) gives undefined.
+ */
+export function publishedNameParser(topic: string): (name: string) => PublishedFile | undefined {
+  const literal = topic.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const pattern = new RegExp(`^(?:(\\d{6,})_0_)?${literal}\\+(\\d+)\\+(\\d+)\\+(\\d+)\\.parquet$`);
+  return (name) => {
+    const m = pattern.exec(name);
+    if (!m) return undefined;
+    return { bucket: m[1] === undefined ? null : Number(m[1]), partition: Number(m[2]), first: Number(m[3]), last: Number(m[4]) };
+  };
+}
 
 /** Highest published last offset per Kafka partition of `topic` under `dir`, skipping hidden entries. */
 export async function lastPublishedOffsets(fs: FileSystem, dir: string, topic: string): Promise<Map<number, number>> {
   const last = new Map<number, number>();
+  const parse = publishedNameParser(topic);
   const visit = async (d: string): Promise<void> => {
     for (const name of await fs.list(d)) {
       if (name.startsWith('.') || name.startsWith('_')) continue; // staging and Hive's own hidden files
-      const m = PUBLISHED.exec(name);
-      if (m) {
-        if (m[1] !== topic) continue;
-        const p = Number(m[2]);
-        last.set(p, Math.max(last.get(p) ?? -1, Number(m[4])));
+      const published = parse(name);
+      if (published) {
+        // Every bucket file of a batch carries the batch's offsets, so any one of them is enough.
+        last.set(published.partition, Math.max(last.get(published.partition) ?? -1, published.last));
       } else if (name.includes('=')) {
         await visit(posix.join(d, name)); // a partition directory
       }

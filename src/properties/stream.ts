@@ -8,6 +8,12 @@ export interface StoredLayout {
   tableName: string;
   columns: { name: string; type: string }[];
   partitionKeys: { name: string; type: string }[];
+  /** CLUSTERED BY columns, empty when the table is not bucketed. */
+  bucketColumns: string[];
+  /** INTO n BUCKETS; HMS stores -1 for a table that is not bucketed. */
+  numBuckets: number;
+  /** The table parameter bucketing_version as stored (Hive 3+ writes '2'; Hive reads a missing one as 1). */
+  bucketingVersion?: string;
 }
 
 export type StreamRecord =
@@ -28,6 +34,9 @@ export function streamRecord(table: Table): StreamRecord {
       location: table.storage.location, dbName: table.dbName, tableName: table.tableName,
       columns: table.storage.columns.map((c) => ({ name: c.name, type: c.type })),
       partitionKeys: table.partitionKeys.map((c) => ({ name: c.name, type: c.type })),
+      bucketColumns: [...table.storage.bucketColumns],
+      numBuckets: table.storage.numBuckets,
+      bucketingVersion: table.parameters.bucketing_version,
     },
   };
 }

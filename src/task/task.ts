@@ -8,6 +8,7 @@ import type { StreamSpec } from '../properties/parse.ts';
 import { commitBatch, recover, type CommitDeps, type OutputFile } from '../sink/commit.ts';
 import { encodeParquet } from '../sink/parquet.ts';
 import { partitionDir } from '../sink/partition-path.ts';
+import { bucketFileName, makeBucketer, type Bucketer } from '../sink/bucket.ts';
 import { makeRowDecoder, parseRecordJson, partitionValueOf } from './decode.ts';
 import { PartitionSource, type SourceRecord } from './source.ts';
 import { RecordError } from './errors.ts';
@@ -20,6 +21,11 @@ export interface TableLayout {
   dir: string;
   columns: HiveColumn[];
   partitionKeys: HiveColumn[];
+  /** CLUSTERED BY columns and INTO n BUCKETS; numBuckets <= 0 (HMS stores -1) or absent: not bucketed. */
+  bucketColumns?: string[];
+  numBuckets?: number;
+  /** The table parameter bucketing_version as stored; absent reads as 1, as Hive reads it. */
+  bucketingVersion?: string;
 }
 
 export interface TaskPlan {
@@ -56,6 +62,7 @@ export class IngestionTask {
   private epoch = 0;
   private failed = false;
   private readonly decode: (record: unknown) => unknown[];
+  private bucketOf: Bucketer | undefined;
 
   constructor(private readonly plan: TaskPlan, private readonly deps: TaskDeps) {
     this.decode = makeRowDecoder(plan.layout.columns);
@@ -63,6 +70,9 @@ export class IngestionTask {
 
   async start(): Promise<void> {
     const { plan, deps } = this;
+    // Before claiming anything: a table whose buckets we cannot compute fails here, naming the column.
+    const { bucketColumns = [], numBuckets = -1, bucketingVersion } = plan.layout;
+    this.bucketOf = numBuckets > 0 ? makeBucketer({ table: plan.table, columns: plan.layout.columns, bucketColumns, numBuckets, bucketingVersion }) : undefined;
     this.epoch = deps.ledger.claimPartitions(plan.tableId, plan.partitions);
     await recover(deps, plan.tableId, plan.layout.dir, plan.partitions);
     const next = deps.ledger.nextOffsets(plan.tableId);
@@ -148,19 +158,22 @@ export class IngestionTask {
         `${first.reason}; ${b.rejected.length} of ${total} records in offsets ${b.firstOffset}..${b.lastOffset} were refused, more than kafka.error.max.ratio=${plan.spec.errorMaxRatio}`);
     }
     const name = `${plan.spec.topic}+${partition}+${b.firstOffset}+${b.lastOffset}.parquet`;
-    const groups = new Map<string, { values: string[] | null; rows: unknown[][] }>();
+    // One file per Hive partition directory, and per bucket when the table is bucketed.
+    const groups = new Map<string, { dir: string; bucket: number | null; values: string[] | null; rows: unknown[][] }>();
     b.rows.forEach((row, i) => {
       const values = b.partitionValues[i]!;
       const dir = plan.layout.partitionKeys.length === 0 ? '' : partitionDir(plan.layout.partitionKeys.map((k) => k.name), values);
-      let g = groups.get(dir);
-      if (!g) { g = { values: plan.layout.partitionKeys.length === 0 ? null : values.map((v) => v ?? '__HIVE_DEFAULT_PARTITION__'), rows: [] }; groups.set(dir, g); }
+      const bucket = this.bucketOf ? this.bucketOf(row) : null;
+      const key = bucket === null ? dir : `${dir}\0${bucket}`;
+      let g = groups.get(key);
+      if (!g) { g = { dir, bucket, values: plan.layout.partitionKeys.length === 0 ? null : values.map((v) => v ?? '__HIVE_DEFAULT_PARTITION__'), rows: [] }; groups.set(key, g); }
       g.rows.push(row);
     });
-    const files: OutputFile[] = [...groups].map(([dir, g]) => ({
-      dir: dir === '' ? plan.layout.dir : posix.join(plan.layout.dir, dir),
-      finalName: name,
+    const files: OutputFile[] = [...groups.values()].map((g) => ({
+      dir: g.dir === '' ? plan.layout.dir : posix.join(plan.layout.dir, g.dir),
+      finalName: g.bucket === null ? name : bucketFileName(g.bucket, name),
       partitionValues: g.values,
-      bucket: null,
+      bucket: g.bucket,
       bytes: encodeParquet(plan.layout.columns, g.rows),
     }));
     if (plan.spec.errorPolicy === 'deadletter' && b.rejected.length > 0) {
