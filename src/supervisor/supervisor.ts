@@ -43,7 +43,8 @@ export interface TableStatus {
 }
 
 interface TableRuntime {
-  specJson: string;
+  /** The spec and layout the running tasks were started with. */
+  configJson: string;
   plan: TaskAssignment[];
   tasks: Map<string, { assignment: TaskAssignment; handle: RunningTask | undefined; state: TaskState }>;
   attempts: number;
@@ -136,14 +137,15 @@ export class Supervisor {
     const spec = JSON.parse(stream.specJson) as StreamSpec;
     const plan = planTasks(await this.deps.partitionCount(spec), spec.maxNumTasks);
     let rt = this.tables.get(tableId);
-    if (rt && (rt.specJson !== stream.specJson || !samePlan(rt.plan, plan))) {
+    const config = stream.specJson + stream.layoutJson; // a new column or bucketing also needs new tasks
+    if (rt && (rt.configJson !== config || !samePlan(rt.plan, plan))) {
       // Reconfigure at a batch boundary: running tasks commit what they hold, then restart.
       this.deps.log.info({ tableId, plan }, 'table changed: restarting its tasks at a batch boundary');
       await this.stopTasks(tableId, true);
       rt = undefined;
     }
     if (!rt) {
-      rt = { specJson: stream.specJson, plan, tasks: new Map(), attempts: this.tables.get(tableId)?.attempts ?? 0, lastError: undefined, retryAt: undefined };
+      rt = { configJson: config, plan, tasks: new Map(), attempts: this.tables.get(tableId)?.attempts ?? 0, lastError: undefined, retryAt: undefined };
       this.tables.set(tableId, rt);
     }
     if (rt.retryAt !== undefined && Date.now() < rt.retryAt) return; // the tick brings us back
@@ -184,6 +186,6 @@ export class Supervisor {
       t.state = 'stopped';
     }));
     rt.tasks.clear();
-    rt.specJson = '';
+    rt.configJson = '';
   }
 }
