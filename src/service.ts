@@ -14,6 +14,7 @@ import { stagingDir } from './sink/commit.ts';
 import { fileSystemFor } from './sink/fs.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
 import { startWorkerTask } from './supervisor/worker-task.ts';
+import { kafkaAuth, type CredentialsProfiles } from './task/kafka-auth.ts';
 
 const rejectedRecords = new Counter({ name: 'hive_kafka_records_rejected_total', help: 'Records refused by the decoder under kafka.error.policy skip or deadletter', labelNames: ['table'] });
 
@@ -24,6 +25,7 @@ export interface ServiceConfig {
   pollIntervalMs: number;
   hungTaskMs: number;
   tableFilter: string;
+  credentialsProfiles: CredentialsProfiles;
 }
 
 
@@ -33,10 +35,12 @@ export class Service {
   private readonly watcher: NotificationWatcher;
   private readonly admins = new Map<string, Admin>();
   private readonly manages: RegExp;
+  private readonly credentialsProfiles: CredentialsProfiles;
 
   constructor(config: ServiceConfig, private readonly log: Logger) {
     this.ledger = Ledger.open(config.ledgerPath);
     this.manages = new RegExp(config.tableFilter);
+    this.credentialsProfiles = config.credentialsProfiles;
     this.supervisor = new Supervisor({
       ledger: this.ledger,
       log: log.child({ part: 'supervisor' }),
@@ -46,7 +50,8 @@ export class Service {
         const stream = this.ledger.getStream(tableId)!;
         return startWorkerTask(
           { tableId, taskId: assignment.taskId, partitions: assignment.partitions, ledgerPath: config.ledgerPath,
-            metastoreUri: config.metastoreUri, metastoreTimeoutMs: config.metastoreTimeoutMs, heartbeatMs: 1000 },
+            metastoreUri: config.metastoreUri, metastoreTimeoutMs: config.metastoreTimeoutMs, heartbeatMs: 1000,
+            credentialsProfiles: config.credentialsProfiles },
           {
             onFailure,
             onRejected: (partition, count) => {
@@ -126,10 +131,11 @@ export class Service {
   // ---- what the supervisor and tasks need from Kafka and the metastore -----------------------
 
   private async admin(spec: StreamSpec): Promise<Admin> {
-    const key = spec.brokers.join(',');
+    const key = `${spec.brokers.join(',')} ${spec.credentialsProfile ?? ''}`;
     let admin = this.admins.get(key);
     if (!admin) {
-      admin = new Kafka({ brokers: spec.brokers, clientId: 'hive-kafka-supervisor', logLevel: logLevel.NOTHING }).admin();
+      const auth = kafkaAuth(`topic ${spec.topic}`, spec.credentialsProfile, this.credentialsProfiles);
+      admin = new Kafka({ brokers: spec.brokers, clientId: 'hive-kafka-supervisor', logLevel: logLevel.NOTHING, ...auth }).admin();
       await admin.connect();
       this.admins.set(key, admin);
     }

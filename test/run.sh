@@ -5,13 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source test/stack/lib.sh
 
-started=()
-port_open "$KAFKA_PORT" || started+=(kafka)
-port_open "$HMS_PORT" || started+=(metastore)
-port_open "$HS2_PORT" || started+=(hiveserver2)
-cleanup() { [ ${#started[@]} -eq 0 ] || bash test/stack/down.sh "${started[@]}"; }
-trap cleanup EXIT
-[ ${#started[@]} -eq 0 ] || bash test/stack/up.sh
+use_stack
 
 # DuckDB, an independent reader of the Parquet files we write. It lives outside package.json: the
 # registry here serves only its linux-x64 binding, so a lock file with it cannot satisfy npm ci.

@@ -8,6 +8,7 @@ import type { CommitStep } from '../sink/commit.ts';
 import { fileSystemFor } from '../sink/fs.ts';
 import { partitionDir, partitionLocation } from '../sink/partition-path.ts';
 import { IngestionTask } from './task.ts';
+import { kafkaAuth, type CredentialsProfiles } from './kafka-auth.ts';
 
 export interface TaskContext {
   ledger: Ledger;
@@ -18,11 +19,13 @@ export interface TaskContext {
   onFailure(error: Error): void;
   onRejected(partition: number, count: number): void;
   reached?: (step: CommitStep) => void;
+  credentialsProfiles: CredentialsProfiles;
 }
 
 export function buildTask(ctx: TaskContext): IngestionTask {
   const { stream } = ctx;
   const layout = JSON.parse(stream.layoutJson) as StoredLayout;
+  const spec = JSON.parse(stream.specJson) as StreamSpec;
   const { fs, path } = fileSystemFor(layout.location);
   const keys = layout.partitionKeys.map((k) => k.name);
   const registerPartitions = (values: string[][]) => ctx.metastore.call(async (c) => {
@@ -34,7 +37,7 @@ export function buildTask(ctx: TaskContext): IngestionTask {
   });
   return new IngestionTask(
     { taskId: ctx.taskId, tableId: stream.tableId, table: `${stream.dbName}.${stream.tableName}`, partitions: ctx.partitions,
-      spec: JSON.parse(stream.specJson) as StreamSpec, layout: { ...layout, dir: path } },
+      spec, layout: { ...layout, dir: path }, auth: kafkaAuth(`table ${stream.dbName}.${stream.tableName}`, spec.credentialsProfile, ctx.credentialsProfiles) },
     { fs, ledger: ctx.ledger, onFailure: ctx.onFailure, registerPartitions, reached: ctx.reached, onRejected: ctx.onRejected },
   );
 }

@@ -2,6 +2,7 @@
 // task joins its own consumer group with an assigner that hands the owned partitions to every
 // member, and seeks to the ledger's offsets whenever it joins. Group offsets are committed after
 // each ledger commit for monitoring tools only; nothing reads them back.
+import type { KafkaAuth } from './kafka-auth.ts';
 import { AssignerProtocol, Kafka, logLevel, type Consumer, type GroupMember, type KafkaConfig, type PartitionAssigner } from 'kafkajs';
 
 export interface SourceRecord { offset: number; value: Buffer | null; timestamp: number }
@@ -14,6 +15,8 @@ export interface SourceOptions {
   readUncommitted: boolean;
   /** Extra client settings from kafka.extra.propertie.*; only the ones kafkajs understands apply. */
   clientOverrides: Record<string, string>;
+  /** ssl/sasl from the table's credentials profile. */
+  auth: KafkaAuth;
   /** Where each partition starts: the ledger's next offsets. */
   startOffsets: ReadonlyMap<number, number>;
   onRecords(partition: number, records: SourceRecord[]): Promise<void>;
@@ -46,6 +49,7 @@ function clientConfig(o: SourceOptions): KafkaConfig {
     brokers: o.brokers,
     clientId: `hive-kafka-${o.groupId}`,
     logLevel: logLevel.NOTHING,
+    ...o.auth,
     ...(Number.isFinite(timeout) ? { requestTimeout: timeout } : {}),
     retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 10_000 },
   };

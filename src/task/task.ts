@@ -12,6 +12,7 @@ import { bucketFileName, makeBucketer, type Bucketer } from '../sink/bucket.ts';
 import { makeRowDecoder, parseRecordJson, partitionValueOf } from './decode.ts';
 import { PartitionSource, type SourceRecord } from './source.ts';
 import { RecordError } from './errors.ts';
+import type { KafkaAuth } from './kafka-auth.ts';
 
 export interface HiveColumn { name: string; type: string }
 
@@ -35,6 +36,8 @@ export interface TaskPlan {
   partitions: number[];
   spec: StreamSpec;
   layout: TableLayout;
+  /** Kafka client ssl/sasl, from the table's credentials profile. */
+  auth: KafkaAuth;
 }
 
 export interface TaskDeps extends Omit<CommitDeps, 'ledger'> {
@@ -85,6 +88,7 @@ export class IngestionTask {
       groupId: `hive-kafka.${plan.table}.${plan.tableId}.${plan.taskId}.e${this.epoch}`,
       readUncommitted: plan.spec.readUncommitted,
       clientOverrides: plan.spec.clientOverrides,
+      auth: plan.auth,
       startOffsets: new Map(plan.partitions.map((p) => [p, next.get(p) ?? 0])),
       onRecords: (p, records) => this.append(p, records),
       onCrash: (e) => this.fail(e),

@@ -8,6 +8,8 @@ export interface WorkerStart {
   metastoreUri: string;
   metastoreTimeoutMs: number;
   heartbeatMs: number;
+  /** Named Kafka credentials; only this service's own threads ever see them. */
+  credentialsProfiles: Record<string, Record<string, string>>;
 }
 
 export type ToWorker = { type: 'stop'; commitBuffered: boolean };

@@ -34,7 +34,7 @@ if (!stream) {
   send({ type: 'failed', message: `table ${start.tableId} is not in the ledger` });
 } else {
   const task = buildTask({
-    ledger, metastore, stream, taskId: start.taskId, partitions: start.partitions, reached,
+    ledger, metastore, stream, taskId: start.taskId, partitions: start.partitions, reached, credentialsProfiles: start.credentialsProfiles,
     onFailure: (e) => send({ type: 'failed', message: e.message }),
     onRejected: (partition, count) => send({ type: 'rejected', partition, count }),
   });

@@ -5,11 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source test/stack/lib.sh
 
-started=()
-port_open "$KAFKA_PORT" || started+=(kafka)
-port_open "$HMS_PORT" || started+=(metastore)
-port_open "$HS2_PORT" || started+=(hiveserver2)
-cleanup() { [ ${#started[@]} -eq 0 ] || bash test/stack/down.sh "${started[@]}"; }
-trap cleanup EXIT
-[ ${#started[@]} -eq 0 ] || bash test/stack/up.sh
+use_stack
 node --import tsx test/demo/demo.ts

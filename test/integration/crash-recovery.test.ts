@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parquetReadObjects } from 'hyparquet';
 import { Kafka, logLevel } from 'kafkajs';
-import { requireHiveServer2, requireKafka, requireMetastore, stack } from './helpers/services.ts';
+import { createTopics, requireStack, stack } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService } from './helpers/service.ts';
 import { MetastoreClient } from '../../src/metastore/client.ts';
@@ -25,13 +25,8 @@ const kafka = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-
 const ledgerDir = `/tmp/hive-kafka-crash-${suffix}`;
 
 before(async () => {
-  await requireKafka();
-  await requireMetastore();
-  await requireHiveServer2();
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 4, replicationFactor: 1 }], waitForLeaders: true });
-  await admin.disconnect();
+  await requireStack();
+  await createTopics([{ topic, partitions: 4 }]);
   const producer = kafka.producer();
   await producer.connect();
   for (let start = 0; start < records; start += 5000) {

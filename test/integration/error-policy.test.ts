@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { MetastoreClient } from '../../src/metastore/client.ts';
 import { localPath } from '../../src/sink/fs.ts';
-import { requireHiveServer2, requireKafka, requireMetastore, stack } from './helpers/services.ts';
+import { createTopics, requireStack, stack } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 
@@ -21,13 +21,8 @@ let service: RunningService;
 const bad = ['not json at all', '{"id": "forty-two"}', '[1, 2, 3]'];
 
 before(async () => {
-  await requireKafka();
-  await requireMetastore();
-  await requireHiveServer2();
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
-  await admin.disconnect();
+  await requireStack();
+  await createTopics([{ topic, partitions: 1 }]);
   const producer = kafka.producer();
   await producer.connect();
   // 100 good records with the 3 bad ones at offsets 10, 50 and 90.

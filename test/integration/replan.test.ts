@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { requireHiveServer2, requireKafka, requireMetastore, stack } from './helpers/services.ts';
+import { createTopics, requireStack, stack } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 
@@ -15,13 +15,8 @@ const kafka = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-
 let service: RunningService;
 
 before(async () => {
-  await requireKafka();
-  await requireMetastore();
-  await requireHiveServer2();
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 4, replicationFactor: 1 }], waitForLeaders: true });
-  await admin.disconnect();
+  await requireStack();
+  await createTopics([{ topic, partitions: 4 }]);
   service = await startService({ tables: suffix });
 });
 

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { requireHiveServer2, requireKafka, requireMetastore, stack } from './helpers/services.ts';
+import { createTopics, requireStack, stack } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 import { execFile } from 'node:child_process';
@@ -34,13 +34,8 @@ const createTable = (t: { topic: string; table: string }, extra = '') => runBeel
   TBLPROPERTIES ('kafka.topic'='${t.topic}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.max.batch.period.ms'='500'${extra})`);
 
 before(async () => {
-  await requireKafka();
-  await requireMetastore();
-  await requireHiveServer2();
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [running, paused].map((t) => ({ topic: t.topic, numPartitions: 2, replicationFactor: 1 })), waitForLeaders: true });
-  await admin.disconnect();
+  await requireStack();
+  await createTopics([running, paused].map((t) => ({ topic: t.topic, partitions: 2 })));
   service = await startService({ tables: suffix });
 });
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { requireHiveServer2, requireKafka, requireMetastore, stack } from './helpers/services.ts';
+import { createTopics, requireStack, stack } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 
@@ -31,13 +31,8 @@ async function transaction(idsToSend: number[], outcome: 'commit' | 'abort'): Pr
 }
 
 before(async () => {
-  await requireKafka();
-  await requireMetastore();
-  await requireHiveServer2();
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });
-  await admin.disconnect();
+  await requireStack();
+  await createTopics([{ topic, partitions: 2 }]);
 
   await transaction(ids(0, 100), 'commit');
   await transaction(ids(1000, 100), 'abort');

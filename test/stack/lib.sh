@@ -71,3 +71,14 @@ our_pid() {
 }
 
 render() { sed -e "s#@STACK_DIR@#$STACK_DIR#g" -e "s#@AUX_JARS@#${AUX_JARS:-}#g" "$STACK_HOME/conf/$1" >"$2"; }
+
+# For npm test and npm run demo: start the services that are not answering, and stop exactly those
+# when the calling script exits.
+use_stack() {
+  STARTED_SERVICES=()
+  port_open "$KAFKA_PORT" || STARTED_SERVICES+=(kafka)
+  port_open "$HMS_PORT" || STARTED_SERVICES+=(metastore)
+  port_open "$HS2_PORT" || STARTED_SERVICES+=(hiveserver2)
+  trap '[ ${#STARTED_SERVICES[@]} -eq 0 ] || bash "$STACK_HOME/down.sh" "${STARTED_SERVICES[@]}"' EXIT
+  [ ${#STARTED_SERVICES[@]} -eq 0 ] || bash "$STACK_HOME/up.sh"
+}

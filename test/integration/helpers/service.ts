@@ -28,11 +28,11 @@ function freePort(): Promise<number> {
  * `tables`: a regular expression on db.table, so that services of tests running side by side never
  * ingest each other's tables (each would be a second writer).
  */
-export async function startService(opts: { tables: string; ledgerPath?: string; env?: Record<string, string>; waitUntilServing?: boolean }): Promise<RunningService> {
+export async function startService(opts: { tables: string; ledgerPath?: string; env?: Record<string, string>; waitUntilServing?: boolean; configFile?: string }): Promise<RunningService> {
   const port = await freePort();
   const ledgerPath = opts.ledgerPath ?? join(mkdtempSync(join(tmpdir(), 'hive-kafka-')), 'ledger.db');
   let out = '';
-  const child = spawn(process.execPath, ['bin/hive-kafka.mjs', 'serve'], {
+  const child = spawn(process.execPath, ['bin/hive-kafka.mjs', 'serve', ...(opts.configFile ? ['--config', opts.configFile] : [])], {
     env: { ...process.env, HIVE_KAFKA_HMS_URI: stack.metastoreUri, HIVE_KAFKA_LEDGER: ledgerPath, HIVE_KAFKA_HTTP_PORT: String(port), HIVE_KAFKA_TABLE_FILTER: opts.tables, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

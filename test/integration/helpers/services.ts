@@ -34,3 +34,22 @@ async function requireService(name: string, endpoint: string): Promise<void> {
 export const requireKafka = () => requireService('Kafka broker', stack.kafkaBrokers.split(',')[0]!);
 export const requireMetastore = () => requireService('Hive Metastore', stack.metastoreUri);
 export const requireHiveServer2 = () => requireService('HiveServer2', stack.hiveServer2);
+
+/** All three services, or a failure naming the first one missing. */
+export async function requireStack(): Promise<void> {
+  await requireKafka();
+  await requireMetastore();
+  await requireHiveServer2();
+}
+
+/** Creates a topic on the stack's broker and waits for its partition leaders. */
+export async function createTopics(topics: { topic: string; partitions: number }[]): Promise<void> {
+  const { Kafka, logLevel } = await import('kafkajs');
+  const admin = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-admin', logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })), waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
