@@ -15,18 +15,13 @@
 // anything: both rename the same hidden file to the same final name, and only one rename succeeds.
 import { posix } from 'node:path';
 import type { BatchFile, BatchIntent, Ledger } from '../ledger/ledger.ts';
+import type { FileSystem } from './fs.ts';
 
 /** Where a test can make the process die; the kill -9 tests name these. */
 export type CommitStep = 'after-hidden-write' | 'after-intent' | 'between-renames' | 'after-publish' | 'after-register';
 
-export interface CommitFileSystem {
-  writeFileDurably(path: string, bytes: Uint8Array): Promise<void>;
-  rename(from: string, to: string): Promise<void>;
-  exists(path: string): Promise<boolean>;
-  list(dir: string): Promise<string[]>;
-  mkdirs(dir: string): Promise<void>;
-  remove(path: string): Promise<void>;
-}
+/** The file system calls the protocol makes: writes under hidden names, no-replace renames, listing staging. */
+export type CommitFileSystem = Pick<FileSystem, 'writeFileDurably' | 'rename' | 'exists' | 'list' | 'mkdirs' | 'remove'>;
 
 export interface CommitDeps {
   fs: CommitFileSystem;
