@@ -7,7 +7,7 @@ import type { Ledger } from '../ledger/ledger.ts';
 import type { StreamSpec } from '../properties/parse.ts';
 import { commitBatch, recover, type CommitDeps, type OutputFile } from '../sink/commit.ts';
 import { encodeParquet } from '../sink/parquet.ts';
-import { partitionDir } from '../sink/partition-path.ts';
+import { defaultPartitionName, partitionDir } from '../sink/partition-path.ts';
 import { bucketFileName, makeBucketer, type Bucketer } from '../sink/bucket.ts';
 import { makeRowDecoder, parseRecordJson, partitionValueOf } from './decode.ts';
 import { PartitionSource, type SourceRecord } from './source.ts';
@@ -52,7 +52,7 @@ export interface TaskDeps extends Omit<CommitDeps, 'ledger'> {
 /** Records refused by the decoder under kafka.error.policy skip or deadletter. */
 interface Rejected { offset: number; reason: string; value: string | null }
 
-interface Buffered { rows: unknown[][]; partitionValues: string[][]; rejected: Rejected[]; firstOffset: number; lastOffset: number; oldestAt: number }
+interface Buffered { rows: unknown[][]; partitionValues: (string | null)[][]; rejected: Rejected[]; firstOffset: number; lastOffset: number; oldestAt: number }
 
 /** Dead letters sit beside the data, hidden from Hive (leading '_'), committed with their batch. */
 export const DEADLETTER_DIR = '_hive_kafka_deadletter';
@@ -120,7 +120,7 @@ export class IngestionTask {
         const row = this.decode(json);
         const pv = plan.layout.partitionKeys.map((k) => partitionValueOf(json, k) ?? null);
         b.rows.push(row);
-        b.partitionValues.push(pv as string[]);
+        b.partitionValues.push(pv);
       } catch (e) {
         const reason = (e as Error).message;
         if (plan.spec.errorPolicy === 'fail') {
@@ -170,7 +170,7 @@ export class IngestionTask {
       const bucket = this.bucketOf ? this.bucketOf(row) : null;
       const key = bucket === null ? dir : `${dir}\0${bucket}`;
       let g = groups.get(key);
-      if (!g) { g = { dir, bucket, values: plan.layout.partitionKeys.length === 0 ? null : values.map((v) => v ?? '__HIVE_DEFAULT_PARTITION__'), rows: [] }; groups.set(key, g); }
+      if (!g) { g = { dir, bucket, values: plan.layout.partitionKeys.length === 0 ? null : values.map((v) => v ?? defaultPartitionName), rows: [] }; groups.set(key, g); }
       g.rows.push(row);
     });
     const files: OutputFile[] = [...groups.values()].map((g) => ({
