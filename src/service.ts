@@ -54,6 +54,7 @@ export class Service {
             credentialsProfiles: config.credentialsProfiles },
           {
             onFailure,
+            onConsuming: () => log.info({ table: `${stream.dbName}.${stream.tableName}`, taskId: assignment.taskId, partitions: assignment.partitions }, 'task consuming'),
             onRejected: (partition, count) => {
               rejectedRecords.inc({ table: `${stream.dbName}.${stream.tableName}` }, count);
               this.ledger.recordError(tableId, 'records', `${count} records of partition ${partition} refused under kafka.error.policy (deadletter keeps them)`);

@@ -10,6 +10,7 @@ const WORKER_URL = new URL('../task/worker-entry.mjs', import.meta.url);
 export interface WorkerHooks {
   onFailure(error: Error): void;
   onRejected(partition: number, count: number): void;
+  onConsuming?(): void;
 }
 
 export async function startWorkerTask(start: WorkerStart, hooks: WorkerHooks, stopTimeoutMs = 15_000): Promise<RunningTask> {
@@ -29,6 +30,7 @@ export async function startWorkerTask(start: WorkerStart, hooks: WorkerHooks, st
       lastHeartbeat = Date.now();
       if (m.type === 'started') resolve();
       else if (m.type === 'rejected') hooks.onRejected(m.partition, m.count);
+      else if (m.type === 'consuming') hooks.onConsuming?.();
       else if (m.type === 'failed') { reject(new Error(m.message)); fail(new Error(m.message)); void worker.terminate(); }
     });
     worker.once('error', (e) => { reject(e); fail(e); });

@@ -18,6 +18,7 @@ export interface TaskContext {
   partitions: number[];
   onFailure(error: Error): void;
   onRejected(partition: number, count: number): void;
+  onConsuming?(): void;
   reached?: (step: CommitStep) => void;
   credentialsProfiles: CredentialsProfiles;
 }
@@ -38,6 +39,6 @@ export function buildTask(ctx: TaskContext): IngestionTask {
   return new IngestionTask(
     { taskId: ctx.taskId, tableId: stream.tableId, table: `${stream.dbName}.${stream.tableName}`, partitions: ctx.partitions,
       spec, layout: { ...layout, dir: path }, auth: kafkaAuth(`table ${stream.dbName}.${stream.tableName}`, spec.credentialsProfile, ctx.credentialsProfiles) },
-    { fs, ledger: ctx.ledger, onFailure: ctx.onFailure, registerPartitions, reached: ctx.reached, onRejected: ctx.onRejected },
+    { fs, ledger: ctx.ledger, onFailure: ctx.onFailure, registerPartitions, reached: ctx.reached, onRejected: ctx.onRejected, onConsuming: ctx.onConsuming },
   );
 }

@@ -47,6 +47,8 @@ export interface TaskDeps extends Omit<CommitDeps, 'ledger'> {
   onCommitted?(partition: number, nextOffset: number, records: number): void;
   /** Records refused under kafka.error.policy skip/deadletter, counted per committed batch. */
   onRejected?(partition: number, count: number): void;
+  /** Once per task, when its first records arrive: the moment a CREATE or resume takes effect. */
+  onConsuming?(): void;
 }
 
 /** Records refused by the decoder under kafka.error.policy skip or deadletter. */
@@ -66,6 +68,7 @@ export class IngestionTask {
   private failed = false;
   private readonly decode: (record: unknown) => unknown[];
   private bucketOf: Bucketer | undefined;
+  private consuming = false;
 
   constructor(private readonly plan: TaskPlan, private readonly deps: TaskDeps) {
     this.decode = makeRowDecoder(plan.layout.columns);
@@ -110,6 +113,7 @@ export class IngestionTask {
 
   private async append(partition: number, records: SourceRecord[]): Promise<void> {
     const { plan } = this;
+    if (!this.consuming && records.length > 0) { this.consuming = true; this.deps.onConsuming?.(); }
     let b = this.buffers.get(partition);
     for (const r of records) {
       if (!b) { b = { rows: [], partitionValues: [], rejected: [], firstOffset: r.offset, lastOffset: r.offset, oldestAt: Date.now() }; this.buffers.set(partition, b); }

@@ -17,6 +17,7 @@ export type ToWorker = { type: 'stop'; commitBuffered: boolean };
 export type FromWorker =
   | { type: 'started' }
   | { type: 'heartbeat' }
+  | { type: 'consuming' }
   | { type: 'rejected'; partition: number; count: number }
   | { type: 'failed'; message: string }
   | { type: 'stopped' };

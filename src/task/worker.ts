@@ -37,6 +37,7 @@ if (!stream) {
     ledger, metastore, stream, taskId: start.taskId, partitions: start.partitions, reached, credentialsProfiles: start.credentialsProfiles,
     onFailure: (e) => send({ type: 'failed', message: e.message }),
     onRejected: (partition, count) => send({ type: 'rejected', partition, count }),
+    onConsuming: () => send({ type: 'consuming' }),
   });
   setInterval(() => send({ type: 'heartbeat' }), start.heartbeatMs).unref();
   port.on('message', (m: ToWorker) => {
