@@ -15,6 +15,7 @@ import { fileSystemFor } from './sink/fs.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
 import { startWorkerTask } from './supervisor/worker-task.ts';
 import { kafkaAuth, type CredentialsProfiles } from './task/kafka-auth.ts';
+import type { KafkaClientName } from './task/source.ts';
 
 const rejectedRecords = new Counter({ name: 'hive_kafka_records_rejected_total', help: 'Records refused by the decoder under kafka.error.policy skip or deadletter', labelNames: ['table'] });
 
@@ -26,6 +27,8 @@ export interface ServiceConfig {
   hungTaskMs: number;
   tableFilter: string;
   credentialsProfiles: CredentialsProfiles;
+  /** The Kafka client tasks read with; the supervisor's admin calls always use kafkajs. */
+  kafkaClient: KafkaClientName;
 }
 
 
@@ -36,8 +39,10 @@ export class Service {
   private readonly admins = new Map<string, Admin>();
   private readonly manages: RegExp;
   private readonly credentialsProfiles: CredentialsProfiles;
+  readonly kafkaClient: KafkaClientName;
 
   constructor(config: ServiceConfig, private readonly log: Logger) {
+    this.kafkaClient = config.kafkaClient;
     this.ledger = Ledger.open(config.ledgerPath);
     this.manages = new RegExp(config.tableFilter);
     this.credentialsProfiles = config.credentialsProfiles;
@@ -51,7 +56,7 @@ export class Service {
         return startWorkerTask(
           { tableId, taskId: assignment.taskId, partitions: assignment.partitions, ledgerPath: config.ledgerPath,
             metastoreUri: config.metastoreUri, metastoreTimeoutMs: config.metastoreTimeoutMs, heartbeatMs: 1000,
-            credentialsProfiles: config.credentialsProfiles },
+            credentialsProfiles: config.credentialsProfiles, kafkaClient: config.kafkaClient },
           {
             onFailure,
             onConsuming: () => log.info({ table: `${stream.dbName}.${stream.tableName}`, taskId: assignment.taskId, partitions: assignment.partitions }, 'task consuming'),

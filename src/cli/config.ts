@@ -1,6 +1,7 @@
 // Service configuration: a JSON file, then environment variables, then defaults (README, "Configuration").
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { KAFKA_CLIENTS } from '../task/source.ts';
 
 const ConfigSchema = z.object({
   metastoreUri: z.string().regex(/^thrift:\/\/[^:/]+:\d+$/, 'expected thrift://host:port').default('thrift://127.0.0.1:9083'),
@@ -19,6 +20,8 @@ const ConfigSchema = z.object({
   hiveServer2Password: z.string().optional(),
   /** Credentials profiles named by kafka.credentials.profile; secrets stay here, not in TBLPROPERTIES. */
   credentialsProfiles: z.record(z.string(), z.record(z.string(), z.string())).default({}),
+  /** The Kafka client tasks read with: kafkajs, or @platformatic/kafka. */
+  kafkaClient: z.enum(KAFKA_CLIENTS).default('kafkajs'),
 }).strict();
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -33,6 +36,7 @@ const ENV: Record<string, keyof Config> = {
   HIVE_KAFKA_TABLE_FILTER: 'tableFilter',
   HIVE_KAFKA_HS2_USER: 'hiveServer2User',
   HIVE_KAFKA_HS2_PASSWORD: 'hiveServer2Password',
+  HIVE_KAFKA_CLIENT: 'kafkaClient',
 };
 
 export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {

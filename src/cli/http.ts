@@ -17,7 +17,7 @@ export async function statusView(service: Service) {
       partitions: s.desiredState === 'dropped' ? [] : await service.offsets(s.tableId),
     });
   }
-  return { tables };
+  return { kafkaClient: service.kafkaClient, tables };
 }
 
 export function serveHttp(service: Service, host: string, port: number): Promise<Server> {

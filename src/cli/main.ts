@@ -20,7 +20,7 @@ program.command('serve')
     const service = new Service(config, log);
     const server = await serveHttp(service, config.httpHost, config.httpPort);
     service.start();
-    log.info({ metastore: config.metastoreUri, ledger: config.ledgerPath, http: `http://${config.httpHost}:${config.httpPort}` }, 'hive-kafka is serving');
+    log.info({ metastore: config.metastoreUri, ledger: config.ledgerPath, kafkaClient: config.kafkaClient, http: `http://${config.httpHost}:${config.httpPort}` }, 'hive-kafka is serving');
     const shutdown = async (signal: string) => {
       log.info({ signal }, 'stopping: committing in-flight batches');
       server.close();
@@ -37,7 +37,7 @@ program.command('status')
   .option('--json', 'print JSON')
   .option('--url <url>', 'the service', `http://127.0.0.1:${process.env.HIVE_KAFKA_HTTP_PORT ?? 8787}`)
   .action(async (table: string | undefined, opts: { json?: boolean; url: string }) => {
-    let view: { tables: { table: string; state: string; tasks: { taskId: string; partitions: number[]; state: string }[]; restarts: number; lastError?: string; partitions: { partition: number; committed: number; logEnd?: number; lag?: number }[] }[] };
+    let view: { kafkaClient?: string; tables: { table: string; state: string; tasks: { taskId: string; partitions: number[]; state: string }[]; restarts: number; lastError?: string; partitions: { partition: number; committed: number; logEnd?: number; lag?: number }[] }[] };
     try {
       const res = await fetch(`${opts.url}/status`);
       if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
@@ -48,7 +48,8 @@ program.command('status')
     }
     const tables = view.tables.filter((t) => !table || t.table === table);
     if (table && tables.length === 0) { console.error(`hive-kafka status: no table ${table} is known to the service`); process.exit(1); }
-    if (opts.json) { console.log(JSON.stringify({ tables }, null, 2)); return; }
+    if (opts.json) { console.log(JSON.stringify({ kafkaClient: view.kafkaClient, tables }, null, 2)); return; }
+    if (!table && view.kafkaClient) console.log(`kafka client: ${view.kafkaClient}`);
     for (const t of tables) {
       console.log(`${t.table}  ${t.state.toUpperCase()}  tasks: ${t.tasks.map((k) => `${k.taskId}[${k.partitions.join(',')}]=${k.state}`).join(' ') || 'none'}  restarts: ${t.restarts}`);
       if (t.lastError) console.log(`  last error: ${t.lastError}`);

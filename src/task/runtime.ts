@@ -9,6 +9,7 @@ import { fileSystemFor } from '../sink/fs.ts';
 import { partitionDir, partitionLocation } from '../sink/partition-path.ts';
 import { IngestionTask } from './task.ts';
 import { kafkaAuth, type CredentialsProfiles } from './kafka-auth.ts';
+import type { KafkaClientName } from './source.ts';
 
 export interface TaskContext {
   ledger: Ledger;
@@ -21,6 +22,7 @@ export interface TaskContext {
   onConsuming?(): void;
   reached?: (step: CommitStep) => void;
   credentialsProfiles: CredentialsProfiles;
+  kafkaClient: KafkaClientName;
 }
 
 export function buildTask(ctx: TaskContext): IngestionTask {
@@ -38,7 +40,8 @@ export function buildTask(ctx: TaskContext): IngestionTask {
   });
   return new IngestionTask(
     { taskId: ctx.taskId, tableId: stream.tableId, table: `${stream.dbName}.${stream.tableName}`, partitions: ctx.partitions,
-      spec, layout: { ...layout, dir: path }, auth: kafkaAuth(`table ${stream.dbName}.${stream.tableName}`, spec.credentialsProfile, ctx.credentialsProfiles) },
+      spec, layout: { ...layout, dir: path }, auth: kafkaAuth(`table ${stream.dbName}.${stream.tableName}`, spec.credentialsProfile, ctx.credentialsProfiles),
+      kafkaClient: ctx.kafkaClient },
     { fs, ledger: ctx.ledger, onFailure: ctx.onFailure, registerPartitions, reached: ctx.reached, onRejected: ctx.onRejected, onConsuming: ctx.onConsuming },
   );
 }

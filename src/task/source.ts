@@ -1,9 +1,7 @@
-// Reads a fixed set of partitions of one topic from given offsets. kafkajs has no assign(), so the
-// task joins its own consumer group with an assigner that hands the owned partitions to every
-// member, and seeks to the ledger's offsets whenever it joins. Group offsets are committed after
-// each ledger commit for monitoring tools only; nothing reads them back.
+// What a task reads Kafka through: a fixed set of partitions of one topic, from the ledger's offsets,
+// each record handed over once. Two implementations, chosen by the service config's kafkaClient:
+// source-kafkajs.ts (kafkajs, the default) and source-platformatic.ts (@platformatic/kafka).
 import type { KafkaAuth } from './kafka-auth.ts';
-import { AssignerProtocol, Kafka, logLevel, type Consumer, type GroupMember, type KafkaConfig, type PartitionAssigner } from 'kafkajs';
 
 export interface SourceRecord { offset: number; value: Buffer | null; timestamp: number }
 
@@ -13,112 +11,41 @@ export interface SourceOptions {
   partitions: readonly number[];
   groupId: string;
   readUncommitted: boolean;
-  /** Extra client settings from kafka.extra.propertie.*; only the ones kafkajs understands apply. */
+  /** Extra client settings from kafka.extra.propertie.*; only the ones the client understands apply. */
   clientOverrides: Record<string, string>;
   /** ssl/sasl from the table's credentials profile. */
   auth: KafkaAuth;
   /** Where each partition starts: the ledger's next offsets. */
   startOffsets: ReadonlyMap<number, number>;
+  /** Awaited: nothing more is fetched until it resolves (backpressure while a batch commits). */
   onRecords(partition: number, records: SourceRecord[]): Promise<void>;
+  /** The source gave up (broker or connection failure after its retries); the supervisor restarts the task. */
   onCrash(error: Error): void;
 }
 
-const ASSIGNER_NAME = 'HiveKafkaOwnedPartitions';
-
-function ownedPartitionsAssigner(topic: string, partitions: readonly number[]): PartitionAssigner {
-  // Every member gets every owned partition: a hung predecessor still in the group must not be able
-  // to take them away from its successor. The ledger's epoch fencing keeps one writer per partition.
-  return () => ({
-    name: ASSIGNER_NAME,
-    version: 1,
-    async assign({ members }: { members: GroupMember[] }) {
-      return members.map((m) => ({
-        memberId: m.memberId,
-        memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: { [topic]: [...partitions] }, userData: Buffer.alloc(0) }),
-      }));
-    },
-    protocol({ topics }: { topics: string[] }) {
-      return { name: ASSIGNER_NAME, metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }) };
-    },
-  });
+export interface PartitionSource {
+  start(): Promise<void>;
+  /** After a ledger commit: where to resume from, and the group offset for lag monitoring only. */
+  committed(partition: number, nextOffset: number): Promise<void>;
+  stop(): Promise<void>;
 }
 
-function clientConfig(o: SourceOptions): KafkaConfig {
-  const timeout = Number(o.clientOverrides['request.timeout.ms']);
-  return {
-    brokers: o.brokers,
-    clientId: `hive-kafka-${o.groupId}`,
-    logLevel: logLevel.NOTHING,
-    ...o.auth,
-    ...(Number.isFinite(timeout) ? { requestTimeout: timeout } : {}),
-    retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 10_000 },
-  };
-}
+export const KAFKA_CLIENTS = ['kafkajs', 'platformatic'] as const;
+export type KafkaClientName = (typeof KAFKA_CLIENTS)[number];
 
-export class PartitionSource {
-  private consumer: Consumer | undefined;
-  /** Offsets to resume from: the ledger's, moved forward as batches commit. */
-  private readonly resumeAt: Map<number, number>;
-  /** Next offset not yet handed to the task, per partition. */
-  private readonly consumedNext = new Map<number, number>();
+/** Fetch settings of both sources, and of the bare consumers the benchmark compares them with. */
+export const FETCH_SETTINGS = {
+  maxBytesPerPartition: 8 << 20,
+  maxBytes: 64 << 20,
+  maxWaitMs: 250,
+} as const;
 
-  constructor(private readonly o: SourceOptions) {
-    this.resumeAt = new Map(o.startOffsets);
+/** Each client is loaded only when a task uses it. */
+export async function openSource(client: KafkaClientName, options: SourceOptions): Promise<PartitionSource> {
+  if (client === 'platformatic') {
+    const { PlatformaticSource } = await import('./source-platformatic.ts');
+    return new PlatformaticSource(options);
   }
-
-  async start(): Promise<void> {
-    const o = this.o;
-    const session = Number(o.clientOverrides['session.timeout.ms']);
-    const consumer = new Kafka(clientConfig(o)).consumer({
-      groupId: o.groupId,
-      partitionAssigners: [ownedPartitionsAssigner(o.topic, o.partitions)],
-      readUncommitted: o.readUncommitted,
-      maxBytesPerPartition: 8 << 20,
-      maxBytes: 64 << 20,
-      maxWaitTimeInMs: 250,
-      ...(Number.isFinite(session) ? { sessionTimeout: session } : {}),
-    });
-    this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      for (const p of o.partitions) {
-        const at = Math.max(this.resumeAt.get(p) ?? 0, this.consumedNext.get(p) ?? 0);
-        consumer.seek({ topic: o.topic, partition: p, offset: String(at) });
-      }
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) => o.onCrash(payload.error));
-    await consumer.connect();
-    await consumer.subscribe({ topic: o.topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, isStale, isRunning, resolveOffset }) => {
-        if (!isRunning() || isStale()) return;
-        const p = batch.partition;
-        // Never hand a record over twice: below the resume point it is committed already (a seek may
-        // not have landed yet), below the consumed point it is in the task's buffer.
-        const expected = Math.max(this.resumeAt.get(p) ?? 0, this.consumedNext.get(p) ?? 0);
-        const records = batch.messages
-          .map((m) => ({ offset: Number(m.offset), value: m.value, timestamp: Number(m.timestamp) }))
-          .filter((r) => r.offset >= expected);
-        if (records.length > 0) {
-          await o.onRecords(p, records);
-          this.consumedNext.set(p, records[records.length - 1]!.offset + 1);
-        }
-        // Moves kafkajs's in-memory position only; offsets are committed to the group after the ledger.
-        resolveOffset(batch.lastOffset());
-      },
-    });
-  }
-
-  /** After a ledger commit: remember where to resume and tell the group, for lag monitoring. */
-  async committed(partition: number, nextOffset: number): Promise<void> {
-    this.resumeAt.set(partition, Math.max(this.resumeAt.get(partition) ?? 0, nextOffset));
-    await this.consumer?.commitOffsets([{ topic: this.o.topic, partition, offset: String(nextOffset) }]).catch(() => undefined);
-  }
-
-  async stop(): Promise<void> {
-    const c = this.consumer;
-    this.consumer = undefined;
-    await c?.disconnect();
-  }
+  const { KafkajsSource } = await import('./source-kafkajs.ts');
+  return new KafkajsSource(options);
 }

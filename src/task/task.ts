@@ -10,7 +10,7 @@ import { encodeParquet } from '../sink/parquet.ts';
 import { defaultPartitionName, partitionDir } from '../sink/partition-path.ts';
 import { bucketFileName, makeBucketer, type Bucketer } from '../sink/bucket.ts';
 import { makeRowDecoder, parseRecordJson, partitionValueOf } from './decode.ts';
-import { PartitionSource, type SourceRecord } from './source.ts';
+import { openSource, type KafkaClientName, type PartitionSource, type SourceRecord } from './source.ts';
 import { RecordError } from './errors.ts';
 import type { KafkaAuth } from './kafka-auth.ts';
 
@@ -38,6 +38,8 @@ export interface TaskPlan {
   layout: TableLayout;
   /** Kafka client ssl/sasl, from the table's credentials profile. */
   auth: KafkaAuth;
+  /** Which Kafka client reads the partitions (service config kafkaClient). */
+  kafkaClient: KafkaClientName;
 }
 
 export interface TaskDeps extends Omit<CommitDeps, 'ledger'> {
@@ -82,7 +84,7 @@ export class IngestionTask {
     this.epoch = deps.ledger.claimPartitions(plan.tableId, plan.partitions);
     await recover(deps, plan.tableId, plan.layout.dir, plan.partitions);
     const next = deps.ledger.nextOffsets(plan.tableId);
-    this.source = new PartitionSource({
+    this.source = await openSource(plan.kafkaClient, {
       brokers: plan.spec.brokers,
       topic: plan.spec.topic,
       partitions: plan.partitions,

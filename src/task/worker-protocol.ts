@@ -1,4 +1,5 @@
 // Messages between the supervisor's thread and a task's worker thread.
+import type { KafkaClientName } from './source.ts';
 
 export interface WorkerStart {
   tableId: number;
@@ -10,6 +11,8 @@ export interface WorkerStart {
   heartbeatMs: number;
   /** Named Kafka credentials; only this service's own threads ever see them. */
   credentialsProfiles: Record<string, Record<string, string>>;
+  /** The Kafka client tasks read with (service config kafkaClient). */
+  kafkaClient: KafkaClientName;
 }
 
 export type ToWorker = { type: 'stop'; commitBuffered: boolean };

@@ -35,6 +35,7 @@ if (!stream) {
 } else {
   const task = buildTask({
     ledger, metastore, stream, taskId: start.taskId, partitions: start.partitions, reached, credentialsProfiles: start.credentialsProfiles,
+    kafkaClient: start.kafkaClient,
     onFailure: (e) => send({ type: 'failed', message: e.message }),
     onRejected: (partition, count) => send({ type: 'rejected', partition, count }),
     onConsuming: () => send({ type: 'consuming' }),
