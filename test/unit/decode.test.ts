@@ -203,3 +203,20 @@ test('partitionValueOf refuses values Hive could not hold as a directory, naming
   check({ p: '\ud800' }, 'p', /not well-formed Unicode/);
   assert.throws(() => partitionValueOf({ p: [1] }, { name: 'p', type: 'array<int>' }), /partition column "p" has type array<int>/);
 });
+
+test('records of plain integers take JSON.parse and decode exactly as through lossless-json', async () => {
+  const { parse } = await import('lossless-json');
+  const columns = [
+    { name: 'i', type: 'int' }, { name: 'b', type: 'bigint' }, { name: 's', type: 'string' }, { name: 'd', type: 'decimal(20,2)' },
+    { name: 'f', type: 'double' }, { name: 'a', type: 'array<bigint>' }, { name: 'm', type: 'map<string,string>' },
+  ];
+  const decode = makeRowDecoder(columns);
+  const texts = [
+    '{"i":1,"b":999999999999999,"s":-12,"d":7,"f":3,"a":[1,-2],"m":{"k":5}}', // fast path
+    '{"i":-0,"b":0,"s":"x","d":-0,"f":-0}', // -0: lossless
+    '{"i":1,"b":1234567890123456789,"s":12.50,"d":1.005,"f":1e-7,"a":[2.0],"m":{"k":1.10}}', // lossless
+    '{"s":"version 1.2 of 9007199254740993","b":"9007199254740993"}', // strings trip the check: lossless, still exact
+  ];
+  for (const text of texts) assert.deepEqual(decode(parseRecordJson(text)), decode(parse(text)), text);
+  assert.deepEqual(decode(parseRecordJson(texts[2]!)).slice(1, 3), [1234567890123456789n, '12.50']);
+});
