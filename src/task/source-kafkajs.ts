@@ -7,7 +7,7 @@ import { FETCH_SETTINGS, type PartitionSource, type SourceOptions } from './sour
 
 const ASSIGNER_NAME = 'HiveKafkaOwnedPartitions';
 
-function ownedPartitionsAssigner(topic: string, partitions: readonly number[]): PartitionAssigner {
+export function ownedPartitionsAssigner(topic: string, partitions: readonly number[]): PartitionAssigner {
   // Every member gets every owned partition: a hung predecessor still in the group must not be able
   // to take them away from its successor. The ledger's epoch fencing keeps one writer per partition.
   return () => ({
