@@ -2,7 +2,8 @@
 // and 2 tasks, a pause and a resume through beeline, a kill -9 of the service mid-stream and a
 // restart on the same ledger; then Hive and DuckDB see every id exactly once. Transactions of one
 // transactional producer (committed, aborted twice in a row: the case @platformatic/kafka 1.35's own
-// read_committed filter lets through) are in the same topic; no aborted record may reach the table.
+// read_committed filter lets through) are in the same topic; no aborted record may reach the table,
+// and a second table with kafka.read_uncommited=true gets all of them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -17,6 +18,7 @@ import { localPath } from '../../src/sink/fs.ts';
 const suffix = randomUUID().slice(0, 8);
 const topic = `client-${suffix}`;
 const table = `client_${suffix}`;
+const uncommittedTable = `client_uncommitted_${suffix}`;
 const PARTITIONS = 4;
 const PLAIN = 20_000;
 const COMMITTED_BASE = 500_000; // ids of records in committed transactions
@@ -48,7 +50,7 @@ async function transactions(): Promise<void> {
   }
 }
 
-const tableStatus = async () => (await service!.status()).tables.find((t) => t.table === `default.${table}` && t.state !== 'dropped');
+const tableStatus = async (name = table) => (await service!.status()).tables.find((t) => t.table === `default.${name}` && t.state !== 'dropped');
 const committedSum = async () => (await tableStatus())?.partitions.reduce((n, p) => n + p.committed, 0) ?? 0;
 
 before(async () => {
@@ -62,7 +64,7 @@ before(async () => {
 });
 
 after(async () => {
-  await runBeeline(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+  for (const t of [table, uncommittedTable]) await runBeeline(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
   await service?.stop();
   await producer?.disconnect();
   await txProducer?.disconnect();
@@ -130,4 +132,18 @@ test('platformatic client: pause, resume, kill -9 mid-stream and restart; every 
       count(*) FILTER (WHERE id < ${PLAIN})::BIGINT, count(*) FILTER (WHERE id >= ${ABORTED_BASE})::BIGINT
     FROM read_parquet('${location}/**/*.parquet')`);
   assert.deepEqual(duck!.map(Number), [expected, expected, PLAIN, 0], 'DuckDB over the published files: every id once, no aborted record');
+});
+
+test('platformatic client with kafka.read_uncommited=true ingests the aborted records too', async () => {
+  await runBeeline(`CREATE TABLE ${uncommittedTable} (id BIGINT)
+    STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler'
+    TBLPROPERTIES ('kafka.topic'='${topic}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.read_uncommited'='true',
+                   'kafka.batch.maxSize'='5000', 'kafka.max.batch.period.ms'='500')`);
+  await eventually('the whole topic committed', async () => {
+    const t = await tableStatus(uncommittedTable);
+    return t && t.partitions.length === PARTITIONS && t.partitions.every((p) => p.lag === 0) ? t : undefined;
+  }, 60_000, 250);
+  const expected = PLAIN + (nextCommitted - COMMITTED_BASE) + (nextAborted - ABORTED_BASE);
+  const hive = (await runBeeline(`SELECT count(*), count(DISTINCT id), sum(CASE WHEN id >= ${ABORTED_BASE} THEN 1 ELSE 0 END) FROM ${uncommittedTable}`)).trim();
+  assert.equal(hive, `${expected}\t${expected}\t${nextAborted - ABORTED_BASE}`);
 });
