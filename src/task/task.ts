@@ -117,6 +117,7 @@ export class IngestionTask {
     const { plan } = this;
     if (!this.consuming && records.length > 0) { this.consuming = true; this.deps.onConsuming?.(); }
     let b = this.buffers.get(partition);
+    let full = false;
     for (const r of records) {
       if (!b) { b = { rows: [], partitionValues: [], rejected: [], firstOffset: r.offset, lastOffset: r.offset, oldestAt: Date.now() }; this.buffers.set(partition, b); }
       let json: unknown;
@@ -139,11 +140,14 @@ export class IngestionTask {
         b.rejected.push({ offset: r.offset, reason, value: r.value === null ? null : r.value.toString('utf8') });
       }
       b.lastOffset = r.offset; // a refused record still belongs to the batch's offset range
+      // kafka.batch.maxSize is a hard limit: a fetch larger than the rest of the batch is split.
+      if (b.rows.length + b.rejected.length >= plan.spec.batchMaxSize) {
+        this.enqueueFlush(partition);
+        b = undefined;
+        full = true;
+      }
     }
-    if (b && b.rows.length + b.rejected.length >= plan.spec.batchMaxSize) {
-      this.enqueueFlush(partition);
-      await this.flushChain; // backpressure: kafkajs fetches nothing more until this resolves
-    }
+    if (full) await this.flushChain; // backpressure: the source fetches nothing more until this resolves
   }
 
   private flushDue(): void {

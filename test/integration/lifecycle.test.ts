@@ -1,5 +1,6 @@
 // Hive DDL drives ingestion end to end: CREATE starts it, ALTER pauses and resumes it, DROP stops it.
 // Rows are checked by id through Hive itself.
+import Database from 'better-sqlite3';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -92,9 +93,10 @@ test('DROP TABLE stops every task within 2 s, and a re-CREATE of the name starts
   const reaction = Date.now() - droppedAt;
   assert.ok(reaction <= 2000, `tasks were gone ${reaction} ms after beeline returned`);
 
-  // Same name, new table id: a new stream that reads the topic from the beginning again.
+  // Same name, new table id: a new stream that reads the topic from the beginning again. The topic's
+  // ~125 records per partition come in one fetch; kafka.batch.maxSize=40 must still split them.
   await runBeeline(`CREATE TABLE ${table} (id BIGINT) STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler'
-    TBLPROPERTIES ("kafka.topic" = "${topic}", "kafka.broker.list" = "${stack.kafkaBrokers}", "kafka.max.batch.period.ms" = "500")`);
+    TBLPROPERTIES ("kafka.topic" = "${topic}", "kafka.broker.list" = "${stack.kafkaBrokers}", "kafka.max.batch.period.ms" = "500", "kafka.batch.maxSize" = "40")`);
   const again = await eventually('500 rows in the re-created table', async () => {
     const c = await counts();
     return c[0] >= 500 ? c : undefined;
@@ -102,4 +104,9 @@ test('DROP TABLE stops every task within 2 s, and a re-CREATE of the name starts
   assert.deepEqual(again, [500, 500]);
   const streams = (await service.status()).tables.filter((x) => x.table === `default.${table}`);
   assert.deepEqual(streams.map((x) => x.state).sort(), ['dropped', 'running'], 'the dropped stream is kept for audit beside the new one');
+  const running = streams.find((x) => x.state === 'running')!;
+  const ledger = new Database(service.ledgerPath, { readonly: true });
+  const sizes = (ledger.prepare("SELECT record_count AS n FROM batches WHERE table_id = ? AND state = 'committed'").all(running.tableId) as { n: number }[]).map((b) => b.n);
+  ledger.close();
+  assert.ok(sizes.length >= 13 && sizes.every((n) => n <= 40), `kafka.batch.maxSize=40 is a hard limit: batches of ${sizes.join(', ')}`);
 });
