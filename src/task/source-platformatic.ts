@@ -125,7 +125,8 @@ export class PlatformaticSource implements PartitionSource {
     // Connects, authenticates and finds the topic now: a wrong broker, profile or topic fails start().
     await this.leaders();
     this.loop = this.run().catch((e: unknown) => {
-      // Fetch failures arrive here described; an onRecords failure has failed the task already.
+      // Fetch failures arrive here described; an onRecords failure comes from a task that has
+      // usually failed, and stopped this source, already.
       if (!this.stopping) this.o.onCrash(e instanceof Error ? e : new Error(String(e)));
     });
   }
@@ -144,7 +145,7 @@ export class PlatformaticSource implements PartitionSource {
       this.abandonFetch?.();
       // The loop ends at once unless it is handing records over: then after that onRecords.
       await this.loop;
-      await this.groupCommit;
+      // A group commit in flight is not waited for (monitoring only; its retries could take seconds).
       await Promise.all([this.consumer?.close(), this.admin?.close()].map((p) => p?.catch(() => undefined)));
     })();
     return this.stopped;
