@@ -54,7 +54,8 @@ export class FencedError extends Error {
 export class Ledger {
   private constructor(private readonly db: Database.Database) {}
 
-  static open(path: string): Ledger {
+  /** `migrate: false` for task workers: they open the ledger the service has already migrated. */
+  static open(path: string, opts: { migrate?: boolean } = {}): Ledger {
     let db: Database.Database;
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -67,7 +68,7 @@ export class Ledger {
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     const ledger = new Ledger(db);
-    ledger.migrate();
+    if (opts.migrate !== false) ledger.migrate();
     return ledger;
   }
 

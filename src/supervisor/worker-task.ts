@@ -1,11 +1,10 @@
 // A task running in its own worker thread, seen from the supervisor: started, stopped (committing
 // what it holds), or terminated when it stops sending heartbeats.
 import { Worker } from 'node:worker_threads';
+import { workerBundle } from './worker-bundle.ts';
 import type { FromWorker, ToWorker, WorkerStart } from '../task/worker-protocol.ts';
 import type { RunningTask } from './supervisor.ts';
 
-// A .mjs entry that registers tsx: loader hooks of this thread do not reach a worker.
-const WORKER_URL = new URL('../task/worker-entry.mjs', import.meta.url);
 
 export interface WorkerHooks {
   onFailure(error: Error): void;
@@ -14,7 +13,7 @@ export interface WorkerHooks {
 }
 
 export async function startWorkerTask(start: WorkerStart, hooks: WorkerHooks, stopTimeoutMs = 15_000): Promise<RunningTask> {
-  const worker = new Worker(WORKER_URL, { workerData: start });
+  const worker = new Worker(workerBundle(), { workerData: start });
   let lastHeartbeat = Date.now();
   let done = false; // stopped, failed or terminated: later messages change nothing
   const fail = (e: Error) => { if (!done) { done = true; hooks.onFailure(e); } };

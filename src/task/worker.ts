@@ -13,7 +13,7 @@ import type { FromWorker, ToWorker, WorkerStart } from './worker-protocol.ts';
 const start = workerData as WorkerStart;
 const port = parentPort!;
 const send = (m: FromWorker) => port.postMessage(m);
-const ledger = Ledger.open(start.ledgerPath);
+const ledger = Ledger.open(start.ledgerPath, { migrate: false });
 const metastore = new MetastoreSession(start.metastoreUri, start.metastoreTimeoutMs);
 const stream = ledger.getStream(start.tableId);
 const crash = crashHook();
