@@ -115,17 +115,24 @@ function measure(candidate: Candidate, rowCount: number) {
   };
 }
 
-const [flag, name, count] = process.argv.slice(2);
-if (flag === '--child') {
-  console.log(JSON.stringify(measure(name as Candidate, Number(count))));
-} else {
-  const rowCount = Number(flag ?? 500_000);
-  const self = fileURLToPath(import.meta.url);
-  const results = candidates.map((candidate) =>
+const self = fileURLToPath(import.meta.url);
+
+/** Each candidate on the same rows, each in a child process of its own. */
+export function compareParquetWriters(rowCount: number): ReturnType<typeof measure>[] {
+  return candidates.map((candidate) =>
     JSON.parse(execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', self, '--child', candidate, String(rowCount)], {
       encoding: 'utf8',
       maxBuffer: 1 << 20,
     })),
   );
-  console.log(JSON.stringify({ node: process.version, cpus: (await import('node:os')).cpus().length, results }, null, 2));
+}
+
+if (process.argv[1] === self) {
+  const [flag, name, count] = process.argv.slice(2);
+  if (flag === '--child') {
+    console.log(JSON.stringify(measure(name as Candidate, Number(count))));
+  } else {
+    const results = compareParquetWriters(Number(flag ?? 500_000));
+    console.log(JSON.stringify({ node: process.version, cpus: (await import('node:os')).cpus().length, results }, null, 2));
+  }
 }

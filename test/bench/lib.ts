@@ -1,0 +1,225 @@
+// What every benchmark part shares: the stack's endpoints, a HiveServer2 session for DDL, the service
+// as a child process, its memory and CPU from /proc, the ledger (read-only) as the record of when
+// each batch became visible, a paced producer, and percentiles.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { openHiveSession, type HiveSession } from '../../src/cli/sql.ts';
+import { FETCH_SETTINGS } from '../../src/task/source.ts';
+import { createTopics, requireStack, stack } from '../integration/helpers/services.ts';
+import { eventually, startService, type RunningService } from '../integration/helpers/service.ts';
+
+export { createTopics, eventually, stack };
+export type { RunningService };
+
+export const brokers = stack.kafkaBrokers.split(',');
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const run = promisify(execFile);
+
+/** Fetch settings shared by the Java and the bare consumers: the ones the service's source uses. */
+export const FETCH = FETCH_SETTINGS;
+
+/** Names unique to this run, so a run never meets a previous run's topics, tables or groups. */
+export const runId = new Date().toISOString().replace(/\D/g, '').slice(2, 14);
+export const benchName = (part: string, suffix = '') => `bench_${part}_${runId}${suffix}`;
+
+/** The columns every bench record has: about 200 bytes of JSON. */
+export const BENCH_COLUMNS = 'id BIGINT, userid BIGINT, url STRING, ts BIGINT, country STRING';
+const COUNTRIES = ['US', 'FR', 'DE', 'JP', 'BR', 'IN', 'GB', 'CA', 'ES', 'IT', 'NL', 'SE', 'PL', 'MX', 'KR'];
+
+export function benchRecord(id: number, now = Date.now()): string {
+  const userid = (id * 2654435761) % 1_000_000;
+  const path = `products/${(id * 40503) % 100_000}/reviews?page=${id % 50}&sort=recent&ref=campaign-${id % 997}`;
+  return JSON.stringify({ id, userid, url: `https://shop.example.com/${path}&utm_source=newsletter&utm_medium=email&session=${(id * 7919).toString(36)}`, ts: now, country: COUNTRIES[id % COUNTRIES.length] });
+}
+
+export async function preflight(): Promise<void> {
+  await requireStack();
+  for (const v of ['HIVE_KAFKA_BENCH_KAFKA_CP', 'HIVE_KAFKA_BENCH_JAVA']) {
+    if (!process.env[v]) throw new Error(`${v} is not set: run the benchmark with npm run bench (test/bench/run.sh sets it)`);
+  }
+}
+
+/** Runs one of Kafka's Java tools (ProducerPerformance, ConsumerPerformance) on the stack's jars. */
+export async function kafkaTool(mainClass: string, args: string[]): Promise<string> {
+  const { stdout } = await run(process.env.HIVE_KAFKA_BENCH_JAVA!, ['-Xmx1g', '-cp', process.env.HIVE_KAFKA_BENCH_KAFKA_CP!, mainClass, ...args],
+    { maxBuffer: 64 << 20, env: { ...process.env, KAFKA_LOG4J_OPTS: '' } });
+  return stdout;
+}
+
+export function hive(): Promise<HiveSession> {
+  return openHiveSession({ url: `jdbc:hive2://${stack.hiveServer2}/default`, user: process.env.USER ?? 'hive', password: undefined });
+}
+
+export function createTableSql(table: string, topic: string, props: Record<string, string | number>, opts: { partitionedBy?: string; columns?: string } = {}): string {
+  const all = { 'kafka.topic': topic, 'kafka.broker.list': stack.kafkaBrokers, ...props };
+  const tblprops = Object.entries(all).map(([k, v]) => `"${k}"="${v}"`).join(', ');
+  return `CREATE TABLE ${table} (${opts.columns ?? BENCH_COLUMNS})${opts.partitionedBy ? ` PARTITIONED BY (${opts.partitionedBy})` : ''} `
+    + `STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler' TBLPROPERTIES (${tblprops})`;
+}
+
+/** The service on a fresh ledger, managing only the tables whose name matches `tables`. */
+export function benchService(tables: string, env: Record<string, string> = {}, ledgerPath?: string): Promise<RunningService> {
+  return startService({ tables, env, ...(ledgerPath ? { ledgerPath } : {}) });
+}
+
+interface LogLine { time: number; msg: string; table?: string; taskId?: string }
+
+/** The service's pino lines with this message, parsed. */
+export function serviceLog(service: RunningService, msg: string): LogLine[] {
+  const lines: LogLine[] = [];
+  for (const line of service.output().split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const l = JSON.parse(line) as LogLine;
+      if (l.msg === msg) lines.push(l);
+    } catch { /* a partial line still being written */ }
+  }
+  return lines;
+}
+
+export async function waitForLog(service: RunningService, msg: string, table: string, after: number, timeoutMs = 120_000): Promise<number> {
+  try {
+    return await eventually(`"${msg}" for ${table}`, async () => serviceLog(service, msg).find((l) => l.table === `default.${table}` && l.time >= after)?.time, timeoutMs, 20);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; the service's last output:\n${service.output().slice(-4000)}`);
+  }
+}
+
+/** Resident and peak memory of a process, and its CPU seconds so far, from /proc. */
+export function procStats(pid: number): { rssMb: number; hwmMb: number; cpuS: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from #3 (state) on
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
+  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024, cpuS: ticks / 100 };
+}
+
+/** Samples a process's RSS until stopped; returns the largest sample. */
+export function rssSampler(pid: number, everyMs = 100): { stop(): number } {
+  let max = 0;
+  const timer = setInterval(() => { try { max = Math.max(max, procStats(pid).rssMb); } catch { /* exited */ } }, everyMs);
+  return { stop() { clearInterval(timer); return max; } };
+}
+
+export interface CommittedBatch { tableId: number; partition: number; first: number; last: number; records: number; committedAt: number; tableName: string }
+
+/** The committed batches the service recorded, read-only (the ledger is SQLite in WAL mode). */
+export function committedBatches(ledgerPath: string): CommittedBatch[] {
+  const db = new Database(ledgerPath, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare(`SELECT b.table_id AS tableId, b.kafka_partition AS partition, b.first_offset AS first, b.last_offset AS last,
+        b.record_count AS records, b.committed_at AS committedAt, s.table_name AS tableName
+      FROM batches b JOIN streams s USING (table_id) WHERE b.state = 'committed' ORDER BY b.committed_at`).all() as CommittedBatch[];
+  } finally {
+    db.close();
+  }
+}
+
+export function recordsCommitted(ledgerPath: string, table: string): number {
+  return committedBatches(ledgerPath).filter((b) => b.tableName === table).reduce((n, b) => n + b.records, 0);
+}
+
+/** Percentile by nearest rank; `sorted` ascending. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+export function median(values: number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+export async function producer(): Promise<Producer> {
+  const p = new Kafka({ brokers, clientId: `bench-${runId}`, logLevel: logLevel.NOTHING }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await p.connect();
+  return p;
+}
+
+/** When each produced record was sent: per topic and partition, offset -> send time. */
+export class SendLog {
+  private readonly sent = new Map<string, { base: number; count: number; at: number }[]>();
+  add(topic: string, partition: number, baseOffset: number, count: number, at: number): void {
+    const key = `${topic}/${partition}`;
+    let runs = this.sent.get(key);
+    if (!runs) this.sent.set(key, (runs = []));
+    runs.push({ base: baseOffset, count, at });
+  }
+  /** Produce-to-visible latency of every record sent in [from, to) that a committed batch covers. */
+  latencies(topicOf: (b: CommittedBatch) => string, batches: CommittedBatch[], from = 0, to = Infinity): { latencies: number[]; unseen: number } {
+    const latencies: number[] = [];
+    let seen = 0;
+    let total = 0;
+    const inWindow = (r: { at: number }) => r.at >= from && r.at < to;
+    for (const runs of this.sent.values()) for (const r of runs) if (inWindow(r)) total += r.count;
+    const byKey = new Map<string, CommittedBatch[]>();
+    for (const b of batches) {
+      const key = `${topicOf(b)}/${b.partition}`;
+      if (!byKey.has(key)) byKey.set(key, []);
+      byKey.get(key)!.push(b);
+    }
+    for (const [key, runs] of this.sent) {
+      const bs = (byKey.get(key) ?? []).sort((a, b) => a.first - b.first);
+      let i = 0;
+      for (const r of runs) {
+        if (!inWindow(r)) continue;
+        for (let o = r.base; o < r.base + r.count; o++) {
+          while (i < bs.length && bs[i]!.last < o) i++;
+          const b = bs[i];
+          if (b && b.first <= o) { latencies.push(b.committedAt - r.at); seen++; }
+        }
+      }
+    }
+    return { latencies, unseen: total - seen };
+  }
+}
+
+/**
+ * Sends `perSecond` records to each topic (round robin over its partitions) until stopped, in 50 ms
+ * ticks that catch up with the clock, and logs the send time of every record.
+ */
+export function paceProducer(p: Producer, topics: { topic: string; partitions: number }[], perSecond: number, log: SendLog): { stop(): Promise<number> } {
+  let running = true;
+  let nextId = 0;
+  let sentPerTopic = 0;
+  const started = Date.now();
+  // Failures surface from stop(), never as an unhandled rejection that hides the caller's own error.
+  const loop = (async () => {
+    while (running) {
+      const due = Math.floor(((Date.now() - started) / 1000) * perSecond) - sentPerTopic;
+      if (due > 0) {
+        const at = Date.now();
+        const topicMessages = topics.map((t) => ({
+          topic: t.topic,
+          messages: Array.from({ length: due }, (_, i) => ({ partition: (sentPerTopic + i) % t.partitions, value: benchRecord(nextId++, at) })),
+        }));
+        sentPerTopic += due;
+        const meta = await p.sendBatch({ topicMessages, acks: 1 });
+        for (const m of meta) {
+          const t = topics.find((x) => x.topic === m.topicName)!;
+          const count = topicMessages.find((x) => x.topic === t.topic)!.messages.filter((x) => x.partition === m.partition).length;
+          log.add(m.topicName, m.partition, Number(m.baseOffset), count, at);
+        }
+      }
+      await sleep(50);
+    }
+  })();
+  let failure: unknown;
+  loop.catch((e: unknown) => { failure = e; running = false; });
+  return {
+    async stop() {
+      running = false;
+      await loop.catch(() => undefined);
+      if (failure) throw failure;
+      return sentPerTopic;
+    },
+  };
+}
+
+export function round(n: number, digits = 0): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}

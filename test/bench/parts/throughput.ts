@@ -1,0 +1,75 @@
+// Throughput over one filled topic, every reader in the same run:
+//   (a) Kafka's Java ConsumerPerformance (fetch.nMsg.sec),
+//   (b) a bare consumer per client that only counts records, with the service's fetch settings,
+//   (c) the service: from the CREATE TABLE to the last record published, 1 task and 4 tasks, per client.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bareConsume } from '../bare-consumer.ts';
+import { FETCH, benchName, benchService, brokers, committedBatches, createTableSql, eventually, hive, kafkaTool, procStats, round, rssSampler, serviceLog } from '../lib.ts';
+import type { Filled } from './fill.ts';
+
+export type Client = 'kafkajs' | 'platformatic';
+export const CLIENTS: Client[] = ['kafkajs', 'platformatic'];
+
+export interface Rate { msgsPerS: number; mbPerS: number; ms: number }
+export interface ServiceRun extends Rate { client: Client; tasks: number; steadyMsgsPerS: number; cpuS: number; peakRssMb: number }
+
+function rate(records: number, bytes: number, ms: number): Rate {
+  return { msgsPerS: round(records / (ms / 1000)), mbPerS: round(bytes / 2 ** 20 / (ms / 1000), 1), ms: Math.round(ms) };
+}
+
+export async function javaConsumer(filled: Filled): Promise<Rate & { fetchMsgsPerS: number }> {
+  const config = join(mkdtempSync(join(tmpdir(), 'hive-kafka-bench-')), 'consumer.properties');
+  writeFileSync(config, [
+    `max.partition.fetch.bytes=${FETCH.maxBytesPerPartition}`, `fetch.max.bytes=${FETCH.maxBytes}`, `fetch.max.wait.ms=${FETCH.maxWaitMs}`,
+    'isolation.level=read_committed', 'auto.offset.reset=earliest',
+  ].join('\n'));
+  const out = await kafkaTool('org.apache.kafka.tools.ConsumerPerformance', [
+    '--bootstrap-server', brokers.join(','), '--topic', filled.topic, '--messages', String(filled.records),
+    '--group', `${filled.topic}-java`, '--timeout', '120000', '--consumer.config', config,
+  ]);
+  // A CSV header line and one line of values.
+  const lines = out.trim().split('\n').filter((l) => l.includes(','));
+  const header = lines.findIndex((l) => l.includes('fetch.nMsg.sec'));
+  if (header < 0 || !lines[header + 1]) throw new Error(`ConsumerPerformance printed no result:\n${out.slice(-2000)}`);
+  const names = lines[header]!.split(',').map((s) => s.trim());
+  const values = lines[header + 1]!.split(',').map((s) => s.trim());
+  const get = (n: string) => Number(values[names.indexOf(n)]);
+  if (get('data.consumed.in.nMsg') !== filled.records) throw new Error(`ConsumerPerformance consumed ${get('data.consumed.in.nMsg')} of ${filled.records} records`);
+  return { msgsPerS: round(get('fetch.nMsg.sec')), mbPerS: round(get('fetch.MB.sec'), 1), ms: get('fetch.time.ms'), fetchMsgsPerS: round(get('fetch.nMsg.sec')) };
+}
+
+export async function bareConsumer(filled: Filled, client: Client): Promise<Rate> {
+  const r = await bareConsume({ client, brokers, topic: filled.topic, partitions: [...Array(filled.partitions).keys()], expected: filled.records, fetch: FETCH });
+  if (r.records !== filled.records) throw new Error(`bare ${client} consumer read ${r.records} of ${filled.records} records`);
+  return rate(r.records, r.bytes, r.ms);
+}
+
+/** The service ingests the whole topic into a new table; timed from the CREATE to the last publish. */
+export async function serviceIngest(filled: Filled, client: Client, tasks: number): Promise<ServiceRun> {
+  const table = benchName('tput', `_${client}_${tasks}`);
+  const service = await benchService(`^default\\.${table}$`, { HIVE_KAFKA_CLIENT: client });
+  const session = await hive();
+  try {
+    const cpuBefore = procStats(service.child.pid!).cpuS;
+    const rss = rssSampler(service.child.pid!);
+    const createdAt = Date.now();
+    await session.execute(createTableSql(table, filled.topic, { 'kafka.max.num.tasks': tasks, 'kafka.batch.maxSize': 100_000, 'kafka.max.batch.period.ms': 1000 }));
+    const lastPublish = await eventually(`${table} to publish ${filled.records} records`, async () => {
+      const batches = committedBatches(service.ledgerPath);
+      const records = batches.reduce((n, b) => n + b.records, 0);
+      if (records > filled.records) throw new Error(`${table} has ${records} records committed, more than the ${filled.records} produced`);
+      return records === filled.records ? Math.max(...batches.map((b) => b.committedAt)) : undefined;
+    }, 600_000, 100);
+    const peakRssMb = rss.stop();
+    const cpuS = procStats(service.child.pid!).cpuS - cpuBefore;
+    const consumingAt = Math.min(...serviceLog(service, 'task consuming').map((l) => l.time));
+    const run = rate(filled.records, filled.bytes, lastPublish - createdAt);
+    await session.execute(`DROP TABLE ${table}`);
+    return { ...run, client, tasks, steadyMsgsPerS: round(filled.records / ((lastPublish - consumingAt) / 1000)), cpuS: round(cpuS, 1), peakRssMb: Math.round(peakRssMb) };
+  } finally {
+    await session.close();
+    await service.stop();
+  }
+}
