@@ -57,6 +57,7 @@ export class KafkajsSource implements PartitionSource {
       readUncommitted: o.readUncommitted,
       maxBytesPerPartition: FETCH_SETTINGS.maxBytesPerPartition,
       maxBytes: FETCH_SETTINGS.maxBytes,
+      minBytes: FETCH_SETTINGS.minBytes,
       maxWaitTimeInMs: FETCH_SETTINGS.maxWaitMs,
       ...(Number.isFinite(session) ? { sessionTimeout: session } : {}),
     });

@@ -216,7 +216,7 @@ export class PlatformaticSource implements PartitionSource {
     return Promise.all([...byLeader].map(([node, ps]) => this.consumer!.fetch({
       node,
       topics: [{ topicId, partitions: ps.map((p) => ({ partition: p, fetchOffset: this.next.get(p)!, partitionMaxBytes: FETCH_SETTINGS.maxBytesPerPartition, currentLeaderEpoch: -1, lastFetchedEpoch: -1 })) }],
-      minBytes: 1,
+      minBytes: FETCH_SETTINGS.minBytes,
       maxBytes: FETCH_SETTINGS.maxBytes,
       maxWaitTime: FETCH_SETTINGS.maxWaitMs,
       isolationLevel,

@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { FETCH_SETTINGS } from '../../src/task/source.ts';
 
-export interface FetchConfig { maxBytesPerPartition: number; maxBytes: number; maxWaitMs: number }
+export interface FetchConfig { maxBytesPerPartition: number; maxBytes: number; minBytes: number; maxWaitMs: number }
 
 export interface BareOptions {
   client: 'kafkajs' | 'platformatic';
@@ -85,6 +85,7 @@ async function kafkajsConsume(opts: BareOptions, timeoutMs: number): Promise<Bar
     readUncommitted: false,
     maxBytesPerPartition: opts.fetch.maxBytesPerPartition,
     maxBytes: opts.fetch.maxBytes,
+    minBytes: opts.fetch.minBytes,
     maxWaitTimeInMs: opts.fetch.maxWaitMs,
   });
   let crashed: Error | undefined;
@@ -121,7 +122,7 @@ async function platformaticFetch(opts: BareOptions, timeoutMs: number): Promise<
       const responses = await Promise.all([...byLeader].map(([node, ps]) => consumer.fetch({
         node,
         topics: [{ topicId: t.id, partitions: ps.map((p) => ({ partition: p, fetchOffset: next.get(p)!, partitionMaxBytes: opts.fetch.maxBytesPerPartition, currentLeaderEpoch: -1, lastFetchedEpoch: -1 })) }],
-        minBytes: 1, maxBytes: opts.fetch.maxBytes, maxWaitTime: opts.fetch.maxWaitMs, isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+        minBytes: opts.fetch.minBytes, maxBytes: opts.fetch.maxBytes, maxWaitTime: opts.fetch.maxWaitMs, isolationLevel: FetchIsolationLevels.READ_COMMITTED,
       })));
       for (const response of responses) {
         for (const topicResponse of response.responses) {
@@ -156,7 +157,7 @@ async function platformaticStream(opts: BareOptions, timeoutMs: number): Promise
   try {
     const stream = await consumer.consume({
       topics: [opts.topic], mode: 'earliest', autocommit: false,
-      maxBytesPerPartition: opts.fetch.maxBytesPerPartition, maxBytes: opts.fetch.maxBytes, maxWaitTime: opts.fetch.maxWaitMs,
+      maxBytesPerPartition: opts.fetch.maxBytesPerPartition, maxBytes: opts.fetch.maxBytes, minBytes: opts.fetch.minBytes, maxWaitTime: opts.fetch.maxWaitMs,
     });
     const wanted = new Set(opts.partitions);
     stream.on('data', (m: { partition: number; value: Buffer }) => { if (wanted.has(m.partition)) count.add(m.value); });

@@ -22,7 +22,7 @@ function rate(records: number, bytes: number, ms: number): Rate {
 export async function javaConsumer(filled: Filled): Promise<Rate & { fetchMsgsPerS: number }> {
   const config = join(mkdtempSync(join(tmpdir(), 'hive-kafka-bench-')), 'consumer.properties');
   writeFileSync(config, [
-    `max.partition.fetch.bytes=${FETCH.maxBytesPerPartition}`, `fetch.max.bytes=${FETCH.maxBytes}`, `fetch.max.wait.ms=${FETCH.maxWaitMs}`,
+    `max.partition.fetch.bytes=${FETCH.maxBytesPerPartition}`, `fetch.max.bytes=${FETCH.maxBytes}`, `fetch.min.bytes=${FETCH.minBytes}`, `fetch.max.wait.ms=${FETCH.maxWaitMs}`,
     'isolation.level=read_committed', 'auto.offset.reset=earliest',
   ].join('\n'));
   const out = await kafkaTool('org.apache.kafka.tools.ConsumerPerformance', [
