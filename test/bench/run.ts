@@ -65,74 +65,74 @@ const results: Record<string, unknown> = {
 const log = (msg: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 await preflight();
 
-if (wanted('parquet')) {
-  log(`parquet: ${sizes.parquetRows} rows with each writer`);
-  results.parquet = compareParquetWriters(sizes.parquetRows);
-}
-
-if (wanted('throughput')) {
-  const { fill } = await import('./parts/fill.ts');
-  const { CLIENTS, bareConsumer, javaConsumer, serviceIngest } = await import('./parts/throughput.ts');
-  const topic = benchName('fill');
-  log(`fill: ${sizes.records} records into ${topic} (4 partitions)`);
-  const filled = await fill(topic, 4, sizes.records);
-  log(`fill: ${filled.msgsPerS} msg/s; (a) Java ConsumerPerformance`);
-  const java = await javaConsumer(filled);
-  const bare: Partial<Record<Client, unknown>> = {};
-  for (const c of CLIENTS) { log(`(b) bare ${c} consumer`); bare[c] = await bareConsumer(filled, c); }
-  const service: ServiceRun[] = [];
-  for (const c of CLIENTS) for (const tasks of [1, 4]) { log(`(c) service, ${c}, ${tasks} task(s)`); service.push(await serviceIngest(filled, c, tasks)); }
-  const chosen = service.filter((r) => r.client === client);
-  const best = chosen.reduce((a, b) => (b.msgsPerS > a.msgsPerS ? b : a));
-  const bareChosen = bare[client] as { msgsPerS: number };
-  results.throughput = {
-    fill: filled, java, bare, service,
-    service_msgs_per_s: best.msgsPerS,
-    basis: `${client}, ${best.tasks} task(s): the faster of 1 and 4 tasks with the chosen client, timed from CREATE TABLE to the last publish`,
-    ratio_vs_bare: round(best.msgsPerS / bareChosen.msgsPerS, 2),
-    ratio_vs_java: round(best.msgsPerS / java.msgsPerS, 2),
-    ratios_by_run: service.map((r) => ({ client: r.client, tasks: r.tasks, vs_bare_same_client: round(r.msgsPerS / (bare[r.client] as { msgsPerS: number }).msgsPerS, 2), vs_java: round(r.msgsPerS / java.msgsPerS, 2) })),
-    target_ratio_vs_bare: 0.9,
-  };
-}
-
-if (wanted('freshness')) {
-  log(`freshness: 5000 msg/s for ${sizes.seconds} s, period 5000 ms`);
-  const { freshness } = await import('./parts/freshness.ts');
-  results.freshness = await freshness({ perSecond: 5000, seconds: sizes.seconds, periodMs: 5000 });
-}
-if (wanted('ddl')) {
-  log(`ddl: ${sizes.tries} tries each`);
-  const { ddlReaction } = await import('./parts/ddl.ts');
-  results.ddl = await ddlReaction(sizes.tries);
-}
-if (wanted('memory')) {
-  log(`memory: one task buffering ${sizes.batch} records`);
-  const { memory } = await import('./parts/memory.ts');
-  results.memory = await memory(sizes.batch);
-}
-if (wanted('restart')) {
-  log(`restart: ${sizes.files} published files`);
-  const { restart } = await import('./parts/restart.ts');
-  results.restart = await restart({ files: sizes.files, tries: 3 });
-}
-if (wanted('scale')) {
-  log(`scale: ${sizes.scale.join(', ')} tables at 50 msg/s each`);
-  const { scale } = await import('./parts/scale.ts');
-  results.scale = await scale({ steps: sizes.scale, perSecond: 50, periodMs: 5000, seconds: sizes.seconds });
-}
-results.finished_at = new Date().toISOString();
-
-const summary = markdownSummary(results);
 const dir = join(here, 'results');
 mkdirSync(dir, { recursive: true });
 const stamp = (results.started_at as string).replace(/[:.]/g, '-');
-writeFileSync(join(dir, `${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
+const failed: string[] = [];
+/** Written after every part, so a part that fails late leaves the others' figures on disk. */
+const save = () => writeFileSync(join(dir, `${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
+
+async function part(name: Part, what: string, run: () => Promise<unknown>): Promise<void> {
+  if (!wanted(name)) return;
+  log(`${name}: ${what}`);
+  try {
+    results[name] = await run();
+  } catch (e) {
+    // The other parts still run; the run as a whole fails.
+    log(`${name} FAILED: ${(e as Error).stack ?? e}`);
+    results[name] = { error: (e as Error).message };
+    failed.push(name);
+  }
+  save();
+}
+
+await part('parquet', `${sizes.parquetRows} rows with each writer`, async () => compareParquetWriters(sizes.parquetRows));
+
+await part('throughput', `${sizes.records} records, 4 partitions`, async () => {
+  const { fill } = await import('./parts/fill.ts');
+  const { CLIENTS, bareConsumer, javaConsumer, serviceIngest } = await import('./parts/throughput.ts');
+  const filled = await fill(benchName('fill'), 4, sizes.records);
+  log(`fill: ${filled.msgsPerS} msg/s; (a) Java ConsumerPerformance`);
+  const java = await javaConsumer(filled);
+  const bare: Partial<Record<Client, { msgsPerS: number }>> = {};
+  for (const c of CLIENTS) { log(`(b) bare ${c} consumer`); bare[c] = await bareConsumer(filled, c); }
+  const service: ServiceRun[] = [];
+  for (const c of CLIENTS) for (const tasks of [1, 4]) { log(`(c) service, ${c}, ${tasks} task(s)`); service.push(await serviceIngest(filled, c, tasks)); }
+  const best = service.filter((r) => r.client === client).reduce((a, b) => (b.msgsPerS > a.msgsPerS ? b : a));
+  return {
+    fill: filled, java, bare, service,
+    service_msgs_per_s: best.msgsPerS,
+    basis: `${client}, ${best.tasks} task(s): the faster of 1 and 4 tasks with the chosen client, timed from CREATE TABLE to the last publish`,
+    ratio_vs_bare: round(best.msgsPerS / bare[client]!.msgsPerS, 2),
+    ratio_vs_java: round(best.msgsPerS / java.msgsPerS, 2),
+    ratios_by_run: service.map((r) => ({ client: r.client, tasks: r.tasks, vs_bare_same_client: round(r.msgsPerS / bare[r.client]!.msgsPerS, 2), vs_java: round(r.msgsPerS / java.msgsPerS, 2) })),
+    target_ratio_vs_bare: 0.9,
+  };
+});
+
+await part('freshness', `5000 msg/s for ${sizes.seconds} s, period 5000 ms`, async () =>
+  (await import('./parts/freshness.ts')).freshness({ perSecond: 5000, seconds: sizes.seconds, periodMs: 5000 }));
+await part('ddl', `${sizes.tries} tries each`, async () => (await import('./parts/ddl.ts')).ddlReaction(sizes.tries));
+await part('memory', `one task buffering ${sizes.batch} records`, async () => (await import('./parts/memory.ts')).memory(sizes.batch));
+await part('restart', `${sizes.files} published files`, async () => (await import('./parts/restart.ts')).restart({ files: sizes.files, tries: 3 }));
+await part('scale', `${sizes.scale.join(', ')} tables at 50 msg/s each`, async () =>
+  (await import('./parts/scale.ts')).scale({ steps: sizes.scale, perSecond: 50, periodMs: 5000, seconds: sizes.seconds }));
+
+results.finished_at = new Date().toISOString();
+save();
+const summary = markdownSummary(results);
 writeFileSync(join(dir, `${stamp}.md`), summary);
 console.log(summary);
 log(`wrote test/bench/results/${stamp}.json and .md`);
+if (failed.length > 0) {
+  log(`failed parts: ${failed.join(', ')}`);
+  process.exitCode = 1;
+}
 
-function markdownSummary(r: Record<string, any>): string {
+function markdownSummary(all: Record<string, any>): string {
+  const r = { ...all };
+  const errors = PARTS.filter((p) => r[p]?.error).map((p) => `Part ${p} failed: ${r[p].error}`);
+  for (const p of PARTS) if (r[p]?.error) delete r[p];
   const m = r.machine;
   const out = [`Run ${r.started_at.slice(0, 16).replace('T', ' ')} UTC on ${m.cores} × ${m.cpu}, ${m.memory_gb} GiB, Linux ${m.kernel}; `
     + `Node ${r.versions.node}, Kafka ${r.versions.kafka}, client ${r.client}, Parquet writer ${r.parquet_writer}.`, ''];
@@ -161,7 +161,11 @@ function markdownSummary(r: Record<string, any>): string {
   if (r.memory) targets.push([`RSS per task buffering ${r.memory.batch_records.toLocaleString('en')} records`, `${r.memory.task_rss_mb_500k} MB (service peak ${r.memory.peak_service_rss_mb} MB, idle ${r.memory.idle_service_rss_mb} MB)`, '≤ 256 MB', r.memory.within_target]);
   if (r.restart) targets.push([`Restart → consuming, ${r.restart.published_files.toLocaleString('en')} files (median of ${r.restart.samples.length})`, `${r.restart.ms} ms`, '≤ 3000 ms', r.restart.within_target]);
   if (r.scale) {
-    for (const s of r.scale.steps) targets.push([`${s.tables} tables × ${r.scale.per_table_msgs_per_s} msg/s: total RSS, CPU, p50 / p99`, `${s.total_rss_mb} MB, ${s.cpu_cores} cores, ${s.p50_ms} / ${s.p99_ms} ms`, `RSS ≤ 2048 MB, p99 ≤ ${r.scale.target_p99_ms} ms`, s.within_target]);
+    for (const s of r.scale.steps) {
+      targets.push([`${s.tables} tables × ${r.scale.per_table_msgs_per_s} msg/s: total RSS, CPU, p50 / p99`,
+        s.error ? `did not complete (${s.error.slice(0, 120)}); RSS then ${s.total_rss_mb} MB` : `${s.total_rss_mb} MB, ${s.cpu_cores} cores, ${s.p50_ms} / ${s.p99_ms} ms`,
+        `RSS ≤ 2048 MB, p99 ≤ ${r.scale.target_p99_ms} ms`, s.within_target]);
+    }
   }
   if (targets.length > 0) {
     row('measure', 'result', 'target', 'met');
@@ -173,5 +177,6 @@ function markdownSummary(r: Record<string, any>): string {
     out.push(`Parquet writers, ${sizes.parquetRows.toLocaleString('en')} rows: `
       + (r.parquet as any[]).map((p) => `${p.candidate} ${p.encodeMsMedian} ms (median), +${p.peakRssDeltaMiB} MiB peak`).join('; ') + '.', '');
   }
+  out.push(...errors.map((e) => `${e}\n`));
   return `${out.join('\n')}\n`;
 }
