@@ -17,7 +17,7 @@ import { compareParquetWriters } from './parquet-writers.ts';
 import { benchName, preflight, round, runId } from './lib.ts';
 import type { Client, ServiceRun } from './parts/throughput.ts';
 
-const PARTS = ['parquet', 'throughput', 'freshness', 'ddl', 'memory', 'restart', 'scale'] as const;
+const PARTS = ['parquet', 'throughput', 'freshness', 'ddl', 'memory', 'restart', 'scale', 'client-cost'] as const;
 type Part = (typeof PARTS)[number];
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -117,6 +117,8 @@ await part('memory', `one task buffering ${sizes.batch} records`, async () => (a
 await part('restart', `${sizes.files} published files`, async () => (await import('./parts/restart.ts')).restart({ files: sizes.files, tries: 3 }));
 await part('scale', `${sizes.scale.join(', ')} tables at 50 msg/s each`, async () =>
   (await import('./parts/scale.ts')).scale({ steps: sizes.scale, perSecond: 50, periodMs: 5000, seconds: sizes.seconds }));
+await part('client-cost', '10 quiet tables per Kafka client', async () =>
+  (await import('./parts/client-cost.ts')).clientCost({ tables: 10, perSecond: 50, seconds: 20 }));
 
 results.finished_at = new Date().toISOString();
 save();
@@ -172,6 +174,10 @@ function markdownSummary(all: Record<string, any>): string {
     row('---', '---', '---', '---');
     for (const [what, result, target, met] of targets) row(what, result, target, ok(met));
     out.push('');
+  }
+  if (r['client-cost']) {
+    out.push(`Cost of quiet tables per Kafka client (${r['client-cost'].runs[0]?.tables} tables, service CPU with no records, then ${r['client-cost'].per_second} msg/s each): `
+      + (r['client-cost'].runs as any[]).map((c) => `${c.client} ${c.idle_cores} / ${c.busy_cores} cores, ${c.rss_mb} MB`).join('; ') + '.', '');
   }
   if (r.parquet) {
     out.push(`Parquet writers, ${sizes.parquetRows.toLocaleString('en')} rows: `
