@@ -7,7 +7,6 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { openHiveSession, type HiveSession } from '../../src/cli/sql.ts';
-import { FETCH_SETTINGS } from '../../src/task/source.ts';
 import { createTopics, requireStack, stack } from '../integration/helpers/services.ts';
 import { eventually, startService, type RunningService } from '../integration/helpers/service.ts';
 
@@ -18,8 +17,6 @@ export const brokers = stack.kafkaBrokers.split(',');
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const run = promisify(execFile);
 
-/** Fetch settings shared by the Java and the bare consumers: the ones the service's source uses. */
-export const FETCH = FETCH_SETTINGS;
 
 /** Names unique to this run, so a run never meets a previous run's topics, tables or groups. */
 export const runId = new Date().toISOString().replace(/\D/g, '').slice(2, 14);

@@ -1,12 +1,14 @@
 // Throughput over one filled topic, every reader in the same run:
 //   (a) Kafka's Java ConsumerPerformance (fetch.nMsg.sec),
-//   (b) a bare consumer per client that only counts records, with the service's fetch settings,
+//   (b) a bare consumer per client that only counts records, with the service's fetch settings
+//       (FETCH_SETTINGS, which the Java consumer gets too),
 //   (c) the service: from the CREATE TABLE to the last record published, 1 task and 4 tasks, per client.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bareConsume } from '../bare-consumer.ts';
-import { FETCH, benchName, benchService, brokers, committedBatches, createTableSql, eventually, hive, kafkaTool, procStats, round, rssSampler, serviceLog } from '../lib.ts';
+import { FETCH_SETTINGS as FETCH } from '../../../src/task/source.ts';
+import { benchName, benchService, brokers, committedBatches, createTableSql, eventually, hive, kafkaTool, procStats, round, rssSampler, serviceLog } from '../lib.ts';
 import type { Filled } from './fill.ts';
 
 export type Client = 'kafkajs' | 'platformatic';
