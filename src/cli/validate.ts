@@ -4,13 +4,15 @@
 import { HiveSQL } from 'dt-sql-parser';
 import { KAFKA_STREAM_STORAGE_HANDLER } from '../metastore/watcher.ts';
 import { formatProblems, parseTableProperties } from '../properties/parse.ts';
+import { findKnownMistakes } from './ddl-mistakes.ts';
+import { lineColumn } from './hive-lexer.ts';
 
 const hive = new HiveSQL();
 
 /** Problems as `line:column: message`, in source order; empty when the SQL is fine. */
 export function validateSql(sql: string): string[] {
-  const syntax = hive.validate(sql);
-  if (syntax.length > 0) return syntax.map((e) => `${e.startLine}:${e.startColumn}: syntax error: ${e.message.replace(/\n/g, "\\n")}`);
+  const syntax = syntaxProblems(sql);
+  if (syntax.length > 0) return syntax;
   const problems: string[] = [];
   for (const stmt of hive.splitSQLByStatement(sql) ?? []) {
     const text = stmt.text;
@@ -23,6 +25,33 @@ export function validateSql(sql: string): string[] {
     if (!result.ok) problems.push(...formatProblems(table, result.problems).split('\n').map((p) => `${stmt.startLine}:${stmt.startColumn}: ${p}`));
   }
   return problems;
+}
+
+/**
+ * The grammar's errors, except that known mistakes (ddl-mistakes.ts) are named with their fix and the
+ * grammar then judges a copy with them repaired: its knock-on errors after a `//` or a missing comma
+ * say nothing useful. The grammar has the last word: SQL it accepts is never reported.
+ */
+function syntaxProblems(sql: string): string[] {
+  const errors = hive.validate(sql);
+  const grammarError = (e: (typeof errors)[number]) => `syntax error: ${e.message.replace(/\n/g, '\\n')}`;
+  if (errors.length === 0) return [];
+  const { mistakes, corrected } = findKnownMistakes(sql);
+  if (mistakes.length === 0) return errors.map((e) => `${e.startLine}:${e.startColumn}: ${grammarError(e)}`);
+  const correctedLines = lineStarts(corrected.text);
+  const remaining = hive.validate(corrected.text).map((e) => ({
+    offset: corrected.originOf(correctedLines[e.startLine - 1]! + e.startColumn - 1),
+    message: grammarError(e),
+  }));
+  return [...mistakes.map((m) => ({ offset: m.offset, message: `syntax error: ${m.message}` })), ...remaining]
+    .sort((a, b) => a.offset - b.offset)
+    .map((p) => { const { line, column } = lineColumn(sql, p.offset); return `${line}:${column}: ${p.message}`; });
+}
+
+function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) if (text[i] === '\n') starts.push(i + 1);
+  return starts;
 }
 
 /** The key/value pairs of a statement's TBLPROPERTIES (...) clause; the grammar already accepted it. */
