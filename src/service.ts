@@ -5,6 +5,8 @@ import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
 import { Ledger } from './ledger/ledger.ts';
+import { classifyUpsert } from './lifecycle/classify.ts';
+import { transition } from './lifecycle/states.ts';
 import { MetastoreClient } from './metastore/client.ts';
 import { NotificationWatcher, type TableNotice } from './metastore/watcher.ts';
 import type { Table } from './metastore/types.ts';
@@ -12,12 +14,13 @@ import type { StreamSpec } from './properties/parse.ts';
 import { streamRecord, type StoredLayout } from './properties/stream.ts';
 import { stagingDir } from './sink/commit.ts';
 import { fileSystemFor } from './sink/fs.ts';
-import { Supervisor } from './supervisor/supervisor.ts';
+import { stateOf, Supervisor } from './supervisor/supervisor.ts';
 import { startWorkerTask } from './supervisor/worker-task.ts';
 import { kafkaAuth, type CredentialsProfiles } from './task/kafka-auth.ts';
 import type { KafkaClientName } from './task/source.ts';
 
 const rejectedRecords = new Counter({ name: 'hive_kafka_records_rejected_total', help: 'Records refused by the decoder under kafka.error.policy skip or deadletter', labelNames: ['table'] });
+const gapOffsets = new Counter({ name: 'hive_kafka_offset_gap_offsets_total', help: 'Offsets Kafka deleted before the table read them (retention, deleteRecords), by kafka.offset.gap.policy', labelNames: ['table', 'partition', 'policy'] });
 
 export interface ServiceConfig {
   metastoreUri: string;
@@ -64,6 +67,12 @@ export class Service {
               rejectedRecords.inc({ table: `${stream.dbName}.${stream.tableName}` }, count);
               this.ledger.recordError(tableId, 'records', `${count} records of partition ${partition} refused under kafka.error.policy (deadletter keeps them)`);
             },
+            onOffsetGap: (gap) => {
+              const table = `${stream.dbName}.${stream.tableName}`;
+              gapOffsets.inc({ table, partition: String(gap.partition), policy: gap.policy }, gap.to - gap.from + 1);
+              log.warn({ table, ...gap }, 'offsets deleted by Kafka before the table read them');
+              this.supervisor.offsetsLost(tableId, gap.policy);
+            },
           },
         );
       },
@@ -103,14 +112,16 @@ export class Service {
     if (n.kind === 'drop') {
       const stream = n.tableId !== undefined ? this.ledger.getStream(Number(n.tableId))
         : this.ledger.listStreams().find((s) => s.dbName === n.dbName && s.tableName === n.tableName);
-      if (stream && stream.desiredState !== 'dropped') this.ledger.setDesiredState(stream.tableId, 'dropped', 'dropped');
-      if (stream) await this.supervisor.notify(stream.tableId);
+      if (!stream) return;
+      const t = transition(stateOf(stream), 'drop');
+      if (t.next === 'dropped' && stream.desiredState !== 'dropped') this.ledger.setDesiredState(stream.tableId, 'dropped', t.history ?? 'dropped');
+      await this.supervisor.notify(stream.tableId);
       return;
     }
     const live = new Set(n.liveTableIds.map(Number));
     for (const s of this.ledger.listStreams()) {
       if (!live.has(s.tableId)) {
-        this.ledger.setDesiredState(s.tableId, 'dropped', 'dropped', { reason: 'gone from the metastore at resync' });
+        this.ledger.setDesiredState(s.tableId, 'dropped', transition(stateOf(s), 'drop').history ?? 'dropped', { reason: 'gone from the metastore at resync' });
         await this.supervisor.notify(s.tableId);
       }
     }
@@ -127,10 +138,27 @@ export class Service {
     }
     const { tableId, spec, layout } = record;
     const before = this.ledger.getStream(tableId);
-    const desiredState = spec.paused ? 'paused' : 'running';
-    this.ledger.upsertStream({ tableId, dbName: table.dbName, tableName: table.tableName, specJson: JSON.stringify(spec), layoutJson: JSON.stringify(layout), desiredState });
-    if (before && before.desiredState !== desiredState) this.ledger.appendHistory(tableId, desiredState === 'paused' ? 'paused' : 'resumed');
-    else if (before && cause !== 'resync') this.ledger.appendHistory(tableId, cause === 'rename' ? 'renamed' : 'altered', { db: table.dbName, table: table.tableName });
+    const known = before && { spec: JSON.parse(before.specJson) as StreamSpec, layout: JSON.parse(before.layoutJson) as StoredLayout };
+    const change = classifyUpsert(known, { spec, layout });
+    const state = stateOf(before);
+    const t = transition(state, change.event);
+    this.log.info({ table: `${table.dbName}.${table.tableName}`, cause, event: change.event, from: state, to: t.next }, 'table notice');
+    const desiredState = t.next === 'paused' ? 'paused' : 'running';
+    if (t.actions.includes('store-spec')) {
+      this.ledger.upsertStream({ tableId, dbName: table.dbName, tableName: table.tableName, specJson: JSON.stringify(spec), layoutJson: JSON.stringify(layout), desiredState });
+    } else if (before && before.desiredState !== desiredState && t.next !== 'failed') {
+      this.ledger.setDesiredState(tableId, desiredState, desiredState);
+    }
+    // The ledger writes 'created' itself with the new row.
+    const history = change.event === 'create' || change.event === 'create-paused' ? undefined : t.history;
+    if (t.actions.includes('record-failure')) {
+      this.log.error({ table: `${table.dbName}.${table.tableName}` }, change.problem ?? change.event);
+      this.ledger.setFailure(tableId, change.problem ?? change.event, history, { ...change.detail, error: change.problem });
+    } else if (t.actions.includes('clear-failure') && before?.failure) {
+      this.ledger.setFailure(tableId, null, history, change.detail);
+    } else if (history && (cause !== 'resync' || change.event !== 'alter:none')) {
+      this.ledger.appendHistory(tableId, history, change.detail);
+    }
     await this.supervisor.notify(tableId);
   }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// hive-kafka: the service (serve) and the tools around it (status, validate).
+// hive-kafka: the service (serve) and the tools around it (status, history, validate).
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { pino } from 'pino';
@@ -35,25 +35,43 @@ program.command('status')
   .argument('[table]', 'db.table (default: every table)')
   .option('--json', 'print JSON')
   .option('--url <url>', 'the service', `http://127.0.0.1:${process.env.HIVE_KAFKA_HTTP_PORT ?? 8787}`)
-  .action(async (table: string | undefined, opts: { json?: boolean; url: string }) => {
-    let view: { kafkaClient?: string; tables: { table: string; state: string; tasks: { taskId: string; partitions: number[]; state: string }[]; restarts: number; lastError?: string; partitions: { partition: number; committed: number; logEnd?: number; lag?: number }[] }[] };
+  .option('-c, --config <file>', 'JSON config file, for the ledger path when the service is down')
+  .action(async (table: string | undefined, opts: { json?: boolean; url: string; config?: string }) => {
+    const { formatStatus, statusView } = await import('./status-view.ts');
+    type View = Awaited<ReturnType<typeof statusView>>;
+    let view: View;
+    let reachable = true;
     try {
       const res = await fetch(`${opts.url}/status`);
       if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
-      view = await res.json() as typeof view;
+      view = await res.json() as View;
     } catch (e) {
+      // The service is down: the ledger still knows each table's state, tasks and offsets.
+      reachable = false;
+      const config = loadConfig(opts.config);
       console.error(`hive-kafka status: the service at ${opts.url} cannot be reached (${(e as Error).message}); is "hive-kafka serve" running?`);
-      process.exit(2);
+      const { existsSync } = await import('node:fs');
+      if (!existsSync(config.ledgerPath)) process.exit(2);
+      console.error(`showing the ledger at ${config.ledgerPath} instead (no log-end offsets)`);
+      const { Ledger } = await import('../ledger/ledger.ts');
+      const ledger = Ledger.open(config.ledgerPath, { migrate: false });
+      try { view = await statusView(ledger); } finally { ledger.close(); }
     }
-    const tables = view.tables.filter((t) => !table || t.table === table);
+    const tables = view.tables.filter((t) => !table || t.table === table || t.table === `default.${table}`);
     if (table && tables.length === 0) { console.error(`hive-kafka status: no table ${table} is known to the service`); process.exit(1); }
-    if (opts.json) { console.log(JSON.stringify({ kafkaClient: view.kafkaClient, tables }, null, 2)); return; }
-    if (!table && view.kafkaClient) console.log(`kafka client: ${view.kafkaClient}`);
-    for (const t of tables) {
-      console.log(`${t.table}  ${t.state.toUpperCase()}  tasks: ${t.tasks.map((k) => `${k.taskId}[${k.partitions.join(',')}]=${k.state}`).join(' ') || 'none'}  restarts: ${t.restarts}`);
-      if (t.lastError) console.log(`  last error: ${t.lastError}`);
-      for (const p of t.partitions) console.log(`  partition ${p.partition}: committed ${p.committed}  log-end ${p.logEnd ?? '?'}  lag ${p.lag ?? '?'}`);
-    }
+    if (opts.json) console.log(JSON.stringify({ ...view, tables }, null, 2));
+    else for (const line of formatStatus({ ...view, tables }, !table)) console.log(line);
+    if (!reachable) process.exit(2);
+  });
+
+program.command('history')
+  .description('every lifecycle event of a table (created, paused, altered, dropped, ...) from the ledger, with the service up or down')
+  .argument('[table]', 'db.table or table (database default); default: every table')
+  .option('--json', 'print JSON')
+  .option('-c, --config <file>', 'JSON config file (env variables override it)')
+  .action(async (table: string | undefined, opts: { json?: boolean; config?: string }) => {
+    const { historyCommand } = await import('./history.ts');
+    process.exitCode = historyCommand(loadConfig(opts.config).ledgerPath, table, opts, (l) => console.log(l), (l) => console.error(l));
   });
 
 program.command('validate')

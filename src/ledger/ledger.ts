@@ -20,6 +20,26 @@ export interface StreamRow {
   createdAt: number;
   updatedAt: number;
   droppedAt: number | null;
+  /** Why the table is failed (an error retrying cannot fix); null while it is healthy. */
+  failure: string | null;
+}
+
+/** Offsets Kafka deleted before the table read them. */
+export interface OffsetGap { tableId: number; kafkaPartition: number; firstOffset: number; lastOffset: number; policy: 'fail' | 'skip'; at: number }
+
+export type TaskRowState = 'starting' | 'running' | 'failed' | 'hung' | 'stopped';
+
+/** A task as the ledger keeps it, so status and a restarted service can see what each task did. */
+export interface TaskRow {
+  tableId: number;
+  taskId: string;
+  partitions: number[];
+  state: TaskRowState;
+  ownerEpoch: number | null;
+  attempts: number;
+  lastError: string | null;
+  heartbeatAt: number | null;
+  updatedAt: number;
 }
 
 export interface BatchFile {
@@ -135,6 +155,14 @@ export class Ledger {
     });
   }
 
+  /** Marks the table failed with `message`, or healthy again with null; the event goes to the history. */
+  setFailure(tableId: number, message: string | null, event?: string, detail?: unknown): void {
+    this.write(() => {
+      this.db.prepare('UPDATE streams SET failure = ?, updated_at = ? WHERE table_id = ?').run(message, Date.now(), tableId);
+      if (event) this.appendHistory(tableId, event, detail);
+    });
+  }
+
   appendHistory(tableId: number, event: string, detail?: unknown): void {
     this.db.prepare('INSERT INTO stream_history (table_id, at, event, detail_json) VALUES (?, ?, ?, ?)')
       .run(tableId, Date.now(), event, detail === undefined ? null : JSON.stringify(detail));
@@ -151,6 +179,63 @@ export class Ledger {
 
   recentErrors(tableId: number, limit = 10): { at: number; scope: string; message: string }[] {
     return this.db.prepare('SELECT at, scope, message FROM errors WHERE table_id = ? ORDER BY id DESC LIMIT ?').all(tableId, limit) as { at: number; scope: string; message: string }[];
+  }
+
+  // ---- offset gaps ---------------------------------------------------------------------------
+
+  /**
+   * Records a gap and its history event in one transaction; false when this gap (same partition and
+   * first offset) was recorded before, e.g. by a task that noticed it and then restarted.
+   */
+  recordGap(gap: Omit<OffsetGap, 'at'>): boolean {
+    return this.write(() => {
+      const inserted = this.db.prepare(`INSERT OR IGNORE INTO offset_gaps (table_id, kafka_partition, first_offset, last_offset, policy, at)
+        VALUES (?, ?, ?, ?, ?, ?)`).run(gap.tableId, gap.kafkaPartition, gap.firstOffset, gap.lastOffset, gap.policy, Date.now()).changes === 1;
+      if (inserted) {
+        this.appendHistory(gap.tableId, 'offset-gap', { partition: gap.kafkaPartition, from: gap.firstOffset, to: gap.lastOffset,
+          offsets: gap.lastOffset - gap.firstOffset + 1, policy: gap.policy });
+      }
+      return inserted;
+    });
+  }
+
+  gaps(tableId: number): OffsetGap[] {
+    return this.db.prepare(`SELECT table_id AS tableId, kafka_partition AS kafkaPartition, first_offset AS firstOffset, last_offset AS lastOffset,
+      policy, at FROM offset_gaps WHERE table_id = ? ORDER BY at, kafka_partition`).all(tableId) as OffsetGap[];
+  }
+
+  // ---- tasks -----------------------------------------------------------------------------------
+
+  /** Writes a task's state as it changes; fields left out keep their stored value. */
+  saveTask(t: { tableId: number; taskId: string; partitions?: readonly number[]; state: TaskRowState; ownerEpoch?: number; attempts?: number; lastError?: string | null; heartbeatAt?: number }): void {
+    const now = Date.now();
+    this.db.prepare(`INSERT INTO tasks (table_id, task_id, partitions, state, owner_epoch, attempts, last_error, heartbeat_at, updated_at)
+      VALUES (@tableId, @taskId, @partitions, @state, @ownerEpoch, COALESCE(@attempts, 0), @lastError, @heartbeatAt, @now)
+      ON CONFLICT (table_id, task_id) DO UPDATE SET
+        partitions = COALESCE(@partitionsGiven, partitions), state = @state, owner_epoch = COALESCE(@ownerEpoch, owner_epoch),
+        attempts = COALESCE(@attempts, attempts), last_error = CASE WHEN @lastErrorGiven THEN @lastError ELSE last_error END,
+        heartbeat_at = COALESCE(@heartbeatAt, heartbeat_at), updated_at = @now`)
+      .run({ tableId: t.tableId, taskId: t.taskId, partitions: JSON.stringify(t.partitions ?? []), partitionsGiven: t.partitions ? JSON.stringify(t.partitions) : null,
+        state: t.state, ownerEpoch: t.ownerEpoch ?? null, attempts: t.attempts ?? null, lastError: t.lastError ?? null,
+        lastErrorGiven: t.lastError === undefined ? 0 : 1, heartbeatAt: t.heartbeatAt ?? null, now });
+  }
+
+  /** Heartbeats are written at most this often per task: the ledger fsyncs every write. */
+  heartbeat(tableId: number, taskId: string, at: number): void {
+    this.db.prepare('UPDATE tasks SET heartbeat_at = ? WHERE table_id = ? AND task_id = ?').run(at, tableId, taskId);
+  }
+
+  tasks(tableId: number): TaskRow[] {
+    return (this.db.prepare(`SELECT table_id AS tableId, task_id AS taskId, partitions, state, owner_epoch AS ownerEpoch, attempts, last_error AS lastError,
+      heartbeat_at AS heartbeatAt, updated_at AS updatedAt FROM tasks WHERE table_id = ? ORDER BY task_id`).all(tableId) as (Omit<TaskRow, 'partitions'> & { partitions: string })[])
+      .map((r) => ({ ...r, partitions: JSON.parse(r.partitions) as number[] }));
+  }
+
+  /** A task the current plan no longer has: its row goes, so status shows only tasks that can run. */
+  forgetTasks(tableId: number, keep: readonly string[] = []): void {
+    const rows = this.db.prepare('SELECT task_id FROM tasks WHERE table_id = ?').pluck().all(tableId) as string[];
+    const del = this.db.prepare('DELETE FROM tasks WHERE table_id = ? AND task_id = ?');
+    this.write(() => { for (const id of rows) if (!keep.includes(id)) del.run(tableId, id); });
   }
 
   // ---- watcher cursor ------------------------------------------------------------------------
@@ -263,4 +348,4 @@ export class Ledger {
 }
 
 const STREAM_SELECT = `SELECT table_id AS tableId, db_name AS dbName, table_name AS tableName, spec_json AS specJson, layout_json AS layoutJson,
-  desired_state AS desiredState, created_at AS createdAt, updated_at AS updatedAt, dropped_at AS droppedAt FROM streams`;
+  desired_state AS desiredState, created_at AS createdAt, updated_at AS updatedAt, dropped_at AS droppedAt, failure FROM streams`;

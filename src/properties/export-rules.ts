@@ -4,6 +4,8 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EXTRA_PREFIXES, PATTERNS, PROPERTIES, RESERVED_CLIENT_KEYS, SECRET_KEY_PATTERN } from './rules.ts';
 import { describeRule } from './parse.ts';
+import { DDL_MESSAGES, schemaChangeJson } from './schema-change.ts';
+import { alterEffect } from '../lifecycle/states.ts';
 
 export const RULES_JSON_PATH = fileURLToPath(
   new URL('../../hooks/src/main/resources/org/apache/hadoop/hive/kafka/tblproperties-rules.json', import.meta.url));
@@ -16,17 +18,19 @@ export function rulesJson(): string {
     extraPrefixes: EXTRA_PREFIXES,
     reservedClientKeys: RESERVED_CLIENT_KEYS,
     secretKeyPattern: SECRET_KEY_PATTERN.source,
+    schemaChange: schemaChangeJson(),
+    messages: DDL_MESSAGES,
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
 
-/** The README's property rows; a unit test keeps the README in step with the rules. */
+/** The README's property rows; a unit test keeps the README in step with the rules and the lifecycle table. */
 export function readmeRows(): string {
   const code = (s: string) => `\`${s}\``;
   return PROPERTIES.map((p) => {
     const name = code(p.name) + (p.aliases.length ? ` (alias ${p.aliases.map(code).join(', ')})` : '');
     const dflt = p.required ? '**required**' : p.default === '' ? '(none)' : code(p.default!);
-    return `| ${name} | ${dflt} | ${describeRule(p.rule)} | ${p.doc} | ${p.onAlter} |`;
+    return `| ${name} | ${dflt} | ${describeRule(p.rule)} | ${p.doc} | ${p.onAlter}: ${alterEffect(p.onAlter)} |`;
   }).join('\n');
 }
 

@@ -16,6 +16,7 @@ export interface StreamSpec {
   startOffset: StartOffset;
   errorPolicy: 'fail' | 'skip' | 'deadletter';
   errorMaxRatio: number;
+  offsetGapPolicy: 'fail' | 'skip';
   valueFormat: 'json';
   credentialsProfile: string | undefined;
   /** Extra Kafka client settings, keyed by the client's own name. */
@@ -168,6 +169,7 @@ export function parseTableProperties(params: Readonly<Record<string, string>>, o
       startOffset: get('kafka.start.offset'),
       errorPolicy: get('kafka.error.policy'),
       errorMaxRatio: get('kafka.error.max.ratio'),
+      offsetGapPolicy: get('kafka.offset.gap.policy'),
       valueFormat: get('kafka.value.format'),
       credentialsProfile: profile === '' ? undefined : profile,
       clientOverrides,

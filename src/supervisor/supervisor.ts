@@ -2,13 +2,19 @@
 // tasks actually running. Every change arrives as a notice on one queue and is handled one at a
 // time, so nothing here needs locks; repeated notices for a table collapse into one.
 import type { Logger } from 'pino';
-import type { Ledger } from '../ledger/ledger.ts';
+import type { Ledger, StreamRow } from '../ledger/ledger.ts';
+import { transition, type LifecycleEvent, type TableState } from '../lifecycle/states.ts';
 import type { StreamSpec } from '../properties/parse.ts';
 import { backoffMs } from './backoff.ts';
 import { planTasks, samePlan, type TaskAssignment } from './plan.ts';
 
+/** Why a task ended, as it crossed the worker boundary. */
+export interface TaskFailure { message: string; name?: string; retriable: boolean }
+
 export interface RunningTask {
   stop(opts: { commitBuffered: boolean }): Promise<void>;
+  /** The owner epoch the task claimed its partitions with, once it has started. */
+  ownerEpoch?(): number | undefined;
   /** When the task last showed it is alive; tasks that cannot hang may leave these out. */
   lastHeartbeatAt?(): number;
   /** Ends the task at once, however stuck it is. */
@@ -22,7 +28,7 @@ export interface SupervisorDeps {
   partitionCount(spec: StreamSpec): Promise<number>;
   /** Records start offsets for partitions the ledger does not know yet (kafka.start.offset). */
   initOffsets(tableId: number, spec: StreamSpec, partitions: number[]): Promise<void>;
-  startTask(tableId: number, assignment: TaskAssignment, onFailure: (e: Error) => void): Promise<RunningTask>;
+  startTask(tableId: number, assignment: TaskAssignment, onFailure: (e: TaskFailure) => void): Promise<RunningTask>;
   /** After a DROP: remove what the service left in the table location (staging files). */
   cleanup(tableId: number): Promise<void>;
   /** How often tables are re-checked (new partitions, due restarts). */
@@ -33,9 +39,19 @@ export interface SupervisorDeps {
 
 export type TaskState = 'running' | 'failed' | 'stopped';
 
+/** The lifecycle state of a table as the ledger holds it. */
+export function stateOf(stream: StreamRow | undefined): TableState {
+  if (!stream) return 'absent';
+  if (stream.desiredState === 'dropped') return 'dropped';
+  return stream.failure !== null ? 'failed' : stream.desiredState;
+}
+
+/** How often a task's heartbeat is written to the ledger (the supervisor sees every one). */
+const HEARTBEAT_WRITE_MS = 10_000;
+
 export interface TableStatus {
   tableId: number;
-  desiredState: string;
+  state: TableState;
   tasks: { taskId: string; partitions: number[]; state: TaskState }[];
   attempts: number;
   lastError: string | undefined;
@@ -46,7 +62,7 @@ interface TableRuntime {
   /** The spec and layout the running tasks were started with. */
   configJson: string;
   plan: TaskAssignment[];
-  tasks: Map<string, { assignment: TaskAssignment; handle: RunningTask | undefined; state: TaskState }>;
+  tasks: Map<string, { assignment: TaskAssignment; handle: RunningTask | undefined; state: TaskState; heartbeatWrittenAt: number }>;
   attempts: number;
   lastError: string | undefined;
   retryAt: number | undefined;
@@ -66,19 +82,24 @@ export class Supervisor {
     for (const s of this.deps.ledger.listStreams()) this.notify(s.tableId);
     this.ticker = setInterval(() => {
       for (const s of this.deps.ledger.listStreams()) this.notify(s.tableId);
-    }, this.deps.tickMs ?? 10_000);
-    this.hangWatch = setInterval(() => this.killHungTasks(), 1000);
+    }, this.deps.tickMs ?? 4_000); // also how soon new partitions of a topic are read
+    this.hangWatch = setInterval(() => this.watchHeartbeats(), 1000);
   }
 
-  private killHungTasks(): void {
+  private watchHeartbeats(): void {
     const limit = this.deps.hungTaskMs ?? 30_000;
+    const now = Date.now();
     for (const [tableId, rt] of this.tables) {
       for (const [taskId, t] of rt.tasks) {
         const last = t.handle?.lastHeartbeatAt?.();
-        if (t.state !== 'running' || last === undefined || Date.now() - last <= limit) continue;
+        if (t.state !== 'running' || last === undefined) continue;
+        if (now - last <= limit) {
+          if (now - t.heartbeatWrittenAt >= HEARTBEAT_WRITE_MS) { t.heartbeatWrittenAt = now; this.deps.ledger.heartbeat(tableId, taskId, last); }
+          continue;
+        }
         const handle = t.handle!;
         // Fencing already keeps it from publishing; killing it frees its partitions for a successor.
-        this.taskFailed(tableId, taskId, new Error(`hung: no heartbeat for ${Math.round((Date.now() - last) / 1000)} s; killed and replaced`));
+        this.taskFailed(tableId, taskId, { message: `hung: no heartbeat for ${Math.round((now - last) / 1000)} s; killed and replaced`, retriable: true }, 'task-hung');
         void handle.kill?.();
       }
     }
@@ -106,10 +127,10 @@ export class Supervisor {
     const rt = this.tables.get(tableId);
     return {
       tableId,
-      desiredState: stream.desiredState,
+      state: stateOf(stream),
       tasks: rt ? [...rt.tasks.entries()].map(([taskId, t]) => ({ taskId, partitions: t.assignment.partitions, state: t.state })) : [],
       attempts: rt?.attempts ?? 0,
-      lastError: rt?.lastError,
+      lastError: rt?.lastError ?? stream.failure ?? undefined,
       nextRetryAt: rt?.retryAt,
     };
   }
@@ -124,20 +145,24 @@ export class Supervisor {
 
   private async reconcile(tableId: number): Promise<void> {
     const stream = this.deps.ledger.getStream(tableId);
-    const desired = stream?.desiredState ?? 'dropped';
-    if (!stream || desired !== 'running') {
-      await this.stopTasks(tableId, desired === 'paused');
-      if (desired === 'dropped') {
+    const state = stateOf(stream);
+    if (state !== 'running') {
+      // paused and failed: commit what the tasks hold (a failed task already committed up to its error).
+      await this.stopTasks(tableId, state !== 'dropped');
+      if (state === 'dropped' || state === 'absent') {
         this.tables.delete(tableId);
         await this.deps.cleanup(tableId);
       }
       return;
     }
 
-    const spec = JSON.parse(stream.specJson) as StreamSpec;
-    const plan = planTasks(await this.deps.partitionCount(spec), spec.maxNumTasks);
+    const spec = JSON.parse(stream!.specJson) as StreamSpec;
+    const partitionCount = await this.deps.partitionCount(spec);
+    const plan = planTasks(partitionCount, spec.maxNumTasks);
     let rt = this.tables.get(tableId);
-    const config = stream.specJson + stream.layoutJson; // a new column or bucketing also needs new tasks
+    const before = rt?.plan.reduce((n, a) => n + a.partitions.length, 0) ?? 0;
+    if (rt && rt.configJson !== '' && partitionCount > before) this.apply(tableId, 'partitions-added', { from: before, to: partitionCount });
+    const config = stream!.specJson + stream!.layoutJson; // a new column or bucketing also needs new tasks
     if (rt && (rt.configJson !== config || !samePlan(rt.plan, plan))) {
       // Reconfigure at a batch boundary: running tasks commit what they hold, then restart.
       this.deps.log.info({ tableId, plan }, 'table changed: restarting its tasks at a batch boundary');
@@ -145,44 +170,75 @@ export class Supervisor {
       rt = undefined;
     }
     if (!rt) {
+      // A changed table is tried at once: an ALTER is how a user answers a failure.
       rt = { configJson: config, plan, tasks: new Map(), attempts: this.tables.get(tableId)?.attempts ?? 0, lastError: undefined, retryAt: undefined };
       this.tables.set(tableId, rt);
+      this.deps.ledger.forgetTasks(tableId, plan.map((a) => a.taskId));
     }
-    if (rt.retryAt !== undefined && Date.now() < rt.retryAt) return; // the tick brings us back
+    if (rt.retryAt !== undefined && Date.now() < rt.retryAt) return; // the backoff timer brings us back
 
     await this.deps.initOffsets(tableId, spec, plan.flatMap((a) => a.partitions));
     for (const assignment of plan) {
       const current = rt.tasks.get(assignment.taskId);
       if (current?.state === 'running') continue;
-      const entry = { assignment, handle: undefined as RunningTask | undefined, state: 'running' as TaskState };
+      const entry = { assignment, handle: undefined as RunningTask | undefined, state: 'running' as TaskState, heartbeatWrittenAt: 0 };
       rt.tasks.set(assignment.taskId, entry);
+      this.deps.ledger.saveTask({ tableId, taskId: assignment.taskId, partitions: assignment.partitions, state: 'starting', attempts: rt.attempts });
       try {
         entry.handle = await this.deps.startTask(tableId, assignment, (e) => this.taskFailed(tableId, assignment.taskId, e));
+        if (entry.state === 'running') {
+          this.deps.ledger.saveTask({ tableId, taskId: assignment.taskId, state: 'running', ownerEpoch: entry.handle.ownerEpoch?.(), heartbeatAt: Date.now() });
+        }
       } catch (e) {
-        this.taskFailed(tableId, assignment.taskId, e as Error);
+        this.taskFailed(tableId, assignment.taskId, { message: (e as Error).message, retriable: true });
       }
     }
   }
 
-  private taskFailed(tableId: number, taskId: string, error: Error): void {
+  /** Writes what the lifecycle table says an event does to the ledger; the next reconcile does the rest. */
+  private apply(tableId: number, event: LifecycleEvent, detail?: Record<string, unknown>, failure?: string): TableState {
+    const t = transition(stateOf(this.deps.ledger.getStream(tableId)), event);
+    if (t.actions.includes('record-failure')) this.deps.ledger.setFailure(tableId, failure ?? event, t.history, detail);
+    else if (t.history) this.deps.ledger.appendHistory(tableId, t.history, detail);
+    return t.next;
+  }
+
+  private taskFailed(tableId: number, taskId: string, failure: TaskFailure, cause: 'task-hung' | undefined = undefined): void {
     const rt = this.tables.get(tableId);
     const task = rt?.tasks.get(taskId);
     if (!rt || !task || task.state !== 'running') return;
     task.state = 'failed';
     rt.attempts += 1;
-    rt.lastError = error.message;
-    rt.retryAt = Date.now() + backoffMs(rt.attempts);
-    this.deps.log.warn({ tableId, taskId, attempts: rt.attempts, err: error }, 'task failed; restarting it after backoff');
-    this.deps.ledger.recordError(tableId, 'task', error.message);
+    rt.lastError = failure.message;
+    this.deps.ledger.recordError(tableId, 'task', failure.message);
+    const event: LifecycleEvent = cause ?? (failure.retriable ? 'task-exit' : failure.name === 'OffsetGapError' ? 'offsets-lost-fail' : 'task-failed');
+    const next = this.apply(tableId, event, { task: taskId, partitions: task.assignment.partitions, error: failure.message }, failure.message);
+    this.deps.ledger.saveTask({ tableId, taskId, state: cause === 'task-hung' ? 'hung' : 'failed', attempts: rt.attempts, lastError: failure.message });
     void task.handle?.stop({ commitBuffered: false }).catch(() => undefined);
+    if (next === 'failed') {
+      // Retrying cannot help: the table stops (its other tasks commit what they hold) until an ALTER.
+      this.deps.log.error({ tableId, taskId, err: failure.message }, 'task failed with an error a restart cannot fix; the table is failed until an ALTER TABLE');
+      void this.notify(tableId);
+      return;
+    }
+    rt.retryAt = Date.now() + backoffMs(rt.attempts);
+    this.deps.log.warn({ tableId, taskId, attempts: rt.attempts, err: failure.message }, 'task failed; restarting it after backoff');
     setTimeout(() => { rt.retryAt = undefined; void this.notify(tableId); }, rt.retryAt - Date.now()).unref();
+  }
+
+  /** A task reported offsets Kafka deleted before the table read them (it wrote the gap to the ledger). */
+  offsetsLost(tableId: number, policy: 'fail' | 'skip'): void {
+    if (policy === 'skip') this.apply(tableId, 'offsets-lost-skip');
   }
 
   private async stopTasks(tableId: number, commitBuffered: boolean): Promise<void> {
     const rt = this.tables.get(tableId);
     if (!rt) return;
-    await Promise.all([...rt.tasks.values()].map(async (t) => {
-      if (t.state === 'running') await t.handle?.stop({ commitBuffered });
+    await Promise.all([...rt.tasks.entries()].map(async ([taskId, t]) => {
+      if (t.state === 'running') {
+        await t.handle?.stop({ commitBuffered });
+        this.deps.ledger.saveTask({ tableId, taskId, state: 'stopped' });
+      }
       t.state = 'stopped';
     }));
     rt.tasks.clear();

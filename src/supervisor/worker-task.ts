@@ -3,11 +3,11 @@
 import { Worker } from 'node:worker_threads';
 import { workerBundle } from './worker-bundle.ts';
 import type { FromWorker, ToWorker, WorkerStart } from '../task/worker-protocol.ts';
-import type { RunningTask } from './supervisor.ts';
-
+import type { RunningTask, TaskFailure } from './supervisor.ts';
 
 export interface WorkerHooks {
-  onFailure(error: Error): void;
+  onFailure(failure: TaskFailure): void;
+  onOffsetGap(gap: { partition: number; from: number; to: number; policy: 'fail' | 'skip' }): void;
   onRejected(partition: number, count: number): void;
   onConsuming?(): void;
 }
@@ -16,7 +16,8 @@ export async function startWorkerTask(start: WorkerStart, hooks: WorkerHooks, st
   const worker = new Worker(workerBundle(), { workerData: start });
   let lastHeartbeat = Date.now();
   let done = false; // stopped, failed or terminated: later messages change nothing
-  const fail = (e: Error) => { if (!done) { done = true; hooks.onFailure(e); } };
+  let ownerEpoch: number | undefined;
+  const fail = (f: TaskFailure) => { if (!done) { done = true; hooks.onFailure(f); } };
   // The worker says 'stopped' once it has committed what it holds; its message port would keep it
   // alive, so it is terminated then.
   const stopped = new Promise<void>((resolve) => {
@@ -27,21 +28,23 @@ export async function startWorkerTask(start: WorkerStart, hooks: WorkerHooks, st
   await new Promise<void>((resolve, reject) => {
     worker.on('message', (m: FromWorker) => {
       lastHeartbeat = Date.now();
-      if (m.type === 'started') resolve();
+      if (m.type === 'started') { ownerEpoch = m.ownerEpoch; resolve(); }
       else if (m.type === 'rejected') hooks.onRejected(m.partition, m.count);
       else if (m.type === 'consuming') hooks.onConsuming?.();
-      else if (m.type === 'failed') { reject(new Error(m.message)); fail(new Error(m.message)); void worker.terminate(); }
+      else if (m.type === 'offset-gap') hooks.onOffsetGap(m);
+      else if (m.type === 'failed') { reject(new Error(m.message)); fail(m); void worker.terminate(); }
     });
-    worker.once('error', (e) => { reject(e); fail(e); });
+    worker.once('error', (e) => { reject(e); fail({ message: e.message, name: e.name, retriable: true }); });
     worker.once('exit', (code) => {
       const e = new Error(`task ${start.taskId} of table ${start.tableId}: its worker exited with code ${code}`);
       reject(e);
-      fail(e);
+      fail({ message: e.message, retriable: true });
     });
   });
 
   return {
     lastHeartbeatAt: () => lastHeartbeat,
+    ownerEpoch: () => ownerEpoch,
     async stop({ commitBuffered }) {
       if (done) { await worker.terminate(); return; }
       done = true;

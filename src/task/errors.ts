@@ -6,3 +6,16 @@ export class RecordError extends Error {
     super(`record ${topic}/${partition}@${offset} cannot be ingested: ${reason} (fix the record, or set kafka.error.policy)`);
   }
 }
+
+/**
+ * Kafka deleted offsets of a partition before the table read them (retention, deleteRecords), and the
+ * table's kafka.offset.gap.policy is fail. Not retriable: the records are gone; the user decides.
+ */
+export class OffsetGapError extends Error {
+  override readonly name = 'OffsetGapError';
+  readonly retriable = false;
+  constructor(readonly table: string, readonly topic: string, readonly partition: number, readonly from: number, readonly to: number) {
+    super(`table ${table}: offsets ${from}..${to} of ${topic}/${partition} (${to - from + 1} offsets) were deleted by Kafka (retention or deleteRecords) before they were ingested; ` +
+      `the table stops under kafka.offset.gap.policy=fail. To go on without them: ALTER TABLE ${table} SET TBLPROPERTIES ('kafka.offset.gap.policy'='skip')`);
+  }
+}

@@ -9,6 +9,7 @@ import { fileSystemFor } from '../sink/fs.ts';
 import { partitionDir, partitionLocation } from '../sink/partition-path.ts';
 import { IngestionTask } from './task.ts';
 import { kafkaAuth, type CredentialsProfiles } from './kafka-auth.ts';
+import { logStartProbe } from './log-start.ts';
 import type { KafkaClientName } from './source.ts';
 
 export interface TaskContext {
@@ -20,6 +21,7 @@ export interface TaskContext {
   onFailure(error: Error): void;
   onRejected(partition: number, count: number): void;
   onConsuming?(): void;
+  onOffsetGap?(gap: { partition: number; from: number; to: number; policy: 'fail' | 'skip' }): void;
   reached?: (step: CommitStep) => void;
   credentialsProfiles: CredentialsProfiles;
   kafkaClient: KafkaClientName;
@@ -38,10 +40,11 @@ export function buildTask(ctx: TaskContext): IngestionTask {
       storage: { ...table.storage, location: partitionLocation(layout.location, partitionDir(keys, v)) },
     })), true);
   });
+  const auth = kafkaAuth(`table ${stream.dbName}.${stream.tableName}`, spec.credentialsProfile, ctx.credentialsProfiles);
   return new IngestionTask(
     { taskId: ctx.taskId, tableId: stream.tableId, table: `${stream.dbName}.${stream.tableName}`, partitions: ctx.partitions,
-      spec, layout: { ...layout, dir: path }, auth: kafkaAuth(`table ${stream.dbName}.${stream.tableName}`, spec.credentialsProfile, ctx.credentialsProfiles),
-      kafkaClient: ctx.kafkaClient },
-    { fs, ledger: ctx.ledger, onFailure: ctx.onFailure, registerPartitions, reached: ctx.reached, onRejected: ctx.onRejected, onConsuming: ctx.onConsuming },
+      spec, layout: { ...layout, dir: path }, auth, kafkaClient: ctx.kafkaClient },
+    { fs, ledger: ctx.ledger, onFailure: ctx.onFailure, registerPartitions, reached: ctx.reached, onRejected: ctx.onRejected, onConsuming: ctx.onConsuming,
+      logStartOffsets: logStartProbe(spec.brokers, spec.topic, auth), onOffsetGap: ctx.onOffsetGap },
   );
 }

@@ -11,7 +11,7 @@ import { defaultPartitionName, partitionDir } from '../sink/partition-path.ts';
 import { bucketFileName, makeBucketer, type Bucketer } from '../sink/bucket.ts';
 import { makeRowDecoder, parseRecordJson, partitionValueOf } from './decode.ts';
 import { openSource, type KafkaClientName, type PartitionSource, type SourceRecord } from './source.ts';
-import { RecordError } from './errors.ts';
+import { OffsetGapError, RecordError } from './errors.ts';
 import type { KafkaAuth } from './kafka-auth.ts';
 
 export interface HiveColumn { name: string; type: string }
@@ -51,6 +51,10 @@ export interface TaskDeps extends Omit<CommitDeps, 'ledger'> {
   onRejected?(partition: number, count: number): void;
   /** Once per task, when its first records arrive: the moment a CREATE or resume takes effect. */
   onConsuming?(): void;
+  /** The first offset Kafka still holds per owned partition: deleted offsets below it are a gap. */
+  logStartOffsets(partitions: readonly number[]): Promise<Map<number, number>>;
+  /** A gap was found and written to the ledger. */
+  onOffsetGap?(gap: { partition: number; from: number; to: number; policy: 'fail' | 'skip' }): void;
 }
 
 /** Records refused by the decoder under kafka.error.policy skip or deadletter. */
@@ -71,6 +75,8 @@ export class IngestionTask {
   private readonly decode: (record: unknown) => unknown[];
   private bucketOf: Bucketer | undefined;
   private consuming = false;
+  /** Per partition, the offset the next record should have if nothing was deleted in between. */
+  private readonly expected = new Map<number, number>();
 
   constructor(private readonly plan: TaskPlan, private readonly deps: TaskDeps) {
     this.decode = makeRowDecoder(plan.layout.columns);
@@ -84,6 +90,11 @@ export class IngestionTask {
     this.epoch = deps.ledger.claimPartitions(plan.tableId, plan.partitions);
     await recover(deps, plan.tableId, plan.layout.dir, plan.partitions);
     const next = deps.ledger.nextOffsets(plan.tableId);
+    for (const p of plan.partitions) this.expected.set(p, next.get(p) ?? 0);
+    // A partition whose next offsets were deleted while the table was paused or stopped: found here
+    // even when no record follows the gap yet.
+    const starts = await deps.logStartOffsets(plan.partitions);
+    for (const p of plan.partitions) await this.checkGap(p, starts.get(p));
     this.source = await openSource(plan.kafkaClient, {
       brokers: plan.spec.brokers,
       topic: plan.spec.topic,
@@ -113,8 +124,38 @@ export class IngestionTask {
     await this.flushChain.catch(() => undefined);
   }
 
+  get ownerEpoch(): number { return this.epoch; }
+
+  /**
+   * Both Kafka clients move on to the log start when their offset was deleted, and a read_committed
+   * fetch skips offsets too (transaction markers, aborted records; compaction). Only deletion moves
+   * the log start past the offset we expected, so that is what tells a gap from a normal jump. Kafka
+   * deletes only a prefix of a partition, so the first record of a fetch is the only one to check.
+   */
+  private async checkGap(partition: number, logStart: number | undefined): Promise<void> {
+    const expected = this.expected.get(partition) ?? 0;
+    if (logStart === undefined || logStart <= expected) return;
+    const { plan, deps } = this;
+    const gap = { partition, from: expected, to: logStart - 1, policy: plan.spec.offsetGapPolicy };
+    // Durable before any record after the gap is committed; a gap noticed again after a restart is not new.
+    if (deps.ledger.recordGap({ tableId: plan.tableId, kafkaPartition: partition, firstOffset: gap.from, lastOffset: gap.to, policy: gap.policy })) deps.onOffsetGap?.(gap);
+    if (gap.policy === 'fail') {
+      // Commit what came before the gap, so the table stops exactly at it.
+      this.enqueueFlush(partition);
+      await this.flushChain;
+      throw this.fail(new OffsetGapError(plan.table, plan.spec.topic, partition, gap.from, gap.to));
+    }
+    this.expected.set(partition, logStart);
+  }
+
   private async append(partition: number, records: SourceRecord[]): Promise<void> {
     const { plan } = this;
+    if (this.failed) return;
+    const first = records[0];
+    if (first && first.offset > (this.expected.get(partition) ?? 0)) {
+      await this.checkGap(partition, (await this.deps.logStartOffsets([partition])).get(partition));
+    }
+    if (records.length > 0) this.expected.set(partition, records[records.length - 1]!.offset + 1);
     if (!this.consuming && records.length > 0) { this.consuming = true; this.deps.onConsuming?.(); }
     let b = this.buffers.get(partition);
     let full = false;

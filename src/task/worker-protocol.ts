@@ -18,9 +18,11 @@ export interface WorkerStart {
 export type ToWorker = { type: 'stop'; commitBuffered: boolean };
 
 export type FromWorker =
-  | { type: 'started' }
+  | { type: 'started'; ownerEpoch: number }
   | { type: 'heartbeat' }
   | { type: 'consuming' }
   | { type: 'rejected'; partition: number; count: number }
-  | { type: 'failed'; message: string }
+  | { type: 'offset-gap'; partition: number; from: number; to: number; policy: 'fail' | 'skip' }
+  /** name and retriable travel with the message: a failure a restart cannot fix stops the table. */
+  | { type: 'failed'; message: string; name?: string; retriable: boolean }
   | { type: 'stopped' };

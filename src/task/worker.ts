@@ -31,12 +31,13 @@ function claimMarker(path: string): boolean {
 }
 
 if (!stream) {
-  send({ type: 'failed', message: `table ${start.tableId} is not in the ledger` });
+  send({ type: 'failed', message: `table ${start.tableId} is not in the ledger`, retriable: false });
 } else {
   const task = buildTask({
     ledger, metastore, stream, taskId: start.taskId, partitions: start.partitions, reached, credentialsProfiles: start.credentialsProfiles,
     kafkaClient: start.kafkaClient,
-    onFailure: (e) => send({ type: 'failed', message: e.message }),
+    onFailure: (e) => send(failed(e)),
+    onOffsetGap: (gap) => send({ type: 'offset-gap', ...gap }),
     onRejected: (partition, count) => send({ type: 'rejected', partition, count }),
     onConsuming: () => send({ type: 'consuming' }),
   });
@@ -49,5 +50,9 @@ if (!stream) {
       send({ type: 'stopped' });
     });
   });
-  task.start().then(() => send({ type: 'started' }), (e: Error) => send({ type: 'failed', message: e.message }));
+  task.start().then(() => send({ type: 'started', ownerEpoch: task.ownerEpoch }), (e: Error) => send(failed(e)));
+}
+
+function failed(e: Error): FromWorker {
+  return { type: 'failed', message: e.message, name: e.name, retriable: (e as { retriable?: boolean }).retriable !== false };
 }

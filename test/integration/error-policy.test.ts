@@ -15,7 +15,7 @@ import { eventually, startService, type RunningService } from './helpers/service
 
 const suffix = randomUUID().slice(0, 8);
 const topic = `bad-${suffix}`;
-const tables = { deadletter: `bad_dl_${suffix}`, fail: `bad_fail_${suffix}`, ratio: `bad_ratio_${suffix}` };
+const tables = { deadletter: `bad_dl_${suffix}`, fail: `bad_fail_${suffix}`, ratio: `bad_ratio_${suffix}`, skip: `bad_skip_${suffix}` };
 const kafka = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-bad', logLevel: logLevel.NOTHING });
 let service: RunningService;
 const bad = ['not json at all', '{"id": "forty-two"}', '[1, 2, 3]'];
@@ -56,7 +56,17 @@ test('deadletter: good rows reach Hive, the bad ones are kept with offset and re
   assert.ok(letters.every((l) => l.reason.length > 0));
 });
 
-test('fail (the default): the task stops at the first bad record, naming topic, partition and offset', async () => {
+test('skip with the default kafka.error.max.ratio: bad records are skipped and counted, the good ones are exact', async () => {
+  await create(tables.skip, "'kafka.error.policy'='skip'");
+  await eventually('100 rows', async () => ((await runBeeline(`SELECT count(*), count(DISTINCT id) FROM ${tables.skip}`)).trim() === '100\t100' ? true : undefined), 90_000, 1500);
+  await eventually('offset 103 committed', async () => ((await statusOf(tables.skip))?.partitions[0]?.committed === 103 ? true : undefined), 30_000, 300);
+  assert.equal((await runBeeline(`SELECT min(id), max(id), sum(id) FROM ${tables.skip}`)).trim(), `0\t99\t${(99 * 100) / 2}`);
+  assert.equal((await statusOf(tables.skip))?.state, 'running');
+  const metrics = await (await fetch(`${service.url}/metrics`)).text();
+  assert.match(metrics, new RegExp(`hive_kafka_records_rejected_total\\{table="default\\.${tables.skip}"\\} 3\\b`));
+});
+
+test('fail (the default): the table stops at the first bad record, naming topic, partition and offset', async () => {
   await create(tables.fail, "'kafka.batch.maxSize'='5'");
   const s = await eventually('a task failure', async () => {
     const t = await statusOf(tables.fail);
@@ -64,6 +74,13 @@ test('fail (the default): the task stops at the first bad record, naming topic, 
   }, 60_000, 300);
   assert.match(s.lastError!, /cannot be ingested: .*not valid JSON/);
   assert.equal(s.partitions[0]?.committed, 10, 'everything before the bad record is committed, nothing after');
+  // Retrying cannot fix a record: the table is failed, with no task, until an ALTER.
+  await eventually('the table failed', async () => ((await statusOf(tables.fail))?.state === 'failed' ? true : undefined), 10_000, 200);
+  await new Promise((r) => setTimeout(r, 3000));
+  const later = (await statusOf(tables.fail))!;
+  assert.equal(later.state, 'failed');
+  assert.equal(later.tasks.length, 0);
+  assert.equal(later.restarts, 1, 'not restarted in a loop');
 });
 
 test('a batch with more bad records than kafka.error.max.ratio fails the task', async () => {

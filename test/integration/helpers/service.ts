@@ -11,7 +11,7 @@ export interface RunningService {
   ledgerPath: string;
   child: ChildProcess;
   output: () => string;
-  status(): Promise<{ kafkaClient?: string; tables: { table: string; tableId: number; state: string; restarts: number; tasks: { taskId: string; state: string; partitions: number[] }[]; partitions: { partition: number; committed: number; logEnd?: number; lag?: number }[]; lastError?: string }[] }>;
+  status(): Promise<{ kafkaClient?: string; tables: { table: string; tableId: number; state: string; restarts: number; tasks: { taskId: string; state: string; partitions: number[]; ownerEpoch?: number }[]; partitions: { partition: number; committed: number; logEnd?: number; lag?: number }[]; lastError?: string; failure?: string; gaps: { partition: number; from: number; to: number; offsets: number; policy: string }[] }[] }>;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 

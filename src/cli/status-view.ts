@@ -1,0 +1,70 @@
+// What `hive-kafka status` shows, built from the ledger, with the live supervisor and Kafka's log-end
+// offsets when the service is running. Without them (the service is down) the ledger alone answers:
+// each table's state, failure, gaps, and what each task was last doing.
+import type { Ledger } from '../ledger/ledger.ts';
+import { stateOf, type TableStatus } from '../supervisor/supervisor.ts';
+
+export interface PartitionView { partition: number; committed: number; logEnd?: number; lag?: number }
+export interface TaskView { taskId: string; partitions: number[]; state: string; ownerEpoch?: number; heartbeatAt?: string; lastError?: string }
+export interface TableView {
+  table: string;
+  tableId: number;
+  state: string;
+  tasks: TaskView[];
+  restarts: number;
+  lastError?: string;
+  /** Set while the table is failed: why, and what to do. */
+  failure?: string;
+  gaps: { partition: number; from: number; to: number; offsets: number; policy: string; at: string }[];
+  partitions: PartitionView[];
+}
+export interface StatusView { kafkaClient?: string; source: 'service' | 'ledger'; tables: TableView[] }
+
+export interface Live {
+  kafkaClient: string;
+  status(tableId: number): TableStatus | undefined;
+  offsets(tableId: number): Promise<PartitionView[]>;
+}
+
+const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : undefined);
+
+export async function statusView(ledger: Ledger, live?: Live): Promise<StatusView> {
+  const tables: TableView[] = [];
+  for (const s of ledger.listStreams({ includeDropped: true })) {
+    const state = stateOf(s);
+    const status = live?.status(s.tableId);
+    const rows = new Map(ledger.tasks(s.tableId).map((t) => [t.taskId, t]));
+    const tasks: TaskView[] = state === 'dropped' ? [] : status
+      ? status.tasks.map((t) => ({ ...t, ownerEpoch: rows.get(t.taskId)?.ownerEpoch ?? undefined, heartbeatAt: iso(rows.get(t.taskId)?.heartbeatAt) }))
+      : [...rows.values()].map((t) => ({ taskId: t.taskId, partitions: t.partitions, state: t.state, ownerEpoch: t.ownerEpoch ?? undefined,
+        heartbeatAt: iso(t.heartbeatAt), lastError: t.lastError ?? undefined }));
+    const partitions = state === 'dropped' ? [] : live ? await live.offsets(s.tableId)
+      : [...ledger.nextOffsets(s.tableId)].sort(([a], [b]) => a - b).map(([partition, committed]) => ({ partition, committed }));
+    tables.push({
+      table: `${s.dbName}.${s.tableName}`,
+      tableId: s.tableId,
+      state,
+      tasks,
+      restarts: status?.attempts ?? Math.max(0, ...[...rows.values()].map((t) => t.attempts)),
+      lastError: s.failure ?? status?.lastError ?? ledger.recentErrors(s.tableId, 1)[0]?.message,
+      failure: s.failure ?? undefined,
+      gaps: ledger.gaps(s.tableId).map((g) => ({ partition: g.kafkaPartition, from: g.firstOffset, to: g.lastOffset, offsets: g.lastOffset - g.firstOffset + 1, policy: g.policy, at: iso(g.at)! })),
+      partitions,
+    });
+  }
+  return { kafkaClient: live?.kafkaClient, source: live ? 'service' : 'ledger', tables };
+}
+
+/** The text `hive-kafka status` prints. */
+export function formatStatus(view: StatusView, all: boolean): string[] {
+  const out: string[] = [];
+  if (all && view.kafkaClient) out.push(`kafka client: ${view.kafkaClient}`);
+  for (const t of view.tables) {
+    out.push(`${t.table}  ${t.state.toUpperCase()}  tasks: ${t.tasks.map((k) => `${k.taskId}[${k.partitions.join(',')}]=${k.state}${k.ownerEpoch ? `@e${k.ownerEpoch}` : ''}`).join(' ') || 'none'}  restarts: ${t.restarts}`);
+    if (t.failure) out.push(`  FAILED: ${t.failure}`);
+    else if (t.lastError) out.push(`  last error: ${t.lastError}`);
+    for (const g of t.gaps) out.push(`  gap: partition ${g.partition} offsets ${g.from}..${g.to} (${g.offsets}) deleted by Kafka before ingestion, ${g.policy === 'skip' ? 'skipped' : 'table stopped'} at ${g.at}`);
+    for (const p of t.partitions) out.push(`  partition ${p.partition}: committed ${p.committed}  log-end ${p.logEnd ?? '?'}  lag ${p.lag ?? '?'}`);
+  }
+  return out;
+}

@@ -1,0 +1,133 @@
+// What DDL and Kafka do to a running table, each with a defined, visible effect: offsets Kafka deleted
+// before the table read them (kafka.offset.gap.policy), partitions added to the topic, and the
+// history of a table's whole life as `hive-kafka history` prints it.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import { createTopics, requireStack, stack } from './helpers/services.ts';
+import { runBeeline } from './helpers/beeline.ts';
+import { eventually, startService, type RunningService } from './helpers/service.ts';
+
+const suffix = randomUUID().slice(0, 8);
+const kafka = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-ddl-effects', logLevel: logLevel.NOTHING });
+const admin = kafka.admin();
+const tables = { gapFail: `gap_fail_${suffix}`, gapSkip: `gap_skip_${suffix}`, grow: `grow_${suffix}` };
+const topics = { gapFail: `gap-fail-${suffix}`, gapSkip: `gap-skip-${suffix}`, grow: `grow-${suffix}` };
+let service: RunningService;
+
+before(async () => {
+  await requireStack();
+  await createTopics([{ topic: topics.gapFail, partitions: 1 }, { topic: topics.gapSkip, partitions: 1 }, { topic: topics.grow, partitions: 1 }]);
+  await admin.connect();
+  service = await startService({ tables: suffix });
+});
+
+after(async () => {
+  for (const t of Object.values(tables)) await runBeeline(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+  await admin.disconnect();
+  await service?.stop();
+});
+
+async function produce(topic: string, ids: number[], partition?: number): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic, messages: ids.map((id) => ({ value: JSON.stringify({ id }), ...(partition === undefined ? {} : { partition }) })) });
+  await producer.disconnect();
+}
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+const create = (table: string, topic: string, props = '') => runBeeline(`CREATE TABLE ${table} (id BIGINT)
+  STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler'
+  TBLPROPERTIES ('kafka.topic'='${topic}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.max.batch.period.ms'='300'${props})`);
+const alter = (table: string, props: string) => runBeeline(`ALTER TABLE ${table} SET TBLPROPERTIES (${props})`);
+const statusOf = async (table: string) => (await service.status()).tables.find((t) => t.table === `default.${table}`);
+const counts = async (table: string) => (await runBeeline(`SELECT count(*), count(DISTINCT id) FROM ${table}`)).trim();
+const committed = (table: string, offset: number) => eventually(`${table} committed up to ${offset}`,
+  async () => ((await statusOf(table))?.partitions[0]?.committed === offset ? true : undefined), 60_000, 300);
+const paused = (table: string) => eventually(`${table} paused`, async () => ((await statusOf(table))?.state === 'paused' && (await statusOf(table))!.tasks.length === 0 ? true : undefined), 30_000, 200);
+
+/** A paused table at offset 100, 100 more records, Kafka deletes up to offset 150, then resume. */
+async function gapWhilePaused(table: string, topic: string): Promise<void> {
+  await produce(topic, range(0, 100));
+  await committed(table, 100);
+  await alter(table, "'kafka.ingestion.paused'='true'");
+  await paused(table);
+  await produce(topic, range(100, 200));
+  await admin.fetchTopicMetadata({ topics: [topic] }); // kafkajs's deleteTopicRecords needs it loaded
+  await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '150' }] });
+  await alter(table, "'kafka.ingestion.paused'='false'");
+}
+
+test('offset gap under fail (the default): the table stops, naming the partition and the lost range; skip then goes on', async () => {
+  await create(tables.gapFail, topics.gapFail);
+  await gapWhilePaused(tables.gapFail, topics.gapFail);
+  const failed = await eventually('the table failed on the gap', async () => {
+    const t = await statusOf(tables.gapFail);
+    return t?.state === 'failed' ? t : undefined;
+  }, 30_000, 300);
+  assert.match(failed.failure!, new RegExp(`offsets 100\\.\\.149 of ${topics.gapFail}/0 \\(50 offsets\\)`));
+  assert.match(failed.failure!, /kafka\.offset\.gap\.policy'='skip'/);
+  assert.deepEqual(failed.gaps.map((g) => [g.partition, g.from, g.to, g.policy]), [[0, 100, 149, 'fail']]);
+  assert.equal(failed.tasks.length, 0, 'a failed table runs no task');
+  assert.equal(failed.partitions[0]?.committed, 100, 'nothing after the gap was committed');
+  assert.equal(await counts(tables.gapFail), '100\t100');
+
+  // The user's answer: accept the loss. The table goes on from the log start, and nothing else is lost.
+  await alter(tables.gapFail, "'kafka.offset.gap.policy'='skip'");
+  await committed(tables.gapFail, 200);
+  assert.equal(await counts(tables.gapFail), '150\t150');
+  assert.equal((await runBeeline(`SELECT count(*) FROM ${tables.gapFail} WHERE id >= 100 AND id < 150`)).trim(), '0');
+  assert.equal((await statusOf(tables.gapFail))?.state, 'running');
+});
+
+test('offset gap under skip: the table goes on, the gap is in status, history and /metrics, Hive has produced minus deleted', async () => {
+  await create(tables.gapSkip, topics.gapSkip, ", 'kafka.offset.gap.policy'='skip'");
+  await gapWhilePaused(tables.gapSkip, topics.gapSkip);
+  await committed(tables.gapSkip, 200);
+  assert.equal(await counts(tables.gapSkip), '150\t150', 'produced 200 - deleted 50');
+  const s = (await statusOf(tables.gapSkip))!;
+  assert.equal(s.state, 'running');
+  assert.deepEqual(s.gaps.map((g) => [g.partition, g.from, g.to, g.offsets, g.policy]), [[0, 100, 149, 50, 'skip']]);
+  const metrics = await (await fetch(`${service.url}/metrics`)).text();
+  assert.match(metrics, new RegExp(`hive_kafka_offset_gap_offsets_total\\{table="default\\.${tables.gapSkip}",partition="0",policy="skip"\\} 50`));
+
+  // The rest of a scripted life, then the whole history through the CLI, in order.
+  await alter(tables.gapSkip, "'kafka.batch.maxSize'='500'");
+  await runBeeline(`ALTER TABLE ${tables.gapSkip} ADD COLUMNS (referrer STRING)`);
+  await eventually('the new column reached the service', async () => (await history(tables.gapSkip)).some((e) => e.event === 'schema-changed') ? true : undefined, 30_000, 300);
+  await runBeeline(`DROP TABLE ${tables.gapSkip}`);
+  await eventually('the drop reached the service', async () => ((await statusOf(tables.gapSkip))?.state === 'dropped' ? true : undefined), 30_000, 300);
+  const events = (await history(tables.gapSkip)).map((e) => e.event);
+  assert.deepEqual(events, ['created', 'paused', 'resumed', 'offset-gap', 'altered', 'schema-changed', 'dropped']);
+  const text = await cli(['history', `default.${tables.gapSkip}`]);
+  for (const e of events) assert.match(text, new RegExp(`default\\.${tables.gapSkip}\\s+id=\\d+\\s+${e}\\b`), `history text shows ${e}`);
+  assert.match(text, /offset-gap.*partition=0.*from=100.*to=149/);
+});
+
+test('partitions added to a running topic: their records are in Hive within 15 s, from their first offset', async () => {
+  await create(tables.grow, topics.grow);
+  await produce(topics.grow, range(0, 50));
+  await eventually('50 rows', async () => ((await counts(tables.grow)) === '50\t50' ? true : undefined), 60_000, 1000);
+  await admin.createPartitions({ topicPartitions: [{ topic: topics.grow, count: 3 }] });
+  const t0 = Date.now();
+  await produce(topics.grow, range(50, 65), 1);
+  await produce(topics.grow, range(65, 80), 2);
+  await eventually('80 rows', async () => ((await counts(tables.grow)) === '80\t80' ? true : undefined), 15_000, 500);
+  const seconds = (Date.now() - t0) / 1000;
+  assert.ok(seconds <= 15, `new partitions' records took ${seconds} s`);
+  const events = (await history(tables.grow)).filter((e) => e.event === 'partitions-added');
+  assert.equal(events.length, 1);
+  assert.deepEqual(events[0]!.detail, { from: 1, to: 3 });
+});
+
+async function cli(args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['bin/hive-kafka.mjs', ...args], { env: { ...process.env, HIVE_KAFKA_LEDGER: service.ledgerPath } });
+  return stdout;
+}
+
+async function history(table: string): Promise<{ event: string; detail: unknown }[]> {
+  return JSON.parse(await cli(['history', `default.${table}`, '--json'])) as { event: string; detail: unknown }[];
+}
