@@ -36,9 +36,14 @@ final class TablePropertyRules {
   }
 
   static TablePropertyRules load() {
+    return new TablePropertyRules(readDocument());
+  }
+
+  /** The rules JSON itself, also read by AlterRules. */
+  static JsonNode readDocument() {
     try (InputStream in = TablePropertyRules.class.getResourceAsStream("tblproperties-rules.json")) {
       if (in == null) throw new IllegalStateException("tblproperties-rules.json is missing from the hive-kafka hooks jar");
-      return new TablePropertyRules(new ObjectMapper().readTree(in));
+      return new ObjectMapper().readTree(in);
     } catch (IOException e) {
       throw new IllegalStateException("cannot read tblproperties-rules.json from the hive-kafka hooks jar", e);
     }
