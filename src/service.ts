@@ -14,8 +14,8 @@ import type { StreamSpec } from './properties/parse.ts';
 import { streamRecord, type StoredLayout } from './properties/stream.ts';
 import { stagingDir } from './sink/commit.ts';
 import { fileSystemFor } from './sink/fs.ts';
-import { stateOf, Supervisor } from './supervisor/supervisor.ts';
-import { startWorkerTask } from './supervisor/worker-task.ts';
+import { stateOf, Supervisor } from './lifecycle/supervisor.ts';
+import { startWorkerTask } from './lifecycle/worker-task.ts';
 import { kafkaAuth, type CredentialsProfiles } from './task/kafka-auth.ts';
 import type { KafkaClientName } from './task/source.ts';
 

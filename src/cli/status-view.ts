@@ -2,7 +2,7 @@
 // offsets when the service is running. Without them (the service is down) the ledger alone answers:
 // each table's state, failure, gaps, and what each task was last doing.
 import type { Ledger } from '../ledger/ledger.ts';
-import { stateOf, type TableStatus } from '../supervisor/supervisor.ts';
+import { stateOf, type TableStatus } from '../lifecycle/supervisor.ts';
 
 export interface PartitionView { partition: number; committed: number; logEnd?: number; lag?: number }
 export interface TaskView { taskId: string; partitions: number[]; state: string; ownerEpoch?: number; heartbeatAt?: string; lastError?: string }

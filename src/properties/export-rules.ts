@@ -5,7 +5,6 @@ import { fileURLToPath } from 'node:url';
 import { EXTRA_PREFIXES, PATTERNS, PROPERTIES, RESERVED_CLIENT_KEYS, SECRET_KEY_PATTERN } from './rules.ts';
 import { describeRule } from './parse.ts';
 import { DDL_MESSAGES, schemaChangeJson } from './schema-change.ts';
-import { alterEffect } from '../lifecycle/states.ts';
 
 export const RULES_JSON_PATH = fileURLToPath(
   new URL('../../hooks/src/main/resources/org/apache/hadoop/hive/kafka/tblproperties-rules.json', import.meta.url));
@@ -22,16 +21,6 @@ export function rulesJson(): string {
     messages: DDL_MESSAGES,
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
-}
-
-/** The README's property rows; a unit test keeps the README in step with the rules and the lifecycle table. */
-export function readmeRows(): string {
-  const code = (s: string) => `\`${s}\``;
-  return PROPERTIES.map((p) => {
-    const name = code(p.name) + (p.aliases.length ? ` (alias ${p.aliases.map(code).join(', ')})` : '');
-    const dflt = p.required ? '**required**' : p.default === '' ? '(none)' : code(p.default!);
-    return `| ${name} | ${dflt} | ${describeRule(p.rule)} | ${p.doc} | ${p.onAlter}: ${alterEffect(p.onAlter)} |`;
-  }).join('\n');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) writeFileSync(RULES_JSON_PATH, rulesJson());

@@ -52,6 +52,14 @@ test('after kill -9 and a restart, running stays running, paused stays paused, n
   await eventually('200 rows in the running table', async () => ((await count(running.table)) === '200\t200' ? true : undefined), 90_000, 1500);
 
   await service.stop('SIGKILL');
+  // With the service down, status answers from the ledger: states, what each task was doing, offsets.
+  const down = await runCli(['status', '--url', service.url], { HIVE_KAFKA_LEDGER: service.ledgerPath }).then(
+    () => assert.fail('status must exit 2 when the service cannot be reached'), (e: { code: number; stdout: string; stderr: string }) => e);
+  assert.equal(down.code, 2);
+  assert.match(down.stderr, /cannot be reached.*\n.*showing the ledger at/s);
+  assert.match(down.stdout, new RegExp(`default\\.${running.table}  RUNNING  tasks: task-0\\[0,1\\]=running@e1`));
+  assert.match(down.stdout, new RegExp(`default\\.${paused.table}  PAUSED  tasks: none`));
+  assert.match(down.stdout, /partition 0: committed \d+/);
   await produce(running.topic, 100);
   service = await startService({ tables: suffix, ledgerPath: service.ledgerPath });
 

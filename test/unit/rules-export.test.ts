@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { RULES_JSON_PATH, readmeRows, rulesJson } from '../../src/properties/export-rules.ts';
+import { RULES_JSON_PATH, rulesJson } from '../../src/properties/export-rules.ts';
+import { readmeRows } from '../../src/lifecycle/readme-rows.ts';
 
 test('the rules JSON in hooks/ is what src/properties exports (run npm run gen:rules if not)', () => {
   assert.equal(readFileSync(RULES_JSON_PATH, 'utf8'), rulesJson());

@@ -3,7 +3,7 @@
 // time, so nothing here needs locks; repeated notices for a table collapse into one.
 import type { Logger } from 'pino';
 import type { Ledger, StreamRow } from '../ledger/ledger.ts';
-import { transition, type LifecycleEvent, type TableState } from '../lifecycle/states.ts';
+import { transition, type LifecycleEvent, type TableState } from './states.ts';
 import type { StreamSpec } from '../properties/parse.ts';
 import { backoffMs } from './backoff.ts';
 import { planTasks, samePlan, type TaskAssignment } from './plan.ts';
