@@ -3,6 +3,9 @@
 # real Kafka, metastore and HiveServer2, then stops only the services this run started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source test/prerequisites.sh
+require_tools mvn java kcat
+check_node_modules
 source test/stack/lib.sh
 
 use_stack

@@ -3,6 +3,9 @@
 # only what it started.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source test/prerequisites.sh
+require_tools mvn java
+ensure_node_modules
 source test/stack/lib.sh
 
 use_stack
