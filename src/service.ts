@@ -4,7 +4,7 @@ import { posix } from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
-import { Ledger } from './ledger/ledger.ts';
+import { Ledger, type StreamRow } from './ledger/ledger.ts';
 import { classifyUpsert } from './lifecycle/classify.ts';
 import { transition } from './lifecycle/states.ts';
 import { MetastoreClient } from './metastore/client.ts';
@@ -13,7 +13,7 @@ import type { Table } from './metastore/types.ts';
 import type { StreamSpec } from './properties/parse.ts';
 import { streamRecord, type StoredLayout } from './properties/stream.ts';
 import { stagingDir } from './sink/commit.ts';
-import { fileSystemFor } from './sink/fs.ts';
+import { fileSystems, type FileSystems, type HdfsSettings } from './sink/fs.ts';
 import { stateOf, Supervisor } from './lifecycle/supervisor.ts';
 import { startWorkerTask } from './lifecycle/worker-task.ts';
 import { kafkaAuth, type CredentialsProfiles } from './task/kafka-auth.ts';
@@ -32,6 +32,8 @@ export interface ServiceConfig {
   credentialsProfiles: CredentialsProfiles;
   /** The Kafka client tasks read with; the supervisor's admin calls always use kafkajs. */
   kafkaClient: KafkaClientName;
+  /** WebHDFS addresses of the hdfs: authorities table locations name. */
+  hdfs: HdfsSettings;
 }
 
 
@@ -42,10 +44,12 @@ export class Service {
   private readonly admins = new Map<string, Admin>();
   private readonly manages: RegExp;
   private readonly credentialsProfiles: CredentialsProfiles;
+  private readonly fileSystems: FileSystems;
   readonly kafkaClient: KafkaClientName;
 
-  constructor(config: ServiceConfig, private readonly log: Logger) {
+  constructor(private readonly config: ServiceConfig, private readonly log: Logger) {
     this.kafkaClient = config.kafkaClient;
+    this.fileSystems = fileSystems(config.hdfs);
     this.ledger = Ledger.open(config.ledgerPath);
     this.manages = new RegExp(config.tableFilter);
     this.credentialsProfiles = config.credentialsProfiles;
@@ -59,7 +63,7 @@ export class Service {
         return startWorkerTask(
           { tableId, taskId: assignment.taskId, partitions: assignment.partitions, ledgerPath: config.ledgerPath,
             metastoreUri: config.metastoreUri, metastoreTimeoutMs: config.metastoreTimeoutMs, heartbeatMs: 1000,
-            credentialsProfiles: config.credentialsProfiles, kafkaClient: config.kafkaClient },
+            credentialsProfiles: config.credentialsProfiles, kafkaClient: config.kafkaClient, hdfs: config.hdfs },
           {
             onFailure,
             onConsuming: () => log.info({ table: `${stream.dbName}.${stream.tableName}`, taskId: assignment.taskId, partitions: assignment.partitions }, 'task consuming'),
@@ -215,11 +219,21 @@ export class Service {
     this.ledger.initPartitions(tableId, begin);
   }
 
+  /**
+   * After a DROP, once the table's tasks have stopped. Hive deleted the location of a table whose data
+   * goes with it, but a batch committed between that purge and the moment the DROP reached us re-created
+   * it: so the location goes again, unless a live table uses it now (DROP, then CREATE of the same
+   * name). Otherwise only our staging files go.
+   */
   private async cleanup(tableId: number): Promise<void> {
     const stream = this.ledger.getStream(tableId);
     if (!stream) return;
     const layout = JSON.parse(stream.layoutJson) as StoredLayout;
-    const { fs, path } = fileSystemFor(layout.location);
+    const { fs, path } = this.fileSystems.for(layout.location, `${stream.dbName}.${stream.tableName}`);
+    if (layout.purgedOnDrop && !(await this.locationInUse(stream, layout.location))) {
+      await fs.removeTree(path);
+      return;
+    }
     const root = posix.dirname(stagingDir(path, 0));
     if (!(await fs.exists(root))) return;
     for (const p of await fs.list(root)) {
@@ -229,4 +243,19 @@ export class Service {
     }
     await fs.remove(root);
   }
+
+  /** Whether another table has this location, in the ledger or (created but not yet seen) in the metastore. */
+  private async locationInUse(dropped: StreamRow, location: string): Promise<boolean> {
+    const same = (other: string) => other.replace(/\/+$/, '') === location.replace(/\/+$/, '');
+    if (this.ledger.listStreams().some((s) => s.tableId !== dropped.tableId && same((JSON.parse(s.layoutJson) as StoredLayout).location))) return true;
+    const client = await MetastoreClient.connect(this.config.metastoreUri, { timeoutMs: this.config.metastoreTimeoutMs });
+    try {
+      if (!(await client.getAllTables(dropped.dbName)).map((n) => n.toLowerCase()).includes(dropped.tableName.toLowerCase())) return false;
+      const now = await client.getTable(dropped.dbName, dropped.tableName);
+      return Number(now.id) !== dropped.tableId && same(now.storage.location ?? '');
+    } finally {
+      client.close();
+    }
+  }
+
 }

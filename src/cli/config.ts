@@ -1,7 +1,11 @@
 // Service configuration: a JSON file, then environment variables, then defaults (README, "Configuration").
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { defaultHdfsSettings } from '../sink/fs.ts';
 import { KAFKA_CLIENTS } from '../task/source.ts';
+
+/** WebHDFS host:port; a NameNode's HTTP address, not its RPC one (that is the location's authority). */
+const webHdfsAddress = z.string().regex(/^([^\s:/[\]]+|\[[0-9a-fA-F:.]+\]):\d{1,5}$/, 'expected a WebHDFS host:port, such as "namenode1:9870"');
 
 const ConfigSchema = z.object({
   metastoreUri: z.string().regex(/^thrift:\/\/[^:/]+:\d+$/, 'expected thrift://host:port').default('thrift://127.0.0.1:9083'),
@@ -22,6 +26,15 @@ const ConfigSchema = z.object({
   credentialsProfiles: z.record(z.string(), z.record(z.string(), z.string())).default({}),
   /** The Kafka client tasks read with: kafkajs, or @platformatic/kafka. */
   kafkaClient: z.enum(KAFKA_CLIENTS).default('kafkajs'),
+  /**
+   * hdfs: locations: each authority (NameNode RPC host:port, or HA name service) -> its NameNodes'
+   * WebHDFS addresses, in failover order; given, it replaces the default (the stack's NameNode).
+   */
+  hdfs: z.object({
+    nameServices: z.record(z.string().min(1), z.array(webHdfsAddress).min(1)).default(() => ({ ...defaultHdfsSettings.nameServices })),
+    /** user.name for WebHDFS simple authentication; default: the OS user the service runs as. */
+    user: z.string().min(1).optional(),
+  }).strict().default(() => ({ nameServices: { ...defaultHdfsSettings.nameServices } })),
 }).strict();
 
 export type Config = z.infer<typeof ConfigSchema>;

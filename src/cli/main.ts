@@ -112,11 +112,12 @@ program.command('ledger')
     const { Ledger } = await import('../ledger/ledger.ts');
     const { MetastoreClient } = await import('../metastore/client.ts');
     const { rebuildLedger } = await import('../ledger/rebuild.ts');
-    const { fileSystemFor } = await import('../sink/fs.ts');
+    const { fileSystems } = await import('../sink/fs.ts');
     const metastore = await MetastoreClient.connect(config.metastoreUri, { timeoutMs: config.metastoreTimeoutMs });
     const ledger = Ledger.open(config.ledgerPath);
     try {
-      const next = await rebuildLedger(ledger, await metastore.getTable(db, table), fileSystemFor);
+      const resolver = fileSystems(config.hdfs);
+      const next = await rebuildLedger(ledger, await metastore.getTable(db, table), (location) => resolver.for(location, `${db}.${table}`));
       console.log(`${db}.${table}: next offsets rebuilt from published files`);
       for (const [p, o] of [...next].sort(([a], [b]) => a - b)) console.log(`  partition ${p}: next offset ${o}`);
     } finally {

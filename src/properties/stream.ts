@@ -14,6 +14,8 @@ export interface StoredLayout {
   numBuckets: number;
   /** The table parameter bucketing_version as stored (Hive 3+ writes '2'; Hive reads a missing one as 1). */
   bucketingVersion?: string;
+  /** DROP TABLE deletes the location (a managed table, or external.table.purge=TRUE, what Hive 4 sets on these tables). */
+  purgedOnDrop?: boolean;
 }
 
 export type StreamRecord =
@@ -37,6 +39,7 @@ export function streamRecord(table: Table): StreamRecord {
       bucketColumns: [...table.storage.bucketColumns],
       numBuckets: table.storage.numBuckets,
       bucketingVersion: table.parameters.bucketing_version,
+      purgedOnDrop: table.tableType === 'MANAGED_TABLE' || table.parameters['external.table.purge']?.toUpperCase() === 'TRUE',
     },
   };
 }

@@ -1,14 +1,38 @@
-// The file systems a table location can be on. Only what the commit protocol needs: durable writes
-// under hidden names, an atomic no-replace rename to publish, and listing a staging directory.
-// `file:` locations (HMS writes them as file:/x; file:///x and file://localhost/x mean the same)
-// use LocalFileSystem; `hdfs:` will go through WebHDFS and is refused, by name, until then.
-import { constants } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, rmdir, stat, unlink } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve } from 'node:path';
+// The file systems a table location can be on: the contract the commit protocol writes through,
+// and which implementation serves a location. `file:` locations (HMS writes them as file:/x;
+// file:///x and file://localhost/x mean the same) use LocalFileSystem (local.ts); `hdfs:` ones use
+// WebHdfsFileSystem (hdfs.ts) at the WebHDFS addresses the service config gives their authority.
+import { userInfo } from 'node:os';
+import { WebHdfsFileSystem } from './hdfs.ts';
+import { LocalFileSystem, localPath } from './local.ts';
 
+export { FileSystemError } from './fs-error.ts';
+export { LocalFileSystem, localPath } from './local.ts';
+
+/**
+ * What the commit protocol (commit.ts) needs from storage. Every implementation keeps these three
+ * properties, and test/integration/fs-contract.test.ts proves each one against each implementation:
+ *
+ * 1. **A write is durable once it returns.** writeFileDurably returns only when the whole file is
+ *    stored and survives a crash of this process: locally after fsync of the file and its directory;
+ *    on HDFS after the DataNode pipeline acknowledged the last packet and the NameNode closed the
+ *    file (hflush durability; on disk only where dfs.datanode.synconclose is set).
+ * 2. **Create never overwrites a published file.** Files are only ever created under hidden staging
+ *    names (HDFS: CREATE with overwrite=false); a leftover under that same hidden name from an earlier
+ *    attempt is replaced whole, never mixed. A file reaches its published name only by rename.
+ * 3. **Publish is an atomic rename that never replaces an existing file.** If the target exists the
+ *    rename fails and both files stay as they were. A rename whose outcome a crash or a lost answer
+ *    hid can be repeated: the commit protocol checks `exists` on the source first, and a rename
+ *    of a source that is gone while the target exists fails (non-retriable) without touching it.
+ *
+ * Paths are absolute paths on the file system (/warehouse/t/...), never URLs. Errors are
+ * FileSystemError, with `retriable` true only when trying again later can succeed.
+ */
 export interface FileSystem {
-  /** Writes the whole file (replacing a partial one from an earlier attempt), then fsyncs it and its directory. */
+  /** Writes the whole file under a hidden name (replacing a leftover of an earlier attempt); durable when it returns. Its directory must exist. */
   writeFileDurably(path: string, bytes: Uint8Array): Promise<void>;
+  /** The whole file: for tools and tests (ingestion itself never reads back). */
+  readFile(path: string): Promise<Uint8Array>;
   /**
    * Atomically gives a file its new name; fails if `to` already names another file (as HDFS does), so a
    * published file is never replaced. Repeating a rename that a crash interrupted finishes it; once the
@@ -16,189 +40,110 @@ export interface FileSystem {
    */
   rename(from: string, to: string): Promise<void>;
   exists(path: string): Promise<boolean>;
-  /** Names (not paths) of the entries of a directory, sorted. */
+  /** Names (not paths) of the entries of a directory, sorted. A missing directory fails (ENOENT). */
   list(dir: string): Promise<string[]>;
   /** Creates a directory and its missing parents; an existing directory is fine. */
   mkdirs(dir: string): Promise<void>;
   /** Removes a file or an empty directory; a missing one is fine. Never removes a directory tree. */
   remove(path: string): Promise<void>;
+  /**
+   * Removes a directory and everything under it; a missing one is fine. Only DROP TABLE uses it, on
+   * the location of a table Hive has already purged; nothing in ingestion or recovery ever does.
+   */
+  removeTree(dir: string): Promise<void>;
 }
 
-export class FileSystemError extends Error {
-  constructor(
-    readonly operation: string,
-    readonly path: string,
-    /** The system error code (ENOSPC, EACCES, ...), when there is one. */
-    readonly code: string | undefined,
-    /** True when trying again later can succeed (a full or failing disk); false for a wrong path or state. */
-    readonly retriable: boolean,
-    detail: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${operation} ${path} failed: ${detail}`, options);
-    this.name = 'FileSystemError';
-  }
+/** The service config's `hdfs` key: how an hdfs: location's authority maps to WebHDFS endpoints. */
+export interface HdfsSettings {
+  /** Authority as locations name it (NameNode RPC host:port, or an HA name service) -> its NameNodes' WebHDFS host:port, in failover order. */
+  nameServices: Record<string, string[]>;
+  /** user.name for simple authentication; default: the OS user this service runs as. */
+  user?: string;
 }
 
-// These describe the request, not the disk: retrying the same call gives the same answer.
-const permanentCodes = new Set(['ENOENT', 'EEXIST', 'ENOTDIR', 'EISDIR', 'ENOTEMPTY', 'ENAMETOOLONG', 'EINVAL', 'EXDEV', 'ELOOP']);
+/** The stack's NameNode (RPC 8020, HTTP 9870), under both names HMS and Hive may write. */
+export const defaultHdfsSettings: HdfsSettings = {
+  nameServices: { '127.0.0.1:8020': ['127.0.0.1:9870'], 'localhost:8020': ['127.0.0.1:9870'] },
+};
 
-function fsError(operation: string, path: string, error: unknown): FileSystemError {
-  const code = (error as NodeJS.ErrnoException).code;
-  const detail = error instanceof Error ? error.message : String(error);
-  return new FileSystemError(operation, path, code, code === undefined || !permanentCodes.has(code), detail, { cause: error });
+/** A location no file system here can serve: a config or DDL problem, so restarting the task cannot fix it. */
+export class LocationError extends Error {
+  override readonly name = 'LocationError';
+  readonly retriable = false;
 }
 
-/** The file system and the path on it for a table or partition location as the metastore stores it. */
-export function fileSystemFor(location: string): { fs: FileSystem; path: string } {
-  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(location)?.[1]?.toLowerCase();
-  if (scheme === 'file') return { fs: new LocalFileSystem(), path: localPath(location) };
-  if (scheme === 'hdfs' || scheme === 'webhdfs') {
-    throw new Error(`location ${location}: ${scheme}: file systems are not supported yet (WebHDFS support is planned); use a file: warehouse`);
-  }
-  throw new Error(`location ${location}: ${scheme === undefined ? 'no scheme' : `scheme "${scheme}:" is not supported`}; ` +
-    'hive-kafka writes to file: locations (hdfs: is planned)');
+export interface Located {
+  fs: FileSystem;
+  /** The location's path on `fs`. */
+  path: string;
+}
+
+export interface FileSystems {
+  /** The file system and the path on it for a table or partition location as the metastore stores it. */
+  for(location: string, tableName?: string): Located;
 }
 
 /**
- * The local path of a file: location. Hadoop's Path stores paths unescaped (a '%' or a space in
- * the location is that character in the directory name), so nothing is percent-decoded here.
+ * Resolves locations with the given HDFS settings. One WebHdfsFileSystem per authority, kept, so
+ * an HA name service remembers which NameNode is active across calls.
  */
-export function localPath(location: string): string {
-  const match = /^file:(?:\/\/([^/]*))?(\/.*)$/i.exec(location);
-  if (!match) throw new Error(`not a file: location with an absolute path: ${location}`);
-  const [, authority, path] = match;
-  if (authority !== undefined && authority !== '' && authority.toLowerCase() !== 'localhost') {
-    throw new Error(`file: location ${location} names host "${authority}"; only local paths are supported`);
-  }
-  return path!;
-}
+export function fileSystems(hdfs: HdfsSettings = defaultHdfsSettings): FileSystems {
+  const local = new LocalFileSystem();
+  const byAuthority = new Map<string, WebHdfsFileSystem>();
+  const nameServices = new Map(Object.entries(hdfs.nameServices).map(([k, v]) => [k.toLowerCase(), v]));
+  const user = hdfs.user ?? userInfo().username;
 
-/** A POSIX file system; durability by fsync of the file and of each directory whose entries changed. */
-export class LocalFileSystem implements FileSystem {
-  async writeFileDurably(path: string, bytes: Uint8Array): Promise<void> {
-    const absolute = absolutePath(path);
-    try {
-      const file = await open(absolute, 'w');
-      try {
-        await file.writeFile(bytes);
-        await file.sync();
-      } finally {
-        await file.close();
+  const webHdfs = (authority: string, nameNodes: readonly string[]): WebHdfsFileSystem => {
+    let fs = byAuthority.get(authority);
+    if (!fs) byAuthority.set(authority, fs = new WebHdfsFileSystem({ authority, nameNodes, user }));
+    return fs;
+  };
+
+  return {
+    for(location, tableName) {
+      const where = tableName === undefined ? `location ${location}` : `table ${tableName}: location ${location}`;
+      const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(location)?.[1]?.toLowerCase();
+      if (scheme === 'file') {
+        try {
+          return { fs: local, path: localPath(location) };
+        } catch (error) {
+          throw new LocationError(tableName === undefined ? (error as Error).message : `table ${tableName}: ${(error as Error).message}`);
+        }
       }
-    } catch (error) {
-      throw fsError('write', absolute, error);
-    }
-    await syncDirectory(dirname(absolute));
-  }
-
-  async rename(from: string, to: string): Promise<void> {
-    const source = absolutePath(from);
-    const target = absolutePath(to);
-    // link() creates the new name atomically and fails if it exists (rename(2) would replace it);
-    // the old name is removed after. A crash in between leaves two names for one file, which
-    // the repeated call recognises by inode and finishes.
-    try {
-      await link(source, target);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST' && (await sameFile(source, target))) {
-        // done before, up to the unlink
-      } else if (code === 'ENOENT' && !(await existsAt(source)) && (await existsAt(target))) {
-        throw new FileSystemError('rename', `${source} -> ${target}`, code, false,
-          'the source is gone and the target exists (renamed already, or by another writer)', { cause: error });
-      } else if (code === 'EEXIST') {
-        throw new FileSystemError('rename', `${source} -> ${target}`, code, false,
-          'the target already exists and is a different file; a published file is never replaced', { cause: error });
-      } else {
-        throw fsError('rename', `${source} -> ${target}`, error);
+      if (scheme === 'hdfs' || scheme === 'webhdfs') {
+        const { authority, path } = splitHdfs(location, where);
+        if (scheme === 'webhdfs') return { fs: webHdfs(`webhdfs://${authority}`, [authority]), path };
+        const nameNodes = nameServices.get(authority);
+        if (!nameNodes || nameNodes.length === 0) {
+          // A host:port authority is one NameNode; a bare name is usually an HA name service of several.
+          const addresses = /:\d+$/.test(authority) ? [`${authority.replace(/:\d+$/, '')}:9870`] : ['<namenode1>:9870', '<namenode2>:9870'];
+          const example = JSON.stringify({ hdfs: { nameServices: { [authority]: addresses } } }).slice(1, -1);
+          throw new LocationError(`${where}: no WebHDFS address for "${authority}"; add it to the service config: ${example}`);
+        }
+        return { fs: webHdfs(authority, nameNodes), path };
       }
-    }
-    await syncDirectory(dirname(target));
-    try {
-      await unlink(source);
-    } catch (error) {
-      throw fsError('rename (removing the old name)', source, error);
-    }
-    await syncDirectory(dirname(source));
-  }
-
-  async exists(path: string): Promise<boolean> {
-    return existsAt(absolutePath(path));
-  }
-
-  async list(dir: string): Promise<string[]> {
-    const absolute = absolutePath(dir);
-    try {
-      return (await readdir(absolute)).sort();
-    } catch (error) {
-      throw fsError('list', absolute, error);
-    }
-  }
-
-  async mkdirs(dir: string): Promise<void> {
-    const absolute = absolutePath(dir);
-    let firstCreated: string | undefined;
-    try {
-      firstCreated = await mkdir(absolute, { recursive: true });
-    } catch (error) {
-      throw fsError('mkdirs', absolute, error);
-    }
-    if (firstCreated === undefined) return;
-    // Each new directory's entry lives in its parent: sync from the first new one's parent down.
-    for (let d = absolute; d !== dirname(d); d = dirname(d)) {
-      await syncDirectory(dirname(d));
-      if (d === firstCreated) break;
-    }
-  }
-
-  async remove(path: string): Promise<void> {
-    const absolute = absolutePath(path);
-    try {
-      const info = await lstat(absolute);
-      if (info.isDirectory()) await rmdir(absolute);
-      else await unlink(absolute);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw fsError('remove', absolute, error);
-    }
-    await syncDirectory(dirname(absolute));
-  }
+      throw new LocationError(`${where}: ${scheme === undefined ? 'no scheme' : `scheme "${scheme}:" is not supported`}; ` +
+        'hive-kafka writes to file: and hdfs: locations');
+    },
+  };
 }
 
-function absolutePath(path: string): string {
-  if (!isAbsolute(path)) throw new Error(`LocalFileSystem needs absolute paths, got ${JSON.stringify(path)}`);
-  return resolve(path);
+/** hdfs://authority/path -> its parts; the path is taken literally, as localPath does. */
+function splitHdfs(location: string, where: string): { authority: string; path: string } {
+  const match = /^[a-z]+:\/\/([^/]*)(\/.*)?$/i.exec(location);
+  if (!match) throw new LocationError(`${where}: expected hdfs://<namenode or name service>/<path>`);
+  const authority = match[1]!.toLowerCase();
+  if (authority === '') throw new LocationError(`${where}: names no NameNode (hdfs:///...); hive-kafka needs the NameNode or name service in the location`);
+  return { authority, path: match[2] ?? '/' };
 }
 
-async function existsAt(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw fsError('exists', path, error);
-  }
-}
+let withDefaults: FileSystems | undefined;
 
-async function sameFile(a: string, b: string): Promise<boolean> {
-  try {
-    const [sa, sb] = await Promise.all([stat(a), stat(b)]);
-    return sa.dev === sb.dev && sa.ino === sb.ino;
-  } catch {
-    return false;
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch (error) {
-    throw fsError('fsync directory', dir, error);
-  }
+/**
+ * The file system and the path on it for a location, with the default HDFS settings (the stack's
+ * NameNode). For call sites that have no service config; those that have one use fileSystems(config.hdfs).
+ */
+export function fileSystemFor(location: string, tableName?: string): Located {
+  withDefaults ??= fileSystems();
+  return withDefaults.for(location, tableName);
 }

@@ -1,3 +1,5 @@
+import { LocationError } from '../sink/fs.ts';
+
 /** A record that cannot become a row. Not retriable: consuming it again fails the same way. */
 export class RecordError extends Error {
   override readonly name = 'RecordError';
@@ -18,4 +20,13 @@ export class OffsetGapError extends Error {
     super(`table ${table}: offsets ${from}..${to} of ${topic}/${partition} (${to - from + 1} offsets) were deleted by Kafka (retention or deleteRecords) before they were ingested; ` +
       `the table stops under kafka.offset.gap.policy=fail. To go on without them: ALTER TABLE ${table} SET TBLPROPERTIES ('kafka.offset.gap.policy'='skip')`);
   }
+}
+
+/**
+ * Whether restarting the task can fix what failed it. Only our own verdicts say no: a record that
+ * cannot be ingested, offsets Kafka deleted, a location no file system serves. A client's own
+ * `retriable: false` (kafkajs after its retries, a file system error) still deserves a restart later.
+ */
+export function restartCanFix(error: Error): boolean {
+  return !(error instanceof RecordError || error instanceof OffsetGapError || error instanceof LocationError);
 }

@@ -5,7 +5,7 @@ import type { MetastoreSession } from '../metastore/session.ts';
 import type { StreamSpec } from '../properties/parse.ts';
 import type { StoredLayout } from '../properties/stream.ts';
 import type { CommitStep } from '../sink/commit.ts';
-import { fileSystemFor } from '../sink/fs.ts';
+import { fileSystems, type HdfsSettings } from '../sink/fs.ts';
 import { partitionDir, partitionLocation } from '../sink/partition-path.ts';
 import { IngestionTask } from './task.ts';
 import { kafkaAuth, type CredentialsProfiles } from './kafka-auth.ts';
@@ -25,13 +25,14 @@ export interface TaskContext {
   reached?: (step: CommitStep) => void;
   credentialsProfiles: CredentialsProfiles;
   kafkaClient: KafkaClientName;
+  hdfs: HdfsSettings;
 }
 
 export function buildTask(ctx: TaskContext): IngestionTask {
   const { stream } = ctx;
   const layout = JSON.parse(stream.layoutJson) as StoredLayout;
   const spec = JSON.parse(stream.specJson) as StreamSpec;
-  const { fs, path } = fileSystemFor(layout.location);
+  const { fs, path } = fileSystems(ctx.hdfs).for(layout.location, `${stream.dbName}.${stream.tableName}`);
   const keys = layout.partitionKeys.map((k) => k.name);
   const registerPartitions = (values: string[][]) => ctx.metastore.call(async (c) => {
     const table = await c.getTable(stream.dbName, stream.tableName);

@@ -1,4 +1,5 @@
 // Messages between the supervisor's thread and a task's worker thread.
+import type { HdfsSettings } from '../sink/fs.ts';
 import type { KafkaClientName } from './source.ts';
 
 export interface WorkerStart {
@@ -13,6 +14,8 @@ export interface WorkerStart {
   credentialsProfiles: Record<string, Record<string, string>>;
   /** The Kafka client tasks read with (service config kafkaClient). */
   kafkaClient: KafkaClientName;
+  /** WebHDFS addresses of hdfs: locations (service config hdfs). */
+  hdfs: HdfsSettings;
 }
 
 export type ToWorker = { type: 'stop'; commitBuffered: boolean };

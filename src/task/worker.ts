@@ -8,6 +8,7 @@ import { MetastoreSession } from '../metastore/session.ts';
 import { crashHook } from '../sink/crash-points.ts';
 import type { CommitStep } from '../sink/commit.ts';
 import { buildTask } from './runtime.ts';
+import { restartCanFix } from './errors.ts';
 import type { FromWorker, ToWorker, WorkerStart } from './worker-protocol.ts';
 
 const start = workerData as WorkerStart;
@@ -33,14 +34,24 @@ function claimMarker(path: string): boolean {
 if (!stream) {
   send({ type: 'failed', message: `table ${start.tableId} is not in the ledger`, retriable: false });
 } else {
-  const task = buildTask({
-    ledger, metastore, stream, taskId: start.taskId, partitions: start.partitions, reached, credentialsProfiles: start.credentialsProfiles,
-    kafkaClient: start.kafkaClient,
-    onFailure: (e) => send(failed(e)),
-    onOffsetGap: (gap) => send({ type: 'offset-gap', ...gap }),
-    onRejected: (partition, count) => send({ type: 'rejected', partition, count }),
-    onConsuming: () => send({ type: 'consuming' }),
-  });
+  let task: ReturnType<typeof buildTask> | undefined;
+  try {
+    task = buildTask({
+      ledger, metastore, stream, taskId: start.taskId, partitions: start.partitions, reached, credentialsProfiles: start.credentialsProfiles,
+      kafkaClient: start.kafkaClient, hdfs: start.hdfs,
+      onFailure: (e) => send(failed(e)),
+      onOffsetGap: (gap) => send({ type: 'offset-gap', ...gap }),
+      onRejected: (partition, count) => send({ type: 'rejected', partition, count }),
+      onConsuming: () => send({ type: 'consuming' }),
+    });
+  } catch (e) {
+    // A location no file system can take (unknown hdfs: authority): say so with retriable as it is.
+    send(failed(e as Error));
+  }
+  if (task) startTask(task);
+}
+
+function startTask(task: ReturnType<typeof buildTask>): void {
   setInterval(() => send({ type: 'heartbeat' }), start.heartbeatMs).unref();
   port.on('message', (m: ToWorker) => {
     if (m.type !== 'stop') return;
@@ -54,5 +65,5 @@ if (!stream) {
 }
 
 function failed(e: Error): FromWorker {
-  return { type: 'failed', message: e.message, name: e.name, retriable: (e as { retriable?: boolean }).retriable !== false };
+  return { type: 'failed', message: e.message, name: e.name, retriable: restartCanFix(e) };
 }

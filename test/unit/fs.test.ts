@@ -34,7 +34,8 @@ test('fileSystemFor picks LocalFileSystem for file:, and names the scheme it can
   const local = fileSystemFor('file:/warehouse/t');
   assert.ok(local.fs instanceof LocalFileSystem);
   assert.equal(local.path, '/warehouse/t');
-  assert.throws(() => fileSystemFor('hdfs://nn:8020/warehouse/t'), /hdfs: file systems are not supported yet \(WebHDFS support is planned\)/);
+  // hdfs: locations are served when the config maps their authority (test/unit/hdfs-config.test.ts).
+  assert.throws(() => fileSystemFor('hdfs://nn:8020/warehouse/t'), /no WebHDFS address for "nn:8020"/);
   assert.throws(() => fileSystemFor('s3a://bucket/t'), /scheme "s3a:" is not supported/);
   assert.throws(() => fileSystemFor('/no/scheme'), /no scheme/);
 });
@@ -105,4 +106,18 @@ test('exists, list, mkdirs and remove', async (t) => {
   await fs.remove(nested);
   assert.equal(await fs.exists(nested), false);
   assert.equal(await fs.exists(join(dir, 'a', 'b=1')), true);
+});
+
+test('readFile gives the bytes back; removeTree removes a whole tree, a missing one is fine, never the root', async (t) => {
+  const dir = await scratch(t);
+  const fs = new LocalFileSystem();
+  const nested = join(dir, 't', 'dt=1', '.hive-kafka-staging');
+  await fs.mkdirs(nested);
+  await fs.writeFileDurably(join(nested, 'f'), new Uint8Array([4, 5]));
+  assert.deepEqual([...(await fs.readFile(join(nested, 'f')))], [4, 5]);
+  await assert.rejects(fs.readFile(join(dir, 'nope')), fsError('ENOENT', false));
+  await fs.removeTree(join(dir, 't'));
+  assert.equal(await fs.exists(join(dir, 't')), false);
+  await fs.removeTree(join(dir, 't'));
+  await assert.rejects(fs.removeTree('/'), /refusing to remove the root directory/);
 });

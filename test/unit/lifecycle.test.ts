@@ -105,3 +105,14 @@ test('a column change the compatibility mode forbids is refused, naming the colu
   assert.match(c.problem!, /\bid\b/);
   assert.equal(eventOf(known({}, [{ name: 'id', type: 'int' }]), known({}, [{ name: 'id', type: 'bigint' }])), 'alter:columns');
 });
+
+test('only our own verdicts stop a table; a client giving up after its retries is restarted', async () => {
+  const { restartCanFix, RecordError, OffsetGapError } = await import('../../src/task/errors.ts');
+  const { LocationError } = await import('../../src/sink/fs.ts');
+  const { KafkaJSNumberOfRetriesExceeded, KafkaJSConnectionError } = (await import('kafkajs')).default;
+  assert.equal(restartCanFix(new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('broker down'), { retryCount: 5, retryTime: 100 })), true);
+  assert.equal(restartCanFix(new Error('anything else')), true);
+  assert.equal(restartCanFix(new RecordError('t', 0, 5, 'not JSON')), false);
+  assert.equal(restartCanFix(new OffsetGapError('db.t', 't', 0, 10, 19)), false);
+  assert.equal(restartCanFix(new LocationError('no WebHDFS address')), false);
+});

@@ -6,6 +6,9 @@ export const stack = {
   kafkaBrokers: process.env.HIVE_KAFKA_BROKERS ?? '127.0.0.1:9092',
   metastoreUri: process.env.HIVE_KAFKA_HMS_URI ?? 'thrift://127.0.0.1:9083',
   hiveServer2: process.env.HIVE_KAFKA_HS2 ?? '127.0.0.1:10000',
+  /** The stack's NameNode as table locations name it (RPC address), and its WebHDFS HTTP address. */
+  hdfs: process.env.HIVE_KAFKA_HDFS ?? 'hdfs://127.0.0.1:8020',
+  webHdfs: process.env.HIVE_KAFKA_WEBHDFS ?? '127.0.0.1:9870',
 };
 
 function canConnect(host: string, port: number, timeoutMs = 3000): Promise<boolean> {
@@ -34,6 +37,7 @@ async function requireService(name: string, endpoint: string): Promise<void> {
 export const requireKafka = () => requireService('Kafka broker', stack.kafkaBrokers.split(',')[0]!);
 export const requireMetastore = () => requireService('Hive Metastore', stack.metastoreUri);
 export const requireHiveServer2 = () => requireService('HiveServer2', stack.hiveServer2);
+export const requireHdfs = () => requireService('HDFS NameNode (WebHDFS)', stack.webHdfs);
 
 /** All three services, or a failure naming the first one missing. */
 export async function requireStack(): Promise<void> {

@@ -1,0 +1,86 @@
+// DROP TABLE during ingestion leaves nothing behind: no task, no directory, no file, on a file: table
+// and on an hdfs: table. Hive purges the location when the DROP runs; the service hears of it a poll
+// later, and a batch committed in between re-creates the directory, which the service then removes.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import { MetastoreClient } from '../../src/metastore/client.ts';
+import { fileSystems } from '../../src/sink/fs.ts';
+import { createTopics, requireHdfs, requireStack, stack } from './helpers/services.ts';
+import { runBeeline } from './helpers/beeline.ts';
+import { eventually, startService, type RunningService } from './helpers/service.ts';
+
+const suffix = randomUUID().slice(0, 8);
+const topic = `drop-${suffix}`;
+const kafka = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-drop', logLevel: logLevel.NOTHING });
+const resolver = fileSystems({ nameServices: { [new URL(stack.hdfs).host]: [stack.webHdfs] } });
+let service: RunningService;
+
+before(async () => {
+  await requireStack();
+  await requireHdfs();
+  await createTopics([{ topic, partitions: 2 }]);
+  service = await startService({ tables: suffix });
+});
+
+after(async () => {
+  await service?.stop();
+});
+
+/** Produces small batches until stopped, so that commits keep happening while the DROP runs. */
+function keepProducing(): { stop(): Promise<number> } {
+  let running = true;
+  let sent = 0;
+  const done = (async () => {
+    const producer = kafka.producer();
+    await producer.connect();
+    while (running) {
+      await producer.send({ topic, messages: Array.from({ length: 20 }, () => ({ value: JSON.stringify({ id: sent++, dt: `d${sent % 3}` }) })) });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await producer.disconnect();
+  })();
+  return { async stop() { running = false; await done; return sent; } };
+}
+
+async function dropWhileIngesting(table: string, location: string | undefined): Promise<string> {
+  await runBeeline(`CREATE TABLE ${table} (id BIGINT) PARTITIONED BY (dt STRING)
+    STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler'
+    ${location ? `LOCATION '${location}'` : ''}
+    TBLPROPERTIES ('kafka.topic'='${topic}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.max.batch.period.ms'='100', 'kafka.max.num.tasks'='2')`);
+  const metastore = await MetastoreClient.connect(stack.metastoreUri, { timeoutMs: 30_000 });
+  const stored = (await metastore.getTable('default', table)).storage.location!;
+  metastore.close();
+  const producer = keepProducing();
+  try {
+    await eventually(`${table} ingesting`, async () => ((await service.status()).tables.find((t) => t.table === `default.${table}`)?.partitions.some((p) => p.committed > 0) ? true : undefined), 60_000, 200);
+    await runBeeline(`DROP TABLE ${table}`);
+    await eventually(`${table} dropped in the service`, async () => {
+      const t = (await service.status()).tables.find((x) => x.table === `default.${table}`);
+      return t?.state === 'dropped' && t.tasks.length === 0 ? true : undefined;
+    }, 30_000, 100);
+  } finally {
+    await producer.stop();
+  }
+  return stored;
+}
+
+async function assertGone(location: string): Promise<void> {
+  const { fs, path } = resolver.for(location);
+  // Give a late commit every chance to show up: nothing may appear afterwards either.
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.equal(await fs.exists(path), false, `${location} is still there after the DROP`);
+}
+
+test('DROP TABLE during ingestion of a file: table leaves no task, directory or file', async () => {
+  const location = await dropWhileIngesting(`drop_local_${suffix}`, undefined);
+  assert.match(location, /^file:/);
+  await assertGone(location);
+});
+
+test('DROP TABLE during ingestion of an hdfs: table leaves no task, directory or file', async () => {
+  const location = await dropWhileIngesting(`drop_hdfs_${suffix}`, `${stack.hdfs}/hive-kafka-it/drop_hdfs_${suffix}`);
+  assert.match(location, /^hdfs:/);
+  await assertGone(location);
+});

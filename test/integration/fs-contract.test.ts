@@ -1,0 +1,209 @@
+// The properties the commit protocol relies on (stated on FileSystem in src/sink/fs.ts), proven with
+// the same tests against each file system: LocalFileSystem in a temporary directory, and
+// WebHdfsFileSystem on the stack's HDFS (hdfs://127.0.0.1:8020, WebHDFS 127.0.0.1:9870). The HDFS
+// half fails, naming the NameNode, when nothing answers there.
+import { after, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import { Ledger } from '../../src/ledger/ledger.ts';
+import { commitBatch, recover, type Batch, type CommitDeps, type CommitStep } from '../../src/sink/commit.ts';
+import { fileSystems, FileSystemError, LocalFileSystem, type FileSystem } from '../../src/sink/fs.ts';
+import { requireHdfs, stack } from './helpers/services.ts';
+
+interface Opened {
+  fs: FileSystem;
+  /** A second client with no state shared with `fs`. */
+  another: () => FileSystem;
+  /** A new, empty directory for this run. */
+  root: string;
+  close(): Promise<void>;
+}
+
+interface Target {
+  name: string;
+  open(): Promise<Opened>;
+}
+
+const local: Target = {
+  name: 'LocalFileSystem (a temporary directory)',
+  async open() {
+    const root = await mkdtemp(join(tmpdir(), 'hive-kafka-fs-contract-'));
+    return { fs: new LocalFileSystem(), another: () => new LocalFileSystem(), root, close: () => rm(root, { recursive: true, force: true }) };
+  },
+};
+
+const hdfs: Target = {
+  name: `WebHdfsFileSystem (${stack.hdfs}, WebHDFS ${stack.webHdfs})`,
+  async open() {
+    await requireHdfs();
+    const authority = new URL(stack.hdfs).host;
+    // Each call builds a new resolver, so each client is new: no remembered NameNode, no shared connection.
+    const client = (location: string) => fileSystems({ nameServices: { [authority]: [stack.webHdfs] } }).for(location);
+    const { fs, path: root } = client(`${stack.hdfs}/tmp/hive-kafka-fs-contract-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await fs.mkdirs(root);
+    return { fs, another: () => client(`${stack.hdfs}${root}`).fs, root, close: () => fs.removeTree(root) };
+  },
+};
+
+function fsError(code: string, retriable: boolean, message?: RegExp) {
+  return (error: unknown) => {
+    assert.ok(error instanceof FileSystemError, String(error));
+    assert.equal(error.code, code, error.message);
+    assert.equal(error.retriable, retriable, error.message);
+    if (message) assert.match(error.message, message);
+    return true;
+  };
+}
+
+const bytesOf = (text: string) => new TextEncoder().encode(text);
+
+// Names as the protocol makes them: Hive-escaped partition values keep '%' and ' ' literally,
+// published files hold '+', staging is hidden behind a leading '.'.
+const partitionDir = 'dt=2026-11-20/country=a%2Fb c';
+const publishedName = 'pv+0+100+199.parquet';
+
+for (const target of [local, hdfs]) {
+  describe(target.name, () => {
+    // Opened by the first test, so a missing service fails every test by name (a failing before
+    // hook would only cancel them).
+    let opening: Promise<Opened> | undefined;
+    let fs: FileSystem;
+    let another: () => FileSystem;
+    let root: string;
+    beforeEach(async () => ({ fs, another, root } = await (opening ??= target.open())));
+    after(async () => { await (await opening?.catch(() => undefined))?.close(); });
+
+    test('1. a write is durable once it returns: whole, and visible to another client at once', async () => {
+      const dir = posix.join(root, 'durable', '.hive-kafka-staging', '0');
+      await fs.mkdirs(dir);
+      const big = new Uint8Array(randomBytes(3 * 1024 * 1024 + 17)); // many 64 KB packets on HDFS
+      await fs.writeFileDurably(posix.join(dir, 'big.tmp'), big);
+      await fs.writeFileDurably(posix.join(dir, 'empty.tmp'), new Uint8Array());
+      // HDFS lets a reader see only the acknowledged, closed length; a file still being written
+      // would read short. Locally this checks the same bytes; fsync itself cannot be seen from here.
+      const reader = another();
+      assert.deepEqual(await reader.list(dir), ['big.tmp', 'empty.tmp']);
+      assert.ok(Buffer.from(await reader.readFile(posix.join(dir, 'big.tmp'))).equals(Buffer.from(big)), 'every byte, in order');
+      assert.equal((await reader.readFile(posix.join(dir, 'empty.tmp'))).length, 0);
+    });
+
+    test('2. create never overwrites a published file: files start under hidden names; a leftover there is replaced whole', async () => {
+      const dir = posix.join(root, 'create');
+      await fs.mkdirs(dir);
+      const hidden = posix.join(dir, `.0-0-${publishedName}.1.tmp`);
+      await fs.writeFileDurably(hidden, bytesOf('a partial leftover of an earlier attempt, longer than the real file'));
+      await fs.writeFileDurably(hidden, bytesOf('real'));
+      assert.equal(Buffer.from(await another().readFile(hidden)).toString(), 'real', 'no byte of the leftover remains');
+
+      const published = posix.join(dir, publishedName);
+      await fs.rename(hidden, published);
+      const second = posix.join(dir, `.0-0-${publishedName}.2.tmp`);
+      await fs.writeFileDurably(second, bytesOf('a later writer'));
+      await assert.rejects(fs.rename(second, published), fsError('EEXIST', false));
+      assert.equal(Buffer.from(await fs.readFile(published)).toString(), 'real');
+    });
+
+    test('3. publish is an atomic rename that never replaces an existing file', async () => {
+      const staging = posix.join(root, 'publish', '.hive-kafka-staging', '0');
+      const dir = posix.join(root, 'publish', partitionDir);
+      await fs.mkdirs(staging);
+      await fs.mkdirs(dir);
+      const [hidden, other, final] = [posix.join(staging, 'a.tmp'), posix.join(staging, 'b.tmp'), posix.join(dir, publishedName)];
+
+      await fs.writeFileDurably(hidden, bytesOf('first'));
+      await fs.rename(hidden, final);
+      assert.equal(await fs.exists(hidden), false);
+      assert.deepEqual(await another().list(dir), [publishedName]);
+      assert.equal(Buffer.from(await fs.readFile(final)).toString(), 'first');
+
+      // A different file under the target name stays; the source is left for the caller to look at.
+      await fs.writeFileDurably(other, bytesOf('second'));
+      await assert.rejects(fs.rename(other, final), fsError('EEXIST', false, /a published file is never replaced/));
+      assert.equal(Buffer.from(await fs.readFile(final)).toString(), 'first');
+      assert.equal(await fs.exists(other), true);
+    });
+
+    test('3. a rename repeated after a crash (source gone, target there) fails without touching the target', async () => {
+      const dir = posix.join(root, 'repeat');
+      await fs.mkdirs(dir);
+      const [hidden, final] = [posix.join(dir, '.h.tmp'), posix.join(dir, publishedName)];
+      await fs.writeFileDurably(hidden, bytesOf('once'));
+      await fs.rename(hidden, final);
+      await assert.rejects(fs.rename(hidden, final), fsError('ENOENT', false, /renamed already, or by another writer/));
+      assert.equal(Buffer.from(await fs.readFile(final)).toString(), 'once');
+    });
+
+    for (const step of ['after-hidden-write', 'after-intent', 'between-renames', 'after-publish', 'after-register'] as const) {
+      test(`the commit protocol runs on it unchanged: a crash ${step}, then recovery, publishes each file once`, async () => {
+        const tableDir = posix.join(root, `table-${step}`);
+        const ledger = Ledger.open(':memory:');
+        try {
+          ledger.upsertStream({ tableId: 1, dbName: 'db', tableName: 'pv', specJson: '{}', layoutJson: '{}', desiredState: 'running' });
+          ledger.initPartitions(1, new Map([[0, 100]]));
+          const deps: CommitDeps = { fs, ledger, registerPartitions: async () => {}, reached: (s: CommitStep) => { if (s === step) throw new Crash(s); } };
+          const dirs = [posix.join(tableDir, partitionDir), posix.join(tableDir, 'dt=2026-11-21/country=FR')];
+          const batch: Batch = {
+            tableId: 1, tableDir, kafkaPartition: 0, firstOffset: 100, lastOffset: 199, recordCount: 100, ownerEpoch: ledger.claimPartitions(1, [0]),
+            files: dirs.map((dir, i) => ({ dir, finalName: publishedName, partitionValues: [String(i)], bucket: null, bytes: bytesOf(`file ${i}`) })),
+          };
+          await assert.rejects(commitBatch(deps, batch), Crash);
+
+          ledger.claimPartitions(1, [0]); // the successor
+          await recover({ ...deps, reached: undefined }, 1, tableDir, [0]);
+          const rolledForward = step !== 'after-hidden-write';
+          for (const [i, dir] of dirs.entries()) {
+            if (rolledForward) {
+              assert.deepEqual(await fs.list(dir), [publishedName]);
+              assert.equal(Buffer.from(await fs.readFile(posix.join(dir, publishedName))).toString(), `file ${i}`);
+            } else {
+              assert.equal(await fs.exists(posix.join(dir, publishedName)), false);
+            }
+          }
+          assert.deepEqual(await fs.list(posix.join(tableDir, '.hive-kafka-staging', '0')), [], 'no hidden file left behind');
+          assert.equal(ledger.nextOffsets(1).get(0), rolledForward ? 200 : 100);
+        } finally {
+          ledger.close();
+        }
+      });
+    }
+
+    test('exists, list, mkdirs and remove behave as the protocol and recovery expect', async () => {
+      const nested = posix.join(root, 'ops', 'a', partitionDir);
+      await fs.mkdirs(nested);
+      await fs.mkdirs(nested); // already there: fine
+      assert.equal(await fs.exists(nested), true);
+      assert.equal(await fs.exists(posix.join(root, 'ops', 'nope')), false);
+
+      await fs.writeFileDurably(posix.join(nested, 'z'), new Uint8Array());
+      await fs.writeFileDurably(posix.join(nested, publishedName), new Uint8Array([1]));
+      assert.deepEqual(await fs.list(nested), [publishedName, 'z']);
+      await assert.rejects(fs.list(posix.join(root, 'ops', 'nope')), fsError('ENOENT', false));
+      await assert.rejects(fs.list(posix.join(nested, 'z')), fsError('ENOTDIR', false));
+      await assert.rejects(fs.mkdirs(posix.join(nested, 'z')), (e: unknown) => e instanceof FileSystemError && !e.retriable);
+
+      await assert.rejects(fs.remove(nested), fsError('ENOTEMPTY', false)); // never a whole tree
+      await fs.remove(posix.join(nested, 'z'));
+      await fs.remove(posix.join(nested, 'z')); // already gone: fine
+      await fs.remove(posix.join(nested, publishedName));
+      await fs.remove(nested);
+      assert.equal(await fs.exists(nested), false);
+      assert.equal(await fs.exists(posix.dirname(nested)), true);
+    });
+
+    test('removeTree (DROP TABLE only) removes a table directory and all under it; a missing one is fine', async () => {
+      const table = posix.join(root, 'dropped');
+      await fs.mkdirs(posix.join(table, partitionDir));
+      await fs.mkdirs(posix.join(table, '.hive-kafka-staging', '0'));
+      await fs.writeFileDurably(posix.join(table, partitionDir, publishedName), new Uint8Array([1]));
+      await fs.removeTree(table);
+      assert.equal(await fs.exists(table), false);
+      await fs.removeTree(table);
+      assert.equal(await fs.exists(root), true);
+    });
+  });
+}
+
+class Crash extends Error {}
