@@ -13,6 +13,7 @@ require_tools() {
       mvn) need mvn "apt-get install maven (the stack's jars come from Maven Central)" ;;
       java) need java "apt-get install openjdk-17-jdk-headless" ;;
       kcat) need kcat "apt-get install kcat (the independent Kafka client the tests compare against)" ;;
+      curl) need curl "apt-get install curl (the stack checks HDFS by a write and a read through WebHDFS)" ;;
       *) need "$t" "install $t" ;;
     esac
   done

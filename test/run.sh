@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source test/prerequisites.sh
-require_tools mvn java kcat
+require_tools mvn java kcat curl
 check_node_modules
 source test/stack/lib.sh
 
@@ -18,7 +18,7 @@ if [ ! -d "$TOOLS_DIR/node_modules/@duckdb/node-api" ]; then
 fi
 export HIVE_KAFKA_DUCKDB_MODULE=$TOOLS_DIR/node_modules/@duckdb/node-api/lib/index.js
 
-echo "integration tests run against: Kafka 127.0.0.1:$KAFKA_PORT, Hive Metastore thrift://127.0.0.1:$HMS_PORT, HiveServer2 127.0.0.1:$HS2_PORT"
+echo "integration tests run against: Kafka 127.0.0.1:$KAFKA_PORT, Hive Metastore thrift://127.0.0.1:$HMS_PORT, HiveServer2 127.0.0.1:$HS2_PORT, HDFS hdfs://127.0.0.1:$NN_PORT (WebHDFS 127.0.0.1:$NN_HTTP_PORT)"
 files=(test/unit/*.test.ts test/integration/*.test.ts)
 [ $# -eq 0 ] || files=("$@")
 node --import tsx --test --test-reporter=spec "${files[@]}"

@@ -2,6 +2,7 @@
 // NameNodes of an HA name service), the DataNode leg a NameNode redirects writes and reads to, and
 // what an answer means (RemoteException -> FileSystemError, retriable or not). No file system
 // semantics here; hdfs.ts builds those from these calls.
+import { request as httpRequest } from 'node:http';
 import { FileSystemError } from './fs-error.ts';
 
 /** Where a location's file system answers: the location's authority and its NameNodes' HTTP addresses. */
@@ -169,10 +170,7 @@ export class WebHdfsClient {
     const timeoutMs = this.options.requestTimeoutMs + Math.ceil((body?.byteLength ?? 0) / 1_000_000) * 1000;
     let response: Response;
     try {
-      response = await fetch(location, {
-        method: call.method, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs),
-        ...(body ? { body, headers: { 'content-type': 'application/octet-stream' } } : {}),
-      });
+      response = await dataNodeRequest(location, call.method, timeoutMs, body);
     } catch (error) {
       throw this.unreachable(call, dataNode, who, error);
     }
@@ -213,6 +211,36 @@ export class WebHdfsClient {
     return new WebHdfsError(call.operation, call.path, remote ? errnoOf[remote.exception] : undefined, isTransient(status, remote),
       `${who} answered ${call.op} with HTTP ${status} ${what}${asUser}`, endpoint, status, remote);
   }
+}
+
+/**
+ * One request to a DataNode with node:http rather than fetch: Hadoop's DataNode answers a PUT with
+ * an unsolicited "100 Continue" before its 201, which undici's fetch rejects as a "bad response"
+ * (observed with Hadoop 3.5.0); node:http passes over informational answers. Failures look like
+ * fetch's (an error whose cause has the system code), so callers treat both alike.
+ */
+function dataNodeRequest(url: string, method: string, timeoutMs: number, body?: Uint8Array): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const fail = (cause: Error) => reject(Object.assign(new TypeError(`request to ${hostOf(url)} failed`), { cause }));
+    const req = httpRequest(url, {
+      method,
+      timeout: timeoutMs,
+      headers: body ? { 'content-type': 'application/octet-stream', 'content-length': body.byteLength } : {},
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', fail);
+      res.on('end', () => {
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+        const status = res.statusCode ?? 502;
+        resolve(new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), { status, headers }));
+      });
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    req.on('error', fail);
+    req.end(body);
+  });
 }
 
 /** Each segment percent-encoded: Hive's partition directories hold '%', '=', ' ' and '+' literally. */

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source test/prerequisites.sh
-require_tools mvn java
+require_tools mvn java curl
 ensure_node_modules
 source test/stack/lib.sh
 

@@ -3,7 +3,10 @@
 source "$(dirname "$0")/lib.sh"
 
 # A service's main class, to find its process by this stack's marker when its pid file was lost.
-main_class() { case $1 in kafka) echo kafka.Kafka ;; metastore) echo metastore.HiveMetaStore ;; hiveserver2) echo server.HiveServer2 ;; esac; }
+main_class() {
+  case $1 in kafka) echo kafka.Kafka ;; metastore) echo metastore.HiveMetaStore ;; hiveserver2) echo server.HiveServer2 ;;
+    namenode) echo namenode.NameNode ;; datanode) echo datanode.DataNode ;; esac
+}
 
 stop() {
   local name=$1 pid
@@ -15,11 +18,12 @@ stop() {
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
   if kill -0 "$pid" 2>/dev/null; then say "$name ignored SIGTERM for 30s, killing it"; kill -KILL "$pid" 2>/dev/null || true; fi
-  rm -f "$(pid_file "$name")"
+  rm -f "$(pid_file "$name")" "$RUN_DIR/$name.warehouse"
 }
 
 # With names, stops only those (npm test stops just what it started); reverse start order by default.
-services=("$@"); [ ${#services[@]} -gt 0 ] || services=(hiveserver2 metastore kafka)
+services=("$@"); [ ${#services[@]} -gt 0 ] || services=(hiveserver2 metastore kafka datanode namenode)
 for s in "${services[@]}"; do
-  case $s in hiveserver2|metastore|kafka) stop "$s" ;; *) die "unknown service '$s' (expected hiveserver2, metastore or kafka)" ;; esac
+  case $s in hiveserver2|metastore|kafka|datanode|namenode) stop "$s" ;;
+    *) die "unknown service '$s' (expected hiveserver2, metastore, kafka, datanode or namenode)" ;; esac
 done

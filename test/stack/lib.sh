@@ -13,6 +13,9 @@ mkdir -p "$RUN_DIR" "$LOG_DIR" "$CP_DIR"
 KAFKA_PORT=9092
 HMS_PORT=9083
 HS2_PORT=10000
+NN_PORT=8020        # NameNode RPC: hdfs://127.0.0.1:8020
+NN_HTTP_PORT=9870   # NameNode HTTP: WebHDFS, JMX
+DN_HTTP_PORT=9864   # DataNode HTTP, where WebHDFS redirects reads and writes (also 9866 data, 9867 IPC)
 HOOKS_JAR=$REPO_ROOT/hooks/target/hive-kafka-hooks.jar
 
 say() { printf '[stack] %s\n' "$*" >&2; }
@@ -57,6 +60,18 @@ classpath() {
 KAFKA_EXCLUDES=none
 HMS_EXCLUDES=hadoop-client-api,hadoop-client-runtime
 HS2_EXCLUDES=hadoop-client-api,hadoop-client-runtime,log4j,reload4j,slf4j-log4j12,slf4j-reload4j,antlr-runtime
+HDFS_EXCLUDES=none
+
+# HIVE_KAFKA_WAREHOUSE=hdfs puts the metastore's and HiveServer2's warehouse on the stack's HDFS, so a plain
+# CREATE TABLE lands there. The default database keeps the location it was created with, so each choice
+# has its own Derby database (hms/ or hms-hdfs/).
+WAREHOUSE=${HIVE_KAFKA_WAREHOUSE:-file}
+case $WAREHOUSE in
+  file) WAREHOUSE_DIR=file://$STACK_DIR/warehouse EXTERNAL_DIR=file://$STACK_DIR/external HMS_DIR=$STACK_DIR/hms ;;
+  hdfs) WAREHOUSE_DIR=hdfs://127.0.0.1:$NN_PORT/warehouse/managed EXTERNAL_DIR=hdfs://127.0.0.1:$NN_PORT/warehouse/external
+        HMS_DIR=$STACK_DIR/hms-hdfs ;;
+  *) die "HIVE_KAFKA_WAREHOUSE must be file or hdfs, not '$WAREHOUSE'" ;;
+esac
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -70,12 +85,28 @@ our_pid() {
   [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "-Dhive.kafka.stack=$STACK_DIR " && echo "$pid"
 }
 
-render() { sed -e "s#@STACK_DIR@#$STACK_DIR#g" -e "s#@AUX_JARS@#${AUX_JARS:-}#g" "$STACK_HOME/conf/$1" >"$2"; }
+render() {
+  sed -e "s#@STACK_DIR@#$STACK_DIR#g" -e "s#@AUX_JARS@#${AUX_JARS:-}#g" -e "s#@HMS_DIR@#$HMS_DIR#g" \
+      -e "s#@WAREHOUSE_DIR@#$WAREHOUSE_DIR#g" -e "s#@EXTERNAL_DIR@#$EXTERNAL_DIR#g" "$STACK_HOME/conf/$1" >"$2"
+}
+
+# The warehouse a running metastore or HiveServer2 started with stays until it restarts: a different
+# HIVE_KAFKA_WAREHOUSE is refused, not silently ignored. Records the choice for one about to start.
+check_warehouse() {
+  local f=$RUN_DIR/$1.warehouse
+  if ! port_open "$2"; then echo "$WAREHOUSE" >"$f"; return; fi
+  [ ! -s "$f" ] || [ "$(cat "$f")" = "$WAREHOUSE" ] \
+    || die "$1 runs with HIVE_KAFKA_WAREHOUSE=$(cat "$f"), not $WAREHOUSE: run npm run stack:down first"
+}
 
 # For npm test and npm run demo: start the services that are not answering, and stop exactly those
 # when the calling script exits.
 use_stack() {
+  check_warehouse metastore "$HMS_PORT"
+  check_warehouse hiveserver2 "$HS2_PORT"
   STARTED_SERVICES=()
+  port_open "$NN_PORT" || STARTED_SERVICES+=(namenode)
+  port_open "$DN_HTTP_PORT" || STARTED_SERVICES+=(datanode)
   port_open "$KAFKA_PORT" || STARTED_SERVICES+=(kafka)
   port_open "$HMS_PORT" || STARTED_SERVICES+=(metastore)
   port_open "$HS2_PORT" || STARTED_SERVICES+=(hiveserver2)

@@ -5,4 +5,5 @@ t0=$SECONDS
 classpath kafka "$KAFKA_EXCLUDES" >/dev/null
 classpath hive "$HMS_EXCLUDES" >/dev/null
 classpath hs2 "$HS2_EXCLUDES" >/dev/null
+classpath hdfs "$HDFS_EXCLUDES" >/dev/null
 say "stack jars resolved in $((SECONDS - t0))s (cached in ~/.m2; classpaths in $CP_DIR)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Starts Kafka 3.9.2 (KRaft), the Hive Metastore and HiveServer2 on loopback, each from Maven jars with
-# its own config and data under $STACK_DIR. Idempotent: a service that already answers is left alone.
-# Returns when all three answer, then prints their endpoints.
+# Starts HDFS (a NameNode and a DataNode), Kafka 3.9.2 (KRaft), the Hive Metastore and HiveServer2 on
+# loopback, each from Maven jars with its own config and data under $STACK_DIR. Idempotent: a service that
+# already answers is left alone. With names (e.g. `up.sh datanode`), starts only those.
+# Returns when they answer (HDFS: takes writes), then prints the endpoints.
 source "$(dirname "$0")/lib.sh"
 
 JAVA17=$(find_java17)
@@ -48,8 +49,66 @@ start_kafka() {
     -Dlog4j.configuration="file:$dir/log4j.properties" -cp "$cp" kafka.Kafka "$dir/server.properties"
 }
 
+# Hadoop's own NameNode and DataNode main classes, one JVM each, so either can be restarted alone.
+HDFS_DIR=$STACK_DIR/hdfs
+hdfs_conf() {
+  mkdir -p "$HDFS_DIR/conf"
+  render hdfs-core-site.xml "$HDFS_DIR/conf/core-site.xml"
+  render hdfs-site.xml "$HDFS_DIR/conf/hdfs-site.xml"
+  render hdfs-log4j.properties "$HDFS_DIR/conf/log4j.properties"
+  HDFS_CP=$HDFS_DIR/conf:$(classpath hdfs "$HDFS_EXCLUDES")
+}
+# hdfs_java DAEMON: the JVM command line of one node, up to its main class. Jetty unpacks the web UI under
+# java.io.tmpdir at every start and leaves it there: give each node its own, emptied before it starts.
+hdfs_java() {
+  rm -rf "$HDFS_DIR/tmp/$1" && mkdir -p "$HDFS_DIR/tmp/$1"
+  HDFS_JAVA=("$JAVA17" "$MARK" -Xmx512m "${OPENS[@]}" -Dhdfs.daemon="$1" -Dhadoop.log.dir="$LOG_DIR" \
+    -Djava.io.tmpdir="$HDFS_DIR/tmp/$1" -Dlog4j.configuration="file:$HDFS_DIR/conf/log4j.properties" -cp "$HDFS_CP")
+}
+
+start_namenode() {
+  if port_open "$NN_PORT"; then say "namenode already answers on 127.0.0.1:$NN_PORT"; return; fi
+  hdfs_conf
+  # Format only a new namespace. Blocks left in the data directory belong to no namespace then: drop them,
+  # or the DataNode refuses the new cluster id.
+  if [ ! -f "$HDFS_DIR/name/current/VERSION" ]; then
+    rm -rf "$HDFS_DIR/data"
+    hdfs_java namenode-format
+    "${HDFS_JAVA[@]}" org.apache.hadoop.hdfs.server.namenode.NameNode -format -force >"$LOG_DIR/namenode-format.out" 2>&1 \
+      || { tail -n 30 "$LOG_DIR/namenode-format.log" >&2; die "formatting the NameNode failed (log: $LOG_DIR/namenode-format.log)"; }
+  fi
+  hdfs_java namenode
+  start namenode "$NN_PORT" 90 -- "${HDFS_JAVA[@]}" org.apache.hadoop.hdfs.server.namenode.NameNode
+}
+
+start_datanode() {
+  if port_open "$DN_HTTP_PORT"; then say "datanode already answers on 127.0.0.1:$DN_HTTP_PORT"; return; fi
+  hdfs_conf
+  hdfs_java datanode
+  start datanode "$DN_HTTP_PORT" 90 -- "${HDFS_JAVA[@]}" org.apache.hadoop.hdfs.server.datanode.DataNode
+}
+
+# HDFS is ready when a file written through WebHDFS reads back: the NameNode is out of safe mode (so it has
+# every block reported) and knows the DataNode's storage, and the DataNode serves the block pool. Internal
+# state (JMX) says less: after a restart of either node it reads "live" before writes work.
+hdfs_ready() {
+  local url="http://127.0.0.1:$NN_HTTP_PORT/webhdfs/v1/tmp/hive-kafka-stack-ready?user.name=$(id -un)"
+  curl -sf -L -X PUT -H 'Content-Type: application/octet-stream' --data-binary ok "$url&op=CREATE&overwrite=true" >/dev/null \
+    && [ "$(curl -sf -L "$url&op=OPEN")" = ok ]
+}
+wait_hdfs() {
+  command -v curl >/dev/null || die "curl is needed to see HDFS take writes: apt-get install curl"
+  local t0=$SECONDS
+  until hdfs_ready; do
+    (( SECONDS - t0 > 90 )) && die "HDFS did not take a write within 90s: NameNode in safe mode, or no DataNode (logs: $LOG_DIR/namenode.log, $LOG_DIR/datanode.log)"
+    sleep 0.5
+  done
+  say "HDFS takes writes (waited $((SECONDS - t0))s for it)"
+}
+
 start_metastore() {
-  local dir=$STACK_DIR/hms
+  local dir=$HMS_DIR
+  check_warehouse metastore "$HMS_PORT"
   mkdir -p "$dir/conf" "$STACK_DIR/warehouse" "$STACK_DIR/external"
   render metastore-site.xml "$dir/conf/metastore-site.xml"
   render metastore-log4j2.properties "$dir/conf/log4j2.properties"
@@ -73,6 +132,7 @@ build_hooks() {
 start_hiveserver2() {
   local dir=$STACK_DIR/hs2 cp
   mkdir -p "$dir/conf"
+  check_warehouse hiveserver2 "$HS2_PORT"
   AUX_JARS=""; [ -f "$HOOKS_JAR" ] && AUX_JARS="file://$HOOKS_JAR"
   render hive-site.xml "$dir/conf/hive-site.xml"
   render hiveserver2-log4j2.properties "$dir/conf/hive-log4j2.properties"
@@ -84,13 +144,25 @@ start_hiveserver2() {
       -cp "$dir/conf:$cp" org.apache.hive.service.server.HiveServer2 )
 }
 
+services=("$@"); [ ${#services[@]} -gt 0 ] || services=(namenode datanode kafka metastore hiveserver2)
+for s in "${services[@]}"; do
+  case $s in namenode|datanode|kafka|metastore|hiveserver2) ;; *) die "unknown service '$s' (expected namenode, datanode, kafka, metastore or hiveserver2)" ;; esac
+done
+want() { [[ " ${services[*]} " == *" $1 "* ]]; }
+
 t0=$SECONDS
-start_kafka
-start_metastore
-build_hooks
-start_hiveserver2
+if want namenode; then start_namenode; fi
+if want datanode; then start_datanode; fi
+if want kafka; then start_kafka; fi
+# The DataNode registers while Kafka starts; the metastore may keep its warehouse on HDFS.
+if want namenode || want datanode; then wait_hdfs; fi
+if want metastore; then start_metastore; fi
+if want hiveserver2; then build_hooks; start_hiveserver2; fi
 say "stack ready in $((SECONDS - t0))s"
 cat <<OUT
+namenode    hdfs://127.0.0.1:$NN_PORT (WebHDFS http://127.0.0.1:$NN_HTTP_PORT/webhdfs/v1)
+datanode    127.0.0.1:$DN_HTTP_PORT (HTTP), 127.0.0.1:9866 (data), 127.0.0.1:9867 (IPC)
+warehouse   $WAREHOUSE_DIR (external: $EXTERNAL_DIR)
 kafka       127.0.0.1:$KAFKA_PORT
 metastore   thrift://127.0.0.1:$HMS_PORT
 hiveserver2 jdbc:hive2://127.0.0.1:$HS2_PORT/default

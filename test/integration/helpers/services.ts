@@ -39,11 +39,12 @@ export const requireMetastore = () => requireService('Hive Metastore', stack.met
 export const requireHiveServer2 = () => requireService('HiveServer2', stack.hiveServer2);
 export const requireHdfs = () => requireService('HDFS NameNode (WebHDFS)', stack.webHdfs);
 
-/** All three services, or a failure naming the first one missing. */
+/** Every service of the stack, or a failure naming the first one missing. */
 export async function requireStack(): Promise<void> {
   await requireKafka();
   await requireMetastore();
   await requireHiveServer2();
+  await requireHdfs();
 }
 
 /** Creates a topic on the stack's broker and waits for its partition leaders. */
