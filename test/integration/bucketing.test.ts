@@ -7,14 +7,19 @@
 // Hive 4.0.1 gives tables with a storage handler no virtual columns (SemanticAnalyzer adds
 // INPUT__FILE__NAME only to native tables), so the files are read through a "twin": a plain external
 // Parquet table with the same columns and bucketing over the same location, which never purges it.
+//
+// The service's tables run once in the file: warehouse and once on HDFS (helpers/warehouse.ts); the
+// twin of an HDFS table has the same hdfs:// LOCATION. Hive's own INSERT only pins down the bucket
+// expression, which does not depend on where a table lives, so it runs once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { requireHiveServer2, requireKafka, requireMetastore, stack } from './helpers/services.ts';
+import { requireHdfs, requireHiveServer2, requireKafka, requireMetastore, stack } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
+import { locationClause, WAREHOUSES, type Warehouse } from './helpers/warehouse.ts';
 import { publishedNameParser } from '../../src/ledger/rebuild.ts';
 import { MetastoreClient } from '../../src/metastore/client.ts';
 
@@ -23,8 +28,11 @@ const numBuckets = 8;
 const bucketExpr = `(murmur_hash(userid) & 2147483647) % ${numBuckets}`;
 const suffix = randomUUID().slice(0, 8);
 const kafka = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-bucketing', logLevel: logLevel.NOTHING });
-const streamed = { topic: `bucketed-${suffix}`, table: `bucketed_${suffix}`, records: 1200, partitions: 3 };
-const oneBatch = { topic: `bucketed-one-${suffix}`, table: `bucketed_one_${suffix}`, records: 400, partitions: 1 };
+const streamedOn = (kind: Warehouse) => ({ topic: `bucketed-${kind}-${suffix}`, table: `bucketed_${kind}_${suffix}`, kind, records: 1200, partitions: 3 });
+const oneBatchOn = (kind: Warehouse) => ({ topic: `bucketed-one-${kind}-${suffix}`, table: `bucketed_one_${kind}_${suffix}`, kind, records: 400, partitions: 1 });
+const streamedTables = WAREHOUSES.map(streamedOn);
+const oneBatchTables = WAREHOUSES.map(oneBatchOn);
+const streamedRecords = streamedTables[0]!.records;
 const nativeTable = `bucketed_hive_${suffix}`;
 const twins: string[] = [];
 let service: RunningService;
@@ -71,20 +79,22 @@ const tableShape = `(id BIGINT, userid BIGINT, page_url STRING)
     PARTITIONED BY (dt STRING, country STRING)
     CLUSTERED BY (userid) INTO ${numBuckets} BUCKETS`;
 
-function createTableSql(t: { topic: string; table: string }, extra: string): string {
+function createTableSql(t: { topic: string; table: string; kind: Warehouse }, extra: string): string {
   return `CREATE TABLE ${t.table} ${tableShape}
     STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler'
+    ${locationClause(t.kind, t.table)}
     TBLPROPERTIES ("kafka.topic" = "${t.topic}", "kafka.broker.list" = "${stack.kafkaBrokers}", ${extra})`;
 }
 
-/** A native external table over `table`'s files and partitions, for INPUT__FILE__NAME; returns its name. */
+/** A native external table over `table`'s files and partitions (file: or hdfs:), for INPUT__FILE__NAME; returns its name. */
 async function nativeTwin(table: string): Promise<string> {
   const metastore = await MetastoreClient.connect(stack.metastoreUri, { timeoutMs: 30_000 });
   const location = (await metastore.getTable('default', table)).storage.location!;
+  const names = await metastore.getPartitionNames('default', table); // as SHOW PARTITIONS prints them, one beeline call fewer
   metastore.close();
   const twin = `${table}_twin`;
   twins.push(twin);
-  const partitions = (await runBeeline(`SHOW PARTITIONS ${table}`)).trim().split('\n').map((p) =>
+  const partitions = names.map((p) =>
     `PARTITION (${p.split('/').map((kv) => kv.replace(/^([^=]+)=(.*)$/, "$1='$2'")).join(', ')})`);
   await runBeeline(`CREATE EXTERNAL TABLE ${twin} ${tableShape} STORED AS PARQUET LOCATION '${location}'
     TBLPROPERTIES ('external.table.purge'='false');
@@ -104,29 +114,32 @@ before(async () => {
   await requireKafka();
   await requireMetastore();
   await requireHiveServer2();
+  await requireHdfs();
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({
-    topics: [streamed, oneBatch].map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })),
+    topics: [...streamedTables, ...oneBatchTables].map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })),
     waitForLeaders: true,
   });
   await admin.disconnect();
   service = await startService({ tables: suffix });
-  // Both tables ingest while Hive's own INSERT runs in the first test; `streamed` gets its second half later.
-  await produce(streamed.topic, 0, streamed.records / 2, streamed.partitions);
-  await produce(oneBatch.topic, 0, oneBatch.records, oneBatch.partitions);
-  await runBeeline(`${createTableSql(streamed, '"kafka.batch.maxSize" = "150", "kafka.max.batch.period.ms" = "1000", "kafka.max.num.tasks" = "2"')};
-    ${createTableSql(oneBatch, `"kafka.batch.maxSize" = "${oneBatch.records}", "kafka.max.batch.period.ms" = "10000"`)}`);
+  // Every table ingests while Hive's own INSERT runs in the first test; `streamed` gets its second half later.
+  for (const t of streamedTables) await produce(t.topic, 0, t.records / 2, t.partitions);
+  for (const t of oneBatchTables) await produce(t.topic, 0, t.records, t.partitions);
+  await runBeeline([
+    ...streamedTables.map((t) => createTableSql(t, '"kafka.batch.maxSize" = "150", "kafka.max.batch.period.ms" = "1000", "kafka.max.num.tasks" = "2"')),
+    ...oneBatchTables.map((t) => createTableSql(t, `"kafka.batch.maxSize" = "${t.records}", "kafka.max.batch.period.ms" = "10000"`)),
+  ].join(';\n'));
 });
 
 after(async () => {
-  for (const t of [...twins, streamed.table, oneBatch.table, nativeTable]) await runBeeline(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+  for (const t of [...twins, ...streamedTables.map((x) => x.table), ...oneBatchTables.map((x) => x.table), nativeTable]) await runBeeline(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
   await service?.stop();
 });
 
 test(`Hive's own INSERT puts each userid in bucket ${bucketExpr}`, async () => {
   await runBeeline(`CREATE TABLE ${nativeTable} (userid BIGINT) CLUSTERED BY (userid) INTO ${numBuckets} BUCKETS STORED AS PARQUET`);
-  const values = [...new Set(Array.from({ length: streamed.records }, (_, id) => userid(id)))];
+  const values = [...new Set(Array.from({ length: streamedRecords }, (_, id) => userid(id)))];
   await runBeeline(`INSERT INTO ${nativeTable} VALUES ${values.map((u) => (u === null ? '(NULL)' : `(CAST(${u} AS BIGINT))`)).join(', ')}`);
   const out = await runBeeline(`SELECT userid, INPUT__FILE__NAME, ${bucketExpr} FROM ${nativeTable}`);
   const rows = out.trim().split('\n').map((line) => line.split('\t'));
@@ -136,7 +149,7 @@ test(`Hive's own INSERT puts each userid in bucket ${bucketExpr}`, async () => {
   }
 });
 
-test('the service writes every row into the file named for its bucket, over several batches and Kafka partitions', async () => {
+for (const streamed of streamedTables) test(`the service writes every row into the file named for its bucket, over several batches and Kafka partitions (${streamed.kind})`, async () => {
   // Two rounds, so every Kafka partition is committed in more than one batch.
   await waitForRows(streamed.table, streamed.records / 2);
   await produce(streamed.topic, streamed.records / 2, streamed.records, streamed.partitions);
@@ -162,7 +175,7 @@ test('the service writes every row into the file named for its bucket, over seve
   assert.ok(batches.size > streamed.partitions, `several batches per Kafka partition were committed (${batches.size})`);
 });
 
-test('Hive prunes TABLESAMPLE(BUCKET k OUT OF 8 ON userid) to our file of bucket k-1 and finds exactly its rows there', async () => {
+for (const oneBatch of oneBatchTables) test(`Hive prunes TABLESAMPLE(BUCKET k OUT OF 8 ON userid) to our file of bucket k-1 and finds exactly its rows there (${oneBatch.kind})`, async () => {
   // One Kafka partition, one batch: one file per bucket per partition, the layout Hive's pruning assumes.
   await waitForRows(oneBatch.table, oneBatch.records);
   const twin = await nativeTwin(oneBatch.table);
@@ -184,7 +197,7 @@ test('Hive prunes TABLESAMPLE(BUCKET k OUT OF 8 ON userid) to our file of bucket
     const ours = new Set(rows.filter((r) => r.hiveBucket === b).map((r) => r.file));
     const plan = plans[b]!;
     const section = plan.slice(plan.indexOf('Path -> Alias:'), plan.indexOf('Path -> Partition:'));
-    const read = new Set([...section.matchAll(/(file:\S+) \[/g)].map((m) => m[1]!));
+    const read = new Set([...section.matchAll(/((?:file|hdfs):\S+) \[/g)].map((m) => m[1]!));
     assert.ok(ours.size > 0, `bucket ${b} has rows`);
     assert.deepEqual([...read].sort(), [...ours].sort(), `TABLESAMPLE(BUCKET ${b + 1} OUT OF ${numBuckets}) reads exactly our files of bucket ${b}`);
     assert.equal(sampled.get(b), rows.filter((r) => r.hiveBucket === b).length, `rows Hive samples from bucket ${b}`);

@@ -1,5 +1,6 @@
 // kill -9 of the whole service, then a restart on the same ledger: every table resumes in its state
-// (running stays running, paused stays paused) and every record lands exactly once.
+// (running stays running, paused stays paused) and every record lands exactly once. Then `ledger
+// rebuild` restores the next offsets from the published files, of a file: table and of an hdfs: one.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -10,6 +11,7 @@ import { eventually, startService, type RunningService } from './helpers/service
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Ledger } from '../../src/ledger/ledger.ts';
+import { locationClause, type Warehouse } from './helpers/warehouse.ts';
 
 const runCli = (args: string[], env: Record<string, string>) =>
   promisify(execFile)(process.execPath, ['bin/hive-kafka.mjs', ...args], { env: { ...process.env, HIVE_KAFKA_HMS_URI: stack.metastoreUri, ...env } });
@@ -17,6 +19,8 @@ const runCli = (args: string[], env: Record<string, string>) =>
 const suffix = randomUUID().slice(0, 8);
 const running = { topic: `restart-run-${suffix}`, table: `restart_run_${suffix}` };
 const paused = { topic: `restart-pause-${suffix}`, table: `restart_pause_${suffix}` };
+/** On HDFS, for the ledger rebuild: created with the running table, so it ingests while that one does. */
+const onHdfs = { topic: `restart-hdfs-${suffix}`, table: `restart_hdfs_${suffix}`, kind: 'hdfs' as const, records: 100 };
 const kafka = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-restart', logLevel: logLevel.NOTHING });
 let service: RunningService;
 let nextId = 0;
@@ -29,25 +33,28 @@ async function produce(topic: string, n: number): Promise<void> {
 }
 
 const count = async (table: string) => (await runBeeline(`SELECT count(*), count(DISTINCT id) FROM ${table}`)).trim();
-const createTable = (t: { topic: string; table: string }, extra = '') => runBeeline(`CREATE TABLE ${t.table} (id BIGINT)
+const createSql = (t: { topic: string; table: string; kind?: Warehouse }, extra = '') => `CREATE TABLE ${t.table} (id BIGINT)
   STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler'
-  TBLPROPERTIES ('kafka.topic'='${t.topic}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.max.batch.period.ms'='500'${extra})`);
+  ${locationClause(t.kind ?? 'file', t.table)}
+  TBLPROPERTIES ('kafka.topic'='${t.topic}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.max.batch.period.ms'='500'${extra})`;
+const createTable = (t: { topic: string; table: string }, extra = '') => runBeeline(createSql(t, extra));
 
 before(async () => {
   await requireStack();
-  await createTopics([running, paused].map((t) => ({ topic: t.topic, partitions: 2 })));
+  await createTopics([running, paused, onHdfs].map((t) => ({ topic: t.topic, partitions: 2 })));
   service = await startService({ tables: suffix });
 });
 
 after(async () => {
-  for (const t of [running, paused]) await runBeeline(`DROP TABLE IF EXISTS ${t.table}`).catch(() => undefined);
+  for (const t of [running, paused, onHdfs]) await runBeeline(`DROP TABLE IF EXISTS ${t.table}`).catch(() => undefined);
   await service?.stop();
 });
 
 test('after kill -9 and a restart, running stays running, paused stays paused, nothing is lost or doubled', async () => {
   await produce(running.topic, 200);
   await produce(paused.topic, 50);
-  await createTable(running);
+  await produce(onHdfs.topic, onHdfs.records);
+  await runBeeline(`${createSql(running)};\n${createSql(onHdfs)}`); // one beeline call for both
   await createTable(paused, ", 'kafka.ingestion.paused'='true'");
   await eventually('200 rows in the running table', async () => ((await count(running.table)) === '200\t200' ? true : undefined), 90_000, 1500);
 
@@ -72,18 +79,33 @@ test('after kill -9 and a restart, running stays running, paused stays paused, n
   assert.equal(await count(paused.table), '0\t0', 'a paused table ingests nothing, before or after the restart');
 });
 
-test('hive-kafka ledger rebuild on a deleted ledger restores the next offsets exactly', async () => {
-  const before = (await service.status()).tables.find((t) => t.table === `default.${running.table}`)!;
-  const expected = Object.fromEntries(before.partitions.map((p) => [p.partition, p.committed]));
+test('hive-kafka ledger rebuild on a deleted ledger restores the next offsets exactly, on file: and on hdfs:', async () => {
+  // The HDFS table's records all committed first (the running table's are: the first test saw them
+  // in Hive), so that no batch is in flight when the service stops.
+  const tables = await eventually(`${onHdfs.records} records committed in ${onHdfs.table}`, async () => {
+    const all = (await service.status()).tables;
+    const hdfs = all.find((t) => t.table === `default.${onHdfs.table}`);
+    const committed = hdfs?.partitions.reduce((n, p) => n + p.committed, 0);
+    return committed === onHdfs.records ? all : undefined;
+  }, 60_000, 500);
+  const expected = new Map([running, onHdfs].map((t) => {
+    const view = tables.find((x) => x.table === `default.${t.table}`)!;
+    return [t.table, Object.fromEntries(view.partitions.map((p) => [p.partition, p.committed]))];
+  }));
   await service.stop();
   const fresh = `${service.ledgerPath}.rebuilt`;
-  const { stdout } = await runCli(['ledger', 'rebuild', `default.${running.table}`], { HIVE_KAFKA_LEDGER: fresh });
-  assert.match(stdout, /next offsets rebuilt/);
+  for (const table of expected.keys()) {
+    const { stdout } = await runCli(['ledger', 'rebuild', `default.${table}`], { HIVE_KAFKA_LEDGER: fresh });
+    assert.match(stdout, /next offsets rebuilt/);
+  }
   const ledger = Ledger.open(fresh);
   try {
-    const stream = ledger.listStreams().find((s) => s.tableName === running.table)!;
-    assert.deepEqual(Object.fromEntries(ledger.nextOffsets(stream.tableId)), expected);
-    assert.equal(stream.desiredState, 'running');
+    for (const [table, offsets] of expected) {
+      const stream = ledger.listStreams().find((s) => s.tableName === table)!;
+      assert.deepEqual(Object.fromEntries(ledger.nextOffsets(stream.tableId)), offsets, `next offsets of ${table}`);
+      assert.equal(stream.desiredState, 'running');
+      if (table === onHdfs.table) assert.match((JSON.parse(stream.layoutJson) as { location: string }).location, /^hdfs:/);
+    }
   } finally {
     ledger.close();
   }

@@ -3,21 +3,24 @@
 //    equals partitionDir, and HMS created exactly that directory;
 // 2. files written into partitionDir directories and registered with MetastoreClient.addPartitions
 //    come back from Hive SELECT with the original values, and nothing lands outside the table location.
+// Both run on a table in the file: warehouse and on one on HDFS (helpers/warehouse.ts).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { MetastoreClient } from '../../src/metastore/client.ts';
 import type { Table } from '../../src/metastore/types.ts';
-import { fileSystemFor, localPath } from '../../src/sink/fs.ts';
+import { fileSystemFor } from '../../src/sink/fs.ts';
 import { encodeParquet } from '../../src/sink/parquet.ts';
 import { defaultPartitionName, partitionDir, partitionLocation } from '../../src/sink/partition-path.ts';
 import { makeRowDecoder, parseRecordJson, partitionValueOf } from '../../src/task/decode.ts';
 import { runBeeline } from './helpers/beeline.ts';
-import { requireHiveServer2, requireMetastore, stack } from './helpers/services.ts';
+import { requireHdfs, requireHiveServer2, requireMetastore, stack } from './helpers/services.ts';
+import { locationClause, locationExists, readableCopy, WAREHOUSES, type Warehouse } from './helpers/warehouse.ts';
 
-const table = `it_sink_parts_${randomUUID().slice(0, 8)}`;
+const suffix = randomUUID().slice(0, 8);
+const tableOf = (kind: Warehouse) => `it_sink_parts_${kind}_${suffix}`;
 const columns = [{ name: 'id', type: 'int' }, { name: 'payload', type: 'string' }];
 const keys = [{ name: 'dt', type: 'string' }, { name: 'tag', type: 'string' }];
 
@@ -29,8 +32,7 @@ const hostileTags = [
 ];
 
 let metastore: MetastoreClient;
-let hiveTable: Table;
-let tableDir: string;
+const hiveTables = new Map<Warehouse, Table>();
 
 function sqlString(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
@@ -45,22 +47,27 @@ function walkFiles(dir: string): string[] {
 before(async () => {
   await requireHiveServer2();
   await requireMetastore();
-  await runBeeline(
-    `CREATE EXTERNAL TABLE default.${table} (id INT, payload STRING) PARTITIONED BY (dt STRING, tag STRING) ` +
-      `STORED AS PARQUET TBLPROPERTIES ('external.table.purge'='true')`,
-  );
+  await requireHdfs();
+  await runBeeline(WAREHOUSES.map((kind) =>
+    `CREATE EXTERNAL TABLE default.${tableOf(kind)} (id INT, payload STRING) PARTITIONED BY (dt STRING, tag STRING) ` +
+      `STORED AS PARQUET ${locationClause(kind, tableOf(kind))} TBLPROPERTIES ('external.table.purge'='true')`).join(';\n'));
   metastore = await MetastoreClient.connect(stack.metastoreUri, { timeoutMs: 10_000 });
-  hiveTable = await metastore.getTable('default', table);
-  assert.ok(hiveTable.storage.location, 'table has no location');
-  tableDir = localPath(hiveTable.storage.location);
+  for (const kind of WAREHOUSES) {
+    const hiveTable = await metastore.getTable('default', tableOf(kind));
+    assert.ok(hiveTable.storage.location, `${tableOf(kind)} has no location`);
+    if (kind === 'hdfs') assert.match(hiveTable.storage.location, /^hdfs:/);
+    hiveTables.set(kind, hiveTable);
+  }
 });
 
 after(async () => {
-  await runBeeline(`DROP TABLE IF EXISTS default.${table}`);
+  await runBeeline(WAREHOUSES.map((kind) => `DROP TABLE IF EXISTS default.${tableOf(kind)}`).join(';\n'));
   metastore?.close();
 });
 
-test("partitionDir names each partition exactly as Hive's metastore does", async () => {
+for (const kind of WAREHOUSES) test(`partitionDir names each partition exactly as Hive's metastore does (${kind})`, async () => {
+  const table = tableOf(kind);
+  const location = hiveTables.get(kind)!.storage.location!;
   const partitionSpecs = hostileTags.map((tag) => `PARTITION (dt='hive', tag=${sqlString(tag)})`).join(' ');
   await runBeeline(`ALTER TABLE default.${table} ADD ${partitionSpecs}`);
 
@@ -68,12 +75,16 @@ test("partitionDir names each partition exactly as Hive's metastore does", async
   for (const tag of hostileTags) {
     const ours = partitionDir(['dt', 'tag'], ['hive', tag]);
     assert.ok(hiveNames.has(ours), `Hive's partition name for tag ${JSON.stringify(tag)} is not ${ours}; Hive has: ${[...hiveNames].join(' | ')}`);
-    assert.ok(existsSync(join(tableDir, ours)), `Hive did not create the directory ${ours}`);
+    assert.ok(await locationExists(partitionLocation(location, ours)), `Hive did not create the directory ${ours}`);
   }
   assert.equal(hiveNames.size, hostileTags.length);
 });
 
-test('files in escaped partition directories, registered through the metastore, read back with the original values', async () => {
+for (const kind of WAREHOUSES) test(`files in escaped partition directories, registered through the metastore, read back with the original values (${kind})`, async () => {
+  const table = tableOf(kind);
+  const hiveTable = hiveTables.get(kind)!;
+  const location = hiveTable.storage.location!.replace(/\/+$/, '');
+  const tableDir = fileSystemFor(location).path;
   const decode = makeRowDecoder(columns);
   const tags: (string | null)[] = [...hostileTags, '', null];
   const records = tags.map((tag, id) => JSON.stringify({ id, payload: `row ${id}`, dt: '2024-01-01', tag }));
@@ -92,8 +103,7 @@ test('files in escaped partition directories, registered through the metastore, 
 
   const written: string[] = [];
   for (const [dir, group] of groups) {
-    const location = partitionLocation(hiveTable.storage.location!, dir);
-    const { fs, path } = fileSystemFor(location);
+    const { fs, path } = fileSystemFor(partitionLocation(location, dir));
     await fs.mkdirs(path);
     const file = join(path, 'part-00000.parquet');
     await fs.writeFileDurably(file, encodeParquet(columns, group.rows));
@@ -104,7 +114,7 @@ test('files in escaped partition directories, registered through the metastore, 
     table,
     [...groups].map(([dir, group]) => ({
       values: group.values,
-      storage: { ...hiveTable.storage, location: partitionLocation(hiveTable.storage.location!, dir) },
+      storage: { ...hiveTable.storage, location: partitionLocation(location, dir) },
     })),
     false,
   );
@@ -123,9 +133,11 @@ test('files in escaped partition directories, registered through the metastore, 
   // Nothing outside the table location: every file we wrote resolves under it, the table holds
   // exactly those files, and the places a broken escape would have reached do not exist.
   for (const file of written) assert.ok(resolve(file).startsWith(`${tableDir}/`), `${file} is outside ${tableDir}`);
-  const ours = walkFiles(tableDir).filter((file) => file.includes('/dt=2024-01-01/'));
-  assert.deepEqual(ours.sort(), written.map((f) => resolve(f)).sort());
-  for (const escaped of [join(dirname(tableDir), 'x'), join(tableDir, 'x'), join(tableDir, 'dt=2024-01-01', 'x'), join(tableDir, 'dt=2024-01-01', 'tag=a', 'b')]) {
-    assert.equal(existsSync(escaped), false, `${escaped} exists: a partition value escaped its directory`);
+  const copy = await readableCopy(location);
+  const ours = walkFiles(copy).filter((file) => file.includes('/dt=2024-01-01/')).map((file) => relative(copy, file));
+  assert.deepEqual(ours.sort(), written.map((f) => relative(tableDir, resolve(f))).sort());
+  const parent = location.replace(/\/[^/]*$/, '');
+  for (const escaped of [`${parent}/x`, `${location}/x`, `${location}/dt=2024-01-01/x`, `${location}/dt=2024-01-01/tag=a/b`]) {
+    assert.equal(await locationExists(escaped), false, `${escaped} exists: a partition value escaped its directory`);
   }
 });
