@@ -50,11 +50,11 @@ export function hive(): Promise<HiveSession> {
   return openHiveSession({ url: `jdbc:hive2://${stack.hiveServer2}/default`, user: process.env.USER ?? 'hive', password: undefined });
 }
 
-export function createTableSql(table: string, topic: string, props: Record<string, string | number>, opts: { partitionedBy?: string; columns?: string } = {}): string {
+export function createTableSql(table: string, topic: string, props: Record<string, string | number>, opts: { partitionedBy?: string; columns?: string; location?: string } = {}): string {
   const all = { 'kafka.topic': topic, 'kafka.broker.list': stack.kafkaBrokers, ...props };
   const tblprops = Object.entries(all).map(([k, v]) => `"${k}"="${v}"`).join(', ');
   return `CREATE TABLE ${table} (${opts.columns ?? BENCH_COLUMNS})${opts.partitionedBy ? ` PARTITIONED BY (${opts.partitionedBy})` : ''} `
-    + `STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler' TBLPROPERTIES (${tblprops})`;
+    + `STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler' ${opts.location ? `LOCATION '${opts.location}' ` : ''}TBLPROPERTIES (${tblprops})`;
 }
 
 /** The service on a fresh ledger, managing only the tables whose name matches `tables`. */

@@ -98,6 +98,9 @@ await part('throughput', `${sizes.records} records, 4 partitions`, async () => {
   for (const c of CLIENTS) { log(`(b) bare ${c} consumer`); bare[c] = await bareConsumer(filled, c); }
   const service: ServiceRun[] = [];
   for (const c of CLIENTS) for (const tasks of [1, 4]) { log(`(c) service, ${c}, ${tasks} task(s)`); service.push(await serviceIngest(filled, c, tasks)); }
+  log(`(c) service, ${client}, 4 tasks, into a table on HDFS`);
+  const hdfs = await serviceIngest(filled, client, 4, 'hdfs');
+  const local = service.find((r) => r.client === client && r.tasks === 4)!;
   const best = service.filter((r) => r.client === client).reduce((a, b) => (b.msgsPerS > a.msgsPerS ? b : a));
   return {
     fill: filled, java, bare, service,
@@ -107,6 +110,7 @@ await part('throughput', `${sizes.records} records, 4 partitions`, async () => {
     ratio_vs_java: round(best.msgsPerS / java.msgsPerS, 2),
     ratios_by_run: service.map((r) => ({ client: r.client, tasks: r.tasks, vs_bare_same_client: round(r.msgsPerS / bare[r.client]!.msgsPerS, 2), vs_java: round(r.msgsPerS / java.msgsPerS, 2) })),
     target_ratio_vs_bare: 0.9,
+    hdfs, hdfs_vs_local: round(hdfs.msgsPerS / local.msgsPerS, 2), target_hdfs_vs_local: 0.8,
   };
 });
 
@@ -150,6 +154,8 @@ function markdownSummary(all: Record<string, any>): string {
     for (const s of t.service) {
       row(`(c) service, ${s.client}, ${s.tasks} task(s), CREATE → last publish`, s.msgsPerS.toLocaleString('en'), s.mbPerS, round(s.msgsPerS / t.bare[s.client].msgsPerS, 2), round(s.msgsPerS / t.java.msgsPerS, 2));
     }
+    if (t.hdfs) row(`(c) service, ${t.hdfs.client}, ${t.hdfs.tasks} task(s), table on HDFS (WebHDFS)`, t.hdfs.msgsPerS.toLocaleString('en'), t.hdfs.mbPerS, round(t.hdfs.msgsPerS / t.bare[t.hdfs.client].msgsPerS, 2), round(t.hdfs.msgsPerS / t.java.msgsPerS, 2));
+    if (t.hdfs) out.push('', `HDFS against the local disk, same client and tasks, same run: ${t.hdfs_vs_local} (target ≥ 0.8: ${ok(t.hdfs_vs_local >= 0.8)}).`);
     out.push('', `Headline (${t.basis}): ${t.service_msgs_per_s.toLocaleString('en')} msg/s, ratio vs bare ${t.ratio_vs_bare} (target ≥ 0.9: ${ok(t.ratio_vs_bare >= 0.9)}), vs Java ${t.ratio_vs_java}.`, '');
   }
   const targets: [string, string, string, boolean][] = [];

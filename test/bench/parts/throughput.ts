@@ -2,7 +2,8 @@
 //   (a) Kafka's Java ConsumerPerformance (fetch.nMsg.sec),
 //   (b) a bare consumer per client that only counts records, with the service's fetch settings
 //       (FETCH_SETTINGS, which the Java consumer gets too),
-//   (c) the service: from the CREATE TABLE to the last record published, 1 task and 4 tasks, per client.
+//   (c) the service: from the CREATE TABLE to the last record published, 1 task and 4 tasks, per client,
+//       and once more into a table on the stack's HDFS (WebHDFS), to compare with the local disk.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,12 +11,13 @@ import { bareConsume } from '../bare-consumer.ts';
 import { FETCH_SETTINGS as FETCH } from '../../../src/task/source.ts';
 import { benchName, benchService, brokers, committedBatches, createTableSql, eventually, hive, kafkaTool, procStats, round, rssSampler, serviceLog } from '../lib.ts';
 import type { Filled } from './fill.ts';
+import { stack } from '../../integration/helpers/services.ts';
 
 export type Client = 'kafkajs' | 'platformatic';
 export const CLIENTS: Client[] = ['kafkajs', 'platformatic'];
 
 export interface Rate { msgsPerS: number; mbPerS: number; ms: number }
-export interface ServiceRun extends Rate { client: Client; tasks: number; steadyMsgsPerS: number; cpuS: number; peakRssMb: number }
+export interface ServiceRun extends Rate { client: Client; tasks: number; fileSystem: 'file' | 'hdfs'; steadyMsgsPerS: number; cpuS: number; peakRssMb: number }
 
 function rate(records: number, bytes: number, ms: number): Rate {
   return { msgsPerS: round(records / (ms / 1000)), mbPerS: round(bytes / 2 ** 20 / (ms / 1000), 1), ms: Math.round(ms) };
@@ -49,15 +51,16 @@ export async function bareConsumer(filled: Filled, client: Client): Promise<Rate
 }
 
 /** The service ingests the whole topic into a new table; timed from the CREATE to the last publish. */
-export async function serviceIngest(filled: Filled, client: Client, tasks: number): Promise<ServiceRun> {
-  const table = benchName('tput', `_${client}_${tasks}`);
+export async function serviceIngest(filled: Filled, client: Client, tasks: number, fileSystem: 'file' | 'hdfs' = 'file'): Promise<ServiceRun> {
+  const table = benchName('tput', `_${client}_${tasks}${fileSystem === 'hdfs' ? '_hdfs' : ''}`);
+  const location = fileSystem === 'hdfs' ? `${stack.hdfs}/hive-kafka-bench/${table}` : undefined;
   const service = await benchService(`^default\\.${table}$`, { HIVE_KAFKA_CLIENT: client });
   const session = await hive();
   try {
     const cpuBefore = procStats(service.child.pid!).cpuS;
     const rss = rssSampler(service.child.pid!);
     const createdAt = Date.now();
-    await session.execute(createTableSql(table, filled.topic, { 'kafka.max.num.tasks': tasks, 'kafka.batch.maxSize': 100_000, 'kafka.max.batch.period.ms': 1000 }));
+    await session.execute(createTableSql(table, filled.topic, { 'kafka.max.num.tasks': tasks, 'kafka.batch.maxSize': 100_000, 'kafka.max.batch.period.ms': 1000 }, { location }));
     const lastPublish = await eventually(`${table} to publish ${filled.records} records`, async () => {
       const batches = committedBatches(service.ledgerPath);
       const records = batches.reduce((n, b) => n + b.records, 0);
@@ -69,7 +72,7 @@ export async function serviceIngest(filled: Filled, client: Client, tasks: numbe
     const consumingAt = Math.min(...serviceLog(service, 'task consuming').map((l) => l.time));
     const run = rate(filled.records, filled.bytes, lastPublish - createdAt);
     await session.execute(`DROP TABLE ${table}`);
-    return { ...run, client, tasks, steadyMsgsPerS: round(filled.records / ((lastPublish - consumingAt) / 1000)), cpuS: round(cpuS, 1), peakRssMb: Math.round(peakRssMb) };
+    return { ...run, client, tasks, fileSystem, steadyMsgsPerS: round(filled.records / ((lastPublish - consumingAt) / 1000)), cpuS: round(cpuS, 1), peakRssMb: Math.round(peakRssMb) };
   } finally {
     await session.close();
     await service.stop();
