@@ -75,7 +75,6 @@ export class Service {
               const table = `${stream.dbName}.${stream.tableName}`;
               gapOffsets.inc({ table, partition: String(gap.partition), policy: gap.policy }, gap.to - gap.from + 1);
               log.warn({ table, ...gap }, 'offsets deleted by Kafka before the table read them');
-              this.supervisor.offsetsLost(tableId, gap.policy);
             },
           },
         );
@@ -160,7 +159,7 @@ export class Service {
       this.ledger.setFailure(tableId, change.problem ?? change.event, history, { ...change.detail, error: change.problem });
     } else if (t.actions.includes('clear-failure') && before?.failure) {
       this.ledger.setFailure(tableId, null, history, change.detail);
-    } else if (history && (cause !== 'resync' || change.event !== 'alter:none')) {
+    } else if (history) {
       this.ledger.appendHistory(tableId, history, change.detail);
     }
     await this.supervisor.notify(tableId);

@@ -226,11 +226,6 @@ export class Supervisor {
     setTimeout(() => { rt.retryAt = undefined; void this.notify(tableId); }, rt.retryAt - Date.now()).unref();
   }
 
-  /** A task reported offsets Kafka deleted before the table read them (it wrote the gap to the ledger). */
-  offsetsLost(tableId: number, policy: 'fail' | 'skip'): void {
-    if (policy === 'skip') this.apply(tableId, 'offsets-lost-skip');
-  }
-
   private async stopTasks(tableId: number, commitBuffered: boolean): Promise<void> {
     const rt = this.tables.get(tableId);
     if (!rt) return;

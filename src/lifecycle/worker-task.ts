@@ -2,12 +2,13 @@
 // what it holds), or terminated when it stops sending heartbeats.
 import { Worker } from 'node:worker_threads';
 import { workerBundle } from './worker-bundle.ts';
+import type { OffsetGapReport } from '../task/task.ts';
 import type { FromWorker, ToWorker, WorkerStart } from '../task/worker-protocol.ts';
 import type { RunningTask, TaskFailure } from './supervisor.ts';
 
 export interface WorkerHooks {
   onFailure(failure: TaskFailure): void;
-  onOffsetGap(gap: { partition: number; from: number; to: number; policy: 'fail' | 'skip' }): void;
+  onOffsetGap(gap: OffsetGapReport): void;
   onRejected(partition: number, count: number): void;
   onConsuming?(): void;
 }

@@ -7,7 +7,7 @@ import type { StoredLayout } from '../properties/stream.ts';
 import type { CommitStep } from '../sink/commit.ts';
 import { fileSystems, type HdfsSettings } from '../sink/fs.ts';
 import { partitionDir, partitionLocation } from '../sink/partition-path.ts';
-import { IngestionTask } from './task.ts';
+import { IngestionTask, type OffsetGapReport } from './task.ts';
 import { kafkaAuth, type CredentialsProfiles } from './kafka-auth.ts';
 import { logStartProbe } from './log-start.ts';
 import type { KafkaClientName } from './source.ts';
@@ -21,7 +21,7 @@ export interface TaskContext {
   onFailure(error: Error): void;
   onRejected(partition: number, count: number): void;
   onConsuming?(): void;
-  onOffsetGap?(gap: { partition: number; from: number; to: number; policy: 'fail' | 'skip' }): void;
+  onOffsetGap?(gap: OffsetGapReport): void;
   reached?: (step: CommitStep) => void;
   credentialsProfiles: CredentialsProfiles;
   kafkaClient: KafkaClientName;

@@ -54,8 +54,11 @@ export interface TaskDeps extends Omit<CommitDeps, 'ledger'> {
   /** The first offset Kafka still holds per owned partition: deleted offsets below it are a gap. */
   logStartOffsets(partitions: readonly number[]): Promise<Map<number, number>>;
   /** A gap was found and written to the ledger. */
-  onOffsetGap?(gap: { partition: number; from: number; to: number; policy: 'fail' | 'skip' }): void;
+  onOffsetGap?(gap: OffsetGapReport): void;
 }
+
+/** Offsets from..to of a partition that Kafka deleted before the table read them. */
+export interface OffsetGapReport { partition: number; from: number; to: number; policy: 'fail' | 'skip' }
 
 /** Records refused by the decoder under kafka.error.policy skip or deadletter. */
 interface Rejected { offset: number; reason: string; value: string | null }

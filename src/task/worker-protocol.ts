@@ -1,6 +1,7 @@
 // Messages between the supervisor's thread and a task's worker thread.
 import type { HdfsSettings } from '../sink/fs.ts';
 import type { KafkaClientName } from './source.ts';
+import type { OffsetGapReport } from './task.ts';
 
 export interface WorkerStart {
   tableId: number;
@@ -25,7 +26,7 @@ export type FromWorker =
   | { type: 'heartbeat' }
   | { type: 'consuming' }
   | { type: 'rejected'; partition: number; count: number }
-  | { type: 'offset-gap'; partition: number; from: number; to: number; policy: 'fail' | 'skip' }
+  | ({ type: 'offset-gap' } & OffsetGapReport)
   /** name and retriable travel with the message: a failure a restart cannot fix stops the table. */
   | { type: 'failed'; message: string; name?: string; retriable: boolean }
   | { type: 'stopped' };
