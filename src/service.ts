@@ -18,6 +18,7 @@ import { stateOf, Supervisor } from './lifecycle/supervisor.ts';
 import { startWorkerTask } from './lifecycle/worker-task.ts';
 import { kafkaAuth, type CredentialsProfiles } from './task/kafka-auth.ts';
 import type { KafkaClientName } from './task/source.ts';
+import { ClusterOwnership, StandaloneOwnership, type ClusterSettings, type ClusterStatus, type Ownership } from './cluster/ownership.ts';
 
 const rejectedRecords = new Counter({ name: 'hive_kafka_records_rejected_total', help: 'Records refused by the decoder under kafka.error.policy skip or deadletter', labelNames: ['table'] });
 const gapOffsets = new Counter({ name: 'hive_kafka_offset_gap_offsets_total', help: 'Offsets Kafka deleted before the table read them (retention, deleteRecords), by kafka.offset.gap.policy', labelNames: ['table', 'partition', 'policy'] });
@@ -34,6 +35,10 @@ export interface ServiceConfig {
   kafkaClient: KafkaClientName;
   /** WebHDFS addresses of the hdfs: authorities table locations name. */
   hdfs: HdfsSettings;
+  /** This service's name in holder files, cluster status and the state log. */
+  instanceId: string;
+  /** Several instances sharing the tables; absent: this one runs every table it can hold. */
+  cluster?: ClusterSettings;
 }
 
 
@@ -45,6 +50,7 @@ export class Service {
   private readonly manages: RegExp;
   private readonly credentialsProfiles: CredentialsProfiles;
   private readonly fileSystems: FileSystems;
+  private readonly ownership: Ownership;
   readonly kafkaClient: KafkaClientName;
 
   constructor(private readonly config: ServiceConfig, private readonly log: Logger) {
@@ -53,19 +59,26 @@ export class Service {
     this.ledger = Ledger.open(config.ledgerPath);
     this.manages = new RegExp(config.tableFilter);
     this.credentialsProfiles = config.credentialsProfiles;
+    const common = { ledger: this.ledger, fileSystems: this.fileSystems, instanceId: config.instanceId, log: log.child({ part: 'cluster' }) };
+    this.ownership = config.cluster
+      ? new ClusterOwnership(common, config.cluster, () => { for (const s of this.ledger.listStreams()) void this.supervisor.notify(s.tableId); })
+      : new StandaloneOwnership(common);
     this.supervisor = new Supervisor({
+      ownership: this.ownership,
       ledger: this.ledger,
       log: log.child({ part: 'supervisor' }),
       partitionCount: (spec) => this.partitionCount(spec),
       initOffsets: (tableId, spec, partitions) => this.initOffsets(tableId, spec, partitions),
       startTask: (tableId, assignment, onFailure) => {
         const stream = this.ledger.getStream(tableId)!;
+        const token = this.ownership.tokenOf(tableId);
         return startWorkerTask(
           { tableId, taskId: assignment.taskId, partitions: assignment.partitions, ledgerPath: config.ledgerPath,
             metastoreUri: config.metastoreUri, metastoreTimeoutMs: config.metastoreTimeoutMs, heartbeatMs: 1000,
-            credentialsProfiles: config.credentialsProfiles, kafkaClient: config.kafkaClient, hdfs: config.hdfs },
+            credentialsProfiles: config.credentialsProfiles, kafkaClient: config.kafkaClient, hdfs: config.hdfs, fenced: token !== undefined },
           {
             onFailure,
+            fence: (partition, state) => this.ownership.record(tableId, token, new Map([[partition, state]])),
             onConsuming: () => log.info({ table: `${stream.dbName}.${stream.tableName}`, taskId: assignment.taskId, partitions: assignment.partitions }, 'task consuming'),
             onRejected: (partition, count) => {
               rejectedRecords.inc({ table: `${stream.dbName}.${stream.tableName}` }, count);
@@ -92,14 +105,17 @@ export class Service {
     });
   }
 
-  start(): void {
+  async start(): Promise<void> {
+    await this.ownership.start();
     this.supervisor.start();
     this.watcher.start();
   }
 
+  /** Commits what the tasks hold, gives the tables up, then leaves the cluster: its other members take them at once. */
   async stop(): Promise<void> {
     await this.watcher.stop();
     await this.supervisor.stop();
+    await this.ownership.stop();
     for (const admin of this.admins.values()) await admin.disconnect().catch(() => undefined);
     this.ledger.close();
   }
@@ -165,6 +181,9 @@ export class Service {
     await this.supervisor.notify(tableId);
   }
 
+  /** This instance, its cluster's members and the owner of each table. */
+  clusterStatus(): ClusterStatus { return this.ownership.status(); }
+
   // ---- what the supervisor and tasks need from Kafka and the metastore -----------------------
 
   private async admin(spec: StreamSpec): Promise<Admin> {
@@ -215,6 +234,8 @@ export class Service {
       const at = !isNewTable ? o.low : start.kind === 'latest' ? o.high : start.kind === 'earliest' ? o.low : o.offset;
       begin.set(o.partition, Number(at ?? o.offset));
     }
+    // In a cluster the start offsets are part of the table's portable state: a later owner must not compute them again.
+    await this.ownership.record(tableId, this.ownership.tokenOf(tableId), new Map([...begin].map(([p, next]) => [p, { next, pending: null }])));
     this.ledger.initPartitions(tableId, begin);
   }
 
@@ -229,6 +250,7 @@ export class Service {
     if (!stream) return;
     const layout = JSON.parse(stream.layoutJson) as StoredLayout;
     const { fs, path } = this.fileSystems.for(layout.location, `${stream.dbName}.${stream.tableName}`);
+    await this.ownership.forget(tableId);
     if (layout.purgedOnDrop && !(await this.locationInUse(stream, layout.location))) {
       await fs.removeTree(path);
       return;

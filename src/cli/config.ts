@@ -1,5 +1,7 @@
 // Service configuration: a JSON file, then environment variables, then defaults (README, "Configuration").
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { defaultHdfsSettings } from '../sink/fs.ts';
 import { KAFKA_CLIENTS } from '../task/source.ts';
@@ -35,7 +37,20 @@ const ConfigSchema = z.object({
     /** user.name for WebHDFS simple authentication; default: the OS user the service runs as. */
     user: z.string().min(1).optional(),
   }).strict().default(() => ({ nameServices: { ...defaultHdfsSettings.nameServices } })),
-}).strict();
+  /**
+   * This service's name in holder files, cluster status and the state log. Default: host name and
+   * ledger path, which stay the same across restarts of one service.
+   */
+  instanceId: z.string().regex(/^[^\s]+$/, 'no spaces').optional(),
+  /** Instances with the same cluster name share the tables (README, "Several instances"); absent: this service runs every table it can hold. */
+  cluster: z.object({
+    name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" (it names a Kafka group and topic)'),
+    /** The Kafka cluster the group and the state log live on; the tables' own brokers may differ. */
+    bootstrap: z.array(z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port')).min(1),
+    /** A member silent this long leaves the group and its tables move (Kafka's group.min.session.timeout.ms is 6000 by default). */
+    sessionTimeoutMs: z.coerce.number().int().min(1000).default(10_000),
+  }).strict().optional(),
+}).strict().transform((c) => ({ ...c, instanceId: c.instanceId ?? `${hostname()}:${resolve(c.ledgerPath)}` }));
 
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -50,6 +65,7 @@ const ENV: Record<string, keyof Config> = {
   HIVE_KAFKA_HS2_USER: 'hiveServer2User',
   HIVE_KAFKA_HS2_PASSWORD: 'hiveServer2Password',
   HIVE_KAFKA_CLIENT: 'kafkaClient',
+  HIVE_KAFKA_INSTANCE_ID: 'instanceId',
 };
 
 export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
@@ -63,6 +79,12 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   }
   const merged: Record<string, unknown> = { ...(fromFile as object) };
   for (const [name, key] of Object.entries(ENV)) if (env[name] !== undefined) merged[key] = env[name];
+  if (env.HIVE_KAFKA_CLUSTER !== undefined) {
+    // HIVE_KAFKA_CLUSTER=name, HIVE_KAFKA_CLUSTER_BOOTSTRAP=host:port[,host:port]
+    merged.cluster = { ...(merged.cluster as object | undefined), name: env.HIVE_KAFKA_CLUSTER,
+      ...(env.HIVE_KAFKA_CLUSTER_BOOTSTRAP ? { bootstrap: env.HIVE_KAFKA_CLUSTER_BOOTSTRAP.split(',') } : {}),
+      ...(env.HIVE_KAFKA_CLUSTER_SESSION_TIMEOUT_MS ? { sessionTimeoutMs: env.HIVE_KAFKA_CLUSTER_SESSION_TIMEOUT_MS } : {}) };
+  }
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(config)'}: ${i.message}`);

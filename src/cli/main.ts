@@ -18,8 +18,8 @@ program.command('serve')
     const log = pino({ name: 'hive-kafka' });
     const service = new Service(config, log);
     const server = await serveHttp(service, config.httpHost, config.httpPort);
-    service.start();
-    log.info({ metastore: config.metastoreUri, ledger: config.ledgerPath, kafkaClient: config.kafkaClient, http: `http://${config.httpHost}:${config.httpPort}` }, 'hive-kafka is serving');
+    await service.start();
+    log.info({ instance: config.instanceId, cluster: config.cluster?.name, metastore: config.metastoreUri, ledger: config.ledgerPath, kafkaClient: config.kafkaClient, http: `http://${config.httpHost}:${config.httpPort}` }, 'hive-kafka is serving');
     const shutdown = async (signal: string) => {
       log.info({ signal }, 'stopping: committing in-flight batches');
       server.close();
@@ -122,6 +122,29 @@ program.command('ledger')
       for (const [p, o] of [...next].sort(([a], [b]) => a - b)) console.log(`  partition ${p}: next offset ${o}`);
     } finally {
       ledger.close();
+      metastore.close();
+    }
+  });
+
+program.command('release')
+  .description('let another hive-kafka service take a table: removes the holder file that names the service or cluster ingesting it (stop that one first)')
+  .argument('<table>', 'db.table')
+  .option('-c, --config <file>', 'JSON config file (env variables override it)')
+  .action(async (name: string, opts: { config?: string }) => {
+    const [db, table] = name.includes('.') ? name.split('.', 2) as [string, string] : ['default', name];
+    const config = loadConfig(opts.config);
+    const { MetastoreClient } = await import('../metastore/client.ts');
+    const { fileSystems } = await import('../sink/fs.ts');
+    const { readHolder, releaseTable } = await import('../cluster/holder.ts');
+    const metastore = await MetastoreClient.connect(config.metastoreUri, { timeoutMs: config.metastoreTimeoutMs });
+    try {
+      const location = (await metastore.getTable(db, table)).storage.location ?? '';
+      const { fs, path } = fileSystems(config.hdfs).for(location, `${db}.${table}`);
+      const holder = await readHolder(fs, path);
+      if (!holder) { console.log(`${db}.${table}: no service holds it`); return; }
+      await releaseTable(fs, path);
+      console.log(`${db}.${table}: released from ${holder.holder} (instance ${holder.by}, since ${holder.since}); the next service to try takes it`);
+    } finally {
       metastore.close();
     }
   });

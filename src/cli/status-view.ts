@@ -17,19 +17,26 @@ export interface TableView {
   failure?: string;
   gaps: { partition: number; from: number; to: number; offsets: number; policy: string; at: string }[];
   partitions: PartitionView[];
+  /** The instance that runs the table (as far as this one knows). */
+  owner?: string;
+  /** Why this instance does not run it: held by another service, or owned by another member. */
+  notHere?: string;
 }
-export interface StatusView { kafkaClient?: string; source: 'service' | 'ledger'; tables: TableView[] }
+export interface ClusterView { instance: string; cluster?: string; generation?: number; members: string[] }
+export interface StatusView { kafkaClient?: string; source: 'service' | 'ledger'; cluster?: ClusterView; tables: TableView[] }
 
 export interface Live {
   kafkaClient: string;
   status(tableId: number): TableStatus | undefined;
   offsets(tableId: number): Promise<PartitionView[]>;
+  cluster?(): ClusterView & { owners: ReadonlyMap<number, string> };
 }
 
 const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : undefined);
 
 export async function statusView(ledger: Ledger, live?: Live): Promise<StatusView> {
   const tables: TableView[] = [];
+  const cluster = live?.cluster?.();
   for (const s of ledger.listStreams({ includeDropped: true })) {
     const state = stateOf(s);
     const status = live?.status(s.tableId);
@@ -38,7 +45,8 @@ export async function statusView(ledger: Ledger, live?: Live): Promise<StatusVie
       ? status.tasks.map((t) => ({ ...t, ownerEpoch: rows.get(t.taskId)?.ownerEpoch ?? undefined, heartbeatAt: iso(rows.get(t.taskId)?.heartbeatAt) }))
       : [...rows.values()].map((t) => ({ taskId: t.taskId, partitions: t.partitions, state: t.state, ownerEpoch: t.ownerEpoch ?? undefined,
         heartbeatAt: iso(t.heartbeatAt), lastError: t.lastError ?? undefined }));
-    const partitions = state === 'dropped' ? [] : live ? await live.offsets(s.tableId)
+    const runsHere = !status?.notHere;
+    const partitions = state === 'dropped' ? [] : live && runsHere ? await live.offsets(s.tableId)
       : [...ledger.nextOffsets(s.tableId)].sort(([a], [b]) => a - b).map(([partition, committed]) => ({ partition, committed }));
     tables.push({
       table: `${s.dbName}.${s.tableName}`,
@@ -50,17 +58,27 @@ export async function statusView(ledger: Ledger, live?: Live): Promise<StatusVie
       failure: s.failure ?? undefined,
       gaps: ledger.gaps(s.tableId).map((g) => ({ partition: g.kafkaPartition, from: g.firstOffset, to: g.lastOffset, offsets: g.lastOffset - g.firstOffset + 1, policy: g.policy, at: iso(g.at)! })),
       partitions,
+      owner: state === 'dropped' ? undefined : runsHere && status?.tasks.length ? cluster?.instance : cluster?.owners.get(s.tableId),
+      notHere: status?.notHere,
     });
   }
-  return { kafkaClient: live?.kafkaClient, source: live ? 'service' : 'ledger', tables };
+  const clusterView = cluster && { instance: cluster.instance, cluster: cluster.cluster, generation: cluster.generation, members: cluster.members };
+  return { kafkaClient: live?.kafkaClient, source: live ? 'service' : 'ledger', cluster: clusterView, tables };
 }
 
 /** The text `hive-kafka status` prints. */
 export function formatStatus(view: StatusView, all: boolean): string[] {
   const out: string[] = [];
   if (all && view.kafkaClient) out.push(`kafka client: ${view.kafkaClient}`);
+  if (all && view.cluster) {
+    out.push(view.cluster.cluster
+      ? `cluster ${view.cluster.cluster} (generation ${view.cluster.generation ?? '-'}): this instance ${view.cluster.instance}; members: ${view.cluster.members.join(', ') || 'none (not in the group right now)'}`
+      : `instance ${view.cluster.instance} (no cluster)`);
+  }
   for (const t of view.tables) {
     out.push(`${t.table}  ${t.state.toUpperCase()}  tasks: ${t.tasks.map((k) => `${k.taskId}[${k.partitions.join(',')}]=${k.state}${k.ownerEpoch ? `@e${k.ownerEpoch}` : ''}`).join(' ') || 'none'}  restarts: ${t.restarts}`);
+    if (t.notHere) out.push(`  not run here: ${t.notHere}${t.owner ? ` (owner: ${t.owner})` : ''}`);
+    else if (t.owner) out.push(`  owner: ${t.owner}`);
     if (t.failure) out.push(`  FAILED: ${t.failure}`);
     else if (t.lastError) out.push(`  last error: ${t.lastError}`);
     for (const g of t.gaps) out.push(`  gap: partition ${g.partition} offsets ${g.from}..${g.to} (${g.offsets}) deleted by Kafka before ingestion, ${g.policy === 'skip' ? 'skipped' : 'table stopped'} at ${g.at}`);

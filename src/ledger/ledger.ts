@@ -62,6 +62,9 @@ export interface BatchIntent {
 
 export interface PendingBatch extends BatchIntent { batchId: number }
 
+/** One Kafka partition of a table as the cluster's state log holds it: the next offset, and a batch recorded but maybe not published. */
+export interface PortablePartition { next: number; pending: Omit<BatchIntent, 'tableId' | 'kafkaPartition'> | null }
+
 /** A write by a task that no longer owns the partition. Not retriable: the task must stop. */
 export class FencedError extends Error {
   override readonly name = 'FencedError';
@@ -320,13 +323,42 @@ export class Ledger {
    * The batch's files are published and registered: move the partition's next offset past it. Not
    * fenced on purpose: completing a recorded intent is right whoever does it.
    */
-  markCommitted(batchId: number): void {
+  markCommitted(batch: number | { batchId: number }): void {
+    const batchId = typeof batch === 'number' ? batch : batch.batchId;
     this.write(() => {
       const b = this.db.prepare("SELECT table_id AS t, kafka_partition AS p, last_offset AS last FROM batches WHERE batch_id = ? AND state = 'written'")
         .get(batchId) as { t: number; p: number; last: number } | undefined;
       if (!b) return; // already committed: replaying a commit is harmless
       this.db.prepare("UPDATE batches SET state = 'committed', committed_at = ? WHERE batch_id = ?").run(Date.now(), batchId);
       this.db.prepare('UPDATE partition_offsets SET next_offset = MAX(next_offset, ?) WHERE table_id = ? AND kafka_partition = ?').run(b.last + 1, b.t, b.p);
+    });
+  }
+
+  /**
+   * A new owner takes the state log's word for these partitions (the log is the truth in a cluster;
+   * this ledger may be stale, or from another ownership). Local batches still waiting are replaced by
+   * the log's own pending batch. Returns the partitions this ledger knows and the log does not.
+   */
+  importPortable(tableId: number, parts: ReadonlyMap<number, PortablePartition>): Map<number, number> {
+    return this.write(() => {
+      const setNext = this.db.prepare(`INSERT INTO partition_offsets (table_id, kafka_partition, next_offset) VALUES (?, ?, ?)
+        ON CONFLICT (table_id, kafka_partition) DO UPDATE SET next_offset = excluded.next_offset`);
+      const waiting = this.db.prepare("SELECT batch_id FROM batches WHERE table_id = ? AND kafka_partition = ? AND state = 'written'").pluck();
+      for (const [p, part] of parts) {
+        setNext.run(tableId, p, part.next);
+        for (const id of waiting.all(tableId, p) as number[]) {
+          this.db.prepare('DELETE FROM batch_files WHERE batch_id = ?').run(id);
+          this.db.prepare('DELETE FROM batches WHERE batch_id = ?').run(id);
+        }
+        const b = part.pending;
+        if (!b) continue;
+        const epoch = this.db.prepare('SELECT owner_epoch FROM partition_offsets WHERE table_id = ? AND kafka_partition = ?').pluck().get(tableId, p) as number;
+        const batchId = Number(this.db.prepare(`INSERT INTO batches (table_id, kafka_partition, first_offset, last_offset, record_count, owner_epoch, state, created_at)
+          VALUES (?, ?, ?, ?, ?, ?, 'written', ?)`).run(tableId, p, b.firstOffset, b.lastOffset, b.recordCount, epoch, Date.now()).lastInsertRowid);
+        const file = this.db.prepare('INSERT INTO batch_files (batch_id, hidden_path, final_path, partition_values, bucket) VALUES (?, ?, ?, ?, ?)');
+        for (const f of b.files) file.run(batchId, f.hiddenPath, f.finalPath, f.partitionValues && JSON.stringify(f.partitionValues), f.bucket);
+      }
+      return new Map([...this.nextOffsets(tableId)].filter(([p]) => !parts.has(p)));
     });
   }
 

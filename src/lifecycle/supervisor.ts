@@ -1,5 +1,5 @@
 // Reconciles what the ledger says each table should be doing (running, paused, dropped) with the
-// tasks actually running. Every change arrives as a notice on one queue and is handled one at a
+// tasks actually running. Every change of a table arrives as a notice on that table's queue and is handled one at a
 // time, so nothing here needs locks; repeated notices for a table collapse into one.
 import type { Logger } from 'pino';
 import type { Ledger, StreamRow } from '../ledger/ledger.ts';
@@ -21,6 +21,20 @@ export interface RunningTask {
   kill?(): Promise<void>;
 }
 
+/**
+ * Which tables this instance may run (several instances share the tables: README, "Several
+ * instances"). Ownership is not a lifecycle state: a running table runs on exactly one instance.
+ */
+export interface TableOwnership {
+  owns(tableId: number): boolean;
+  /** Before the first task: may fence an earlier owner and load its committed state into the ledger. */
+  acquire(tableId: number): Promise<{ ok: true } | { ok: false; reason: string }>;
+  /** The tasks stopped: give the table up. */
+  release(tableId: number): Promise<void>;
+  /** A task was fenced out: another instance has the table now. */
+  lost(tableId: number): void;
+}
+
 export interface SupervisorDeps {
   ledger: Ledger;
   log: Logger;
@@ -35,6 +49,8 @@ export interface SupervisorDeps {
   tickMs?: number;
   /** A task without a heartbeat for this long is killed and replaced. */
   hungTaskMs?: number;
+  /** Absent: this instance runs every table. */
+  ownership?: TableOwnership;
 }
 
 export type TaskState = 'running' | 'failed' | 'stopped';
@@ -56,6 +72,8 @@ export interface TableStatus {
   attempts: number;
   lastError: string | undefined;
   nextRetryAt: number | undefined;
+  /** Why this instance does not run the table (held by another service, owned by another member). */
+  notHere?: string;
 }
 
 interface TableRuntime {
@@ -71,10 +89,14 @@ interface TableRuntime {
 export class Supervisor {
   private readonly tables = new Map<number, TableRuntime>();
   private readonly queued = new Set<number>();
-  private queue: Promise<void> = Promise.resolve();
+  /** One queue per table: a table's notices run one at a time; tables run side by side (a hand-over starts many at once). */
+  private readonly queues = new Map<number, Promise<void>>();
   private ticker: NodeJS.Timeout | undefined;
   private hangWatch: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Tables this instance has taken (ownership.acquire), and why the others were refused. */
+  private readonly holding = new Set<number>();
+  private readonly refusals = new Map<number, string>();
 
   constructor(private readonly deps: SupervisorDeps) {}
 
@@ -107,9 +129,10 @@ export class Supervisor {
 
   /** Something about the table may have changed: reconcile it soon (once, however often asked). */
   notify(tableId: number): Promise<void> {
-    if (this.stopped || this.queued.has(tableId)) return this.queue;
+    const queue = this.queues.get(tableId) ?? Promise.resolve();
+    if (this.stopped || this.queued.has(tableId)) return queue;
     this.queued.add(tableId);
-    this.queue = this.queue.then(async () => {
+    const next = queue.then(async () => {
       this.queued.delete(tableId);
       try {
         await this.reconcile(tableId);
@@ -118,7 +141,8 @@ export class Supervisor {
         this.deps.ledger.recordError(tableId, 'supervisor', (e as Error).message);
       }
     });
-    return this.queue;
+    this.queues.set(tableId, next);
+    return next;
   }
 
   status(tableId: number): TableStatus | undefined {
@@ -132,6 +156,7 @@ export class Supervisor {
       attempts: rt?.attempts ?? 0,
       lastError: rt?.lastError ?? stream.failure ?? undefined,
       nextRetryAt: rt?.retryAt,
+      notHere: this.refusals.get(tableId) ?? (this.deps.ownership && !this.deps.ownership.owns(tableId) ? 'owned by another instance of the cluster' : undefined),
     };
   }
 
@@ -139,8 +164,41 @@ export class Supervisor {
     this.stopped = true;
     clearInterval(this.ticker);
     clearInterval(this.hangWatch);
-    await this.queue;
+    await Promise.all(this.queues.values());
     for (const [tableId] of this.tables) await this.stopTasks(tableId, true);
+    for (const tableId of this.holding) await this.deps.ownership?.release(tableId);
+    this.holding.clear();
+  }
+
+  /** Whether this instance may run the table now, taking it first if it is newly ours. */
+  private async mayRun(tableId: number): Promise<boolean> {
+    const own = this.deps.ownership;
+    if (!own) return true;
+    if (!own.owns(tableId)) {
+      await this.handOver(tableId);
+      this.refusals.delete(tableId);
+      return false;
+    }
+    if (this.holding.has(tableId)) return true;
+    const r = await own.acquire(tableId);
+    if (!r.ok) {
+      if (this.refusals.get(tableId) !== r.reason) this.deps.log.warn({ tableId, reason: r.reason }, 'table not run here');
+      this.refusals.set(tableId, r.reason);
+      return false;
+    }
+    this.refusals.delete(tableId);
+    this.holding.add(tableId);
+    return true;
+  }
+
+  /** The table is another instance's now: its new owner re-reads whatever was not committed. */
+  private async handOver(tableId: number): Promise<void> {
+    if (!this.holding.has(tableId) && !this.tables.has(tableId)) return;
+    await this.stopTasks(tableId, false);
+    this.tables.delete(tableId);
+    this.holding.delete(tableId);
+    await this.deps.ownership?.release(tableId);
+    this.deps.log.info({ tableId }, 'table handed over to another instance');
   }
 
   private async reconcile(tableId: number): Promise<void> {
@@ -149,6 +207,7 @@ export class Supervisor {
     if (state !== 'running') {
       // paused and failed: commit what the tasks hold (a failed task already committed up to its error).
       await this.stopTasks(tableId, state !== 'dropped');
+      if (this.deps.ownership && !this.deps.ownership.owns(tableId)) await this.handOver(tableId);
       if (state === 'dropped' || state === 'absent') {
         this.tables.delete(tableId);
         await this.deps.cleanup(tableId);
@@ -156,6 +215,7 @@ export class Supervisor {
       return;
     }
 
+    if (!(await this.mayRun(tableId))) return;
     const spec = JSON.parse(stream!.specJson) as StreamSpec;
     const partitionCount = await this.deps.partitionCount(spec);
     const plan = planTasks(partitionCount, spec.maxNumTasks);
@@ -207,6 +267,15 @@ export class Supervisor {
     const rt = this.tables.get(tableId);
     const task = rt?.tasks.get(taskId);
     if (!rt || !task || task.state !== 'running') return;
+    if (failure.name === 'OwnershipLostError') {
+      // Not a failure of the table: another instance runs it now, and nothing here restarts it.
+      task.state = 'stopped';
+      this.deps.log.warn({ tableId, taskId, err: failure.message }, 'fenced out: another instance took the table');
+      this.deps.ownership?.lost(tableId);
+      this.holding.delete(tableId);
+      void this.stopTasks(tableId, false).then(() => { this.tables.delete(tableId); });
+      return;
+    }
     task.state = 'failed';
     rt.attempts += 1;
     rt.lastError = failure.message;

@@ -3,6 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { workerBundle } from './worker-bundle.ts';
 import type { OffsetGapReport } from '../task/task.ts';
+import type { PortablePartition } from '../ledger/ledger.ts';
 import type { FromWorker, ToWorker, WorkerStart } from '../task/worker-protocol.ts';
 import type { RunningTask, TaskFailure } from './supervisor.ts';
 
@@ -11,6 +12,8 @@ export interface WorkerHooks {
   onOffsetGap(gap: OffsetGapReport): void;
   onRejected(partition: number, count: number): void;
   onConsuming?(): void;
+  /** In a cluster: writes a partition's state to the fenced state log for the task. */
+  fence?(partition: number, state: PortablePartition): Promise<void>;
 }
 
 export async function startWorkerTask(start: WorkerStart, hooks: WorkerHooks, stopTimeoutMs = 15_000): Promise<RunningTask> {
@@ -21,6 +24,12 @@ export async function startWorkerTask(start: WorkerStart, hooks: WorkerHooks, st
   const fail = (f: TaskFailure) => { if (!done) { done = true; hooks.onFailure(f); } };
   // The worker says 'stopped' once it has committed what it holds; its message port would keep it
   // alive, so it is terminated then.
+  worker.on('message', (m: FromWorker) => {
+    if (m.type !== 'fence') return;
+    const reply = (error?: Error) => worker.postMessage({ type: 'fence-done', id: m.id, error: error && { message: error.message, name: error.name } } satisfies ToWorker);
+    if (!hooks.fence) { reply(new Error('this service keeps no state log (no cluster configured)')); return; }
+    hooks.fence(m.partition, m.state).then(() => reply(), (e: Error) => reply(e));
+  });
   const stopped = new Promise<void>((resolve) => {
     worker.on('message', (m: FromWorker) => { if (m.type === 'stopped') void worker.terminate().then(() => resolve()); });
     worker.once('exit', () => resolve());

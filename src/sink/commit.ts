@@ -14,7 +14,7 @@
 // Every step from 3 on is idempotent, so a fenced-out task racing its successor cannot duplicate
 // anything: both rename the same hidden file to the same final name, and only one rename succeeds.
 import { posix } from 'node:path';
-import type { BatchFile, BatchIntent, Ledger } from '../ledger/ledger.ts';
+import type { BatchFile, BatchIntent, PendingBatch } from '../ledger/ledger.ts';
 import type { FileSystem } from './fs.ts';
 
 /** Where a test can make the process die; the kill -9 tests name these. */
@@ -23,9 +23,20 @@ export type CommitStep = 'after-hidden-write' | 'after-intent' | 'between-rename
 /** The file system calls the protocol makes: writes under hidden names, no-replace renames, listing staging. */
 export type CommitFileSystem = Pick<FileSystem, 'writeFileDurably' | 'rename' | 'exists' | 'list' | 'mkdirs' | 'remove'>;
 
+/**
+ * Where the protocol records intents and commits: the local ledger, or (in a cluster) the fenced
+ * state log first and then the ledger. A write refused because another instance owns the table now
+ * throws, and the protocol stops there.
+ */
+export interface CommitLedger {
+  recordIntent(intent: BatchIntent): number | Promise<number>;
+  markCommitted(batch: PendingBatch): void | Promise<void>;
+  pendingBatches(tableId: number): PendingBatch[];
+}
+
 export interface CommitDeps {
   fs: CommitFileSystem;
-  ledger: Pick<Ledger, 'recordIntent' | 'markCommitted' | 'pendingBatches'>;
+  ledger: CommitLedger;
   /** add_partitions_req with ifNotExists for these partition value lists. */
   registerPartitions(values: string[][]): Promise<void>;
   /** Test hook: called at each step; the kill -9 tests exit the process here. */
@@ -74,13 +85,14 @@ export async function commitBatch(deps: CommitDeps, batch: Batch): Promise<void>
     tableId: batch.tableId, kafkaPartition: batch.kafkaPartition, firstOffset: batch.firstOffset,
     lastOffset: batch.lastOffset, recordCount: batch.recordCount, ownerEpoch: batch.ownerEpoch, files,
   };
-  const batchId = deps.ledger.recordIntent(intent);
+  const batchId = await deps.ledger.recordIntent(intent);
   deps.reached?.('after-intent');
 
-  await publishAndCommit(deps, batchId, files);
+  await publishAndCommit(deps, { ...intent, batchId });
 }
 
-async function publishAndCommit(deps: CommitDeps, batchId: number, files: readonly BatchFile[]): Promise<void> {
+async function publishAndCommit(deps: CommitDeps, batch: PendingBatch): Promise<void> {
+  const { files } = batch;
   for (const [i, f] of files.entries()) {
     if (i > 0) deps.reached?.('between-renames');
     await publish(deps.fs, f);
@@ -91,7 +103,7 @@ async function publishAndCommit(deps: CommitDeps, batchId: number, files: readon
   if (partitions.length > 0) await deps.registerPartitions(partitions);
   deps.reached?.('after-register');
 
-  deps.ledger.markCommitted(batchId);
+  await deps.ledger.markCommitted(batch);
 }
 
 async function publish(fs: CommitFileSystem, f: BatchFile): Promise<void> {
@@ -116,7 +128,7 @@ function uniquePartitions(files: readonly BatchFile[]): string[][] {
  */
 export async function recover(deps: CommitDeps, tableId: number, tableDir: string, kafkaPartitions: readonly number[]): Promise<number> {
   const pending = deps.ledger.pendingBatches(tableId).filter((b) => kafkaPartitions.includes(b.kafkaPartition));
-  for (const b of pending) await publishAndCommit(deps, b.batchId, b.files);
+  for (const b of pending) await publishAndCommit(deps, b);
   for (const p of kafkaPartitions) {
     const staging = stagingDir(tableDir, p);
     if (!(await deps.fs.exists(staging))) continue;

@@ -8,6 +8,7 @@ import type { CommitStep } from '../sink/commit.ts';
 import { fileSystems, type HdfsSettings } from '../sink/fs.ts';
 import { partitionDir, partitionLocation } from '../sink/partition-path.ts';
 import { IngestionTask, type OffsetGapReport } from './task.ts';
+import type { FenceWrite } from './commit-ledger.ts';
 import { kafkaAuth, type CredentialsProfiles } from './kafka-auth.ts';
 import { logStartProbe } from './log-start.ts';
 import type { KafkaClientName } from './source.ts';
@@ -26,6 +27,7 @@ export interface TaskContext {
   credentialsProfiles: CredentialsProfiles;
   kafkaClient: KafkaClientName;
   hdfs: HdfsSettings;
+  fence?: FenceWrite;
 }
 
 export function buildTask(ctx: TaskContext): IngestionTask {
@@ -46,6 +48,6 @@ export function buildTask(ctx: TaskContext): IngestionTask {
     { taskId: ctx.taskId, tableId: stream.tableId, table: `${stream.dbName}.${stream.tableName}`, partitions: ctx.partitions,
       spec, layout: { ...layout, dir: path }, auth, kafkaClient: ctx.kafkaClient },
     { fs, ledger: ctx.ledger, onFailure: ctx.onFailure, registerPartitions, reached: ctx.reached, onRejected: ctx.onRejected, onConsuming: ctx.onConsuming,
-      logStartOffsets: logStartProbe(spec.brokers, spec.topic, auth), onOffsetGap: ctx.onOffsetGap },
+      logStartOffsets: logStartProbe(spec.brokers, spec.topic, auth), onOffsetGap: ctx.onOffsetGap, fence: ctx.fence },
   );
 }

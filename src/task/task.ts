@@ -6,6 +6,7 @@ import { posix } from 'node:path';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { StreamSpec } from '../properties/parse.ts';
 import { commitBatch, recover, type CommitDeps, type OutputFile } from '../sink/commit.ts';
+import { commitLedger, type FenceWrite } from './commit-ledger.ts';
 import { encodeParquet } from '../sink/parquet.ts';
 import { defaultPartitionName, partitionDir } from '../sink/partition-path.ts';
 import { bucketFileName, makeBucketer, type Bucketer } from '../sink/bucket.ts';
@@ -55,6 +56,8 @@ export interface TaskDeps extends Omit<CommitDeps, 'ledger'> {
   logStartOffsets(partitions: readonly number[]): Promise<Map<number, number>>;
   /** A gap was found and written to the ledger. */
   onOffsetGap?(gap: OffsetGapReport): void;
+  /** In a cluster: the fenced state log, written before the local ledger. */
+  fence?: FenceWrite;
 }
 
 /** Offsets from..to of a partition that Kafka deleted before the table read them. */
@@ -81,8 +84,11 @@ export class IngestionTask {
   /** Per partition, the offset the next record should have if nothing was deleted in between. */
   private readonly expected = new Map<number, number>();
 
+  private readonly commitDeps: CommitDeps;
+
   constructor(private readonly plan: TaskPlan, private readonly deps: TaskDeps) {
     this.decode = makeRowDecoder(plan.layout.columns);
+    this.commitDeps = { ...deps, ledger: commitLedger(deps.ledger, deps.fence) };
   }
 
   async start(): Promise<void> {
@@ -91,7 +97,7 @@ export class IngestionTask {
     const { bucketColumns = [], numBuckets = -1, bucketingVersion } = plan.layout;
     this.bucketOf = numBuckets > 0 ? makeBucketer({ table: plan.table, columns: plan.layout.columns, bucketColumns, numBuckets, bucketingVersion }) : undefined;
     this.epoch = deps.ledger.claimPartitions(plan.tableId, plan.partitions);
-    await recover(deps, plan.tableId, plan.layout.dir, plan.partitions);
+    await recover(this.commitDeps, plan.tableId, plan.layout.dir, plan.partitions);
     const next = deps.ledger.nextOffsets(plan.tableId);
     for (const p of plan.partitions) this.expected.set(p, next.get(p) ?? 0);
     // A partition whose next offsets were deleted while the table was paused or stopped: found here
@@ -239,7 +245,7 @@ export class IngestionTask {
       files.push({ dir: posix.join(plan.layout.dir, DEADLETTER_DIR), finalName: name.replace(/\.parquet$/, '.jsonl'), partitionValues: null, bucket: null,
         bytes: Buffer.from(`${lines.join('\n')}\n`) });
     }
-    await commitBatch(deps, {
+    await commitBatch(this.commitDeps, {
       tableId: plan.tableId, tableDir: plan.layout.dir, kafkaPartition: partition, firstOffset: b.firstOffset,
       lastOffset: b.lastOffset, recordCount: b.rows.length, ownerEpoch: this.epoch, files,
     });

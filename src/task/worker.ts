@@ -9,6 +9,7 @@ import { crashHook } from '../sink/crash-points.ts';
 import type { CommitStep } from '../sink/commit.ts';
 import { buildTask } from './runtime.ts';
 import { restartCanFix } from './errors.ts';
+import type { FenceWrite } from './commit-ledger.ts';
 import type { FromWorker, ToWorker, WorkerStart } from './worker-protocol.ts';
 
 const start = workerData as WorkerStart;
@@ -19,16 +20,40 @@ const metastore = new MetastoreSession(start.metastoreUri, start.metastoreTimeou
 const stream = ledger.getStream(start.tableId);
 const crash = crashHook();
 
+// Fenced writes travel to the service's thread, which holds the cluster's state log.
+const fenceCalls = new Map<number, { resolve(): void; reject(e: Error): void }>();
+let nextFenceId = 1;
+port.on('message', (m: ToWorker) => {
+  if (m.type !== 'fence-done') return;
+  const call = fenceCalls.get(m.id);
+  fenceCalls.delete(m.id);
+  if (!m.error) call?.resolve();
+  else call?.reject(Object.assign(new Error(m.error.message), { name: m.error.name }));
+});
+const fence: FenceWrite | undefined = start.fenced
+  ? (partition, state) => new Promise<void>((resolve, reject) => {
+    const id = nextFenceId++;
+    fenceCalls.set(id, { resolve, reject });
+    send({ type: 'fence', id, partition, state });
+  })
+  : undefined;
+
 // Test builds only: HIVE_KAFKA_HANG_ONCE=<commit step>:<marker file> blocks the event loop of the
 // first task to reach that step (the one that creates the marker) forever.
+// HIVE_KAFKA_FREEZE_ONCE=<commit step>:<marker file> stops the whole service (SIGSTOP) there once, as
+// a GC pause or a frozen VM would: the cluster tests wake it after its tables moved.
 const [hangAt, hangMarker] = (process.env.HIVE_KAFKA_HANG_ONCE ?? '').split(':');
+const [freezeAt, freezeMarker] = (process.env.HIVE_KAFKA_FREEZE_ONCE ?? '').split(':');
 const reached = (step: CommitStep) => {
   crash?.(step);
   if (hangAt === step && hangMarker && claimMarker(hangMarker)) { for (;;) { /* hung: no heartbeat, no progress */ } }
+  if (freezeAt === step && freezeMarker && claimMarker(freezeMarker, JSON.stringify({ pid: process.pid, tableId: start.tableId, taskId: start.taskId }))) {
+    process.kill(process.pid, 'SIGSTOP');
+  }
 };
 
-function claimMarker(path: string): boolean {
-  try { writeFileSync(path, String(process.pid), { flag: 'wx' }); return true; } catch { return false; }
+function claimMarker(path: string, content = String(process.pid)): boolean {
+  try { writeFileSync(path, content, { flag: 'wx' }); return true; } catch { return false; }
 }
 
 if (!stream) {
@@ -38,7 +63,7 @@ if (!stream) {
   try {
     task = buildTask({
       ledger, metastore, stream, taskId: start.taskId, partitions: start.partitions, reached, credentialsProfiles: start.credentialsProfiles,
-      kafkaClient: start.kafkaClient, hdfs: start.hdfs,
+      kafkaClient: start.kafkaClient, hdfs: start.hdfs, fence,
       onFailure: (e) => send(failed(e)),
       onOffsetGap: (gap) => send({ type: 'offset-gap', ...gap }),
       onRejected: (partition, count) => send({ type: 'rejected', partition, count }),

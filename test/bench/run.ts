@@ -6,7 +6,8 @@
 //
 // Sizes can be made smaller for a quick look (the result file records the sizes used):
 //   HIVE_KAFKA_BENCH_RECORDS (2000000), HIVE_KAFKA_BENCH_SECONDS (60), HIVE_KAFKA_BENCH_TRIES (10),
-//   HIVE_KAFKA_BENCH_SCALE (20,50,100), HIVE_KAFKA_BENCH_BATCH (500000), HIVE_KAFKA_BENCH_FILES (10000)
+//   HIVE_KAFKA_BENCH_SCALE (20,50,100), HIVE_KAFKA_BENCH_BATCH (500000), HIVE_KAFKA_BENCH_FILES (10000),
+//   HIVE_KAFKA_BENCH_CLUSTER (15,30,60: tables over three instances)
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -17,7 +18,7 @@ import { compareParquetWriters } from './parquet-writers.ts';
 import { benchName, preflight, round, runId } from './lib.ts';
 import type { Client, ServiceRun } from './parts/throughput.ts';
 
-const PARTS = ['parquet', 'throughput', 'freshness', 'ddl', 'memory', 'restart', 'scale', 'client-cost'] as const;
+const PARTS = ['parquet', 'throughput', 'freshness', 'ddl', 'memory', 'restart', 'scale', 'client-cost', 'cluster'] as const;
 type Part = (typeof PARTS)[number];
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -28,6 +29,7 @@ const sizes = {
   seconds: env('HIVE_KAFKA_BENCH_SECONDS', 60),
   tries: env('HIVE_KAFKA_BENCH_TRIES', 10),
   scale: (process.env.HIVE_KAFKA_BENCH_SCALE ?? '20,50,100').split(',').map(Number),
+  cluster: (process.env.HIVE_KAFKA_BENCH_CLUSTER ?? '15,30,60').split(',').map(Number),
   batch: env('HIVE_KAFKA_BENCH_BATCH', 500_000),
   files: env('HIVE_KAFKA_BENCH_FILES', 10_000),
   parquetRows: 500_000,
@@ -123,6 +125,8 @@ await part('scale', `${sizes.scale.join(', ')} tables at 50 msg/s each`, async (
   (await import('./parts/scale.ts')).scale({ steps: sizes.scale, perSecond: 50, periodMs: 5000, seconds: sizes.seconds }));
 await part('client-cost', '10 quiet tables per Kafka client', async () =>
   (await import('./parts/client-cost.ts')).clientCost({ tables: 10, perSecond: 50, seconds: 20 }));
+await part('cluster', `three instances, ${sizes.cluster.join(', ')} tables at 50 msg/s each, hand-overs 3 times each`, async () =>
+  (await import('./parts/cluster.ts')).clusterBench({ steps: sizes.cluster, perSecond: 50, periodMs: 5000, seconds: sizes.seconds, tries: 3 }));
 
 results.finished_at = new Date().toISOString();
 save();
@@ -173,6 +177,15 @@ function markdownSummary(all: Record<string, any>): string {
       targets.push([`${s.tables} tables × ${r.scale.per_table_msgs_per_s} msg/s: total RSS, CPU, p50 / p99`,
         s.error ? `did not complete (${s.error.slice(0, 120)}); RSS then ${s.total_rss_mb} MB` : `${s.total_rss_mb} MB, ${s.cpu_cores} cores, ${s.p50_ms} / ${s.p99_ms} ms`,
         `RSS ≤ 2048 MB, p99 ≤ ${r.scale.target_p99_ms} ms`, s.within_target]);
+    }
+  }
+  if (r.cluster) {
+    const c = r.cluster;
+    targets.push([`Hand-over after kill -9 of one of ${c.instances} instances (session timeout ${c.session_timeout_ms} ms; ${c.handover_kill9_ms.join(', ')} ms)`, `${c.handover_kill9_median_ms} ms (median)`, `≤ session timeout + 10000 ms`, c.handover_kill9_median_ms <= c.session_timeout_ms + 10_000]);
+    targets.push([`Hand-over after SIGTERM (${c.handover_sigterm_ms.join(', ')} ms)`, `${c.handover_sigterm_median_ms} ms (median)`, `< session timeout`, c.handover_sigterm_median_ms < c.session_timeout_ms]);
+    for (const s of c.steps) {
+      targets.push([`Cluster, ${s.tables} tables (${s.per_instance} per instance) × ${c.per_table_msgs_per_s} msg/s: RSS of the three, p50 / p99`,
+        s.error ? `did not complete (${s.error.slice(0, 120)})` : `${s.total_rss_mb} MB, ${s.p50_ms} / ${s.p99_ms} ms`, `p99 ≤ ${c.target_p99_ms} ms`, s.within_target]);
     }
   }
   if (targets.length > 0) {

@@ -11,7 +11,7 @@ export interface RunningService {
   ledgerPath: string;
   child: ChildProcess;
   output: () => string;
-  status(): Promise<{ kafkaClient?: string; tables: { table: string; tableId: number; state: string; restarts: number; tasks: { taskId: string; state: string; partitions: number[]; ownerEpoch?: number }[]; partitions: { partition: number; committed: number; logEnd?: number; lag?: number }[]; lastError?: string; failure?: string; gaps: { partition: number; from: number; to: number; offsets: number; policy: string }[] }[] }>;
+  status(): Promise<{ kafkaClient?: string; cluster?: { instance: string; cluster?: string; generation?: number; members: string[] }; tables: { table: string; tableId: number; state: string; restarts: number; owner?: string; notHere?: string; tasks: { taskId: string; state: string; partitions: number[]; ownerEpoch?: number }[]; partitions: { partition: number; committed: number; logEnd?: number; lag?: number }[]; lastError?: string; failure?: string; gaps: { partition: number; from: number; to: number; offsets: number; policy: string }[] }[] }>;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -33,7 +33,9 @@ export async function startService(opts: { tables: string; ledgerPath?: string; 
   const ledgerPath = opts.ledgerPath ?? join(mkdtempSync(join(tmpdir(), 'hive-kafka-')), 'ledger.db');
   let out = '';
   const child = spawn(process.execPath, ['bin/hive-kafka.mjs', 'serve', ...(opts.configFile ? ['--config', opts.configFile] : [])], {
-    env: { ...process.env, HIVE_KAFKA_HMS_URI: stack.metastoreUri, HIVE_KAFKA_LEDGER: ledgerPath, HIVE_KAFKA_HTTP_PORT: String(port), HIVE_KAFKA_TABLE_FILTER: opts.tables, ...opts.env },
+    // One instance name per test's tables: a test that restarts its service on a new ledger still holds them (cluster/holder.ts).
+    env: { ...process.env, HIVE_KAFKA_HMS_URI: stack.metastoreUri, HIVE_KAFKA_LEDGER: ledgerPath, HIVE_KAFKA_HTTP_PORT: String(port), HIVE_KAFKA_TABLE_FILTER: opts.tables,
+      HIVE_KAFKA_INSTANCE_ID: `it-${opts.tables.replace(/[^A-Za-z0-9._-]/g, '_')}`, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
@@ -42,7 +44,7 @@ export async function startService(opts: { tables: string; ledgerPath?: string; 
   const service: RunningService = {
     url, ledgerPath, child, output: () => out,
     async status() {
-      const res = await fetch(`${url}/status`);
+      const res = await fetch(`${url}/status`, { signal: AbortSignal.timeout(10_000) });
       return res.json() as ReturnType<RunningService['status']>;
     },
     async stop(signal = 'SIGTERM') {
