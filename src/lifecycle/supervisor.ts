@@ -165,8 +165,9 @@ export class Supervisor {
     clearInterval(this.ticker);
     clearInterval(this.hangWatch);
     await Promise.all(this.queues.values());
-    for (const [tableId] of this.tables) await this.stopTasks(tableId, true);
-    for (const tableId of this.holding) await this.deps.ownership?.release(tableId);
+    // All tables at once: on SIGTERM in a cluster, the sooner they are committed, the sooner another member takes them.
+    await Promise.all([...this.tables.keys()].map((tableId) => this.stopTasks(tableId, true)));
+    await Promise.all([...this.holding].map((tableId) => this.deps.ownership?.release(tableId)));
     this.holding.clear();
   }
 
