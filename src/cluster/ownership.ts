@@ -165,24 +165,26 @@ export class ClusterOwnership extends OwnershipBase {
     try {
       await this.log.write(tableId, token, states);
     } catch (e) {
-      if (e instanceof OwnershipLostError) this.lost(tableId);
+      if (e instanceof OwnershipLostError) this.lost(tableId, token);
       throw e;
     }
   }
 
-  async release(tableId: number): Promise<void> {
+  async release(tableId: number, token: number | undefined): Promise<void> {
+    if (this.acquired.get(tableId) !== token) return; // a later claim: not this one's to give up
     this.acquired.delete(tableId);
     await this.log.release(tableId);
   }
 
-  lost(tableId: number): void {
+  lost(tableId: number, token: number | undefined): void {
+    if (this.acquired.get(tableId) !== token) return;
     this.lostIn.set(tableId, this.membership.current()?.generation ?? 0);
     this.acquired.delete(tableId);
     void this.log.release(tableId);
   }
 
   private dropAll(): void {
-    for (const id of [...this.acquired.keys()]) this.lost(id);
+    for (const [id, token] of [...this.acquired]) this.lost(id, token);
   }
 
   status(): ClusterStatus {

@@ -28,11 +28,13 @@ export interface RunningTask {
 export interface TableOwnership {
   owns(tableId: number): boolean;
   /** Before the first task: may fence an earlier owner and load its committed state into the ledger. */
-  acquire(tableId: number): Promise<{ ok: true } | { ok: false; reason: string }>;
-  /** The tasks stopped: give the table up. */
-  release(tableId: number): Promise<void>;
-  /** A task was fenced out: another instance has the table now. */
-  lost(tableId: number): void;
+  acquire(tableId: number): Promise<{ ok: true; token?: number } | { ok: false; reason: string }>;
+  /** The current claim's token: tasks started under another one belong to a claim given up since. */
+  tokenOf(tableId: number): number | undefined;
+  /** The tasks of this claim stopped: give the table up (a later claim of it stays). */
+  release(tableId: number, token: number | undefined): Promise<void>;
+  /** A task of this claim was fenced out: another instance has the table now. */
+  lost(tableId: number, token: number | undefined): void;
 }
 
 export interface SupervisorDeps {
@@ -95,7 +97,7 @@ export class Supervisor {
   private hangWatch: NodeJS.Timeout | undefined;
   private stopped = false;
   /** Tables this instance has taken (ownership.acquire), and why the others were refused. */
-  private readonly holding = new Set<number>();
+  private readonly holding = new Map<number, number | undefined>();
   private readonly refusals = new Map<number, string>();
 
   constructor(private readonly deps: SupervisorDeps) {}
@@ -167,7 +169,7 @@ export class Supervisor {
     await Promise.all(this.queues.values());
     // All tables at once: on SIGTERM in a cluster, the sooner they are committed, the sooner another member takes them.
     await Promise.all([...this.tables.keys()].map((tableId) => this.stopTasks(tableId, true)));
-    await Promise.all([...this.holding].map((tableId) => this.deps.ownership?.release(tableId)));
+    await Promise.all([...this.holding].map(([tableId, token]) => this.deps.ownership?.release(tableId, token)));
     this.holding.clear();
   }
 
@@ -180,7 +182,13 @@ export class Supervisor {
       this.refusals.delete(tableId);
       return false;
     }
-    if (this.holding.has(tableId)) return true;
+    if (this.holding.has(tableId)) {
+      if (own.tokenOf(tableId) === this.holding.get(tableId)) return true;
+      // Lost and taken again since these tasks started (a member that froze): they belong to the old claim.
+      await this.stopTasks(tableId, false);
+      this.tables.delete(tableId);
+      this.holding.delete(tableId);
+    }
     const r = await own.acquire(tableId);
     if (!r.ok) {
       if (this.refusals.get(tableId) !== r.reason) this.deps.log.warn({ tableId, reason: r.reason }, 'table not run here');
@@ -188,7 +196,7 @@ export class Supervisor {
       return false;
     }
     this.refusals.delete(tableId);
-    this.holding.add(tableId);
+    this.holding.set(tableId, r.token);
     return true;
   }
 
@@ -197,8 +205,9 @@ export class Supervisor {
     if (!this.holding.has(tableId) && !this.tables.has(tableId)) return;
     await this.stopTasks(tableId, false);
     this.tables.delete(tableId);
+    const token = this.holding.get(tableId);
     this.holding.delete(tableId);
-    await this.deps.ownership?.release(tableId);
+    await this.deps.ownership?.release(tableId, token);
     this.deps.log.info({ tableId }, 'table handed over to another instance');
   }
 
@@ -246,7 +255,10 @@ export class Supervisor {
       rt.tasks.set(assignment.taskId, entry);
       this.deps.ledger.saveTask({ tableId, taskId: assignment.taskId, partitions: assignment.partitions, state: 'starting', attempts: rt.attempts });
       try {
-        entry.handle = await this.deps.startTask(tableId, assignment, (e) => this.taskFailed(tableId, assignment.taskId, e));
+        // A failure counts only while this very task is the table's task of that id: a stopped one's late word changes nothing.
+        entry.handle = await this.deps.startTask(tableId, assignment, (e) => {
+          if (this.tables.get(tableId)?.tasks.get(assignment.taskId) === entry) this.taskFailed(tableId, assignment.taskId, e);
+        });
         if (entry.state === 'running') {
           this.deps.ledger.saveTask({ tableId, taskId: assignment.taskId, state: 'running', ownerEpoch: entry.handle.ownerEpoch?.(), heartbeatAt: Date.now() });
         }
@@ -272,9 +284,10 @@ export class Supervisor {
       // Not a failure of the table: another instance runs it now, and nothing here restarts it.
       task.state = 'stopped';
       this.deps.log.warn({ tableId, taskId, err: failure.message }, 'fenced out: another instance took the table');
-      this.deps.ownership?.lost(tableId);
+      this.deps.ownership?.lost(tableId, this.holding.get(tableId));
       this.holding.delete(tableId);
-      void this.stopTasks(tableId, false).then(() => { this.tables.delete(tableId); });
+      // If the table is ours again under a newer claim, the next reconcile starts it under that one.
+      void this.stopTasks(tableId, false).then(() => { this.tables.delete(tableId); void this.notify(tableId); });
       return;
     }
     task.state = 'failed';

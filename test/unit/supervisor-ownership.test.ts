@@ -1,0 +1,97 @@
+// The supervisor with an in-memory ownership twin: it runs only what this instance owns, under the
+// claim it took, and a claim given up and taken again (a member that froze) restarts the tasks under
+// the new claim instead of letting the old ones run on.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { Ledger } from '../../src/ledger/ledger.ts';
+import { Supervisor, type RunningTask, type TableOwnership, type TaskFailure } from '../../src/lifecycle/supervisor.ts';
+
+class OwnershipTwin implements TableOwnership {
+  owned = new Set<number>();
+  current = new Map<number, number>();
+  next = 1;
+  released: [number, number | undefined][] = [];
+  lostCalls: [number, number | undefined][] = [];
+  refuse: string | undefined;
+  owns(id: number) { return this.owned.has(id); }
+  async acquire(id: number) {
+    if (this.refuse) return { ok: false as const, reason: this.refuse };
+    if (!this.current.has(id)) this.current.set(id, this.next++);
+    return { ok: true as const, token: this.current.get(id) };
+  }
+  tokenOf(id: number) { return this.current.get(id); }
+  async release(id: number, token: number | undefined) { this.released.push([id, token]); if (this.current.get(id) === token) this.current.delete(id); }
+  lost(id: number, token: number | undefined) { this.lostCalls.push([id, token]); if (this.current.get(id) === token) this.current.delete(id); }
+  /** What a frozen member's wake-up does: every claim dropped, then the table claimed again. */
+  reclaim(id: number) { this.current.set(id, this.next++); }
+}
+
+interface Started { token: number | undefined; stopped: boolean; fail(f: TaskFailure): void }
+
+function setup() {
+  const ledger = Ledger.open(':memory:');
+  ledger.upsertStream({ tableId: 7, dbName: 'default', tableName: 'pv', specJson: JSON.stringify({ maxNumTasks: 1 }), layoutJson: '{}', desiredState: 'running' });
+  const own = new OwnershipTwin();
+  const started: Started[] = [];
+  const supervisor = new Supervisor({
+    ledger, log: pino({ level: 'silent' }), ownership: own, tickMs: 3_600_000,
+    partitionCount: async () => 1,
+    initOffsets: async (tableId, _spec, partitions) => ledger.initPartitions(tableId, new Map(partitions.map((p) => [p, 0]))),
+    startTask: async (_tableId, _assignment, onFailure) => {
+      const s: Started = { token: own.tokenOf(7), stopped: false, fail: onFailure };
+      started.push(s);
+      return { async stop() { s.stopped = true; } } satisfies RunningTask;
+    },
+    cleanup: async () => undefined,
+  });
+  return { ledger, own, started, supervisor };
+}
+
+test('a table another member owns is not run; once it is ours it runs under our claim', async () => {
+  const { own, started, supervisor } = setup();
+  await supervisor.notify(7);
+  assert.equal(started.length, 0);
+  assert.match(supervisor.status(7)!.notHere ?? '', /owned by another instance/);
+  own.owned.add(7);
+  await supervisor.notify(7);
+  assert.deepEqual(started.map((s) => s.token), [1]);
+  assert.equal(supervisor.status(7)!.notHere, undefined);
+  await supervisor.stop();
+});
+
+test('a table held by a service outside the cluster is refused, with the reason in its status', async () => {
+  const { own, started, supervisor } = setup();
+  own.owned.add(7);
+  own.refuse = 'held by instance:other (...)';
+  await supervisor.notify(7);
+  assert.equal(started.length, 0);
+  assert.equal(supervisor.status(7)!.notHere, 'held by instance:other (...)');
+  await supervisor.stop();
+});
+
+test('claimed again since its tasks started: the old tasks stop and new ones run under the new claim; a late failure of an old one does not give the new claim up', async () => {
+  const { own, started, supervisor } = setup();
+  own.owned.add(7);
+  await supervisor.notify(7);
+  own.reclaim(7);
+  await supervisor.notify(7);
+  assert.deepEqual(started.map((s) => [s.token, s.stopped]), [[1, true], [2, false]]);
+  started[0]!.fail({ name: 'OwnershipLostError', message: 'its claim was given up or replaced', retriable: false });
+  assert.equal(own.tokenOf(7), 2, 'the new claim stays');
+  started[1]!.fail({ name: 'OwnershipLostError', message: 'another instance claimed it', retriable: false });
+  assert.deepEqual(own.lostCalls, [[7, 2]], 'only a task of the current claim reports it lost');
+  await supervisor.stop();
+});
+
+test('a table that moves to another member: its tasks stop without committing and the claim is given up', async () => {
+  const { own, started, supervisor } = setup();
+  own.owned.add(7);
+  await supervisor.notify(7);
+  own.owned.delete(7);
+  await supervisor.notify(7);
+  assert.equal(started[0]!.stopped, true);
+  assert.deepEqual(own.released, [[7, 1]]);
+  assert.equal(own.tokenOf(7), undefined);
+  await supervisor.stop();
+});
