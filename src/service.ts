@@ -115,6 +115,7 @@ export class Service {
   async stop(): Promise<void> {
     await this.watcher.stop();
     await this.supervisor.stop();
+    this.log.info('every table committed and stopped');
     await this.ownership.stop();
     for (const admin of this.admins.values()) await admin.disconnect().catch(() => undefined);
     this.ledger.close();

@@ -194,9 +194,11 @@ export class ClusterOwnership extends OwnershipBase {
     return { cluster: this.settings.name, instanceId: this.c.instanceId, generation: view?.generation, members: view?.members.map((m) => m.instanceId) ?? [], owners };
   }
 
+  /** After the supervisor committed and stopped every table: leave first, so the others rebalance now. */
   async stop(): Promise<void> {
-    await this.log.stop();
     await this.membership.stop();
+    this.c.log.info('left the cluster group');
+    await this.log.stop();
   }
 }
 

@@ -175,7 +175,8 @@ export class StateLog {
   }
 
   async stop(): Promise<void> {
-    for (const id of [...this.held.keys()]) await this.release(id);
-    await this.tail?.disconnect().catch(() => undefined);
+    await Promise.all([...this.held.keys()].map((id) => this.release(id)));
+    // Bounded: a reader's disconnect leaves its own group, which nothing else waits for.
+    await Promise.race([this.tail?.disconnect().catch(() => undefined), new Promise((r) => setTimeout(r, 3000).unref())]);
   }
 }
