@@ -53,6 +53,7 @@ export class Membership {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       protocols: this.protocols as any, partitionAssigner: (_current, members) => this.assign(members),
     });
+    this.consumer.on('consumer:heartbeat:error', (p) => opts.log.warn({ err: p.error.message }, 'cluster group heartbeat failed'));
     this.consumer.on('consumer:group:rebalance', () => { this.rebalancingSince ??= Date.now(); });
     this.consumer.on('consumer:group:join', (p) => this.joined(p.generationId ?? 0, p.isLeader ?? false, p.assignments ?? []));
   }
@@ -87,7 +88,14 @@ export class Membership {
     if (this.view && (frozen || cutOff)) {
       this.opts.log.warn({ frozen, lastHeartbeat: new Date(beat).toISOString() }, 'no heartbeat for longer than the session timeout: this instance gives up all its tables until it rejoins');
       this.view = undefined;
+      this.outSince = now;
       this.opts.onView(undefined);
+    }
+    if (!this.view && this.outSince !== undefined && now - this.outSince > this.opts.sessionTimeoutMs / 2 && !this.rejoining) {
+      // The client rejoins by itself when a heartbeat is refused; if it has not, ask it to.
+      this.rejoining = true;
+      this.outSince = now;
+      this.join().catch((e: Error) => this.opts.log.warn({ err: e.message }, 'rejoining the cluster group failed; trying again')).finally(() => { this.rejoining = false; });
     }
     if (this.isLeader && this.view && !this.view.alone && this.tablesKey() !== this.assignedKey) {
       // The leader saw tables come or go: a JoinGroup of the leader makes the group rebalance.
@@ -97,6 +105,9 @@ export class Membership {
   }
 
   private joinedAt = 0;
+  /** Since when this member has been out of the group (it noticed), and whether a rejoin is under way. */
+  private outSince: number | undefined;
+  private rejoining = false;
   private rebalancingSince: number | undefined;
 
   private tablesKey(): string {
@@ -122,6 +133,7 @@ export class Membership {
     this.isLeader = isLeader;
     this.joinedAt = Date.now();
     this.rebalancingSince = undefined;
+    this.outSince = undefined;
     const blob = assignments.length > 0 ? JSON.parse(assignments[0]!.topic) as Blob : undefined;
     this.view = blob
       ? { generation, alone: false, tables: new Set(blob.tables), members: blob.members.map((x) => ({ memberId: x.m, instanceId: x.i })) }
