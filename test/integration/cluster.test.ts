@@ -231,8 +231,8 @@ test('at the end every table has count = distinct = produced, in DuckDB and in H
     const [[count, distinct]] = await duckdbQuery(`SELECT count(*), count(DISTINCT id) FROM read_parquet('${localPath(locations.get(x.table)!)}/**/*.parquet')`) as [[bigint, bigint]];
     assert.deepEqual([Number(count), Number(distinct)], [produced.get(x.table), produced.get(x.table)], `${x.table} in DuckDB`);
   }
-  // One job over all 30 tables: a UNION ALL of 30 separate counts ran 30 jobs one after another (5 min).
-  const hive = await runBeeline(`SELECT t, count(*), count(DISTINCT id) FROM (${TABLES.map((x) => `SELECT '${x.table}' AS t, id FROM ${x.table}`).join('\nUNION ALL\n')}) u GROUP BY t`);
+  // A count per table (245 s for 30 in CI); one GROUP BY over a UNION ALL of the 30 tables took 880 s here.
+  const hive = await runBeeline(TABLES.map((x) => `SELECT '${x.table}', count(*), count(DISTINCT id) FROM ${x.table}`).join('\nUNION ALL\n'));
   for (const x of TABLES) {
     const line = hive.split('\n').find((l) => l.startsWith(`${x.table}\t`));
     assert.equal(line, `${x.table}\t${produced.get(x.table)}\t${produced.get(x.table)}`, `${x.table} in Hive`);
