@@ -7,7 +7,7 @@
 // Sizes can be made smaller for a quick look (the result file records the sizes used):
 //   HIVE_KAFKA_BENCH_RECORDS (2000000), HIVE_KAFKA_BENCH_SECONDS (60), HIVE_KAFKA_BENCH_TRIES (10),
 //   HIVE_KAFKA_BENCH_SCALE (20,50,100), HIVE_KAFKA_BENCH_BATCH (500000), HIVE_KAFKA_BENCH_FILES (10000),
-//   HIVE_KAFKA_BENCH_CLUSTER (15,30,60: tables over three instances)
+//   HIVE_KAFKA_BENCH_CLUSTER (15,30,60: tables over three instances), HIVE_KAFKA_BENCH_HANDOVERS (3)
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -30,6 +30,7 @@ const sizes = {
   tries: env('HIVE_KAFKA_BENCH_TRIES', 10),
   scale: (process.env.HIVE_KAFKA_BENCH_SCALE ?? '20,50,100').split(',').map(Number),
   cluster: (process.env.HIVE_KAFKA_BENCH_CLUSTER ?? '15,30,60').split(',').map(Number),
+  handovers: env('HIVE_KAFKA_BENCH_HANDOVERS', 3),
   batch: env('HIVE_KAFKA_BENCH_BATCH', 500_000),
   files: env('HIVE_KAFKA_BENCH_FILES', 10_000),
   parquetRows: 500_000,
@@ -125,8 +126,8 @@ await part('scale', `${sizes.scale.join(', ')} tables at 50 msg/s each`, async (
   (await import('./parts/scale.ts')).scale({ steps: sizes.scale, perSecond: 50, periodMs: 5000, seconds: sizes.seconds }));
 await part('client-cost', '10 quiet tables per Kafka client', async () =>
   (await import('./parts/client-cost.ts')).clientCost({ tables: 10, perSecond: 50, seconds: 20 }));
-await part('cluster', `three instances, ${sizes.cluster.join(', ')} tables at 50 msg/s each, hand-overs 3 times each`, async () =>
-  (await import('./parts/cluster.ts')).clusterBench({ steps: sizes.cluster, perSecond: 50, periodMs: 5000, seconds: sizes.seconds, tries: 3 }));
+await part('cluster', `three instances, ${sizes.cluster.join(', ')} tables at 50 msg/s each, hand-overs ${sizes.handovers} times each`, async () =>
+  (await import('./parts/cluster.ts')).clusterBench({ steps: sizes.cluster, perSecond: 50, periodMs: 5000, seconds: sizes.seconds, tries: sizes.handovers }));
 
 results.finished_at = new Date().toISOString();
 save();
