@@ -48,6 +48,11 @@ export async function clusterBench(opts: { steps: number[]; perSecond: number; p
     return tables.every((t) => owners.get(`default.${t}`) === 1) ? true : undefined;
   }, 120_000, 100);
   /** Committed batches of all three ledgers; a batch a new owner finished for the old one is in both, once counted. */
+  /** `id` runs at least its fair share (floor of tables / instances): a hand-over measured before that would move nothing. */
+  const hasShare = async (id: string) => eventually(`${id} back with its share`, async () => {
+    const mine = (await services.get(id)!.status()).tables.filter((t) => !t.notHere && t.tasks.some((k) => k.state === 'running')).length;
+    return mine >= Math.floor(tables.length / ids.length) ? true : undefined;
+  }, 120_000, 200);
   const committed = () => {
     const seen = new Set<string>();
     return ids.flatMap((id) => committedBatches(join(dir, `${id}.db`))).filter((b) => {
@@ -70,18 +75,21 @@ export async function clusterBench(opts: { steps: number[]; perSecond: number; p
           // Hand-overs, once, at the first step's size.
           for (let i = 0; i < opts.tries; i++) {
             const victim = ids[i % ids.length]!;
+            await hasShare(victim);
             const t0 = Date.now();
             await services.get(victim)!.stop('SIGKILL');
             await allRunning(ids.filter((x) => x !== victim), `tables on the others after kill -9 of ${victim}`);
             kill9.push(Date.now() - t0);
             await start(victim);
             await allRunning(ids, 'all tables running on three again');
+            await hasShare(victim);
             const t1 = Date.now();
             await services.get(victim)!.stop('SIGTERM');
             await allRunning(ids.filter((x) => x !== victim), `tables on the others after SIGTERM of ${victim}`);
             sigterm.push(Date.now() - t1);
             await start(victim);
             await allRunning(ids, 'all tables running on three again');
+            await hasShare(victim);
           }
         }
         await sleep(opts.periodMs);
