@@ -100,6 +100,9 @@ program.command('sql')
     if (problems.length > 0) { console.error('nothing was executed'); process.exit(1); }
   });
 
+/** db.table, or table in database default. */
+const dbAndTable = (name: string): [string, string] => (name.includes('.') ? name.split('.', 2) as [string, string] : ['default', name]);
+
 program.command('ledger')
   .description('ledger maintenance')
   .command('rebuild')
@@ -107,7 +110,7 @@ program.command('ledger')
   .argument('<table>', 'db.table')
   .option('-c, --config <file>', 'JSON config file (env variables override it)')
   .action(async (name: string, opts: { config?: string }) => {
-    const [db, table] = name.includes('.') ? name.split('.', 2) as [string, string] : ['default', name];
+    const [db, table] = dbAndTable(name);
     const config = loadConfig(opts.config);
     const { Ledger } = await import('../ledger/ledger.ts');
     const { MetastoreClient } = await import('../metastore/client.ts');
@@ -131,7 +134,7 @@ program.command('release')
   .argument('<table>', 'db.table')
   .option('-c, --config <file>', 'JSON config file (env variables override it)')
   .action(async (name: string, opts: { config?: string }) => {
-    const [db, table] = name.includes('.') ? name.split('.', 2) as [string, string] : ['default', name];
+    const [db, table] = dbAndTable(name);
     const config = loadConfig(opts.config);
     const { MetastoreClient } = await import('../metastore/client.ts');
     const { fileSystems } = await import('../sink/fs.ts');
