@@ -183,11 +183,15 @@ function civilFromDays(days: number): [year: number, month: number, day: number]
   return [yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day];
 }
 
-function checkedEpochDay(year: number, month: number, day: number, value: unknown): number {
+/** Days since 1970-01-01 of a date, or undefined when the calendar has no such date (2023-02-29, month 13). */
+export function validEpochDay(year: number, month: number, day: number): number | undefined {
   const days = daysFromCivil(year, month, day);
   const [y, m, d] = civilFromDays(days);
-  if (month < 1 || month > 12 || y !== year || m !== month || d !== day) fail(`${describe(value)} is not a valid calendar date`);
-  return days;
+  return month < 1 || month > 12 || y !== year || m !== month || d !== day ? undefined : days;
+}
+
+function checkedEpochDay(year: number, month: number, day: number, value: unknown): number {
+  return validEpochDay(year, month, day) ?? fail(`${describe(value)} is not a valid calendar date`);
 }
 
 const datePattern = /^(\d{4})-(\d{2})-(\d{2})$/;

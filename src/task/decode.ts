@@ -100,12 +100,26 @@ const partitionKeyTypes = new Map<string, (value: unknown) => string>();
 export function partitionValueOf(record: unknown, keyOrName: ColumnSpec | string): string | undefined {
   // A bare name is a STRING key, the usual case (dt, country, ...).
   const key = typeof keyOrName === 'string' ? { name: keyOrName, type: 'string' } : keyOrName;
+  const format = partitionFormat(key);
+  return partitionText(key, format, new FieldLookup(asObject(record)).get(key.name.toLowerCase()));
+}
+
+/** partitionValueOf for one key, given the record's field value (undefined when missing) rather than the record. */
+export function makePartitionValue(key: ColumnSpec): (value: unknown) => string | undefined {
+  const format = partitionFormat(key);
+  return (value) => partitionText(key, format, value);
+}
+
+function partitionFormat(key: ColumnSpec): (value: unknown) => string {
   let format = partitionKeyTypes.get(key.type);
   if (!format) {
     format = partitionFormatter(parseHiveType(key.type), key);
     partitionKeyTypes.set(key.type, format);
   }
-  const value = new FieldLookup(asObject(record)).get(key.name.toLowerCase());
+  return format;
+}
+
+function partitionText(key: ColumnSpec, format: (value: unknown) => string, value: unknown): string | undefined {
   if (value === null || value === undefined) return undefined;
   let text: string;
   try {
@@ -179,6 +193,11 @@ class FieldLookup {
 }
 
 type Converter = (value: unknown) => HiveValue;
+
+/** The converter of one column's non-null values, as makeRowDecoder applies it; throws ConversionFailure. */
+export function columnConverter(type: string): Converter {
+  return converterFor(parseHiveType(type));
+}
 
 /** A converter for non-null values of one Hive type; nested NULLs stay NULL. */
 function converterFor(type: HiveType): Converter {
