@@ -85,7 +85,7 @@ export function platformaticConnection(o: Pick<SourceOptions, 'brokers' | 'auth'
 }
 
 /** A readable message out of the client's nested errors (MultipleErrors of ProtocolErrors). */
-function describe(error: unknown, depth = 0): string {
+export function describe(error: unknown, depth = 0): string {
   const e = error as Error & { apiId?: string; errors?: unknown[] };
   const own = e?.apiId ? `${e.apiId}: ${e.message}` : String(e?.message ?? e);
   if (!Array.isArray(e?.errors) || e.errors.length === 0 || depth > 3) return own;
