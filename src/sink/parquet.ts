@@ -23,7 +23,7 @@
 //   map<K,V>               MAP: optional group c (MAP) { repeated group key_value { required K key; optional V value } }
 //   struct<...>            optional group c { optional field... }
 // Every column and nested field is optional, since Hive columns are nullable.
-import { parquetWriteBuffer, type ColumnSource, type SchemaElement } from 'hyparquet-writer';
+import { ByteWriter, ParquetWriter, type SchemaElement } from 'hyparquet-writer';
 import { parseHiveType, type HiveType, type HiveValue } from './hive-types.ts';
 
 export interface ParquetColumn {
@@ -32,8 +32,12 @@ export interface ParquetColumn {
   type: string;
 }
 
-// Rows per row group: big enough for efficient scans, small enough that a reader's buffers stay modest.
-const rowGroupSize = 100_000;
+/**
+ * When a row group is encoded: at this many rows, or once the records it holds took this many bytes
+ * in Kafka (a proxy for their decoded size). A task holds one open row group per output file, so this,
+ * not kafka.batch.maxSize, bounds its decoded values; encoded row groups are ~10 times smaller.
+ */
+export const ROW_GROUP_LIMITS = { rows: 100_000, sourceBytes: 8 << 20 } as const;
 
 const fileMetadata = [
   // Tells Hive the DATE values use the proleptic Gregorian calendar (they do). Without it, Hive 4.0.1
@@ -42,28 +46,91 @@ const fileMetadata = [
   { key: 'writer.date.proleptic', value: 'true' },
 ];
 
-/**
- * Encodes rows (each an array of column values in `columns` order, as makeRowDecoder returns them)
- * into one Parquet file. Column names are lower-cased: Hive matches Parquet columns by lower-case name.
- */
-export function encodeParquet(columns: readonly ParquetColumn[], rows: readonly (readonly unknown[])[]): Uint8Array {
-  const types = columns.map((column) => parseHiveType(column.type));
+/** The schema of a table's files, computed once per task. Column names are lower-cased: Hive matches Parquet columns by lower-case name. */
+export interface ParquetLayout { columns: readonly ParquetColumn[]; names: string[]; schema: SchemaElement[] }
+
+export function parquetLayout(columns: readonly ParquetColumn[]): ParquetLayout {
+  const names = columns.map((column) => column.name.toLowerCase());
   const schema: SchemaElement[] = [{ name: 'hive_schema', num_children: columns.length }];
-  columns.forEach((column, i) => schema.push(...schemaFor(column.name.toLowerCase(), types[i]!)));
+  columns.forEach((column, i) => schema.push(...schemaFor(names[i]!, parseHiveType(column.type))));
+  return { columns, names, schema };
+}
 
-  const columnData: ColumnSource[] = columns.map((column, i) => {
-    const data = rows.map((row, r) => {
-      if (row.length !== columns.length) {
-        throw new Error(`row ${r} has ${row.length} values for ${columns.length} columns (${columns.map((c) => c.name).join(', ')})`);
-      }
-      return row[i] as HiveValue;
-    });
-    return { name: column.name.toLowerCase(), data };
-  });
+/**
+ * One Parquet file, written a row group at a time: values go into per-column arrays, and a full row
+ * group is encoded (SNAPPY) at once and its arrays dropped. The encoded bytes move out of the
+ * writer's buffer in chunks of about 1 MB, so the buffer never grows by copying the whole file.
+ */
+export class ParquetFileWriter {
+  private readonly writer: ParquetWriter;
+  private readonly bytes: ChunkedBytes;
+  private columnsData: HiveValue[][];
+  private groupRows = 0;
+  private groupSourceBytes = 0;
+  private total = 0;
 
-  return new Uint8Array(
-    parquetWriteBuffer({ columnData, schema, codec: 'SNAPPY', rowGroupSize, kvMetadata: fileMetadata, createdBy: 'hive-kafka' }),
-  );
+  constructor(private readonly layout: ParquetLayout, private readonly limits: { rows: number; sourceBytes: number } = ROW_GROUP_LIMITS) {
+    this.bytes = new ChunkedBytes();
+    this.writer = new ParquetWriter({ writer: this.bytes, schema: layout.schema, codec: 'SNAPPY', kvMetadata: fileMetadata, createdBy: 'hive-kafka' });
+    this.columnsData = layout.columns.map(() => []);
+  }
+
+  get rows(): number { return this.total; }
+
+  /** Copies one row's values (in column order; the array itself may be reused by the caller). */
+  append(row: readonly HiveValue[], sourceBytes = 0): void {
+    const { columnsData } = this;
+    if (row.length !== columnsData.length) {
+      throw new Error(`row ${this.total} has ${row.length} values for ${columnsData.length} columns (${this.layout.columns.map((c) => c.name).join(', ')})`);
+    }
+    for (let i = 0; i < row.length; i++) columnsData[i]!.push(row[i]!);
+    this.total++;
+    this.groupRows++;
+    this.groupSourceBytes += sourceBytes;
+    if (this.groupRows >= this.limits.rows || this.groupSourceBytes >= this.limits.sourceBytes) this.encodeRowGroup();
+  }
+
+  /** The whole file. The writer is done after this. */
+  finish(): Uint8Array {
+    this.encodeRowGroup();
+    void this.writer.finish();
+    return this.bytes.concat();
+  }
+
+  private encodeRowGroup(): void {
+    if (this.groupRows === 0) return;
+    const columnData = this.layout.names.map((name, i) => ({ name, data: this.columnsData[i]! }));
+    void this.writer.write({ columnData, rowGroupSize: this.groupRows });
+    this.columnsData = this.layout.columns.map(() => []);
+    this.groupRows = 0;
+    this.groupSourceBytes = 0;
+  }
+}
+
+/** hyparquet-writer's ByteWriter, moving what it wrote out into chunks once it holds 1 MB (as its own fileWriter does). */
+class ChunkedBytes extends ByteWriter {
+  private readonly chunks: Uint8Array[] = [];
+
+  override ensure(size: number): void {
+    if (this.index >= CHUNK_BYTES) {
+      this.chunks.push(new Uint8Array(this.buffer.slice(0, this.index)));
+      this.index = 0;
+    }
+    super.ensure(size);
+  }
+
+  concat(): Uint8Array {
+    return new Uint8Array(Buffer.concat([...this.chunks, this.getBytes()]));
+  }
+}
+
+const CHUNK_BYTES = 1 << 20;
+
+/** Encodes rows (each an array of column values in `columns` order, as makeRowDecoder returns them) into one Parquet file. */
+export function encodeParquet(columns: readonly ParquetColumn[], rows: readonly (readonly unknown[])[]): Uint8Array {
+  const file = new ParquetFileWriter(parquetLayout(columns));
+  for (const row of rows) file.append(row as HiveValue[]);
+  return file.finish();
 }
 
 /** The pre-order schema elements of one column (a group followed by its descendants). */
