@@ -15,7 +15,7 @@ import { streamRecord, type StoredLayout } from './properties/stream.ts';
 import { stagingDir } from './sink/commit.ts';
 import { fileSystems, type FileSystems, type HdfsSettings } from './sink/fs.ts';
 import { stateOf, Supervisor } from './lifecycle/supervisor.ts';
-import { startWorkerTask } from './lifecycle/worker-task.ts';
+import { WorkerPool } from './lifecycle/worker-pool.ts';
 import { kafkaAuth, type CredentialsProfiles } from './task/kafka-auth.ts';
 import type { KafkaClientName } from './task/source.ts';
 import { ClusterOwnership, StandaloneOwnership, type ClusterSettings, type ClusterStatus, type Ownership } from './cluster/ownership.ts';
@@ -35,6 +35,8 @@ export interface ServiceConfig {
   kafkaClient: KafkaClientName;
   /** WebHDFS addresses of the hdfs: authorities table locations name. */
   hdfs: HdfsSettings;
+  /** Worker threads the tasks share. */
+  workerThreads: number;
   /** This service's name in holder files, cluster status and the state log. */
   instanceId: string;
   /** Several instances sharing the tables; absent: this one runs every table it can hold. */
@@ -50,6 +52,7 @@ export class Service {
   private readonly manages: RegExp;
   private readonly credentialsProfiles: CredentialsProfiles;
   private readonly fileSystems: FileSystems;
+  private readonly workers: WorkerPool;
   private readonly ownership: Ownership;
   readonly kafkaClient: KafkaClientName;
 
@@ -57,6 +60,11 @@ export class Service {
     this.kafkaClient = config.kafkaClient;
     this.fileSystems = fileSystems(config.hdfs);
     this.ledger = Ledger.open(config.ledgerPath);
+    this.workers = new WorkerPool({
+      threads: config.workerThreads,
+      init: { ledgerPath: config.ledgerPath, metastoreUri: config.metastoreUri, metastoreTimeoutMs: config.metastoreTimeoutMs, heartbeatMs: 1000,
+        credentialsProfiles: config.credentialsProfiles, kafkaClient: config.kafkaClient, hdfs: config.hdfs },
+    });
     this.manages = new RegExp(config.tableFilter);
     this.credentialsProfiles = config.credentialsProfiles;
     const common = { ledger: this.ledger, fileSystems: this.fileSystems, instanceId: config.instanceId, log: log.child({ part: 'cluster' }) };
@@ -72,10 +80,8 @@ export class Service {
       startTask: (tableId, assignment, onFailure) => {
         const stream = this.ledger.getStream(tableId)!;
         const token = this.ownership.tokenOf(tableId);
-        return startWorkerTask(
-          { tableId, taskId: assignment.taskId, partitions: assignment.partitions, ledgerPath: config.ledgerPath,
-            metastoreUri: config.metastoreUri, metastoreTimeoutMs: config.metastoreTimeoutMs, heartbeatMs: 1000,
-            credentialsProfiles: config.credentialsProfiles, kafkaClient: config.kafkaClient, hdfs: config.hdfs, fenced: token !== undefined },
+        return this.workers.startTask(
+          { tableId, taskId: assignment.taskId, partitions: assignment.partitions, fenced: token !== undefined },
           {
             onFailure,
             fence: (partition, state) => this.ownership.record(tableId, token, new Map([[partition, state]])),
@@ -116,6 +122,7 @@ export class Service {
     await this.watcher.stop();
     await this.supervisor.stop();
     this.log.info('every table committed and stopped');
+    await this.workers.close();
     await this.ownership.stop();
     for (const admin of this.admins.values()) await admin.disconnect().catch(() => undefined);
     this.ledger.close();

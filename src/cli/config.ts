@@ -1,6 +1,6 @@
 // Service configuration: a JSON file, then environment variables, then defaults (README, "Configuration").
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { defaultHdfsSettings } from '../sink/fs.ts';
@@ -26,8 +26,10 @@ const ConfigSchema = z.object({
   hiveServer2Password: z.string().optional(),
   /** Credentials profiles named by kafka.credentials.profile; secrets stay here, not in TBLPROPERTIES. */
   credentialsProfiles: z.record(z.string(), z.record(z.string(), z.string())).default({}),
-  /** The Kafka client tasks read with: kafkajs, or @platformatic/kafka. */
-  kafkaClient: z.enum(KAFKA_CLIENTS).default('kafkajs'),
+  /** How tasks read Kafka: 'shared' (one fetch loop per worker thread and Kafka cluster), or a client per task ('kafkajs', 'platformatic'). */
+  kafkaClient: z.enum(KAFKA_CLIENTS).default('shared'),
+  /** Worker threads the tasks share (many tasks to a thread); default: the cores this process may use. */
+  workerThreads: z.coerce.number().int().min(1).max(64).default(() => availableParallelism()),
   /**
    * hdfs: locations: each authority (NameNode RPC host:port, or HA name service) -> its NameNodes'
    * WebHDFS addresses, in failover order; given, it replaces the default (the stack's NameNode).
@@ -65,6 +67,7 @@ const ENV: Record<string, keyof Config> = {
   HIVE_KAFKA_HS2_USER: 'hiveServer2User',
   HIVE_KAFKA_HS2_PASSWORD: 'hiveServer2Password',
   HIVE_KAFKA_CLIENT: 'kafkaClient',
+  HIVE_KAFKA_WORKER_THREADS: 'workerThreads',
   HIVE_KAFKA_INSTANCE_ID: 'instanceId',
 };
 

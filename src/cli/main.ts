@@ -19,7 +19,7 @@ program.command('serve')
     const service = new Service(config, log);
     const server = await serveHttp(service, config.httpHost, config.httpPort);
     await service.start();
-    log.info({ instance: config.instanceId, cluster: config.cluster?.name, metastore: config.metastoreUri, ledger: config.ledgerPath, kafkaClient: config.kafkaClient, http: `http://${config.httpHost}:${config.httpPort}` }, 'hive-kafka is serving');
+    log.info({ instance: config.instanceId, cluster: config.cluster?.name, metastore: config.metastoreUri, ledger: config.ledgerPath, kafkaClient: config.kafkaClient, workerThreads: config.workerThreads, http: `http://${config.httpHost}:${config.httpPort}` }, 'hive-kafka is serving');
     const shutdown = async (signal: string) => {
       log.info({ signal }, 'stopping: committing in-flight batches');
       server.close();

@@ -10,8 +10,13 @@ import { partitionDir, partitionLocation } from '../sink/partition-path.ts';
 import { IngestionTask, type OffsetGapReport } from './task.ts';
 import type { FenceWrite } from './commit-ledger.ts';
 import { kafkaAuth, type CredentialsProfiles } from './kafka-auth.ts';
-import { logStartProbe } from './log-start.ts';
-import type { KafkaClientName } from './source.ts';
+import type { PartitionSource, SourceOptions } from './source.ts';
+
+/** Where a worker's tasks read Kafka (task-sources.ts). */
+export interface TaskSourcing {
+  open(options: SourceOptions): Promise<PartitionSource>;
+  logStartOffsets(connection: Pick<SourceOptions, 'brokers' | 'auth' | 'clientOverrides' | 'readUncommitted'>, topic: string): (partitions: readonly number[]) => Promise<Map<number, number>>;
+}
 
 export interface TaskContext {
   ledger: Ledger;
@@ -25,9 +30,10 @@ export interface TaskContext {
   onOffsetGap?(gap: OffsetGapReport): void;
   reached?: (step: CommitStep) => void;
   credentialsProfiles: CredentialsProfiles;
-  kafkaClient: KafkaClientName;
+  sources: TaskSourcing;
   hdfs: HdfsSettings;
   fence?: FenceWrite;
+  enter?(): void;
 }
 
 export function buildTask(ctx: TaskContext): IngestionTask {
@@ -46,8 +52,9 @@ export function buildTask(ctx: TaskContext): IngestionTask {
   const auth = kafkaAuth(`table ${stream.dbName}.${stream.tableName}`, spec.credentialsProfile, ctx.credentialsProfiles);
   return new IngestionTask(
     { taskId: ctx.taskId, tableId: stream.tableId, table: `${stream.dbName}.${stream.tableName}`, partitions: ctx.partitions,
-      spec, layout: { ...layout, dir: path }, auth, kafkaClient: ctx.kafkaClient },
+      spec, layout: { ...layout, dir: path }, auth },
     { fs, ledger: ctx.ledger, onFailure: ctx.onFailure, registerPartitions, reached: ctx.reached, onRejected: ctx.onRejected, onConsuming: ctx.onConsuming,
-      logStartOffsets: logStartProbe(spec.brokers, spec.topic, auth), onOffsetGap: ctx.onOffsetGap, fence: ctx.fence },
+      openSource: (o) => ctx.sources.open(o),
+      logStartOffsets: ctx.sources.logStartOffsets({ brokers: spec.brokers, auth, clientOverrides: spec.clientOverrides, readUncommitted: spec.readUncommitted }, spec.topic), onOffsetGap: ctx.onOffsetGap, fence: ctx.fence, enter: ctx.enter },
   );
 }

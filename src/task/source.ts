@@ -1,6 +1,6 @@
 // What a task reads Kafka through: a fixed set of partitions of one topic, from the ledger's offsets,
-// each record handed over once. Two implementations, chosen by the service config's kafkaClient:
-// source-kafkajs.ts (kafkajs, the default) and source-platformatic.ts (@platformatic/kafka).
+// each record handed over once. Chosen by the service config's kafkaClient: a fetch loop a worker's
+// tasks share (fetcher.ts), or a client per task: source-kafkajs.ts (kafkajs) or source-platformatic.ts.
 import type { KafkaAuth } from './kafka-auth.ts';
 
 export interface SourceRecord { offset: number; value: Buffer | null; timestamp: number }
@@ -30,7 +30,8 @@ export interface PartitionSource {
   stop(): Promise<void>;
 }
 
-export const KAFKA_CLIENTS = ['kafkajs', 'platformatic'] as const;
+/** 'shared': one fetch loop per worker thread and Kafka cluster (fetcher.ts); the others: a client per task. */
+export const KAFKA_CLIENTS = ['shared', 'kafkajs', 'platformatic'] as const;
 export type KafkaClientName = (typeof KAFKA_CLIENTS)[number];
 
 /** Fetch settings of both sources, and of the bare consumers the benchmark compares them with. */
@@ -44,7 +45,7 @@ export const FETCH_SETTINGS = {
 } as const;
 
 /** Each client is loaded only when a task uses it. */
-export async function openSource(client: KafkaClientName, options: SourceOptions): Promise<PartitionSource> {
+export async function openSource(client: Exclude<KafkaClientName, 'shared'>, options: SourceOptions): Promise<PartitionSource> {
   if (client === 'platformatic') {
     const { PlatformaticSource } = await import('./source-platformatic.ts');
     return new PlatformaticSource(options);

@@ -1,17 +1,19 @@
 // One ingestion task: owns some Kafka partitions of one table. It claims them in the ledger (fencing
 // any predecessor), finishes what a predecessor left half-committed, then consumes from the ledger's
-// offsets, decodes records into rows, buffers them per Kafka partition and commits a batch when the
-// buffer reaches kafka.batch.maxSize or its oldest record has waited kafka.max.batch.period.ms.
+// offsets, decodes each record straight into the column arrays of the batch's Parquet files (one batch
+// per Kafka partition, encoded a row group at a time as it fills) and commits a batch when it reaches
+// kafka.batch.maxSize records or its oldest record has waited kafka.max.batch.period.ms.
 import { posix } from 'node:path';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { StreamSpec } from '../properties/parse.ts';
 import { commitBatch, recover, type CommitDeps, type OutputFile } from '../sink/commit.ts';
 import { commitLedger, type FenceWrite } from './commit-ledger.ts';
-import { encodeParquet } from '../sink/parquet.ts';
+import { ParquetFileWriter, parquetLayout, type ParquetLayout } from '../sink/parquet.ts';
+import type { HiveValue } from '../sink/hive-types.ts';
 import { defaultPartitionName, partitionDir } from '../sink/partition-path.ts';
 import { bucketFileName, makeBucketer, type Bucketer } from '../sink/bucket.ts';
-import { makeRowDecoder, parseRecordJson, partitionValueOf } from './decode.ts';
-import { openSource, type KafkaClientName, type PartitionSource, type SourceRecord } from './source.ts';
+import { makeRecordDecoder, type RecordDecoder } from './decode-record.ts';
+import type { PartitionSource, SourceOptions, SourceRecord } from './source.ts';
 import { OffsetGapError, RecordError } from './errors.ts';
 import type { KafkaAuth } from './kafka-auth.ts';
 
@@ -39,8 +41,6 @@ export interface TaskPlan {
   layout: TableLayout;
   /** Kafka client ssl/sasl, from the table's credentials profile. */
   auth: KafkaAuth;
-  /** Which Kafka client reads the partitions (service config kafkaClient). */
-  kafkaClient: KafkaClientName;
 }
 
 export interface TaskDeps extends Omit<CommitDeps, 'ledger'> {
@@ -52,12 +52,16 @@ export interface TaskDeps extends Omit<CommitDeps, 'ledger'> {
   onRejected?(partition: number, count: number): void;
   /** Once per task, when its first records arrive: the moment a CREATE or resume takes effect. */
   onConsuming?(): void;
+  /** Where the task reads Kafka: a fetch loop shared with the worker's other tasks, or a client of its own. */
+  openSource(options: SourceOptions): Promise<PartitionSource>;
   /** The first offset Kafka still holds per owned partition: deleted offsets below it are a gap. */
   logStartOffsets(partitions: readonly number[]): Promise<Map<number, number>>;
   /** A gap was found and written to the ledger. */
   onOffsetGap?(gap: OffsetGapReport): void;
   /** In a cluster: the fenced state log, written before the local ledger. */
   fence?: FenceWrite;
+  /** Called as the task's own timer or commit begins to run: the worker's hang watch names the task a blocked thread ran last. */
+  enter?(): void;
 }
 
 /** Offsets from..to of a partition that Kafka deleted before the table read them. */
@@ -66,7 +70,11 @@ export interface OffsetGapReport { partition: number; from: number; to: number; 
 /** Records refused by the decoder under kafka.error.policy skip or deadletter. */
 interface Rejected { offset: number; reason: string; value: string | null }
 
-interface Buffered { rows: unknown[][]; partitionValues: (string | null)[][]; rejected: Rejected[]; firstOffset: number; lastOffset: number; oldestAt: number }
+/** The rows of one output file of a batch: one Hive partition directory (and bucket). */
+interface OutputGroup { dir: string; bucket: number | null; values: string[] | null; file: ParquetFileWriter }
+
+/** A batch being filled: its rows go straight into the Parquet writers of its output files, row group by row group. */
+interface Buffered { groups: Map<string, OutputGroup>; rows: number; rejected: Rejected[]; firstOffset: number; lastOffset: number; oldestAt: number }
 
 /** Dead letters sit beside the data, hidden from Hive (leading '_'), committed with their batch. */
 export const DEADLETTER_DIR = '_hive_kafka_deadletter';
@@ -78,7 +86,11 @@ export class IngestionTask {
   private timer: NodeJS.Timeout | undefined;
   private epoch = 0;
   private failed = false;
-  private readonly decode: (record: unknown) => unknown[];
+  private readonly decode: RecordDecoder;
+  private readonly parquet: ParquetLayout;
+  /** Scratch for one record's values, reused: rows exist only as columns in the writers. */
+  private readonly row: HiveValue[];
+  private readonly partitionValues: (string | null)[];
   private bucketOf: Bucketer | undefined;
   private consuming = false;
   /** Per partition, the offset the next record should have if nothing was deleted in between. */
@@ -87,7 +99,10 @@ export class IngestionTask {
   private readonly commitDeps: CommitDeps;
 
   constructor(private readonly plan: TaskPlan, private readonly deps: TaskDeps) {
-    this.decode = makeRowDecoder(plan.layout.columns);
+    this.decode = makeRecordDecoder(plan.layout.columns, plan.layout.partitionKeys);
+    this.parquet = parquetLayout(plan.layout.columns);
+    this.row = new Array<HiveValue>(plan.layout.columns.length).fill(null);
+    this.partitionValues = new Array<string | null>(plan.layout.partitionKeys.length).fill(null);
     this.commitDeps = { ...deps, ledger: commitLedger(deps.ledger, deps.fence) };
   }
 
@@ -104,7 +119,7 @@ export class IngestionTask {
     // even when no record follows the gap yet.
     const starts = await deps.logStartOffsets(plan.partitions);
     for (const p of plan.partitions) await this.checkGap(p, starts.get(p));
-    this.source = await openSource(plan.kafkaClient, {
+    this.source = await deps.openSource({
       brokers: plan.spec.brokers,
       topic: plan.spec.topic,
       partitions: plan.partitions,
@@ -169,20 +184,16 @@ export class IngestionTask {
     let b = this.buffers.get(partition);
     let full = false;
     for (const r of records) {
-      if (!b) { b = { rows: [], partitionValues: [], rejected: [], firstOffset: r.offset, lastOffset: r.offset, oldestAt: Date.now() }; this.buffers.set(partition, b); }
-      let json: unknown;
+      if (!b) { b = { groups: new Map(), rows: 0, rejected: [], firstOffset: r.offset, lastOffset: r.offset, oldestAt: Date.now() }; this.buffers.set(partition, b); }
       try {
-        json = r.value === null ? null : parseRecordJson(r.value);
-        if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error('the value is not a JSON object');
-        const row = this.decode(json);
-        const pv = plan.layout.partitionKeys.map((k) => partitionValueOf(json, k) ?? null);
-        b.rows.push(row);
-        b.partitionValues.push(pv);
+        this.decode(r.value, this.row, this.partitionValues);
+        this.groupFor(b).file.append(this.row, r.value?.byteLength ?? 0);
+        b.rows++;
       } catch (e) {
         const reason = (e as Error).message;
         if (plan.spec.errorPolicy === 'fail') {
           // Commit what came before the bad record, so the table stops exactly at it.
-          if (b.rows.length + b.rejected.length === 0) this.buffers.delete(partition);
+          if (b.rows + b.rejected.length === 0) this.buffers.delete(partition);
           else this.enqueueFlush(partition);
           await this.flushChain;
           throw this.fail(new RecordError(plan.spec.topic, partition, r.offset, reason));
@@ -191,7 +202,7 @@ export class IngestionTask {
       }
       b.lastOffset = r.offset; // a refused record still belongs to the batch's offset range
       // kafka.batch.maxSize is a hard limit: a fetch larger than the rest of the batch is split.
-      if (b.rows.length + b.rejected.length >= plan.spec.batchMaxSize) {
+      if (b.rows + b.rejected.length >= plan.spec.batchMaxSize) {
         this.enqueueFlush(partition);
         b = undefined;
         full = true;
@@ -200,7 +211,23 @@ export class IngestionTask {
     if (full) await this.flushChain; // backpressure: the source fetches nothing more until this resolves
   }
 
+  /** The output file of the record just decoded into the scratch row: by Hive partition, and bucket when the table is bucketed. */
+  private groupFor(b: Buffered): OutputGroup {
+    const { partitionKeys } = this.plan.layout;
+    const bucket = this.bucketOf ? this.bucketOf(this.row) : null;
+    const pv = this.partitionValues;
+    const key = partitionKeys.length === 0 ? String(bucket) : `${JSON.stringify(pv)}${bucket ?? ''}`;
+    let g = b.groups.get(key);
+    if (!g) {
+      const dir = partitionKeys.length === 0 ? '' : partitionDir(partitionKeys.map((k) => k.name), pv);
+      g = { dir, bucket, values: partitionKeys.length === 0 ? null : pv.map((v) => v ?? defaultPartitionName), file: new ParquetFileWriter(this.parquet) };
+      b.groups.set(key, g);
+    }
+    return g;
+  }
+
   private flushDue(): void {
+    this.deps.enter?.();
     const now = Date.now();
     for (const [p, b] of this.buffers) if (now - b.oldestAt >= this.plan.spec.maxBatchPeriodMs) this.enqueueFlush(p);
   }
@@ -215,7 +242,8 @@ export class IngestionTask {
   private async commit(partition: number, b: Buffered): Promise<void> {
     if (this.failed) return;
     const { plan, deps } = this;
-    const total = b.rows.length + b.rejected.length;
+    deps.enter?.();
+    const total = b.rows + b.rejected.length;
     if (b.rejected.length > 0 && b.rejected.length / total > plan.spec.errorMaxRatio) {
       const first = b.rejected[0]!;
       throw new RecordError(plan.spec.topic, partition, first.offset,
@@ -223,22 +251,12 @@ export class IngestionTask {
     }
     const name = `${plan.spec.topic}+${partition}+${b.firstOffset}+${b.lastOffset}.parquet`;
     // One file per Hive partition directory, and per bucket when the table is bucketed.
-    const groups = new Map<string, { dir: string; bucket: number | null; values: string[] | null; rows: unknown[][] }>();
-    b.rows.forEach((row, i) => {
-      const values = b.partitionValues[i]!;
-      const dir = plan.layout.partitionKeys.length === 0 ? '' : partitionDir(plan.layout.partitionKeys.map((k) => k.name), values);
-      const bucket = this.bucketOf ? this.bucketOf(row) : null;
-      const key = bucket === null ? dir : `${dir}\0${bucket}`;
-      let g = groups.get(key);
-      if (!g) { g = { dir, bucket, values: plan.layout.partitionKeys.length === 0 ? null : values.map((v) => v ?? defaultPartitionName), rows: [] }; groups.set(key, g); }
-      g.rows.push(row);
-    });
-    const files: OutputFile[] = [...groups.values()].map((g) => ({
+    const files: OutputFile[] = [...b.groups.values()].map((g) => ({
       dir: g.dir === '' ? plan.layout.dir : posix.join(plan.layout.dir, g.dir),
       finalName: g.bucket === null ? name : bucketFileName(g.bucket, name),
       partitionValues: g.values,
       bucket: g.bucket,
-      bytes: encodeParquet(plan.layout.columns, g.rows),
+      bytes: g.file.finish(),
     }));
     if (plan.spec.errorPolicy === 'deadletter' && b.rejected.length > 0) {
       const lines = b.rejected.map((x) => JSON.stringify({ topic: plan.spec.topic, partition, offset: x.offset, reason: x.reason, value: x.value }));
@@ -247,11 +265,11 @@ export class IngestionTask {
     }
     await commitBatch(this.commitDeps, {
       tableId: plan.tableId, tableDir: plan.layout.dir, kafkaPartition: partition, firstOffset: b.firstOffset,
-      lastOffset: b.lastOffset, recordCount: b.rows.length, ownerEpoch: this.epoch, files,
+      lastOffset: b.lastOffset, recordCount: b.rows, ownerEpoch: this.epoch, files,
     });
     if (b.rejected.length > 0) deps.onRejected?.(partition, b.rejected.length);
     await this.source?.committed(partition, b.lastOffset + 1);
-    deps.onCommitted?.(partition, b.lastOffset + 1, b.rows.length);
+    deps.onCommitted?.(partition, b.lastOffset + 1, b.rows);
   }
 
   private fail(error: Error): Error {

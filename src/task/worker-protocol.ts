@@ -1,13 +1,13 @@
-// Messages between the supervisor's thread and a task's worker thread.
+// Messages between the supervisor's thread and a worker thread that runs many tasks. Every task
+// message names the task by `key` (one per task start), so a late word of a task stopped since is
+// recognised and dropped.
 import type { PortablePartition } from '../ledger/ledger.ts';
 import type { HdfsSettings } from '../sink/fs.ts';
 import type { KafkaClientName } from './source.ts';
 import type { OffsetGapReport } from './task.ts';
 
-export interface WorkerStart {
-  tableId: number;
-  taskId: string;
-  partitions: number[];
+/** What every task of a worker shares: given once, when the worker starts. */
+export interface WorkerInit {
   ledgerPath: string;
   metastoreUri: string;
   metastoreTimeoutMs: number;
@@ -18,22 +18,40 @@ export interface WorkerStart {
   kafkaClient: KafkaClientName;
   /** WebHDFS addresses of hdfs: locations (service config hdfs). */
   hdfs: HdfsSettings;
+  /**
+   * One Int32 the worker sets to the key of the task it runs code of, at each way into a task
+   * (records handed over, batch timer, commit steps): when the thread stops answering, it names
+   * the task that most likely blocked it.
+   */
+  running: SharedArrayBuffer;
+}
+
+/** One task to run: a table's partitions. */
+export interface TaskStart {
+  key: number;
+  tableId: number;
+  taskId: string;
+  partitions: number[];
   /** In a cluster: intents and commits go to the service's fenced state log first ('fence' messages). */
   fenced: boolean;
 }
 
 export type ToWorker =
-  | { type: 'stop'; commitBuffered: boolean }
+  | ({ type: 'start' } & TaskStart)
+  | { type: 'stop'; key: number; commitBuffered: boolean }
+  /** Forget a task that did not stop in time: its partitions are fenced by its successor's claim. */
+  | { type: 'abandon'; key: number }
   | { type: 'fence-done'; id: number; error?: { message: string; name: string } };
 
 export type FromWorker =
-  | { type: 'started'; ownerEpoch: number }
+  /** The thread is alive (one per worker, not per task). */
   | { type: 'heartbeat' }
-  | { type: 'consuming' }
-  | { type: 'rejected'; partition: number; count: number }
-  | ({ type: 'offset-gap' } & OffsetGapReport)
+  | { type: 'started'; key: number; ownerEpoch: number }
+  | { type: 'consuming'; key: number }
+  | { type: 'rejected'; key: number; partition: number; count: number }
+  | ({ type: 'offset-gap'; key: number } & OffsetGapReport)
   /** name and retriable travel with the message: a failure a restart cannot fix stops the table. */
-  | { type: 'failed'; message: string; name?: string; retriable: boolean }
-  | { type: 'stopped' }
+  | { type: 'failed'; key: number; message: string; name?: string; retriable: boolean }
+  | { type: 'stopped'; key: number }
   /** A partition's state for the cluster's state log; answered by 'fence-done'. */
-  | { type: 'fence'; id: number; partition: number; state: PortablePartition };
+  | { type: 'fence'; key: number; id: number; partition: number; state: PortablePartition };

@@ -1,6 +1,7 @@
-// Entry point of a task's worker thread. The supervisor can terminate a worker even when its event
-// loop is stuck, which a task inside the service's own thread would not allow. The worker opens its
-// own ledger connection (SQLite WAL serialises writers) and its own metastore session.
+// Entry point of a worker thread, which runs many tasks side by side. The supervisor can terminate a
+// worker even when its event loop is stuck, which tasks inside the service's own thread would not
+// allow. The tasks of a worker share its ledger connection (SQLite WAL serialises writers), its
+// metastore session and its Kafka fetch loops (one per Kafka cluster: fetcher.ts).
 import { writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Ledger } from '../ledger/ledger.ts';
@@ -10,85 +11,100 @@ import type { CommitStep } from '../sink/commit.ts';
 import { buildTask } from './runtime.ts';
 import { restartCanFix } from './errors.ts';
 import type { FenceWrite } from './commit-ledger.ts';
-import type { FromWorker, ToWorker, WorkerStart } from './worker-protocol.ts';
+import type { IngestionTask } from './task.ts';
+import type { FromWorker, TaskStart, ToWorker, WorkerInit } from './worker-protocol.ts';
+import { TaskSources } from './task-sources.ts';
 
-const start = workerData as WorkerStart;
+const init = workerData as WorkerInit;
 const port = parentPort!;
 const send = (m: FromWorker) => port.postMessage(m);
-const ledger = Ledger.open(start.ledgerPath, { migrate: false });
-const metastore = new MetastoreSession(start.metastoreUri, start.metastoreTimeoutMs);
-const stream = ledger.getStream(start.tableId);
+const ledger = Ledger.open(init.ledgerPath, { migrate: false });
+const metastore = new MetastoreSession(init.metastoreUri, init.metastoreTimeoutMs);
+const running = new Int32Array(init.running);
+const sources = new TaskSources(init.kafkaClient, (key: number) => { running[0] = key; });
 const crash = crashHook();
+const tasks = new Map<number, IngestionTask | undefined>();
 
 // Fenced writes travel to the service's thread, which holds the cluster's state log.
-const fenceCalls = new Map<number, { resolve(): void; reject(e: Error): void }>();
+const fenceCalls = new Map<number, { key: number; resolve(): void; reject(e: Error): void }>();
 let nextFenceId = 1;
-port.on('message', (m: ToWorker) => {
-  if (m.type !== 'fence-done') return;
-  const call = fenceCalls.get(m.id);
-  fenceCalls.delete(m.id);
-  if (!m.error) call?.resolve();
-  else call?.reject(Object.assign(new Error(m.error.message), { name: m.error.name }));
+const fenceFor = (key: number): FenceWrite => (partition, state) => new Promise<void>((resolve, reject) => {
+  const id = nextFenceId++;
+  fenceCalls.set(id, { key, resolve, reject });
+  send({ type: 'fence', key, id, partition, state });
 });
-const fence: FenceWrite | undefined = start.fenced
-  ? (partition, state) => new Promise<void>((resolve, reject) => {
-    const id = nextFenceId++;
-    fenceCalls.set(id, { resolve, reject });
-    send({ type: 'fence', id, partition, state });
-  })
-  : undefined;
 
-// Test builds only: HIVE_KAFKA_HANG_ONCE=<commit step>:<marker file> blocks the event loop of the
-// first task to reach that step (the one that creates the marker) forever.
+// Test builds only: HIVE_KAFKA_HANG_ONCE=<commit step>:<marker file>[:<db.table>] blocks the thread in
+// the first task (of that table, if named) to reach that step (the one that creates the marker) forever.
 // HIVE_KAFKA_FREEZE_ONCE=<commit step>:<marker file> stops the whole service (SIGSTOP) there once, as
 // a GC pause or a frozen VM would: the cluster tests wake it after its tables moved.
-const [hangAt, hangMarker] = (process.env.HIVE_KAFKA_HANG_ONCE ?? '').split(':');
+const [hangAt, hangMarker, hangTable] = (process.env.HIVE_KAFKA_HANG_ONCE ?? '').split(':');
 const [freezeAt, freezeMarker] = (process.env.HIVE_KAFKA_FREEZE_ONCE ?? '').split(':');
-const reached = (step: CommitStep) => {
+const reachedBy = (start: TaskStart, table: string) => (step: CommitStep) => {
+  running[0] = start.key;
   crash?.(step);
-  if (hangAt === step && hangMarker && claimMarker(hangMarker)) { for (;;) { /* hung: no heartbeat, no progress */ } }
+  if (hangAt === step && hangMarker && (!hangTable || hangTable === table) && claimMarker(hangMarker, JSON.stringify({ pid: process.pid, tableId: start.tableId, taskId: start.taskId }))) {
+    for (;;) { /* hung: no heartbeat, no progress */ }
+  }
   if (freezeAt === step && freezeMarker && claimMarker(freezeMarker, JSON.stringify({ pid: process.pid, tableId: start.tableId, taskId: start.taskId }))) {
     process.kill(process.pid, 'SIGSTOP');
   }
 };
 
-function claimMarker(path: string, content = String(process.pid)): boolean {
+function claimMarker(path: string, content: string): boolean {
   try { writeFileSync(path, content, { flag: 'wx' }); return true; } catch { return false; }
 }
 
-if (!stream) {
-  send({ type: 'failed', message: `table ${start.tableId} is not in the ledger`, retriable: false });
-} else {
-  let task: ReturnType<typeof buildTask> | undefined;
+setInterval(() => send({ type: 'heartbeat' }), init.heartbeatMs);
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'fence-done') {
+    const call = fenceCalls.get(m.id);
+    fenceCalls.delete(m.id);
+    if (call) running[0] = call.key;
+    if (!m.error) call?.resolve();
+    else call?.reject(Object.assign(new Error(m.error.message), { name: m.error.name }));
+  } else if (m.type === 'start') startTask(m);
+  else if (m.type === 'stop') stopTask(m.key, m.commitBuffered);
+  else if (m.type === 'abandon') {
+    const task = tasks.get(m.key);
+    tasks.delete(m.key);
+    void task?.stop({ commitBuffered: false }).catch(() => undefined);
+  }
+});
+
+function startTask(start: TaskStart): void {
+  const { key } = start;
+  const stream = ledger.getStream(start.tableId);
+  if (!stream) { send({ type: 'failed', key, message: `table ${start.tableId} is not in the ledger`, retriable: false }); return; }
+  let task: IngestionTask;
   try {
     task = buildTask({
-      ledger, metastore, stream, taskId: start.taskId, partitions: start.partitions, reached, credentialsProfiles: start.credentialsProfiles,
-      kafkaClient: start.kafkaClient, hdfs: start.hdfs, fence,
-      onFailure: (e) => send(failed(e)),
-      onOffsetGap: (gap) => send({ type: 'offset-gap', ...gap }),
-      onRejected: (partition, count) => send({ type: 'rejected', partition, count }),
-      onConsuming: () => send({ type: 'consuming' }),
+      ledger, metastore, stream, taskId: start.taskId, partitions: start.partitions, reached: reachedBy(start, `${stream.dbName}.${stream.tableName}`),
+      credentialsProfiles: init.credentialsProfiles, hdfs: init.hdfs, fence: start.fenced ? fenceFor(key) : undefined,
+      sources: sources.forTask(key),
+      enter: () => { running[0] = key; },
+      onFailure: (e) => { tasks.delete(key); send(failed(key, e)); },
+      onOffsetGap: (gap) => send({ type: 'offset-gap', key, ...gap }),
+      onRejected: (partition, count) => send({ type: 'rejected', key, partition, count }),
+      onConsuming: () => send({ type: 'consuming', key }),
     });
   } catch (e) {
     // A location no file system can take (unknown hdfs: authority): say so with retriable as it is.
-    send(failed(e as Error));
+    send(failed(key, e as Error));
+    return;
   }
-  if (task) startTask(task);
+  tasks.set(key, task);
+  task.start().then(() => send({ type: 'started', key, ownerEpoch: task.ownerEpoch }), (e: Error) => { tasks.delete(key); send(failed(key, e)); });
 }
 
-function startTask(task: ReturnType<typeof buildTask>): void {
-  setInterval(() => send({ type: 'heartbeat' }), start.heartbeatMs).unref();
-  port.on('message', (m: ToWorker) => {
-    if (m.type !== 'stop') return;
-    void task.stop({ commitBuffered: m.commitBuffered }).finally(() => {
-      metastore.close();
-      ledger.close();
-      send({ type: 'stopped' });
-    });
-  });
-  task.start().then(() => send({ type: 'started', ownerEpoch: task.ownerEpoch }), (e: Error) => send(failed(e)));
+function stopTask(key: number, commitBuffered: boolean): void {
+  const task = tasks.get(key);
+  tasks.delete(key);
+  if (!task) { send({ type: 'stopped', key }); return; }
+  void task.stop({ commitBuffered }).finally(() => send({ type: 'stopped', key }));
 }
 
-function failed(e: Error): FromWorker {
-  return { type: 'failed', message: e.message, name: e.name, retriable: restartCanFix(e) };
+function failed(key: number, e: Error): FromWorker {
+  return { type: 'failed', key, message: e.message, name: e.name, retriable: restartCanFix(e) };
 }

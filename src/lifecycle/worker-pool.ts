@@ -1,0 +1,197 @@
+// Tasks run in a few worker threads, many tasks to a thread (service config workerThreads): a quiet
+// table costs a task object and its share of one fetch loop, not a thread and a Kafka client. The
+// supervisor sees each task as a RunningTask: started, stopped (committing what it holds), or killed.
+//
+// A task that blocks its thread stops every task of that thread. The thread's heartbeat stops, and
+// the worker says which task ran last (a shared Int32 it sets at each way into a task): that task
+// alone looks hung to the supervisor, which kills it. Killing it replaces the whole thread: the other
+// tasks of the thread are failed as retriable and restarted at once in another thread, from their
+// ledger offsets (their uncommitted batches are read again; committed ones stay, so nothing lands
+// twice), and the task that blocked is restarted in a thread of its own from then on.
+import { Worker } from 'node:worker_threads';
+import { workerBundle } from './worker-bundle.ts';
+import type { OffsetGapReport } from '../task/task.ts';
+import type { PortablePartition } from '../ledger/ledger.ts';
+import type { FromWorker, TaskStart, ToWorker, WorkerInit } from '../task/worker-protocol.ts';
+import type { RunningTask, TaskFailure } from './supervisor.ts';
+
+export interface WorkerHooks {
+  onFailure(failure: TaskFailure): void;
+  onOffsetGap(gap: OffsetGapReport): void;
+  onRejected(partition: number, count: number): void;
+  onConsuming?(): void;
+  /** In a cluster: writes a partition's state to the fenced state log for the task. */
+  fence?(partition: number, state: PortablePartition): Promise<void>;
+}
+
+export interface PoolOptions {
+  init: Omit<WorkerInit, 'running'>;
+  /** Threads shared by tasks; a task that blocked one gets a thread of its own on top. */
+  threads: number;
+  /** How long a stopping task may take to commit what it holds before it is abandoned. */
+  stopTimeoutMs?: number;
+}
+
+interface Member {
+  start: TaskStart;
+  hooks: WorkerHooks;
+  /** Stopped, failed, abandoned or its thread replaced: later messages change nothing. */
+  done: boolean;
+  ownerEpoch?: number;
+  started(error?: Error): void;
+  stopped?(): void;
+}
+
+interface Thread {
+  worker: Worker;
+  running: Int32Array;
+  members: Map<number, Member>;
+  lastHeartbeat: number;
+  isolated: boolean;
+  gone: boolean;
+}
+
+export class WorkerPool {
+  private readonly threads = new Set<Thread>();
+  /** Tasks (tableId/taskId) that blocked a thread: each runs alone from then on. */
+  private readonly isolated = new Set<string>();
+  private nextKey = 1;
+
+  constructor(private readonly options: PoolOptions) {}
+
+  get threadCount(): number { return this.threads.size; }
+
+  startTask(task: Omit<TaskStart, 'key'>, hooks: WorkerHooks): Promise<RunningTask> {
+    const start: TaskStart = { ...task, key: this.nextKey++ };
+    const thread = this.threadFor(`${task.tableId}/${task.taskId}`);
+    return new Promise<RunningTask>((resolve, reject) => {
+      const member: Member = {
+        start, hooks, done: false,
+        started: (error) => (error ? reject(error) : resolve(this.handle(thread, member))),
+      };
+      thread.members.set(start.key, member);
+      thread.worker.postMessage({ type: 'start', ...start } satisfies ToWorker);
+    });
+  }
+
+  /** Ends every thread at once (the supervisor has stopped the tasks already). */
+  async close(): Promise<void> {
+    await Promise.all([...this.threads].map((t) => this.retire(t)));
+  }
+
+  private threadFor(taskName: string): Thread {
+    if (this.isolated.has(taskName)) return this.spawn(true);
+    const shared = [...this.threads].filter((t) => !t.isolated && !t.gone);
+    if (shared.length < this.options.threads) return this.spawn(false);
+    return shared.reduce((a, b) => (b.members.size < a.members.size ? b : a));
+  }
+
+  private spawn(isolated: boolean): Thread {
+    const running = new SharedArrayBuffer(4);
+    const worker = new Worker(workerBundle(), { workerData: { ...this.options.init, running } satisfies WorkerInit });
+    const thread: Thread = { worker, running: new Int32Array(running), members: new Map(), lastHeartbeat: Date.now(), isolated, gone: false };
+    this.threads.add(thread);
+    worker.on('message', (m: FromWorker) => this.onMessage(thread, m));
+    const lost = (why: string) => this.lose(thread, { message: why, retriable: true });
+    worker.once('error', (e) => lost(`its worker thread failed: ${e.message}`));
+    worker.once('exit', (code) => lost(`its worker thread exited with code ${code}`));
+    return thread;
+  }
+
+  private onMessage(thread: Thread, m: FromWorker): void {
+    thread.lastHeartbeat = Date.now();
+    if (m.type === 'heartbeat') return;
+    const member = thread.members.get(m.key);
+    if (m.type === 'fence') {
+      const reply = (error?: Error) => thread.worker.postMessage({ type: 'fence-done', id: m.id, error: error && { message: error.message, name: error.name } } satisfies ToWorker);
+      if (!member || member.done) { reply(new Error('the task stopped')); return; }
+      if (!member.hooks.fence) { reply(new Error('this service keeps no state log (no cluster configured)')); return; }
+      member.hooks.fence(m.partition, m.state).then(() => reply(), (e: Error) => reply(e));
+      return;
+    }
+    if (!member) return;
+    if (m.type === 'stopped') { thread.members.delete(m.key); member.stopped?.(); this.retireIfIdle(thread); return; }
+    if (member.done) return;
+    switch (m.type) {
+      case 'started': member.ownerEpoch = m.ownerEpoch; member.started(); break;
+      case 'consuming': member.hooks.onConsuming?.(); break;
+      case 'rejected': member.hooks.onRejected(m.partition, m.count); break;
+      case 'offset-gap': member.hooks.onOffsetGap(m); break;
+      case 'failed':
+        member.done = true;
+        thread.members.delete(m.key);
+        member.started(new Error(m.message));
+        member.hooks.onFailure(m);
+        this.retireIfIdle(thread);
+        break;
+    }
+  }
+
+  private handle(thread: Thread, member: Member): RunningTask {
+    const { key } = member.start;
+    return {
+      ownerEpoch: () => member.ownerEpoch,
+      // Only the task the thread ran last answers for a silent thread; the others are moved when it is killed.
+      lastHeartbeatAt: () => (this.suspect(thread) === undefined || this.suspect(thread) === key ? thread.lastHeartbeat : Date.now()),
+      stop: async ({ commitBuffered }) => {
+        if (member.done || thread.gone) { member.done = true; return; }
+        member.done = true;
+        const stopped = new Promise<void>((resolve) => { member.stopped = resolve; });
+        thread.worker.postMessage({ type: 'stop', key, commitBuffered } satisfies ToWorker);
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, this.options.stopTimeoutMs ?? 15_000); });
+        await Promise.race([stopped, late]);
+        clearTimeout(timer);
+        if (thread.members.has(key)) this.abandon(thread, key);
+      },
+      kill: async () => {
+        if (thread.gone) return;
+        member.done = true;
+        const silentMs = Date.now() - thread.lastHeartbeat;
+        if (silentMs < 3 * this.options.init.heartbeatMs) { this.abandon(thread, key); return; }
+        // The thread itself is stuck: only ending it frees the others.
+        this.isolated.add(`${member.start.tableId}/${member.start.taskId}`);
+        const culprit = `task ${member.start.taskId} of table ${member.start.tableId}`;
+        await this.lose(thread, { message: `its worker thread was replaced after ${culprit} blocked it for ${Math.round(silentMs / 1000)} s; restarted in another thread`, retriable: true });
+      },
+    };
+  }
+
+  /** The key of the task the thread ran last, if that task still belongs to it. */
+  private suspect(thread: Thread): number | undefined {
+    const key = Atomics.load(thread.running, 0);
+    return thread.members.has(key) ? key : undefined;
+  }
+
+  private abandon(thread: Thread, key: number): void {
+    thread.members.delete(key);
+    thread.worker.postMessage({ type: 'abandon', key } satisfies ToWorker);
+    this.retireIfIdle(thread);
+  }
+
+  /** The thread is gone or must go: every task still on it fails (retriable) and is restarted elsewhere. */
+  private async lose(thread: Thread, failure: TaskFailure): Promise<void> {
+    if (thread.gone) return;
+    const members = [...thread.members.values()];
+    thread.members.clear();
+    await this.retire(thread);
+    for (const m of members) {
+      m.stopped?.();
+      if (m.done) continue;
+      m.done = true;
+      m.started(new Error(failure.message));
+      m.hooks.onFailure(failure);
+    }
+  }
+
+  private retireIfIdle(thread: Thread): void {
+    if (thread.members.size === 0) void this.retire(thread);
+  }
+
+  private async retire(thread: Thread): Promise<void> {
+    if (thread.gone) return;
+    thread.gone = true;
+    this.threads.delete(thread);
+    await thread.worker.terminate();
+  }
+}
