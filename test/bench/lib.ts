@@ -85,14 +85,14 @@ export async function waitForLog(service: RunningService, msg: string, table: st
   }
 }
 
-/** Resident and peak memory of a process, and its CPU seconds so far, from /proc. */
-export function procStats(pid: number): { rssMb: number; hwmMb: number; cpuS: number } {
+/** Resident and peak memory of a process, its CPU seconds so far and its thread count, from /proc. */
+export function procStats(pid: number): { rssMb: number; hwmMb: number; cpuS: number; threads: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from #3 (state) on
   const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
-  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024, cpuS: ticks / 100 };
+  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024, cpuS: ticks / 100, threads: kb('Threads') };
 }
 
 /** Samples a process's RSS until stopped; returns the largest sample. */
@@ -118,6 +118,22 @@ export function committedBatches(ledgerPath: string): CommittedBatch[] {
 
 export function recordsCommitted(ledgerPath: string, table: string): number {
   return committedBatches(ledgerPath).filter((b) => b.tableName === table).reduce((n, b) => n + b.records, 0);
+}
+
+/** Deletes topics a part filled and no longer needs (the memory sweep's fill millions of records each), in groups. */
+export async function deleteTopics(topics: string[]): Promise<void> {
+  const admin = new Kafka({ brokers, clientId: `bench-${runId}-admin`, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    for (let i = 0; i < topics.length; i += 50) await admin.deleteTopics({ topics: topics.slice(i, i + 50), timeout: 60_000 });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** createTopics in groups of 50: a few hundred topics in one request can outlast the admin client's timeout. */
+export async function createTopicsInGroups(topics: { topic: string; partitions: number }[]): Promise<void> {
+  for (let i = 0; i < topics.length; i += 50) await createTopics(topics.slice(i, i + 50));
 }
 
 /** Percentile by nearest rank; `sorted` ascending. */

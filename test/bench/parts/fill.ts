@@ -1,5 +1,7 @@
 // Fill: a topic of `records` JSON records of about 200 bytes, written by Kafka's own
 // ProducerPerformance from a payload file of distinct records (it picks one at random per record).
+// No timeout of ours bounds it (kafkaTool sets none): 2,000,000 records into one partition is a
+// minute or so.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +18,9 @@ export async function fill(topic: string, partitions: number, records: number): 
   const out = await kafkaTool('org.apache.kafka.tools.ProducerPerformance', [
     '--topic', topic, '--num-records', String(records), '--throughput', '-1', '--payload-file', file,
     '--producer-props', `bootstrap.servers=${brokers.join(',')}`, 'acks=1', 'linger.ms=10', 'batch.size=524288', 'compression.type=none',
+    // Millions of records into one partition (the memory sweep): the producer's 2-minute delivery
+    // timeout and 1-minute block on a full buffer must not end the fill when the broker lags.
+    'delivery.timeout.ms=900000', 'request.timeout.ms=120000', 'max.block.ms=900000',
   ]);
   // Its last line: "N records sent, R records/sec (M MB/sec), ..."
   const m = /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\)/.exec(out.trim().split('\n').pop() ?? '');

@@ -1,9 +1,13 @@
 // Throughput over one filled topic, every reader in the same run:
 //   (a) Kafka's Java ConsumerPerformance (fetch.nMsg.sec),
-//   (b) a bare consumer per client that only counts records, with the service's fetch settings
-//       (FETCH_SETTINGS, which the Java consumer gets too),
-//   (c) the service: from the CREATE TABLE to the last record published, 1 task and 4 tasks, per client,
-//       and once more into a table on the stack's HDFS (WebHDFS), to compare with the local disk.
+//   (b) a bare consumer per client library (kafkajs, @platformatic/kafka) that only counts records,
+//       with the service's fetch settings (FETCH_SETTINGS, which the Java consumer gets too),
+//   (c) the service: from the CREATE TABLE to the last record published, 1 task and 4 tasks, per
+//       service client (kafkaClient: 'shared', one @platformatic/kafka fetch loop per worker thread and
+//       cluster shared by its tasks; 'kafkajs' and 'platformatic', a client per task), and once more
+//       into a table on the stack's HDFS (WebHDFS), to compare with the local disk.
+// A service run compares with the bare consumer of its own library ('shared' is @platformatic/kafka),
+// and every run also with bare kafkajs (the issue's yardstick) and with Java.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,11 +17,21 @@ import { benchName, benchService, brokers, committedBatches, createTableSql, eve
 import type { Filled } from './fill.ts';
 import { stack } from '../../integration/helpers/services.ts';
 
-export type Client = 'kafkajs' | 'platformatic';
-export const CLIENTS: Client[] = ['kafkajs', 'platformatic'];
+/** The service's kafkaClient values. */
+export type Client = 'shared' | 'kafkajs' | 'platformatic';
+export const CLIENTS: Client[] = ['shared', 'kafkajs', 'platformatic'];
+/** The client libraries a bare consumer reads with. */
+export type BareClient = 'kafkajs' | 'platformatic';
+export const BARE_CLIENTS: BareClient[] = ['kafkajs', 'platformatic'];
+/** The library a service client reads with: its "same client" bare consumer. */
+export const bareOf = (client: Client): BareClient => (client === 'shared' ? 'platformatic' : client);
 
 export interface Rate { msgsPerS: number; mbPerS: number; ms: number }
-export interface ServiceRun extends Rate { client: Client; tasks: number; fileSystem: 'file' | 'hdfs'; steadyMsgsPerS: number; cpuS: number; peakRssMb: number }
+export interface ServiceRun extends Rate {
+  client: Client; tasks: number; fileSystem: 'file' | 'hdfs'; steadyMsgsPerS: number; cpuS: number; peakRssMb: number;
+  /** The service's threads (main, worker threads, libuv's) when the last batch was published. */
+  threads: number;
+}
 
 function rate(records: number, bytes: number, ms: number): Rate {
   return { msgsPerS: round(records / (ms / 1000)), mbPerS: round(bytes / 2 ** 20 / (ms / 1000), 1), ms: Math.round(ms) };
@@ -44,7 +58,7 @@ export async function javaConsumer(filled: Filled): Promise<Rate & { fetchMsgsPe
   return { msgsPerS: round(get('fetch.nMsg.sec')), mbPerS: round(get('fetch.MB.sec'), 1), ms: get('fetch.time.ms'), fetchMsgsPerS: round(get('fetch.nMsg.sec')) };
 }
 
-export async function bareConsumer(filled: Filled, client: Client): Promise<Rate> {
+export async function bareConsumer(filled: Filled, client: BareClient): Promise<Rate> {
   const r = await bareConsume({ client, brokers, topic: filled.topic, partitions: [...Array(filled.partitions).keys()], expected: filled.records, fetch: FETCH });
   if (r.records !== filled.records) throw new Error(`bare ${client} consumer read ${r.records} of ${filled.records} records`);
   return rate(r.records, r.bytes, r.ms);
@@ -68,11 +82,12 @@ export async function serviceIngest(filled: Filled, client: Client, tasks: numbe
       return records === filled.records ? Math.max(...batches.map((b) => b.committedAt)) : undefined;
     }, 600_000, 100);
     const peakRssMb = rss.stop();
-    const cpuS = procStats(service.child.pid!).cpuS - cpuBefore;
+    const after = procStats(service.child.pid!);
+    const cpuS = after.cpuS - cpuBefore;
     const consumingAt = Math.min(...serviceLog(service, 'task consuming').map((l) => l.time));
     const run = rate(filled.records, filled.bytes, lastPublish - createdAt);
     await session.execute(`DROP TABLE ${table}`);
-    return { ...run, client, tasks, fileSystem, steadyMsgsPerS: round(filled.records / ((lastPublish - consumingAt) / 1000)), cpuS: round(cpuS, 1), peakRssMb: Math.round(peakRssMb) };
+    return { ...run, client, tasks, fileSystem, steadyMsgsPerS: round(filled.records / ((lastPublish - consumingAt) / 1000)), cpuS: round(cpuS, 1), peakRssMb: Math.round(peakRssMb), threads: after.threads };
   } finally {
     await session.close();
     await service.stop();
