@@ -3,7 +3,8 @@
 // Connect: consumed (the task's buffer), written (files under hidden names + the intent in the
 // ledger), committed (files published and registered, offset moved in the ledger).
 //
-//   1. write every file under a hidden name in the table's staging directory, durably
+//   1. write every file under a hidden name in the table's staging directory, durably (a file the
+//      task wrote there in pieces as the batch filled is made durable here)
 //   2. record the intent (hidden and final names, offsets) in the ledger; fenced by owner epoch
 //   3. publish: rename each hidden file to its final name (atomic; skipped if already done)
 //   4. register new Hive partitions in the metastore (add_partitions_req, ifNotExists)
@@ -21,7 +22,7 @@ import type { FileSystem } from './fs.ts';
 export type CommitStep = 'after-hidden-write' | 'after-intent' | 'between-renames' | 'after-publish' | 'after-register';
 
 /** The file system calls the protocol makes: writes under hidden names, no-replace renames, listing staging. */
-export type CommitFileSystem = Pick<FileSystem, 'writeFileDurably' | 'rename' | 'exists' | 'list' | 'mkdirs' | 'remove'>;
+export type CommitFileSystem = Pick<FileSystem, 'writeFileDurably' | 'openDurably' | 'rename' | 'exists' | 'list' | 'mkdirs' | 'remove'>;
 
 /**
  * Where the protocol records intents and commits: the local ledger, or (in a cluster) the fenced
@@ -49,7 +50,8 @@ export interface OutputFile {
   finalName: string;
   partitionValues: string[] | null;
   bucket: number | null;
-  bytes: Uint8Array;
+  /** The whole file, or: it was written in pieces under this hidden name in the batch's staging directory, and close() makes it durable. */
+  content: { bytes: Uint8Array } | { hiddenPath: string; close(): Promise<void> };
 }
 
 export interface Batch {
@@ -74,9 +76,15 @@ export async function commitBatch(deps: CommitDeps, batch: Batch): Promise<void>
   await deps.fs.mkdirs(staging);
   const files: BatchFile[] = [];
   for (const [i, f] of batch.files.entries()) {
-    // Files of one batch in different Hive partitions share a final name; the index keeps them apart.
-    const hiddenPath = posix.join(staging, `${batch.firstOffset}-${i}-${f.finalName}.${batch.ownerEpoch}.tmp`);
-    await deps.fs.writeFileDurably(hiddenPath, f.bytes);
+    let hiddenPath: string;
+    if ('bytes' in f.content) {
+      // Files of one batch in different Hive partitions share a final name; the index keeps them apart.
+      hiddenPath = posix.join(staging, `${batch.firstOffset}-${i}-${f.finalName}.${batch.ownerEpoch}.tmp`);
+      await deps.fs.writeFileDurably(hiddenPath, f.content.bytes);
+    } else {
+      hiddenPath = f.content.hiddenPath;
+      await f.content.close();
+    }
     files.push({ hiddenPath, finalPath: posix.join(f.dir, f.finalName), partitionValues: f.partitionValues, bucket: f.bucket });
   }
   deps.reached?.('after-hidden-write');

@@ -31,6 +31,12 @@ export { LocalFileSystem, localPath } from './local.ts';
 export interface FileSystem {
   /** Writes the whole file under a hidden name (replacing a leftover of an earlier attempt); durable when it returns. Its directory must exist. */
   writeFileDurably(path: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * The same, in pieces: a batch's file grows on disk a row group at a time instead of in memory.
+   * Durable once close() returns, as writeFileDurably. Optional: where it is absent (HDFS, whose
+   * append is a pipeline recovery per call) the pieces wait in memory for writeFileDurably.
+   */
+  openDurably?(path: string): Promise<PieceWriter>;
   /** The whole file: for tools and tests (ingestion itself never reads back). */
   readFile(path: string): Promise<Uint8Array>;
   /**
@@ -51,6 +57,15 @@ export interface FileSystem {
    * the location of a table Hive has already purged; nothing in ingestion or recovery ever does.
    */
   removeTree(dir: string): Promise<void>;
+}
+
+/** A file written in pieces under a hidden name (FileSystem.openDurably). */
+export interface PieceWriter {
+  append(bytes: Uint8Array): Promise<void>;
+  /** fsync of the file and its directory; the file is whole and durable when it returns. */
+  close(): Promise<void>;
+  /** Gives the file up (the batch failed); recovery removes what is left in staging. */
+  abandon(): Promise<void>;
 }
 
 /** The service config's `hdfs` key: how an hdfs: location's authority maps to WebHDFS endpoints. */

@@ -3,7 +3,7 @@
 import { constants } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, readFile, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { FileSystem } from './fs.ts';
+import type { FileSystem, PieceWriter } from './fs.ts';
 import { FileSystemError } from './fs-error.ts';
 
 // These describe the request, not the disk: retrying the same call gives the same answer.
@@ -44,6 +44,32 @@ export class LocalFileSystem implements FileSystem {
       throw fsError('write', absolute, error);
     }
     await syncDirectory(dirname(absolute));
+  }
+
+  async openDurably(path: string): Promise<PieceWriter> {
+    const absolute = absolutePath(path);
+    let file: Awaited<ReturnType<typeof open>>;
+    try {
+      file = await open(absolute, 'w');
+    } catch (error) {
+      throw fsError('write', absolute, error);
+    }
+    return {
+      async append(bytes) {
+        try { await file.writeFile(bytes); } catch (error) { throw fsError('write', absolute, error); }
+      },
+      async close() {
+        try {
+          await file.sync();
+        } catch (error) {
+          throw fsError('write', absolute, error);
+        } finally {
+          await file.close();
+        }
+        await syncDirectory(dirname(absolute));
+      },
+      async abandon() { await file.close().catch(() => undefined); },
+    };
   }
 
   async readFile(path: string): Promise<Uint8Array> {

@@ -36,8 +36,10 @@ export interface ParquetColumn {
  * When a row group is encoded: at this many rows, or once the records it holds took this many bytes
  * in Kafka (a proxy for their decoded size). A task holds one open row group per output file, so this,
  * not kafka.batch.maxSize, bounds its decoded values; encoded row groups are ~10 times smaller.
+ * Measured offline on 500,000 benchmark records (decode + encode, one thread): 100,000 rows / 8 MiB
+ * peaked at +232 MB RSS, 16,384 rows / 2 MiB at +115 MB, at the same speed and file size.
  */
-export const ROW_GROUP_LIMITS = { rows: 100_000, sourceBytes: 8 << 20 } as const;
+export const ROW_GROUP_LIMITS = { rows: 16_384, sourceBytes: 2 << 20 } as const;
 
 const fileMetadata = [
   // Tells Hive the DATE values use the proleptic Gregorian calendar (they do). Without it, Hive 4.0.1
@@ -90,11 +92,16 @@ export class ParquetFileWriter {
     if (this.groupRows >= this.limits.rows || this.groupSourceBytes >= this.limits.sourceBytes) this.encodeRowGroup();
   }
 
-  /** The whole file. The writer is done after this. */
-  finish(): Uint8Array {
+  /** The bytes encoded so far that no one has taken yet: a file system that writes in pieces takes them after each fetch. */
+  takeEncoded(): Uint8Array[] {
+    return this.bytes.take();
+  }
+
+  /** The rest of the file (all of it if nothing was taken). The writer is done after this. */
+  finish(): Uint8Array[] {
     this.encodeRowGroup();
     void this.writer.finish();
-    return this.bytes.concat();
+    return this.bytes.take();
   }
 
   private encodeRowGroup(): void {
@@ -119,8 +126,13 @@ class ChunkedBytes extends ByteWriter {
     super.ensure(size);
   }
 
-  concat(): Uint8Array {
-    return new Uint8Array(Buffer.concat([...this.chunks, this.getBytes()]));
+  /** Everything written since the last take (hyparquet-writer never writes back into earlier bytes; its own file writer flushes the same way). */
+  take(): Uint8Array[] {
+    if (this.index > 0) {
+      this.chunks.push(new Uint8Array(this.buffer.slice(0, this.index)));
+      this.index = 0;
+    }
+    return this.chunks.splice(0);
   }
 }
 
@@ -130,7 +142,7 @@ const CHUNK_BYTES = 1 << 20;
 export function encodeParquet(columns: readonly ParquetColumn[], rows: readonly (readonly unknown[])[]): Uint8Array {
   const file = new ParquetFileWriter(parquetLayout(columns));
   for (const row of rows) file.append(row as HiveValue[]);
-  return file.finish();
+  return new Uint8Array(Buffer.concat(file.finish()));
 }
 
 /** The pre-order schema elements of one column (a group followed by its descendants). */

@@ -6,7 +6,8 @@
 import { posix } from 'node:path';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { StreamSpec } from '../properties/parse.ts';
-import { commitBatch, recover, type CommitDeps, type OutputFile } from '../sink/commit.ts';
+import { commitBatch, recover, stagingDir, type CommitDeps, type OutputFile } from '../sink/commit.ts';
+import { StagedFile } from '../sink/staged-file.ts';
 import { commitLedger, type FenceWrite } from './commit-ledger.ts';
 import { ParquetFileWriter, parquetLayout, type ParquetLayout } from '../sink/parquet.ts';
 import type { HiveValue } from '../sink/hive-types.ts';
@@ -71,10 +72,10 @@ export interface OffsetGapReport { partition: number; from: number; to: number; 
 interface Rejected { offset: number; reason: string; value: string | null }
 
 /** The rows of one output file of a batch: one Hive partition directory (and bucket). */
-interface OutputGroup { dir: string; bucket: number | null; values: string[] | null; file: ParquetFileWriter }
+interface OutputGroup { dir: string; bucket: number | null; values: string[] | null; file: ParquetFileWriter; staged: StagedFile | undefined }
 
 /** A batch being filled: its rows go straight into the Parquet writers of its output files, row group by row group. */
-interface Buffered { groups: Map<string, OutputGroup>; rows: number; rejected: Rejected[]; firstOffset: number; lastOffset: number; oldestAt: number }
+interface Buffered { partition: number; groups: Map<string, OutputGroup>; rows: number; rejected: Rejected[]; firstOffset: number; lastOffset: number; oldestAt: number }
 
 /** Dead letters sit beside the data, hidden from Hive (leading '_'), committed with their batch. */
 export const DEADLETTER_DIR = '_hive_kafka_deadletter';
@@ -146,6 +147,8 @@ export class IngestionTask {
       for (const p of this.buffers.keys()) this.enqueueFlush(p);
     }
     await this.flushChain.catch(() => undefined);
+    for (const b of this.buffers.values()) abandon(b);
+    this.buffers.clear();
   }
 
   get ownerEpoch(): number { return this.epoch; }
@@ -184,7 +187,7 @@ export class IngestionTask {
     let b = this.buffers.get(partition);
     let full = false;
     for (const r of records) {
-      if (!b) { b = { groups: new Map(), rows: 0, rejected: [], firstOffset: r.offset, lastOffset: r.offset, oldestAt: Date.now() }; this.buffers.set(partition, b); }
+      if (!b) { b = { partition, groups: new Map(), rows: 0, rejected: [], firstOffset: r.offset, lastOffset: r.offset, oldestAt: Date.now() }; this.buffers.set(partition, b); }
       try {
         this.decode(r.value, this.row, this.partitionValues);
         this.groupFor(b).file.append(this.row, r.value?.byteLength ?? 0);
@@ -208,6 +211,8 @@ export class IngestionTask {
         full = true;
       }
     }
+    const open = this.buffers.get(partition);
+    if (open) await this.spill(open);
     if (full) await this.flushChain; // backpressure: the source fetches nothing more until this resolves
   }
 
@@ -220,10 +225,22 @@ export class IngestionTask {
     let g = b.groups.get(key);
     if (!g) {
       const dir = partitionKeys.length === 0 ? '' : partitionDir(partitionKeys.map((k) => k.name), pv);
-      g = { dir, bucket, values: partitionKeys.length === 0 ? null : pv.map((v) => v ?? defaultPartitionName), file: new ParquetFileWriter(this.parquet) };
+      const { fs } = this.deps;
+      // Where the file system writes in pieces, the batch's encoded row groups wait in staging, not in memory.
+      const staged = fs.openDurably
+        ? new StagedFile(posix.join(stagingDir(this.plan.layout.dir, b.partition), `${b.firstOffset}-g${b.groups.size}.${this.epoch}.tmp`), { mkdirs: (d) => fs.mkdirs(d), openDurably: (p) => fs.openDurably!(p) })
+        : undefined;
+      g = { dir, bucket, values: partitionKeys.length === 0 ? null : pv.map((v) => v ?? defaultPartitionName), file: new ParquetFileWriter(this.parquet), staged };
       b.groups.set(key, g);
     }
     return g;
+  }
+
+  /** Writes the row groups encoded so far to the batch's staged files. */
+  private async spill(b: Buffered): Promise<void> {
+    const writes: Promise<void>[] = [];
+    for (const g of b.groups.values()) if (g.staged) writes.push(g.staged.write(g.file.takeEncoded()));
+    await Promise.all(writes);
   }
 
   private flushDue(): void {
@@ -240,7 +257,7 @@ export class IngestionTask {
   }
 
   private async commit(partition: number, b: Buffered): Promise<void> {
-    if (this.failed) return;
+    if (this.failed) { abandon(b); return; }
     const { plan, deps } = this;
     deps.enter?.();
     const total = b.rows + b.rejected.length;
@@ -256,12 +273,12 @@ export class IngestionTask {
       finalName: g.bucket === null ? name : bucketFileName(g.bucket, name),
       partitionValues: g.values,
       bucket: g.bucket,
-      bytes: g.file.finish(),
+      content: g.staged ? { hiddenPath: g.staged.hiddenPath, close: () => g.staged!.close(g.file.finish()) } : { bytes: new Uint8Array(Buffer.concat(g.file.finish())) },
     }));
     if (plan.spec.errorPolicy === 'deadletter' && b.rejected.length > 0) {
       const lines = b.rejected.map((x) => JSON.stringify({ topic: plan.spec.topic, partition, offset: x.offset, reason: x.reason, value: x.value }));
       files.push({ dir: posix.join(plan.layout.dir, DEADLETTER_DIR), finalName: name.replace(/\.parquet$/, '.jsonl'), partitionValues: null, bucket: null,
-        bytes: Buffer.from(`${lines.join('\n')}\n`) });
+        content: { bytes: Buffer.from(`${lines.join('\n')}\n`) } });
     }
     await commitBatch(this.commitDeps, {
       tableId: plan.tableId, tableDir: plan.layout.dir, kafkaPartition: partition, firstOffset: b.firstOffset,
@@ -277,8 +294,15 @@ export class IngestionTask {
       this.failed = true;
       clearInterval(this.timer);
       void this.source?.stop().catch(() => undefined);
+      for (const b of this.buffers.values()) abandon(b);
+      this.buffers.clear();
       this.deps.onFailure(error);
     }
     return error;
   }
+}
+
+/** A batch that will not commit: its staged files are closed here and removed by the next recovery. */
+function abandon(b: Buffered): void {
+  for (const g of b.groups.values()) g.staged?.abandon();
 }

@@ -119,7 +119,7 @@ async function feed(source: Source, writer: FileWriter | undefined): Promise<Uin
 // What ships: the service's ParquetFileWriter, i.e. hyparquet-writer plus the Hive type mapping.
 function hyparquetWriter(): FileWriter {
   const file = new ParquetFileWriter(parquetLayout(benchColumns));
-  return { append: (row, bytes) => file.append(row, bytes), finish: async () => file.finish() };
+  return { append: (row, bytes) => file.append(row, bytes), finish: async () => new Uint8Array(Buffer.concat(file.finish())) };
 }
 
 /** parquet-wasm fed one Arrow record batch per row group, cut by the same limits as ParquetFileWriter's. */

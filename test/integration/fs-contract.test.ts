@@ -147,7 +147,7 @@ for (const target of [local, hdfs]) {
           const dirs = [posix.join(tableDir, partitionDir), posix.join(tableDir, 'dt=2026-11-21/country=FR')];
           const batch: Batch = {
             tableId: 1, tableDir, kafkaPartition: 0, firstOffset: 100, lastOffset: 199, recordCount: 100, ownerEpoch: ledger.claimPartitions(1, [0]),
-            files: dirs.map((dir, i) => ({ dir, finalName: publishedName, partitionValues: [String(i)], bucket: null, bytes: bytesOf(`file ${i}`) })),
+            files: dirs.map((dir, i) => ({ dir, finalName: publishedName, partitionValues: [String(i)], bucket: null, content: { bytes: bytesOf(`file ${i}`) } })),
           };
           await assert.rejects(commitBatch(deps, batch), Crash);
 

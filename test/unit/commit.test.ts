@@ -41,8 +41,8 @@ function setup(crashAt?: CommitStep) {
 const batch = (epoch: number): Batch => ({
   tableId: 1, tableDir: '/wh/pv', kafkaPartition: 0, firstOffset: 0, lastOffset: 2, recordCount: 3, ownerEpoch: epoch,
   files: [
-    { dir: '/wh/pv/dt=1', finalName: 'pv+0+0+2.parquet', partitionValues: ['1'], bucket: null, bytes: new Uint8Array([1]) },
-    { dir: '/wh/pv/dt=2', finalName: 'pv+0+0+2.parquet', partitionValues: ['2'], bucket: null, bytes: new Uint8Array([2]) },
+    { dir: '/wh/pv/dt=1', finalName: 'pv+0+0+2.parquet', partitionValues: ['1'], bucket: null, content: { bytes: new Uint8Array([1]) } },
+    { dir: '/wh/pv/dt=2', finalName: 'pv+0+0+2.parquet', partitionValues: ['2'], bucket: null, content: { bytes: new Uint8Array([2]) } },
   ],
 });
 

@@ -4,6 +4,7 @@ import { link, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileSystemFor, FileSystemError, LocalFileSystem, localPath } from '../../src/sink/fs.ts';
+import { StagedFile } from '../../src/sink/staged-file.ts';
 
 async function scratch(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'hive-kafka-fs-'));
@@ -120,4 +121,16 @@ test('readFile gives the bytes back; removeTree removes a whole tree, a missing 
   assert.equal(await fs.exists(join(dir, 't')), false);
   await fs.removeTree(join(dir, 't'));
   await assert.rejects(fs.removeTree('/'), /refusing to remove the root directory/);
+});
+
+test('openDurably and StagedFile: pieces land in order, even when written from overlapping calls; close leaves the whole file', async (t) => {
+  const fs = new LocalFileSystem();
+  const path = join(await scratch(t), 'staging', '0', '100-g0.1.tmp');
+  const staged = new StagedFile(path, { mkdirs: (d) => fs.mkdirs(d), openDurably: (p) => fs.openDurably(p) });
+  const piece = (s: string) => new Uint8Array(Buffer.from(s));
+  // Not awaited one by one: a fetch's spill and the batch's commit can overlap.
+  const writes = [staged.write([piece('a'), piece('b')]), staged.write([]), staged.write([piece('c')])];
+  const closed = staged.close([piece('d'), piece('e')]);
+  await Promise.all([...writes, closed]);
+  assert.equal(await readFile(path, 'utf8'), 'abcde');
 });

@@ -1,0 +1,37 @@
+// One output file of a batch growing in the table's staging directory, a piece (encoded row groups)
+// at a time, so that a batch's bytes wait on disk rather than in memory. Pieces are written strictly
+// in order; the file is made durable when its batch commits (commit.ts, step 1).
+import { posix } from 'node:path';
+import type { FileSystem, PieceWriter } from './fs.ts';
+
+export class StagedFile {
+  private chain: Promise<PieceWriter>;
+
+  constructor(readonly hiddenPath: string, fs: Pick<FileSystem, 'mkdirs'> & Required<Pick<FileSystem, 'openDurably'>>) {
+    this.chain = fs.mkdirs(posix.dirname(hiddenPath)).then(() => fs.openDurably(hiddenPath));
+    this.chain.catch(() => undefined); // the failure reaches whoever writes or closes next
+  }
+
+  /** Appends after everything written before; resolves when these pieces are written. */
+  write(pieces: readonly Uint8Array[]): Promise<void> {
+    if (pieces.length > 0) {
+      this.chain = this.chain.then(async (file) => {
+        for (const piece of pieces) await file.append(piece);
+        return file;
+      });
+      this.chain.catch(() => undefined);
+    }
+    return this.chain.then(() => undefined);
+  }
+
+  /** The last pieces, then fsync of the file and its directory. */
+  async close(last: readonly Uint8Array[]): Promise<void> {
+    await this.write(last);
+    await (await this.chain).close();
+  }
+
+  /** The batch will not commit: close the handle; recovery removes the file. */
+  abandon(): void {
+    void this.chain.then((file) => file.abandon(), () => undefined);
+  }
+}
