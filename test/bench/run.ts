@@ -8,7 +8,7 @@
 //   HIVE_KAFKA_BENCH_RECORDS (2000000: the throughput topic, 4 partitions)
 //   HIVE_KAFKA_BENCH_SECONDS (60: the measuring window of freshness, scale and cluster steps)
 //   HIVE_KAFKA_BENCH_TRIES (10: DDL reactions)
-//   HIVE_KAFKA_BENCH_SCALE (50,100,200: tables of one partition at 50 msg/s each, in one service)
+//   HIVE_KAFKA_BENCH_SCALE (50,100,200,400,800: tables of one partition at 50 msg/s each, in one service)
 //   HIVE_KAFKA_BENCH_BATCHES (100000,500000,1000000,2000000: the memory sweep over kafka.batch.maxSize,
 //     each size a fresh service on a 1-partition topic of that many records)
 //   HIVE_KAFKA_BENCH_BATCH (500000: the sweep's step the ≤ 256 MB per task target is judged on)
@@ -37,7 +37,7 @@ const sizes = {
   records: env('HIVE_KAFKA_BENCH_RECORDS', 2_000_000),
   seconds: env('HIVE_KAFKA_BENCH_SECONDS', 60),
   tries: env('HIVE_KAFKA_BENCH_TRIES', 10),
-  scale: (process.env.HIVE_KAFKA_BENCH_SCALE ?? '50,100,200').split(',').map(Number),
+  scale: (process.env.HIVE_KAFKA_BENCH_SCALE ?? '50,100,200,400,800').split(',').map(Number),
   cluster: (process.env.HIVE_KAFKA_BENCH_CLUSTER ?? '15,30,60').split(',').map(Number),
   handovers: env('HIVE_KAFKA_BENCH_HANDOVERS', 3),
   batch: env('HIVE_KAFKA_BENCH_BATCH', 500_000),
