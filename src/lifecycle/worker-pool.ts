@@ -59,8 +59,6 @@ export class WorkerPool {
 
   constructor(private readonly options: PoolOptions) {}
 
-  get threadCount(): number { return this.threads.size; }
-
   startTask(task: Omit<TaskStart, 'key'>, hooks: WorkerHooks): Promise<RunningTask> {
     const start: TaskStart = { ...task, key: this.nextKey++ };
     const thread = this.threadFor(`${task.tableId}/${task.taskId}`);
@@ -132,7 +130,10 @@ export class WorkerPool {
     return {
       ownerEpoch: () => member.ownerEpoch,
       // Only the task the thread ran last answers for a silent thread; the others are moved when it is killed.
-      lastHeartbeatAt: () => (this.suspect(thread) === undefined || this.suspect(thread) === key ? thread.lastHeartbeat : Date.now()),
+      lastHeartbeatAt: () => {
+        const suspect = this.suspect(thread);
+        return suspect === undefined || suspect === key ? thread.lastHeartbeat : Date.now();
+      },
       stop: async ({ commitBuffered }) => {
         if (member.done || thread.gone) { member.done = true; return; }
         member.done = true;

@@ -31,19 +31,14 @@ export function localPath(location: string): string {
 
 export class LocalFileSystem implements FileSystem {
   async writeFileDurably(path: string, bytes: Uint8Array): Promise<void> {
-    const absolute = absolutePath(path);
+    const file = await this.openDurably(path);
     try {
-      const file = await open(absolute, 'w');
-      try {
-        await file.writeFile(bytes);
-        await file.sync();
-      } finally {
-        await file.close();
-      }
+      await file.append(bytes);
     } catch (error) {
-      throw fsError('write', absolute, error);
+      await file.abandon();
+      throw error;
     }
-    await syncDirectory(dirname(absolute));
+    await file.close();
   }
 
   async openDurably(path: string): Promise<PieceWriter> {

@@ -28,8 +28,4 @@ export class TaskSources {
         : logStartProbe(connection.brokers, topic, connection.auth)),
     };
   }
-
-  close(): Promise<void> {
-    return this.shared?.closeAll() ?? Promise.resolve();
-  }
 }

@@ -147,8 +147,7 @@ export class IngestionTask {
       for (const p of this.buffers.keys()) this.enqueueFlush(p);
     }
     await this.flushChain.catch(() => undefined);
-    for (const b of this.buffers.values()) abandon(b);
-    this.buffers.clear();
+    this.abandonBuffered();
   }
 
   get ownerEpoch(): number { return this.epoch; }
@@ -289,13 +288,18 @@ export class IngestionTask {
     deps.onCommitted?.(partition, b.lastOffset + 1, b.rows);
   }
 
+  /** Batches that will not commit now; what they staged is removed by the next recovery. */
+  private abandonBuffered(): void {
+    for (const b of this.buffers.values()) abandon(b);
+    this.buffers.clear();
+  }
+
   private fail(error: Error): Error {
     if (!this.failed) {
       this.failed = true;
       clearInterval(this.timer);
       void this.source?.stop().catch(() => undefined);
-      for (const b of this.buffers.values()) abandon(b);
-      this.buffers.clear();
+      this.abandonBuffered();
       this.deps.onFailure(error);
     }
     return error;
