@@ -2,8 +2,8 @@
 // assign(), so the task joins its own consumer group with an assigner that hands the owned partitions
 // to every member, and seeks to the ledger's offsets whenever it joins. Group offsets are committed
 // after each ledger commit for monitoring tools only; nothing reads them back.
-import { AssignerProtocol, Kafka, logLevel, type Consumer, type GroupMember, type KafkaConfig, type PartitionAssigner } from 'kafkajs';
-import { FETCH_SETTINGS, type PartitionSource, type SourceOptions } from './source.ts';
+import { AssignerProtocol, Kafka, logLevel, type Consumer, type GroupMember, type KafkaConfig, type PartitionAssigner, type IHeaders } from 'kafkajs';
+import { FETCH_SETTINGS, type PartitionSource, type SourceOptions, type SourceRecord } from './source.ts';
 
 const ASSIGNER_NAME = 'HiveKafkaOwnedPartitions';
 
@@ -81,7 +81,11 @@ export class KafkajsSource implements PartitionSource {
         // not have landed yet), below the consumed point it is in the task's buffer.
         const expected = Math.max(this.resumeAt.get(p) ?? 0, this.consumedNext.get(p) ?? 0);
         const records = batch.messages
-          .map((m) => ({ offset: Number(m.offset), value: m.value, timestamp: Number(m.timestamp) }))
+          .map((m): SourceRecord => {
+            const record: SourceRecord = { offset: Number(m.offset), value: m.value, timestamp: Number(m.timestamp), key: m.key ?? null };
+            if (m.headers && Object.keys(m.headers).length > 0) record.headers = headerMap(m.headers);
+            return record;
+          })
           .filter((r) => r.offset >= expected);
         if (records.length > 0) {
           await o.onRecords(p, records);
@@ -104,4 +108,13 @@ export class KafkajsSource implements PartitionSource {
     this.consumer = undefined;
     await c?.disconnect();
   }
+}
+
+function headerMap(headers: IHeaders): Map<string, Buffer> {
+  const map = new Map<string, Buffer>();
+  for (const [name, value] of Object.entries(headers)) {
+    const last = Array.isArray(value) ? value[value.length - 1] : value;
+    if (last !== undefined) map.set(name, Buffer.isBuffer(last) ? last : Buffer.from(last));
+  }
+  return map;
 }

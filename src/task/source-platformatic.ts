@@ -54,10 +54,18 @@ export function committedRecords(batches: readonly RecordsBatch[], abortedTransa
     for (const r of batch.records) {
       const offset = batch.firstOffset + BigInt(r.offsetDelta);
       if (offset < from) continue; // a fetch starting inside a batch gets the whole batch
-      out.push({ offset: Number(offset), value: r.value ?? null, timestamp: Number(logAppendTime ? batch.maxTimestamp : batch.firstTimestamp + r.timestampDelta) });
+      const record: SourceRecord = { offset: Number(offset), value: r.value ?? null, timestamp: Number(logAppendTime ? batch.maxTimestamp : batch.firstTimestamp + r.timestampDelta), key: r.key ?? null };
+      if (r.headers.length > 0) record.headers = headerMap(r.headers);
+      out.push(record);
     }
   }
   return out;
+}
+
+function headerMap(headers: readonly [Buffer | null, Buffer | null][]): Map<string, Buffer> {
+  const map = new Map<string, Buffer>();
+  for (const [name, value] of headers) if (name) map.set(name.toString('utf8'), value ?? Buffer.alloc(0));
+  return map;
 }
 
 const MECHANISMS: Record<string, SASLOptions['mechanism']> = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' };

@@ -3,7 +3,15 @@
 // tasks share (fetcher.ts), or a client per task: source-kafkajs.ts (kafkajs) or source-platformatic.ts.
 import type { KafkaAuth } from './kafka-auth.ts';
 
-export interface SourceRecord { offset: number; value: Buffer | null; timestamp: number }
+export interface SourceRecord {
+  offset: number;
+  value: Buffer | null;
+  /** Epoch milliseconds. */
+  timestamp: number;
+  key: Buffer | null;
+  /** Only when the record has headers; the last value wins when a name repeats. */
+  headers?: ReadonlyMap<string, Buffer>;
+}
 
 export interface SourceOptions {
   brokers: string[];
