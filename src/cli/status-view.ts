@@ -17,6 +17,8 @@ export interface TableView {
   failure?: string;
   gaps: { partition: number; from: number; to: number; offsets: number; policy: string; at: string }[];
   partitions: PartitionView[];
+  /** Records of committed batches: stored as rows, filtered out by kafka.mapping (or CSV header rows), refused under skip/deadletter. */
+  records: { stored: number; filtered: number; rejected: number };
   /** The instance that runs the table (as far as this one knows). */
   owner?: string;
   /** Why this instance does not run it: held by another service, or owned by another member. */
@@ -58,6 +60,7 @@ export async function statusView(ledger: Ledger, live?: Live): Promise<StatusVie
       failure: s.failure ?? undefined,
       gaps: ledger.gaps(s.tableId).map((g) => ({ partition: g.kafkaPartition, from: g.firstOffset, to: g.lastOffset, offsets: g.lastOffset - g.firstOffset + 1, policy: g.policy, at: iso(g.at)! })),
       partitions,
+      records: ledger.recordCounts(s.tableId),
       owner: state === 'dropped' ? undefined : runsHere && status?.tasks.length ? cluster?.instance : cluster?.owners.get(s.tableId),
       notHere: status?.notHere,
     });
@@ -82,6 +85,7 @@ export function formatStatus(view: StatusView, all: boolean): string[] {
     if (t.failure) out.push(`  FAILED: ${t.failure}`);
     else if (t.lastError) out.push(`  last error: ${t.lastError}`);
     for (const g of t.gaps) out.push(`  gap: partition ${g.partition} offsets ${g.from}..${g.to} (${g.offsets}) deleted by Kafka before ingestion, ${g.policy === 'skip' ? 'skipped' : 'table stopped'} at ${g.at}`);
+    out.push(`  records: ${t.records.stored} stored, ${t.records.filtered} filtered out, ${t.records.rejected} refused`);
     for (const p of t.partitions) out.push(`  partition ${p.partition}: committed ${p.committed}  log-end ${p.logEnd ?? '?'}  lag ${p.lag ?? '?'}`);
   }
   return out;

@@ -56,9 +56,15 @@ export interface BatchIntent {
   firstOffset: number;
   lastOffset: number;
   recordCount: number;
+  /** Consumed but not stored: filtered out by the mapping, or refused under skip/deadletter. */
+  filteredCount?: number;
+  rejectedCount?: number;
   ownerEpoch: number;
   files: BatchFile[];
 }
+
+/** A table's records over its committed batches. */
+export interface RecordCounts { stored: number; filtered: number; rejected: number }
 
 export interface PendingBatch extends BatchIntent { batchId: number }
 
@@ -297,8 +303,9 @@ export class Ledger {
       if (intent.firstOffset < row.next || intent.lastOffset < intent.firstOffset) {
         throw new Error(`table ${intent.tableId} partition ${intent.kafkaPartition}: batch ${intent.firstOffset}..${intent.lastOffset} does not start at or after the next offset ${row.next}`);
       }
-      const batchId = Number(this.db.prepare(`INSERT INTO batches (table_id, kafka_partition, first_offset, last_offset, record_count, owner_epoch, state, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, 'written', ?)`).run(intent.tableId, intent.kafkaPartition, intent.firstOffset, intent.lastOffset, intent.recordCount, intent.ownerEpoch, Date.now()).lastInsertRowid);
+      const batchId = Number(this.db.prepare(`INSERT INTO batches (table_id, kafka_partition, first_offset, last_offset, record_count, filtered_count, rejected_count, owner_epoch, state, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'written', ?)`).run(intent.tableId, intent.kafkaPartition, intent.firstOffset, intent.lastOffset, intent.recordCount,
+        intent.filteredCount ?? 0, intent.rejectedCount ?? 0, intent.ownerEpoch, Date.now()).lastInsertRowid);
       const file = this.db.prepare('INSERT INTO batch_files (batch_id, hidden_path, final_path, partition_values, bucket) VALUES (?, ?, ?, ?, ?)');
       for (const f of intent.files) file.run(batchId, f.hiddenPath, f.finalPath, f.partitionValues && JSON.stringify(f.partitionValues), f.bucket);
       return batchId;
@@ -360,6 +367,12 @@ export class Ledger {
       }
       return new Map([...this.nextOffsets(tableId)].filter(([p]) => !parts.has(p)));
     });
+  }
+
+  /** Records of the table's committed batches: stored as rows, filtered out, refused. */
+  recordCounts(tableId: number): RecordCounts {
+    return this.db.prepare(`SELECT COALESCE(SUM(record_count), 0) AS stored, COALESCE(SUM(filtered_count), 0) AS filtered, COALESCE(SUM(rejected_count), 0) AS rejected
+      FROM batches WHERE table_id = ? AND state = 'committed'`).get(tableId) as RecordCounts;
   }
 
   /** Paths of every published file of the table (committed batches). */

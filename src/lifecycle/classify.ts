@@ -12,7 +12,8 @@ const PROPERTY_OF: Record<keyof StreamSpec, string> = {
   maxNumTasks: 'kafka.max.num.tasks', schemaCompatibility: 'kafka.schema.compatibility', readUncommitted: 'kafka.read_uncommited',
   paused: 'kafka.ingestion.paused', startOffset: 'kafka.start.offset', errorPolicy: 'kafka.error.policy', errorMaxRatio: 'kafka.error.max.ratio',
   offsetGapPolicy: 'kafka.offset.gap.policy', valueFormat: 'kafka.value.format', credentialsProfile: 'kafka.credentials.profile',
-  clientOverrides: 'kafka.extra.propertie.*',
+  clientOverrides: 'kafka.extra.propertie.*', schemaRegistry: 'kafka.schema.registry.url', csv: 'kafka.csv.delimiter',
+  mapping: 'kafka.mapping', partitionTime: 'kafka.partition.time',
 };
 
 const onAlterOf = (property: string) => PROPERTIES.find((p) => p.name === property)?.onAlter ?? 'batch-boundary';

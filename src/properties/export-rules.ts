@@ -2,7 +2,7 @@
 // committed file differs from what this would write, so Hive and the service cannot drift apart.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { EXTRA_PREFIXES, PATTERNS, PROPERTIES, RESERVED_CLIENT_KEYS, SECRET_KEY_PATTERN } from './rules.ts';
+import { COMBINATIONS, EXTRA_PREFIXES, PATTERNS, PROPERTIES, RESERVED_CLIENT_KEYS, SECRET_KEY_PATTERN } from './rules.ts';
 import { describeRule } from './parse.ts';
 import { DDL_MESSAGES, schemaChangeJson } from './schema-change.ts';
 
@@ -14,6 +14,7 @@ export function rulesJson(): string {
     comment: 'Generated from src/properties/rules.ts by `npm run gen:rules`; do not edit.',
     properties: PROPERTIES.map((p) => ({ ...p, allowed: describeRule(p.rule) })),
     patterns: PATTERNS,
+    combinations: COMBINATIONS,
     extraPrefixes: EXTRA_PREFIXES,
     reservedClientKeys: RESERVED_CLIENT_KEYS,
     secretKeyPattern: SECRET_KEY_PATTERN.source,

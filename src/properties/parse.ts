@@ -1,6 +1,6 @@
 // TBLPROPERTIES -> typed StreamSpec, or every problem at once, each naming the table, the property,
 // the value and what is allowed.
-import { EXTRA_PREFIXES, PATTERNS, PROPERTIES, RESERVED_CLIENT_KEYS, SECRET_KEY_PATTERN, type PropertyDef, type Rule } from './rules.ts';
+import { COMBINATIONS, EXTRA_PREFIXES, PATTERNS, PROPERTIES, RESERVED_CLIENT_KEYS, SECRET_KEY_PATTERN, type PropertyDef, type Rule } from './rules.ts';
 
 export type StartOffset = { kind: 'earliest' } | { kind: 'latest' } | { kind: 'timestamp'; ms: number };
 
@@ -17,11 +17,20 @@ export interface StreamSpec {
   errorPolicy: 'fail' | 'skip' | 'deadletter';
   errorMaxRatio: number;
   offsetGapPolicy: 'fail' | 'skip';
-  valueFormat: 'json';
+  valueFormat: 'json' | 'avro' | 'csv';
+  /** avro: where writer schemas come from: a URL, or a schemaRegistries profile of the service config. */
+  schemaRegistry: { url: string } | { profile: string } | undefined;
+  csv: CsvOptions;
+  /** kafka.mapping, the SQL as written; compiled against the table's columns when a task starts. */
+  mapping: string | undefined;
+  /** kafka.partition.time and kafka.partition.time.format, checked against the partition keys when a task starts. */
+  partitionTime: { source: string; formats: string | undefined } | undefined;
   credentialsProfile: string | undefined;
   /** Extra Kafka client settings, keyed by the client's own name. */
   clientOverrides: Record<string, string>;
 }
+
+export interface CsvOptions { delimiter: string; quote: string; header: boolean; nullString: string | undefined }
 
 export interface PropertyProblem { property: string; value: string | undefined; message: string }
 
@@ -38,6 +47,10 @@ export function describeRule(rule: Rule): string {
     case 'enum': return `one of ${rule.values.join(', ')}`;
     case 'startOffset': return 'earliest, latest, or an epoch timestamp in milliseconds';
     case 'name': return 'a name of letters, digits, ".", "_" or "-"';
+    case 'url': return 'an http:// or https:// URL, or empty';
+    case 'char': return 'exactly one character';
+    case 'text': return 'any text';
+    case 'select': return 'a SQL SELECT statement, or empty';
   }
 }
 
@@ -45,6 +58,8 @@ const re = Object.fromEntries(Object.entries(PATTERNS).map(([k, p]) => [k, new R
 
 /** The typed value of `raw` under `rule`, or undefined when it breaks the rule. */
 function check(rule: Rule, raw: string): unknown {
+  if (rule.kind === 'char') return [...raw].length === 1 ? raw : undefined;
+  if (rule.kind === 'text') return raw;
   const v = raw.trim();
   switch (rule.kind) {
     case 'topic': return re.topic.test(v) && v !== '.' && v !== '..' ? v : undefined;
@@ -76,6 +91,8 @@ function check(rule: Rule, raw: string): unknown {
       return re.epochMs.test(v) ? { kind: 'timestamp', ms: Number(v) } : undefined;
     }
     case 'name': return re.name.test(v) ? v : undefined;
+    case 'url': return v === '' || re.url.test(v) ? v : undefined;
+    case 'select': return v === '' || re.select.test(`${v} `) ? v : undefined;
   }
 }
 
@@ -151,10 +168,14 @@ export function parseTableProperties(params: Readonly<Record<string, string>>, o
       values.set(def.name, check(def.rule, def.default));
     }
   }
+  const get = <T>(name: string) => values.get(name) as T;
+  if (!opts.partial) problems.push(...crossPropertyProblems(get, givenAs));
   if (problems.length > 0) return { ok: false, problems };
 
-  const get = <T>(name: string) => values.get(name) as T;
   const profile = get<string>('kafka.credentials.profile');
+  const registryUrl = get<string>('kafka.schema.registry.url');
+  const registryProfile = get<string>('kafka.schema.registry.profile');
+  const text = (name: string) => (get<string>(name).trim() === '' ? undefined : get<string>(name).trim());
   return {
     ok: true,
     spec: {
@@ -171,10 +192,43 @@ export function parseTableProperties(params: Readonly<Record<string, string>>, o
       errorMaxRatio: get('kafka.error.max.ratio'),
       offsetGapPolicy: get('kafka.offset.gap.policy'),
       valueFormat: get('kafka.value.format'),
+      schemaRegistry: registryProfile !== '' ? { profile: registryProfile } : registryUrl !== '' ? { url: registryUrl } : undefined,
+      csv: {
+        delimiter: get('kafka.csv.delimiter'),
+        quote: get('kafka.csv.quote'),
+        header: get('kafka.csv.header'),
+        nullString: get<string>('kafka.csv.null.string') === '' ? undefined : get('kafka.csv.null.string'),
+      },
+      mapping: text('kafka.mapping'),
+      partitionTime: text('kafka.partition.time') === undefined ? undefined : { source: text('kafka.partition.time')!, formats: text('kafka.partition.time.format') },
       credentialsProfile: profile === '' ? undefined : profile,
       clientOverrides,
     },
   };
+}
+
+/** Properties that only mean something together: each problem names the one to change. */
+function crossPropertyProblems(get: <T>(name: string) => T, givenAs: ReadonlyMap<PropertyDef, string>): PropertyProblem[] {
+  const problems: PropertyProblem[] = [];
+  const given = (name: string) => [...givenAs.keys()].some((d) => d.name === name);
+  for (const c of COMBINATIONS.appliesWhen) {
+    const actual = String(get(c.when));
+    if (given(c.property) && actual !== c.is) problems.push({ property: c.property, value: String(get(c.property)), message: `is invalid: it applies only to ${c.when}=${c.is} (this table has ${actual})` });
+  }
+  for (const c of COMBINATIONS.requiredWhen) {
+    if (String(get(c.when)) === c.is && !c.anyOf.some(given)) problems.push({ property: c.anyOf[0], value: undefined, message: c.message });
+  }
+  const format = get<string>('kafka.value.format');
+  if (given('kafka.schema.registry.url') && given('kafka.schema.registry.profile')) {
+    problems.push({ property: 'kafka.schema.registry.profile', value: get('kafka.schema.registry.profile'), message: 'is invalid: give kafka.schema.registry.url or kafka.schema.registry.profile, not both' });
+  }
+  if (format === 'csv' && get<string>('kafka.csv.delimiter') === get<string>('kafka.csv.quote')) {
+    problems.push({ property: 'kafka.csv.quote', value: get('kafka.csv.quote'), message: 'is invalid: the quote must differ from kafka.csv.delimiter' });
+  }
+  if (given('kafka.partition.time.format') && get<string>('kafka.partition.time').trim() === '') {
+    problems.push({ property: 'kafka.partition.time.format', value: get('kafka.partition.time.format'), message: 'is invalid: it needs kafka.partition.time (timestamp, or field:<name>)' });
+  }
+  return problems;
 }
 
 /** One line per problem, naming the table: what beeline and `hive-kafka validate` print. */

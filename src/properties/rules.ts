@@ -10,7 +10,11 @@ export type Rule =
   | { kind: 'bool' }
   | { kind: 'enum'; values: readonly string[] }
   | { kind: 'startOffset' }
-  | { kind: 'name' };
+  | { kind: 'name' }
+  | { kind: 'url' }
+  | { kind: 'char' }   // exactly one character, taken as written (not trimmed: a space or a tab is one)
+  | { kind: 'text' }   // any text; a format or mapping checks it further when the table starts
+  | { kind: 'select' }; // a SQL SELECT; parsed against the table's columns when the table starts
 
 /** What an ALTER of the property does to a running table. */
 export type OnAlter =
@@ -56,11 +60,49 @@ export const PROPERTIES: readonly PropertyDef[] = [
     onAlter: 'batch-boundary', doc: 'Share of bad records per batch that skip/deadletter tolerate before the table fails; the default 1 never fails (as Kafka Connect\'s errors.tolerance=all), a lower value is a circuit breaker.' },
   { name: 'kafka.offset.gap.policy', aliases: [], required: false, default: 'fail', rule: { kind: 'enum', values: ['fail', 'skip'] },
     onAlter: 'batch-boundary', doc: 'What the table does when Kafka deleted offsets it had not read yet (retention, deleteRecords): fail stops it naming the partition and range; skip goes on from the log start and records the gap (status, history, /metrics).' },
-  { name: 'kafka.value.format', aliases: [], required: false, default: 'json', rule: { kind: 'enum', values: ['json'] },
-    onAlter: 'batch-boundary', doc: 'Record value format.' },
+  { name: 'kafka.value.format', aliases: [], required: false, default: 'json', rule: { kind: 'enum', values: ['json', 'avro', 'csv'] },
+    onAlter: 'batch-boundary', doc: 'Record value format: json (one object per record, fields by column name), avro (Confluent wire format, writer schemas from a Schema Registry) or csv (one row per record, RFC 4180 by default).' },
+  { name: 'kafka.schema.registry.url', aliases: [], required: false, default: '', rule: { kind: 'url' },
+    onAlter: 'batch-boundary', doc: 'Schema Registry for avro: its Confluent-compatible base URL (Apicurio: http://host:8080/apis/ccompat/v7). Or name a registry profile of the service config instead.' },
+  { name: 'kafka.schema.registry.profile', aliases: [], required: false, default: '', rule: { kind: 'name' },
+    onAlter: 'batch-boundary', doc: 'Name of a schemaRegistries profile in the service config (URL and credentials); credentials never live in TBLPROPERTIES.' },
+  { name: 'kafka.csv.delimiter', aliases: [], required: false, default: ',', rule: { kind: 'char' },
+    onAlter: 'batch-boundary', doc: 'csv: the field delimiter, one character.' },
+  { name: 'kafka.csv.quote', aliases: [], required: false, default: '"', rule: { kind: 'char' },
+    onAlter: 'batch-boundary', doc: 'csv: the quote character; a quote inside a quoted field is doubled.' },
+  { name: 'kafka.csv.header', aliases: [], required: false, default: 'false', rule: { kind: 'bool' },
+    onAlter: 'batch-boundary', doc: 'csv: true when the topic carries header rows: a row that names the table\'s columns maps fields by name and is consumed, not stored. false: fields by position.' },
+  { name: 'kafka.csv.null.string', aliases: [], required: false, default: '', rule: { kind: 'text' },
+    onAlter: 'batch-boundary', doc: 'csv: an unquoted field equal to this is NULL (e.g. \\N). Empty: only an empty unquoted field in a column that is not a string is NULL.' },
+  { name: 'kafka.mapping', aliases: [], required: false, default: '', rule: { kind: 'select' },
+    onAlter: 'batch-boundary', doc: 'A SQL SELECT over the record\'s fields and its Kafka metadata (__key, __partition, __offset, __timestamp, __headers) giving columns and partition columns, with an optional WHERE; columns it leaves out keep the same-name rule. See README, "Mapping".' },
+  { name: 'kafka.partition.time', aliases: [], required: false, default: '', rule: { kind: 'text' },
+    onAlter: 'batch-boundary', doc: 'Time-based partition values, as Kafka Connect\'s TimeBasedPartitioner: timestamp (the Kafka record time) or field:<name> (epoch ms or a timestamp text). See README, "Time partitions".' },
+  { name: 'kafka.partition.time.format', aliases: [], required: false, default: '', rule: { kind: 'text' },
+    onAlter: 'batch-boundary', doc: 'Formats of the time-based partition columns, e.g. dt=yyyy-MM-dd,hr=HH; dt, hr, year, month, day and hour have defaults.' },
   { name: 'kafka.credentials.profile', aliases: [], required: false, default: '', rule: { kind: 'name' },
     onAlter: 'batch-boundary', doc: 'Name of a credentials profile in the service config (SASL/TLS secrets never live in TBLPROPERTIES).' },
 ];
+
+/**
+ * Properties that only mean something together, as data the Java meta hook reads too:
+ * - appliesWhen: the property may be given only when another property has this value;
+ * - requiredWhen: when another property has this value, one of the `anyOf` properties must be given.
+ */
+export const COMBINATIONS = {
+  appliesWhen: [
+    { property: 'kafka.schema.registry.url', when: 'kafka.value.format', is: 'avro' },
+    { property: 'kafka.schema.registry.profile', when: 'kafka.value.format', is: 'avro' },
+    { property: 'kafka.csv.delimiter', when: 'kafka.value.format', is: 'csv' },
+    { property: 'kafka.csv.quote', when: 'kafka.value.format', is: 'csv' },
+    { property: 'kafka.csv.header', when: 'kafka.value.format', is: 'csv' },
+    { property: 'kafka.csv.null.string', when: 'kafka.value.format', is: 'csv' },
+  ],
+  requiredWhen: [
+    { anyOf: ['kafka.schema.registry.url', 'kafka.schema.registry.profile'], when: 'kafka.value.format', is: 'avro',
+      message: "is required with kafka.value.format=avro: give the registry's URL, or kafka.schema.registry.profile naming a profile of the service config" },
+  ],
+} as const;
 
 /** Patterns shared with the Java meta hook (Java and JavaScript read them alike). */
 export const PATTERNS = {
@@ -69,6 +111,8 @@ export const PATTERNS = {
   epochMs: '^[0-9]{1,15}$',
   name: '^[a-zA-Z0-9._-]*$',
   integer: '^-?[0-9]{1,16}$',
+  url: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$',
+  select: '^\\s*(?:--[^\\n]*\\n\\s*)*[sS][eE][lL][eE][cC][tT]\\s',
 } as const;
 
 /** Extra Kafka client settings: `<prefix><client key>` = value, passed to the consumer as is. */

@@ -62,6 +62,8 @@ export interface Batch {
   firstOffset: number;
   lastOffset: number;
   recordCount: number;
+  filteredCount?: number;
+  rejectedCount?: number;
   ownerEpoch: number;
   files: OutputFile[];
 }
@@ -91,7 +93,8 @@ export async function commitBatch(deps: CommitDeps, batch: Batch): Promise<void>
 
   const intent: BatchIntent = {
     tableId: batch.tableId, kafkaPartition: batch.kafkaPartition, firstOffset: batch.firstOffset,
-    lastOffset: batch.lastOffset, recordCount: batch.recordCount, ownerEpoch: batch.ownerEpoch, files,
+    lastOffset: batch.lastOffset, recordCount: batch.recordCount, filteredCount: batch.filteredCount, rejectedCount: batch.rejectedCount,
+    ownerEpoch: batch.ownerEpoch, files,
   };
   const batchId = await deps.ledger.recordIntent(intent);
   deps.reached?.('after-intent');

@@ -11,7 +11,7 @@ export interface RunningService {
   ledgerPath: string;
   child: ChildProcess;
   output: () => string;
-  status(): Promise<{ kafkaClient?: string; cluster?: { instance: string; cluster?: string; generation?: number; members: string[] }; tables: { table: string; tableId: number; state: string; restarts: number; owner?: string; notHere?: string; tasks: { taskId: string; state: string; partitions: number[]; ownerEpoch?: number }[]; partitions: { partition: number; committed: number; logEnd?: number; lag?: number }[]; lastError?: string; failure?: string; gaps: { partition: number; from: number; to: number; offsets: number; policy: string }[] }[] }>;
+  status(): Promise<{ kafkaClient?: string; cluster?: { instance: string; cluster?: string; generation?: number; members: string[] }; tables: { table: string; tableId: number; state: string; restarts: number; owner?: string; notHere?: string; tasks: { taskId: string; state: string; partitions: number[]; ownerEpoch?: number }[]; partitions: { partition: number; committed: number; logEnd?: number; lag?: number }[]; lastError?: string; failure?: string; records?: { stored: number; filtered: number; rejected: number }; gaps: { partition: number; from: number; to: number; offsets: number; policy: string }[] }[] }>;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 

@@ -73,8 +73,12 @@ final class TablePropertyRules {
         continue;
       }
       givenAs.put(def, key);
-      if (!passes(def.get("rule"), raw.trim())) problems.add(invalid(key, raw, "expected " + def.get("allowed").asText()));
+      String kind = def.get("rule").get("kind").asText();
+      // A one-character delimiter may be a space or a tab: char and text rules see the value as written.
+      String value = kind.equals("char") || kind.equals("text") ? raw : raw.trim();
+      if (!passes(def.get("rule"), value)) problems.add(invalid(key, raw, "expected " + def.get("allowed").asText()));
     }
+    checkCombinations(params, problems);
     for (JsonNode def : doc.get("properties")) {
       if (def.get("required").asBoolean() && !givenAs.containsKey(def)) {
         StringBuilder spellings = new StringBuilder("\"" + def.get("name").asText() + "\"");
@@ -83,6 +87,39 @@ final class TablePropertyRules {
       }
     }
     return problems;
+  }
+
+  /** The combinations of the rules JSON, in the service's words (parse.ts crossPropertyProblems). */
+  private void checkCombinations(Map<String, String> params, List<String> problems) {
+    JsonNode combinations = doc.get("combinations");
+    for (JsonNode c : combinations.get("appliesWhen")) {
+      String property = c.get("property").asText();
+      String given = valueOf(params, property);
+      String actual = effective(params, c.get("when").asText());
+      if (given != null && !actual.equalsIgnoreCase(c.get("is").asText())) {
+        problems.add(invalid(property, given, "it applies only to " + c.get("when").asText() + "=" + c.get("is").asText() + " (this table has " + actual.toLowerCase(Locale.ROOT) + ")"));
+      }
+    }
+    for (JsonNode c : combinations.get("requiredWhen")) {
+      if (!effective(params, c.get("when").asText()).equalsIgnoreCase(c.get("is").asText())) continue;
+      boolean any = false;
+      for (JsonNode p : c.get("anyOf")) any |= valueOf(params, p.asText()) != null;
+      if (!any) problems.add("property '" + c.get("anyOf").get(0).asText() + "' " + c.get("message").asText());
+    }
+  }
+
+  /** The value given for a property under its name or an alias (case-insensitive), or null. */
+  private String valueOf(Map<String, String> params, String property) {
+    JsonNode def = byName.get(property.toLowerCase(Locale.ROOT));
+    for (Map.Entry<String, String> e : params.entrySet()) {
+      if (byName.get(e.getKey().toLowerCase(Locale.ROOT)) == def) return e.getValue();
+    }
+    return null;
+  }
+
+  private String effective(Map<String, String> params, String property) {
+    String v = valueOf(params, property);
+    return v != null ? v.trim() : byName.get(property.toLowerCase(Locale.ROOT)).get("default").asText();
   }
 
   private String extraPrefix(String key) {
@@ -131,6 +168,11 @@ final class TablePropertyRules {
       case "startOffset":
         return v.equalsIgnoreCase("earliest") || v.equalsIgnoreCase("latest") || patterns.get("epochMs").matcher(v).matches();
       case "name": return patterns.get("name").matcher(v).matches();
+      case "url": return v.isEmpty() || patterns.get("url").matcher(v).matches();
+      case "char": return v.codePointCount(0, v.length()) == 1;
+      case "text": return true;
+      // Only the service can parse the SELECT against the columns; here: that it is one.
+      case "select": return v.isEmpty() || patterns.get("select").matcher(v + " ").find();
       default: throw new IllegalStateException("rule kind " + rule.get("kind") + " is not known to this hooks jar; rebuild it");
     }
   }
