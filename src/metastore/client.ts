@@ -12,7 +12,7 @@ import {
   toThriftPartition,
 } from './convert.ts';
 import { MetastoreError, toMetastoreError } from './errors.ts';
-import type { NewPartition, NotificationEvent, Partition, Table } from './types.ts';
+import type { FieldSchema, NewPartition, NotificationEvent, Partition, Table } from './types.ts';
 
 export interface ConnectOptions {
   /** Limit for connecting and for each call. */
@@ -101,6 +101,24 @@ export class MetastoreClient {
       this.client.get_table_req(request, done),
     );
     return fromThriftTable(result.table);
+  }
+
+  /**
+   * Appends the columns the table lacks (by name, case-insensitively), to the table and, with CASCADE,
+   * to every partition: Hive reads a partition with the partition's own columns. Returns the names added.
+   * Fields of the table this IDL leaves out (privileges, creation metadata) are not altered by HMS.
+   */
+  async addColumns(dbName: string, tableName: string, columns: FieldSchema[]): Promise<string[]> {
+    const request = new hms.GetTableRequest({ dbName, tblName: tableName, capabilities: clientCapabilities, processorCapabilities: [] });
+    const { table } = await this.invoke<hms.GetTableResult>('get_table_req', (done) => this.client.get_table_req(request, done));
+    const have = new Set(table.sd.cols.map((c) => c.name.toLowerCase()));
+    const added = columns.filter((c) => !have.has(c.name.toLowerCase()));
+    if (added.length === 0) return [];
+    table.sd.cols.push(...added.map((c) => new hms.FieldSchema({ name: c.name, type: c.type, comment: c.comment ?? '' })));
+    const context = new hms.EnvironmentContext({ properties: { CASCADE: 'true' } });
+    await this.invoke<void>('alter_table_with_environment_context', (done) =>
+      this.client.alter_table_with_environment_context(dbName, tableName, table, context, done));
+    return added.map((c) => c.name);
   }
 
   /** Names that do not exist are left out of the result. */

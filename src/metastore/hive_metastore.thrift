@@ -236,6 +236,10 @@ service ThriftHiveMetastore {
   list<string> get_partition_names(1: string db_name, 2: string tbl_name, 3: i16 max_parts = -1)
     throws (1: NoSuchObjectException o1, 2: MetaException o2)
 
+  // Schema evolution (Avro): the service adds columns; CASCADE in the context updates every partition too.
+  void alter_table_with_environment_context(1: string dbname, 2: string tbl_name, 3: Table new_tbl, 4: EnvironmentContext environment_context)
+    throws (1: InvalidOperationException o1, 2: MetaException o2)
+
   // No throws clause in HMS: server errors arrive as TApplicationException.
   NotificationEventResponse get_next_notification(1: NotificationEventRequest rqst)
 

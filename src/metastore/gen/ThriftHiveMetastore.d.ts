@@ -70,6 +70,10 @@ declare class Client {
 
   get_partition_names(db_name: string, tbl_name: string, max_parts?: number, callback?: (error: ttypes.NoSuchObjectException | ttypes.MetaException, response: string[])=>void): void;
 
+  alter_table_with_environment_context(dbname: string, tbl_name: string, new_tbl: Table, environment_context: EnvironmentContext): void;
+
+  alter_table_with_environment_context(dbname: string, tbl_name: string, new_tbl: Table, environment_context: EnvironmentContext, callback?: (error: ttypes.InvalidOperationException | ttypes.MetaException, response: void)=>void): void;
+
   get_next_notification(rqst: NotificationEventRequest): NotificationEventResponse;
 
   get_next_notification(rqst: NotificationEventRequest, callback?: (error: void, response: NotificationEventResponse)=>void): void;
@@ -90,6 +94,7 @@ declare class Processor {
   process_get_table_objects_by_name_req(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
   process_add_partitions_req(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
   process_get_partition_names(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
+  process_alter_table_with_environment_context(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
   process_get_next_notification(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
   process_get_current_notificationEventId(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
 }

@@ -903,6 +903,176 @@ ThriftHiveMetastore_get_partition_names_result.prototype.write = function(output
   return;
 };
 
+var ThriftHiveMetastore_alter_table_with_environment_context_args = function(args) {
+  this.dbname = null;
+  this.tbl_name = null;
+  this.new_tbl = null;
+  this.environment_context = null;
+  if (args) {
+    if (args.dbname !== undefined && args.dbname !== null) {
+      this.dbname = args.dbname;
+    }
+    if (args.tbl_name !== undefined && args.tbl_name !== null) {
+      this.tbl_name = args.tbl_name;
+    }
+    if (args.new_tbl !== undefined && args.new_tbl !== null) {
+      this.new_tbl = new ttypes.Table(args.new_tbl);
+    }
+    if (args.environment_context !== undefined && args.environment_context !== null) {
+      this.environment_context = new ttypes.EnvironmentContext(args.environment_context);
+    }
+  }
+};
+ThriftHiveMetastore_alter_table_with_environment_context_args.prototype = {};
+ThriftHiveMetastore_alter_table_with_environment_context_args.prototype.read = function(input) {
+  input.readStructBegin();
+  while (true) {
+    var ret = input.readFieldBegin();
+    var ftype = ret.ftype;
+    var fid = ret.fid;
+    if (ftype == Thrift.Type.STOP) {
+      break;
+    }
+    switch (fid) {
+      case 1:
+      if (ftype == Thrift.Type.STRING) {
+        this.dbname = input.readString();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 2:
+      if (ftype == Thrift.Type.STRING) {
+        this.tbl_name = input.readString();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 3:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.new_tbl = new ttypes.Table();
+        this.new_tbl.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 4:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.environment_context = new ttypes.EnvironmentContext();
+        this.environment_context.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      default:
+        input.skip(ftype);
+    }
+    input.readFieldEnd();
+  }
+  input.readStructEnd();
+  return;
+};
+
+ThriftHiveMetastore_alter_table_with_environment_context_args.prototype.write = function(output) {
+  output.writeStructBegin('ThriftHiveMetastore_alter_table_with_environment_context_args');
+  if (this.dbname !== null && this.dbname !== undefined) {
+    output.writeFieldBegin('dbname', Thrift.Type.STRING, 1);
+    output.writeString(this.dbname);
+    output.writeFieldEnd();
+  }
+  if (this.tbl_name !== null && this.tbl_name !== undefined) {
+    output.writeFieldBegin('tbl_name', Thrift.Type.STRING, 2);
+    output.writeString(this.tbl_name);
+    output.writeFieldEnd();
+  }
+  if (this.new_tbl !== null && this.new_tbl !== undefined) {
+    output.writeFieldBegin('new_tbl', Thrift.Type.STRUCT, 3);
+    this.new_tbl.write(output);
+    output.writeFieldEnd();
+  }
+  if (this.environment_context !== null && this.environment_context !== undefined) {
+    output.writeFieldBegin('environment_context', Thrift.Type.STRUCT, 4);
+    this.environment_context.write(output);
+    output.writeFieldEnd();
+  }
+  output.writeFieldStop();
+  output.writeStructEnd();
+  return;
+};
+
+var ThriftHiveMetastore_alter_table_with_environment_context_result = function(args) {
+  this.o1 = null;
+  this.o2 = null;
+  if (args instanceof ttypes.InvalidOperationException) {
+    this.o1 = args;
+    return;
+  }
+  if (args instanceof ttypes.MetaException) {
+    this.o2 = args;
+    return;
+  }
+  if (args) {
+    if (args.o1 !== undefined && args.o1 !== null) {
+      this.o1 = args.o1;
+    }
+    if (args.o2 !== undefined && args.o2 !== null) {
+      this.o2 = args.o2;
+    }
+  }
+};
+ThriftHiveMetastore_alter_table_with_environment_context_result.prototype = {};
+ThriftHiveMetastore_alter_table_with_environment_context_result.prototype.read = function(input) {
+  input.readStructBegin();
+  while (true) {
+    var ret = input.readFieldBegin();
+    var ftype = ret.ftype;
+    var fid = ret.fid;
+    if (ftype == Thrift.Type.STOP) {
+      break;
+    }
+    switch (fid) {
+      case 1:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.o1 = new ttypes.InvalidOperationException();
+        this.o1.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 2:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.o2 = new ttypes.MetaException();
+        this.o2.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      default:
+        input.skip(ftype);
+    }
+    input.readFieldEnd();
+  }
+  input.readStructEnd();
+  return;
+};
+
+ThriftHiveMetastore_alter_table_with_environment_context_result.prototype.write = function(output) {
+  output.writeStructBegin('ThriftHiveMetastore_alter_table_with_environment_context_result');
+  if (this.o1 !== null && this.o1 !== undefined) {
+    output.writeFieldBegin('o1', Thrift.Type.STRUCT, 1);
+    this.o1.write(output);
+    output.writeFieldEnd();
+  }
+  if (this.o2 !== null && this.o2 !== undefined) {
+    output.writeFieldBegin('o2', Thrift.Type.STRUCT, 2);
+    this.o2.write(output);
+    output.writeFieldEnd();
+  }
+  output.writeFieldStop();
+  output.writeStructEnd();
+  return;
+};
+
 var ThriftHiveMetastore_get_next_notification_args = function(args) {
   this.rqst = null;
   if (args) {
@@ -1480,6 +1650,71 @@ ThriftHiveMetastoreClient.prototype.recv_get_partition_names = function(input,mt
   return callback('get_partition_names failed: unknown result');
 };
 
+ThriftHiveMetastoreClient.prototype.alter_table_with_environment_context = function(dbname, tbl_name, new_tbl, environment_context, callback) {
+  this._seqid = this.new_seqid();
+  if (callback === undefined) {
+    var _defer = Q.defer();
+    this._reqs[this.seqid()] = function(error, result) {
+      if (error) {
+        _defer.reject(error);
+      } else {
+        _defer.resolve(result);
+      }
+    };
+    this.send_alter_table_with_environment_context(dbname, tbl_name, new_tbl, environment_context);
+    return _defer.promise;
+  } else {
+    this._reqs[this.seqid()] = callback;
+    this.send_alter_table_with_environment_context(dbname, tbl_name, new_tbl, environment_context);
+  }
+};
+
+ThriftHiveMetastoreClient.prototype.send_alter_table_with_environment_context = function(dbname, tbl_name, new_tbl, environment_context) {
+  var output = new this.pClass(this.output);
+  var params = {
+    dbname: dbname,
+    tbl_name: tbl_name,
+    new_tbl: new_tbl,
+    environment_context: environment_context
+  };
+  var args = new ThriftHiveMetastore_alter_table_with_environment_context_args(params);
+  try {
+    output.writeMessageBegin('alter_table_with_environment_context', Thrift.MessageType.CALL, this.seqid());
+    args.write(output);
+    output.writeMessageEnd();
+    return this.output.flush();
+  }
+  catch (e) {
+    delete this._reqs[this.seqid()];
+    if (typeof output.reset === 'function') {
+      output.reset();
+    }
+    throw e;
+  }
+};
+
+ThriftHiveMetastoreClient.prototype.recv_alter_table_with_environment_context = function(input,mtype,rseqid) {
+  var callback = this._reqs[rseqid] || function() {};
+  delete this._reqs[rseqid];
+  if (mtype == Thrift.MessageType.EXCEPTION) {
+    var x = new Thrift.TApplicationException();
+    x.read(input);
+    input.readMessageEnd();
+    return callback(x);
+  }
+  var result = new ThriftHiveMetastore_alter_table_with_environment_context_result();
+  result.read(input);
+  input.readMessageEnd();
+
+  if (null !== result.o1) {
+    return callback(result.o1);
+  }
+  if (null !== result.o2) {
+    return callback(result.o2);
+  }
+  callback(null);
+};
+
 ThriftHiveMetastoreClient.prototype.get_next_notification = function(rqst, callback) {
   this._seqid = this.new_seqid();
   if (callback === undefined) {
@@ -1857,6 +2092,51 @@ ThriftHiveMetastoreProcessor.prototype.process_get_partition_names = function(se
       } else {
         result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
         output.writeMessageBegin("get_partition_names", Thrift.MessageType.EXCEPTION, seqid);
+      }
+      result_obj.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    });
+  }
+};
+ThriftHiveMetastoreProcessor.prototype.process_alter_table_with_environment_context = function(seqid, input, output) {
+  var args = new ThriftHiveMetastore_alter_table_with_environment_context_args();
+  args.read(input);
+  input.readMessageEnd();
+  if (this._handler.alter_table_with_environment_context.length === 4) {
+    Q.fcall(this._handler.alter_table_with_environment_context.bind(this._handler),
+      args.dbname,
+      args.tbl_name,
+      args.new_tbl,
+      args.environment_context
+    ).then(function(result) {
+      var result_obj = new ThriftHiveMetastore_alter_table_with_environment_context_result({success: result});
+      output.writeMessageBegin("alter_table_with_environment_context", Thrift.MessageType.REPLY, seqid);
+      result_obj.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    }).catch(function (err) {
+      var result;
+      if (err instanceof ttypes.InvalidOperationException || err instanceof ttypes.MetaException) {
+        result = new ThriftHiveMetastore_alter_table_with_environment_context_result(err);
+        output.writeMessageBegin("alter_table_with_environment_context", Thrift.MessageType.REPLY, seqid);
+      } else {
+        result = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+        output.writeMessageBegin("alter_table_with_environment_context", Thrift.MessageType.EXCEPTION, seqid);
+      }
+      result.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    });
+  } else {
+    this._handler.alter_table_with_environment_context(args.dbname, args.tbl_name, args.new_tbl, args.environment_context, function (err, result) {
+      var result_obj;
+      if ((err === null || typeof err === 'undefined') || err instanceof ttypes.InvalidOperationException || err instanceof ttypes.MetaException) {
+        result_obj = new ThriftHiveMetastore_alter_table_with_environment_context_result((err !== null || typeof err === 'undefined') ? err : {success: result});
+        output.writeMessageBegin("alter_table_with_environment_context", Thrift.MessageType.REPLY, seqid);
+      } else {
+        result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+        output.writeMessageBegin("alter_table_with_environment_context", Thrift.MessageType.EXCEPTION, seqid);
       }
       result_obj.write(output);
       output.writeMessageEnd();
