@@ -266,8 +266,17 @@ function offsetMicros(offset: string, value: unknown): bigint {
 
 const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-/** BINARY: a standard base64 string (Buffer alone would silently skip invalid characters). */
+/**
+ * BINARY: bytes (Uint8Array, from binary formats such as Avro), or a standard base64 string (from JSON;
+ * checked first, as Buffer alone would silently skip invalid characters). Bytes are taken as they are
+ * when they are a plain Uint8Array of their own memory; a Buffer, or a view into a larger buffer (avsc
+ * reads bytes as views of the record's value), is copied, so a buffered row does not keep the whole
+ * fetch in memory.
+ */
 export function toBinary(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) {
+    return value.constructor === Uint8Array && value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value : new Uint8Array(value);
+  }
   if (typeof value !== 'string' || !base64Pattern.test(value)) {
     fail(`${describe(value)} is not base64 (expected BINARY as a standard base64 string)`);
   }

@@ -160,7 +160,8 @@ function partitionFormatter(type: HiveType, key: ColumnSpec): (value: unknown) =
   throw new Error(`partition column "${key.name}" has type ${key.type}, which Hive does not allow for partition keys`);
 }
 
-function toDecodeError(column: string, error: unknown): unknown {
+/** A converter's ConversionFailure as the RecordDecodeError users see, naming the column and the path inside it. */
+export function toDecodeError(column: string, error: unknown): unknown {
   if (!(error instanceof ConversionFailure)) return error;
   return new RecordDecodeError(column, error.path === '' ? error.reason : `at ${column}${error.path}: ${error.reason}`);
 }
@@ -170,6 +171,12 @@ function asObject(record: unknown): Record<string, unknown> {
     throw new RecordDecodeError(undefined, `the value must be a JSON object with one field per column, got ${describe(record)}`);
   }
   return record as Record<string, unknown>;
+}
+
+/** The field of a value's object by lower-cased name, matched as Hive matches names; undefined when missing or not an object. */
+export function fieldOf(record: unknown, lowerName: string): unknown {
+  if (record === null || typeof record !== 'object' || Array.isArray(record) || isLosslessNumber(record) || record instanceof Uint8Array) return undefined;
+  return new FieldLookup(record as Record<string, unknown>).get(lowerName);
 }
 
 /** Case-insensitive field access; the lower-cased index is only built when an exact match misses. */
