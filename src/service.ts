@@ -17,6 +17,7 @@ import { fileSystems, type FileSystems, type HdfsSettings } from './sink/fs.ts';
 import { stateOf, Supervisor } from './lifecycle/supervisor.ts';
 import { WorkerPool } from './lifecycle/worker-pool.ts';
 import { kafkaAuth, type CredentialsProfiles } from './task/kafka-auth.ts';
+import type { RegistryProfiles } from './format/registries.ts';
 import type { KafkaClientName } from './task/source.ts';
 import { ClusterOwnership, StandaloneOwnership, type ClusterSettings, type ClusterStatus, type Ownership } from './cluster/ownership.ts';
 
@@ -31,6 +32,8 @@ export interface ServiceConfig {
   hungTaskMs: number;
   tableFilter: string;
   credentialsProfiles: CredentialsProfiles;
+  /** Schema Registries avro tables name by kafka.schema.registry.profile; default none. */
+  schemaRegistries?: RegistryProfiles;
   /** The Kafka client tasks read with; the supervisor's admin calls always use kafkajs. */
   kafkaClient: KafkaClientName;
   /** WebHDFS addresses of the hdfs: authorities table locations name. */
@@ -63,7 +66,7 @@ export class Service {
     this.workers = new WorkerPool({
       threads: config.workerThreads,
       init: { ledgerPath: config.ledgerPath, metastoreUri: config.metastoreUri, metastoreTimeoutMs: config.metastoreTimeoutMs, heartbeatMs: 1000,
-        credentialsProfiles: config.credentialsProfiles, kafkaClient: config.kafkaClient, hdfs: config.hdfs },
+        credentialsProfiles: config.credentialsProfiles, schemaRegistries: config.schemaRegistries ?? {}, kafkaClient: config.kafkaClient, hdfs: config.hdfs },
     });
     this.manages = new RegExp(config.tableFilter);
     this.credentialsProfiles = config.credentialsProfiles;
@@ -89,6 +92,9 @@ export class Service {
             onRejected: (partition, count) => {
               rejectedRecords.inc({ table: `${stream.dbName}.${stream.tableName}` }, count);
               this.ledger.recordError(tableId, 'records', `${count} records of partition ${partition} refused under kafka.error.policy (deadletter keeps them)`);
+            },
+            onSchemaEvolved: (e) => {
+              log.info({ table: `${stream.dbName}.${stream.tableName}`, partition: e.partition, offset: e.offset, added: e.added }, `new writer schema: ${e.reason}; the table restarts with the new columns`);
             },
             onOffsetGap: (gap) => {
               const table = `${stream.dbName}.${stream.tableName}`;

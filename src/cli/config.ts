@@ -26,6 +26,12 @@ const ConfigSchema = z.object({
   hiveServer2Password: z.string().optional(),
   /** Credentials profiles named by kafka.credentials.profile; secrets stay here, not in TBLPROPERTIES. */
   credentialsProfiles: z.record(z.string(), z.record(z.string(), z.string())).default({}),
+  /** Schema Registries named by kafka.schema.registry.profile: the Confluent-compatible base URL and, if any, basic-auth credentials. */
+  schemaRegistries: z.record(z.string().regex(/^[a-zA-Z0-9._-]+$/), z.object({
+    url: z.string().regex(/^https?:\/\/\S+$/, 'an http:// or https:// URL'),
+    username: z.string().optional(),
+    password: z.string().optional(),
+  }).strict()).default({}),
   /** How tasks read Kafka: 'shared' (one fetch loop per worker thread and Kafka cluster), or a client per task ('kafkajs', 'platformatic'). */
   kafkaClient: z.enum(KAFKA_CLIENTS).default('shared'),
   /** Worker threads the tasks share (many tasks to a thread); default: the cores this process may use. */

@@ -6,6 +6,9 @@ import { KAFKA_STREAM_STORAGE_HANDLER } from '../metastore/watcher.ts';
 import { formatProblems, parseTableProperties } from '../properties/parse.ts';
 import { findKnownMistakes } from './ddl-mistakes.ts';
 import { lineColumn } from './hive-lexer.ts';
+import { checkProjection } from '../format/decoder.ts';
+import { TableFormatError } from '../task/errors.ts';
+import type { ColumnSpec } from '../task/decode.ts';
 
 const hive = new HiveSQL();
 
@@ -23,8 +26,48 @@ export function validateSql(sql: string): string[] {
     const table = (create ?? alter)![1]!.replace(/`/g, '');
     const result = parseTableProperties(tblProperties(text), { partial: Boolean(alter) });
     if (!result.ok) problems.push(...formatProblems(table, result.problems).split('\n').map((p) => `${stmt.startLine}:${stmt.startColumn}: ${p}`));
+    else if (create) {
+      // A mapping or time partitioning is judged against the statement's own columns, as the service will.
+      try {
+        checkProjection(result.spec, { table, ...ddlColumns(text) });
+      } catch (error) {
+        if (!(error instanceof TableFormatError)) throw error;
+        problems.push(`${stmt.startLine}:${stmt.startColumn}: table ${table}: property '${error.property}' ${error.reason}`);
+      }
+    }
   }
   return problems;
+}
+
+/** The column list and PARTITIONED BY columns of a CREATE TABLE the grammar accepted. */
+export function ddlColumns(statement: string): { columns: ColumnSpec[]; partitionKeys: ColumnSpec[] } {
+  const head = /^\s*CREATE\s+(?:EXTERNAL\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?[\w.`]+\s*/i.exec(statement);
+  const columns = head && statement[head[0].length] === '(' ? columnList(statement, head[0].length) : [];
+  const partitioned = /PARTITIONED\s+BY\s*\(/i.exec(statement);
+  const partitionKeys = partitioned ? columnList(statement, partitioned.index + partitioned[0].length - 1) : [];
+  return { columns, partitionKeys };
+}
+
+/** `name type [COMMENT '...']` entries between the parenthesis at `open` and its match; commas inside types do not split. */
+function columnList(text: string, open: number): ColumnSpec[] {
+  const entries: string[] = [];
+  let depth = 0;
+  let start = open + 1;
+  let quote: string | undefined;
+  for (let i = open; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quote) { if (ch === '\\') i++; else if (ch === quote) quote = undefined; continue; }
+    if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === '(' || ch === '<') depth++;
+    else if (ch === ')' || ch === '>') {
+      depth--;
+      if (depth === 0) { entries.push(text.slice(start, i)); break; }
+    } else if (ch === ',' && depth === 1) { entries.push(text.slice(start, i)); start = i + 1; }
+  }
+  return entries.map((e) => e.trim()).filter((e) => e !== '').map((e) => {
+    const m = /^`?([\w]+)`?\s+([\s\S]+?)(?:\s+COMMENT\s+[\s\S]*)?$/i.exec(e);
+    return { name: (m?.[1] ?? e).toLowerCase(), type: (m?.[2] ?? 'string').replace(/\s+/g, '').toLowerCase() };
+  });
 }
 
 /**

@@ -20,6 +20,7 @@ export interface WorkerHooks {
   onOffsetGap(gap: OffsetGapReport): void;
   onRejected(partition: number, count: number): void;
   onConsuming?(): void;
+  onSchemaEvolved?(e: { partition: number; offset: number; added: string[]; reason: string }): void;
   /** In a cluster: writes a partition's state to the fenced state log for the task. */
   fence?(partition: number, state: PortablePartition): Promise<void>;
 }
@@ -115,6 +116,7 @@ export class WorkerPool {
       case 'consuming': member.hooks.onConsuming?.(); break;
       case 'rejected': member.hooks.onRejected(m.partition, m.count); break;
       case 'offset-gap': member.hooks.onOffsetGap(m); break;
+      case 'schema-evolved': member.hooks.onSchemaEvolved?.(m); break;
       case 'failed':
         member.done = true;
         thread.members.delete(m.key);

@@ -22,11 +22,31 @@ export class OffsetGapError extends Error {
   }
 }
 
+/** A new writer schema that kafka.schema.compatibility forbids: the table stops at its first record. */
+export class SchemaChangeRefused extends Error {
+  override readonly name = 'SchemaChangeRefused';
+  readonly retriable = false;
+  constructor(readonly table: string, readonly topic: string, readonly partition: number, readonly offset: number, readonly reason: string) {
+    super(`table ${table}: record ${topic}/${partition}@${offset} has a schema the table cannot take: ${reason}. ` +
+      `Change the table (ALTER TABLE ${table} ...) or kafka.schema.compatibility, and the table goes on from this record`);
+  }
+}
+
+/** A table property that cannot work with the table's columns (a mapping, time partitions, a registry profile). */
+export class TableFormatError extends Error {
+  override readonly name = 'TableFormatError';
+  readonly retriable = false;
+  constructor(readonly table: string, readonly property: string, readonly reason: string) {
+    super(`table ${table}: ${property} ${reason}`);
+  }
+}
+
 /**
  * Whether restarting the task can fix what failed it. Only our own verdicts say no: a record that
  * cannot be ingested, offsets Kafka deleted, a location no file system serves. A client's own
  * `retriable: false` (kafkajs after its retries, a file system error) still deserves a restart later.
  */
 export function restartCanFix(error: Error): boolean {
-  return !(error instanceof RecordError || error instanceof OffsetGapError || error instanceof LocationError);
+  return !(error instanceof RecordError || error instanceof OffsetGapError || error instanceof LocationError ||
+    error instanceof SchemaChangeRefused || error instanceof TableFormatError);
 }

@@ -10,6 +10,7 @@ import { partitionDir, partitionLocation } from '../sink/partition-path.ts';
 import { IngestionTask, type OffsetGapReport } from './task.ts';
 import type { FenceWrite } from './commit-ledger.ts';
 import { kafkaAuth, type CredentialsProfiles } from './kafka-auth.ts';
+import type { SchemaRegistryLookup } from '../format/registries.ts';
 import type { PartitionSource, SourceOptions } from './source.ts';
 
 /** Where a worker's tasks read Kafka (task-sources.ts). */
@@ -28,6 +29,8 @@ export interface TaskContext {
   onRejected(partition: number, count: number): void;
   onConsuming?(): void;
   onOffsetGap?(gap: OffsetGapReport): void;
+  onSchemaEvolved?(partition: number, offset: number, added: string[], reason: string): void;
+  registries: SchemaRegistryLookup;
   reached?: (step: CommitStep) => void;
   credentialsProfiles: CredentialsProfiles;
   sources: TaskSourcing;
@@ -55,6 +58,9 @@ export function buildTask(ctx: TaskContext): IngestionTask {
       spec, layout: { ...layout, dir: path }, auth },
     { fs, ledger: ctx.ledger, onFailure: ctx.onFailure, registerPartitions, reached: ctx.reached, onRejected: ctx.onRejected, onConsuming: ctx.onConsuming,
       openSource: (o) => ctx.sources.open(o),
+      registries: ctx.registries,
+      addColumns: (columns) => ctx.metastore.call((c) => c.addColumns(stream.dbName, stream.tableName, columns)),
+      onSchemaEvolved: (partition, offset, change, added) => ctx.onSchemaEvolved?.(partition, offset, added, change.reason),
       logStartOffsets: ctx.sources.logStartOffsets({ brokers: spec.brokers, auth, clientOverrides: spec.clientOverrides, readUncommitted: spec.readUncommitted }, spec.topic), onOffsetGap: ctx.onOffsetGap, fence: ctx.fence, enter: ctx.enter },
   );
 }

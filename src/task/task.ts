@@ -13,9 +13,11 @@ import { ParquetFileWriter, parquetLayout, type ParquetLayout } from '../sink/pa
 import type { HiveValue } from '../sink/hive-types.ts';
 import { defaultPartitionName, partitionDir } from '../sink/partition-path.ts';
 import { bucketFileName, makeBucketer, type Bucketer } from '../sink/bucket.ts';
-import { makeRecordDecoder, type RecordDecoder } from './decode-record.ts';
+import { openDecoder, type Decoder } from '../format/decoder.ts';
+import type { SchemaChange } from '../format/format.ts';
+import type { SchemaRegistryLookup } from '../format/registries.ts';
 import type { PartitionSource, SourceOptions, SourceRecord } from './source.ts';
-import { OffsetGapError, RecordError } from './errors.ts';
+import { OffsetGapError, RecordError, SchemaChangeRefused } from './errors.ts';
 import type { KafkaAuth } from './kafka-auth.ts';
 
 export interface HiveColumn { name: string; type: string }
@@ -63,6 +65,12 @@ export interface TaskDeps extends Omit<CommitDeps, 'ledger'> {
   fence?: FenceWrite;
   /** Called as the task's own timer or commit begins to run: the worker's hang watch names the task a blocked thread ran last. */
   enter?(): void;
+  /** Schema Registry clients, for kafka.value.format=avro. */
+  registries: SchemaRegistryLookup;
+  /** Adds columns to the Hive table through the metastore (schema evolution); returns the names it added. */
+  addColumns(columns: { name: string; type: string }[]): Promise<string[]>;
+  /** The table gained columns from a new writer schema; this partition waits for the restart the ALTER brings. */
+  onSchemaEvolved?(partition: number, offset: number, change: Extract<SchemaChange, { kind: 'add' }>, added: string[]): void;
 }
 
 /** Offsets from..to of a partition that Kafka deleted before the table read them. */
@@ -75,7 +83,7 @@ interface Rejected { offset: number; reason: string; value: string | null }
 interface OutputGroup { dir: string; bucket: number | null; values: string[] | null; file: ParquetFileWriter; staged: StagedFile | undefined }
 
 /** A batch being filled: its rows go straight into the Parquet writers of its output files, row group by row group. */
-interface Buffered { partition: number; groups: Map<string, OutputGroup>; rows: number; rejected: Rejected[]; firstOffset: number; lastOffset: number; oldestAt: number }
+interface Buffered { partition: number; groups: Map<string, OutputGroup>; rows: number; filtered: number; rejected: Rejected[]; firstOffset: number; lastOffset: number; oldestAt: number }
 
 /** Dead letters sit beside the data, hidden from Hive (leading '_'), committed with their batch. */
 export const DEADLETTER_DIR = '_hive_kafka_deadletter';
@@ -87,7 +95,9 @@ export class IngestionTask {
   private timer: NodeJS.Timeout | undefined;
   private epoch = 0;
   private failed = false;
-  private readonly decode: RecordDecoder;
+  private decoder: Decoder | undefined;
+  /** Partitions stopped at a new writer schema's first record: nothing more is taken until the task restarts. */
+  private readonly held = new Set<number>();
   private readonly parquet: ParquetLayout;
   /** Scratch for one record's values, reused: rows exist only as columns in the writers. */
   private readonly row: HiveValue[];
@@ -100,7 +110,6 @@ export class IngestionTask {
   private readonly commitDeps: CommitDeps;
 
   constructor(private readonly plan: TaskPlan, private readonly deps: TaskDeps) {
-    this.decode = makeRecordDecoder(plan.layout.columns, plan.layout.partitionKeys);
     this.parquet = parquetLayout(plan.layout.columns);
     this.row = new Array<HiveValue>(plan.layout.columns.length).fill(null);
     this.partitionValues = new Array<string | null>(plan.layout.partitionKeys.length).fill(null);
@@ -112,6 +121,8 @@ export class IngestionTask {
     // Before claiming anything: a table whose buckets we cannot compute fails here, naming the column.
     const { bucketColumns = [], numBuckets = -1, bucketingVersion } = plan.layout;
     this.bucketOf = numBuckets > 0 ? makeBucketer({ table: plan.table, columns: plan.layout.columns, bucketColumns, numBuckets, bucketingVersion }) : undefined;
+    // Likewise a mapping or time partitioning that cannot work with the table's columns, naming the position.
+    this.decoder = await openDecoder(plan.spec, { table: plan.table, columns: plan.layout.columns, partitionKeys: plan.layout.partitionKeys }, deps.registries);
     this.epoch = deps.ledger.claimPartitions(plan.tableId, plan.partitions);
     await recover(this.commitDeps, plan.tableId, plan.layout.dir, plan.partitions);
     const next = deps.ledger.nextOffsets(plan.tableId);
@@ -176,7 +187,9 @@ export class IngestionTask {
 
   private async append(partition: number, records: SourceRecord[]): Promise<void> {
     const { plan } = this;
-    if (this.failed) return;
+    if (this.failed || this.held.has(partition)) return;
+    const change = await this.decoder!.prepare(records);
+    if (change) records = records.slice(0, change.index);
     const first = records[0];
     if (first && first.offset > (this.expected.get(partition) ?? 0)) {
       await this.checkGap(partition, (await this.deps.logStartOffsets([partition])).get(partition));
@@ -186,16 +199,19 @@ export class IngestionTask {
     let b = this.buffers.get(partition);
     let full = false;
     for (const r of records) {
-      if (!b) { b = { partition, groups: new Map(), rows: 0, rejected: [], firstOffset: r.offset, lastOffset: r.offset, oldestAt: Date.now() }; this.buffers.set(partition, b); }
+      if (!b) { b = { partition, groups: new Map(), rows: 0, filtered: 0, rejected: [], firstOffset: r.offset, lastOffset: r.offset, oldestAt: Date.now() }; this.buffers.set(partition, b); }
       try {
-        this.decode(r.value, this.row, this.partitionValues);
-        this.groupFor(b).file.append(this.row, r.value?.byteLength ?? 0);
-        b.rows++;
+        if (this.decoder!.decode(r, partition, this.row, this.partitionValues) === 'row') {
+          this.groupFor(b).file.append(this.row, r.value?.byteLength ?? 0);
+          b.rows++;
+        } else {
+          b.filtered++;
+        }
       } catch (e) {
         const reason = (e as Error).message;
         if (plan.spec.errorPolicy === 'fail') {
           // Commit what came before the bad record, so the table stops exactly at it.
-          if (b.rows + b.rejected.length === 0) this.buffers.delete(partition);
+          if (b.rows + b.filtered + b.rejected.length === 0) this.buffers.delete(partition);
           else this.enqueueFlush(partition);
           await this.flushChain;
           throw this.fail(new RecordError(plan.spec.topic, partition, r.offset, reason));
@@ -204,7 +220,7 @@ export class IngestionTask {
       }
       b.lastOffset = r.offset; // a refused record still belongs to the batch's offset range
       // kafka.batch.maxSize is a hard limit: a fetch larger than the rest of the batch is split.
-      if (b.rows + b.rejected.length >= plan.spec.batchMaxSize) {
+      if (b.rows + b.filtered + b.rejected.length >= plan.spec.batchMaxSize) {
         this.enqueueFlush(partition);
         b = undefined;
         full = true;
@@ -212,7 +228,27 @@ export class IngestionTask {
     }
     const open = this.buffers.get(partition);
     if (open) await this.spill(open);
+    if (change) return this.schemaChanged(partition, change);
     if (full) await this.flushChain; // backpressure: the source fetches nothing more until this resolves
+  }
+
+  /**
+   * A record written with a schema the table does not have: what came before it is committed first,
+   * so the table changes exactly at that record. Then the columns are added through the metastore and
+   * this partition waits: the ALTER's notice restarts the table's tasks with the new columns, from the
+   * ledger's offsets. A change the compatibility mode forbids fails the table there.
+   */
+  private async schemaChanged(partition: number, change: SchemaChange): Promise<void> {
+    this.held.add(partition);
+    this.enqueueFlush(partition);
+    await this.flushChain;
+    if (this.failed) return;
+    const next = this.deps.ledger.nextOffsets(this.plan.tableId).get(partition) ?? 0;
+    if (change.kind === 'refuse') {
+      throw this.fail(new SchemaChangeRefused(this.plan.table, this.plan.spec.topic, partition, next, change.reason));
+    }
+    const added = await this.deps.addColumns(change.columns);
+    this.deps.onSchemaEvolved?.(partition, next, change, added);
   }
 
   /** The output file of the record just decoded into the scratch row: by Hive partition, and bucket when the table is bucketed. */
@@ -259,7 +295,7 @@ export class IngestionTask {
     if (this.failed) { abandon(b); return; }
     const { plan, deps } = this;
     deps.enter?.();
-    const total = b.rows + b.rejected.length;
+    const total = b.rows + b.filtered + b.rejected.length;
     if (b.rejected.length > 0 && b.rejected.length / total > plan.spec.errorMaxRatio) {
       const first = b.rejected[0]!;
       throw new RecordError(plan.spec.topic, partition, first.offset,
@@ -281,7 +317,7 @@ export class IngestionTask {
     }
     await commitBatch(this.commitDeps, {
       tableId: plan.tableId, tableDir: plan.layout.dir, kafkaPartition: partition, firstOffset: b.firstOffset,
-      lastOffset: b.lastOffset, recordCount: b.rows, ownerEpoch: this.epoch, files,
+      lastOffset: b.lastOffset, recordCount: b.rows, filteredCount: b.filtered, rejectedCount: b.rejected.length, ownerEpoch: this.epoch, files,
     });
     if (b.rejected.length > 0) deps.onRejected?.(partition, b.rejected.length);
     await this.source?.committed(partition, b.lastOffset + 1);

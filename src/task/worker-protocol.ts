@@ -3,6 +3,7 @@
 // recognised and dropped.
 import type { PortablePartition } from '../ledger/ledger.ts';
 import type { HdfsSettings } from '../sink/fs.ts';
+import type { RegistryProfiles } from '../format/registries.ts';
 import type { KafkaClientName } from './source.ts';
 import type { OffsetGapReport } from './task.ts';
 
@@ -14,6 +15,8 @@ export interface WorkerInit {
   heartbeatMs: number;
   /** Named Kafka credentials; only this service's own threads ever see them. */
   credentialsProfiles: Record<string, Record<string, string>>;
+  /** Named Schema Registries (URL and credentials) for avro tables. */
+  schemaRegistries: RegistryProfiles;
   /** The Kafka client tasks read with (service config kafkaClient). */
   kafkaClient: KafkaClientName;
   /** WebHDFS addresses of hdfs: locations (service config hdfs). */
@@ -50,6 +53,8 @@ export type FromWorker =
   | { type: 'consuming'; key: number }
   | { type: 'rejected'; key: number; partition: number; count: number }
   | ({ type: 'offset-gap'; key: number } & OffsetGapReport)
+  /** A new writer schema added columns to the table; the partition waits for the ALTER's restart. */
+  | { type: 'schema-evolved'; key: number; partition: number; offset: number; added: string[]; reason: string }
   /** name and retriable travel with the message: a failure a restart cannot fix stops the table. */
   | { type: 'failed'; key: number; message: string; name?: string; retriable: boolean }
   | { type: 'stopped'; key: number }

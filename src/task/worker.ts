@@ -14,6 +14,7 @@ import type { FenceWrite } from './commit-ledger.ts';
 import type { IngestionTask } from './task.ts';
 import type { FromWorker, TaskStart, ToWorker, WorkerInit } from './worker-protocol.ts';
 import { TaskSources } from './task-sources.ts';
+import { schemaRegistries } from '../format/registries.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -24,6 +25,7 @@ const running = new Int32Array(init.running);
 const sources = new TaskSources(init.kafkaClient, (key: number) => { running[0] = key; });
 const crash = crashHook();
 const tasks = new Map<number, IngestionTask | undefined>();
+const registries = schemaRegistries(init.schemaRegistries);
 
 // Fenced writes travel to the service's thread, which holds the cluster's state log.
 const fenceCalls = new Map<number, { key: number; resolve(): void; reject(e: Error): void }>();
@@ -82,7 +84,8 @@ function startTask(start: TaskStart): void {
     task = buildTask({
       ledger, metastore, stream, taskId: start.taskId, partitions: start.partitions, reached: reachedBy(start, `${stream.dbName}.${stream.tableName}`),
       credentialsProfiles: init.credentialsProfiles, hdfs: init.hdfs, fence: start.fenced ? fenceFor(key) : undefined,
-      sources: sources.forTask(key),
+      sources: sources.forTask(key), registries,
+      onSchemaEvolved: (partition, offset, added, reason) => send({ type: 'schema-evolved', key, partition, offset, added, reason }),
       enter: () => { running[0] = key; },
       onFailure: (e) => { tasks.delete(key); send(failed(key, e)); },
       onOffsetGap: (gap) => send({ type: 'offset-gap', key, ...gap }),
