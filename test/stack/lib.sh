@@ -17,6 +17,8 @@ NN_PORT=8020        # NameNode RPC: hdfs://127.0.0.1:8020
 NN_HTTP_PORT=9870   # NameNode HTTP: WebHDFS, JMX
 DN_HTTP_PORT=9864   # DataNode HTTP, where WebHDFS redirects reads and writes (also 9866 data, 9867 IPC)
 HOOKS_JAR=$REPO_ROOT/hooks/target/hive-kafka-hooks.jar
+REGISTRY_PORT=8081  # Apicurio Registry, Confluent-compatible API at /apis/ccompat/v7
+REGISTRY_JAR=$REPO_ROOT/test/stack/registry/target/quarkus-app/quarkus-run.jar
 
 say() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -110,6 +112,7 @@ use_stack() {
   port_open "$KAFKA_PORT" || STARTED_SERVICES+=(kafka)
   port_open "$HMS_PORT" || STARTED_SERVICES+=(metastore)
   port_open "$HS2_PORT" || STARTED_SERVICES+=(hiveserver2)
+  port_open "$REGISTRY_PORT" || STARTED_SERVICES+=(registry)
   trap '[ ${#STARTED_SERVICES[@]} -eq 0 ] || bash "$STACK_HOME/down.sh" "${STARTED_SERVICES[@]}"' EXIT
   [ ${#STARTED_SERVICES[@]} -eq 0 ] || bash "$STACK_HOME/up.sh"
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts HDFS (a NameNode and a DataNode), Kafka 3.9.2 (KRaft), the Hive Metastore and HiveServer2 on
+# Starts HDFS (a NameNode and a DataNode), Kafka 3.9.2 (KRaft), the Hive Metastore, HiveServer2 and a
+# Schema Registry (Apicurio 2.4.2, built from Maven Central by test/stack/registry/pom.xml) on
 # loopback, each from Maven jars with its own config and data under $STACK_DIR. Idempotent: a service that
 # already answers is left alone. With names (e.g. `up.sh datanode`), starts only those.
 # Returns when they answer (HDFS: takes writes), then prints the endpoints.
@@ -144,9 +145,33 @@ start_hiveserver2() {
       -cp "$dir/conf:$cp" org.apache.hive.service.server.HiveServer2 )
 }
 
-services=("$@"); [ ${#services[@]} -gt 0 ] || services=(namenode datanode kafka metastore hiveserver2)
+# Apicurio Registry from Maven Central: a Quarkus build over its library jar (test/stack/registry/pom.xml),
+# rebuilt when that project changed. In-memory storage: every start is an empty registry.
+build_registry() {
+  local dir=$REPO_ROOT/test/stack/registry
+  if [ ! -f "$REGISTRY_JAR" ] || [ -n "$(find "$dir/src" "$dir/pom.xml" -newer "$REGISTRY_JAR" -print -quit)" ]; then
+    say "building the Schema Registry (test/stack/registry, a Quarkus build of Apicurio Registry)"
+    mvn -B -q -o -f "$dir/pom.xml" package -DskipTests >"$LOG_DIR/mvn-registry.log" 2>&1 || mvn -B -q -f "$dir/pom.xml" package -DskipTests >"$LOG_DIR/mvn-registry.log" 2>&1 \
+      || { tail -n 30 "$LOG_DIR/mvn-registry.log" >&2; die "building the Schema Registry failed (log: $LOG_DIR/mvn-registry.log)"; }
+  fi
+}
+
+start_registry() {
+  if port_open "$REGISTRY_PORT"; then say "registry already answers on 127.0.0.1:$REGISTRY_PORT"; return; fi
+  build_registry
+  start registry "$REGISTRY_PORT" 120 -- "$JAVA17" "$MARK" -Xms64m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+    -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" -jar "$REGISTRY_JAR"
+  # Quarkus opens its port before the API serves.
+  local t0=$SECONDS
+  until curl -sf "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7/subjects" >/dev/null; do
+    (( SECONDS - t0 > 60 )) && { tail -n 30 "$LOG_DIR/registry.out" >&2; die "the registry's API did not answer within 60s (log: $LOG_DIR/registry.out)"; }
+    sleep 0.5
+  done
+}
+
+services=("$@"); [ ${#services[@]} -gt 0 ] || services=(namenode datanode kafka metastore hiveserver2 registry)
 for s in "${services[@]}"; do
-  case $s in namenode|datanode|kafka|metastore|hiveserver2) ;; *) die "unknown service '$s' (expected namenode, datanode, kafka, metastore or hiveserver2)" ;; esac
+  case $s in namenode|datanode|kafka|metastore|hiveserver2|registry) ;; *) die "unknown service '$s' (expected namenode, datanode, kafka, metastore, hiveserver2 or registry)" ;; esac
 done
 want() { [[ " ${services[*]} " == *" $1 "* ]]; }
 
@@ -158,6 +183,7 @@ if want kafka; then start_kafka; fi
 if want namenode || want datanode; then wait_hdfs; fi
 if want metastore; then start_metastore; fi
 if want hiveserver2; then build_hooks; start_hiveserver2; fi
+if want registry; then start_registry; fi
 say "stack ready in $((SECONDS - t0))s"
 cat <<OUT
 namenode    hdfs://127.0.0.1:$NN_PORT (WebHDFS http://127.0.0.1:$NN_HTTP_PORT/webhdfs/v1)
@@ -166,5 +192,6 @@ warehouse   $WAREHOUSE_DIR (external: $EXTERNAL_DIR)
 kafka       127.0.0.1:$KAFKA_PORT
 metastore   thrift://127.0.0.1:$HMS_PORT
 hiveserver2 jdbc:hive2://127.0.0.1:$HS2_PORT/default
+registry    http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7 (Apicurio, Confluent-compatible)
 data        $STACK_DIR
 OUT

@@ -9,6 +9,8 @@ export const stack = {
   /** The stack's NameNode as table locations name it (RPC address), and its WebHDFS HTTP address. */
   hdfs: process.env.HIVE_KAFKA_HDFS ?? 'hdfs://127.0.0.1:8020',
   webHdfs: process.env.HIVE_KAFKA_WEBHDFS ?? '127.0.0.1:9870',
+  /** Apicurio Registry's Confluent-compatible API (npm run stack:up starts it: test/stack/up.sh). */
+  schemaRegistry: process.env.HIVE_KAFKA_SCHEMA_REGISTRY ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
 };
 
 function canConnect(host: string, port: number, timeoutMs = 3000): Promise<boolean> {
@@ -38,6 +40,13 @@ export const requireKafka = () => requireService('Kafka broker', stack.kafkaBrok
 export const requireMetastore = () => requireService('Hive Metastore', stack.metastoreUri);
 export const requireHiveServer2 = () => requireService('HiveServer2', stack.hiveServer2);
 export const requireHdfs = () => requireService('HDFS NameNode (WebHDFS)', stack.webHdfs);
+
+/** The Schema Registry answers its Confluent-compatible API (a listening port alone is not enough: Quarkus listens before it serves). */
+export async function requireRegistry(): Promise<void> {
+  const url = `${stack.schemaRegistry}/subjects`;
+  const ok = await fetch(url, { signal: AbortSignal.timeout(5000) }).then((r) => r.ok, () => false);
+  if (!ok) throw new Error(`Schema Registry is not answering at ${url} (start the stack with: npm run stack:up)`);
+}
 
 /** Every service of the stack, or a failure naming the first one missing. */
 export async function requireStack(): Promise<void> {
