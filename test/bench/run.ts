@@ -25,6 +25,7 @@ import { Command } from 'commander';
 import { loadConfig } from '../../src/cli/config.ts';
 import { compareParquetWriters } from './parquet-writers.ts';
 import { benchName, preflight, round, runId } from './lib.ts';
+import { stack } from '../integration/helpers/services.ts';
 import { PARTS, choose, markdownSummary } from './summary.ts';
 import type { BareClient, Client, ServiceRun } from './parts/throughput.ts';
 
@@ -116,6 +117,16 @@ await part('throughput', `${sizes.records} records, 4 partitions`, async () => {
   for (const c of CLIENTS) for (const tasks of [1, 4]) { log(`(c) service, ${c}, ${tasks} task(s)`); service.push(await serviceIngest(filled, c, tasks)); }
   log(`(c) service, ${client}, 4 tasks, into a table on HDFS`);
   const hdfs = await serviceIngest(filled, client, 4, 'hdfs');
+  // The same records as Avro from the Schema Registry, and as JSON through a kafka.mapping that keeps every record.
+  const { fillAvro } = await import('./parts/fill-avro.ts');
+  log('fill: the same records as Avro');
+  const avroFilled = await fillAvro(benchName('fill-avro'), 4, sizes.records);
+  log(`(d) service, ${client}, 4 tasks, Avro`);
+  const avroRun = await serviceIngest(avroFilled, client, 4, 'file', { label: 'avro', props: { 'kafka.value.format': 'avro', 'kafka.schema.registry.url': stack.schemaRegistry } });
+  log(`(d) service, ${client}, 4 tasks, JSON through a mapping`);
+  const mappingRun = await serviceIngest(filled, client, 4, 'file', { label: 'mapping', props: {
+    'kafka.mapping': "SELECT id, userid, lower(url) AS url, ts, upper(country) AS country WHERE id >= 0",
+  } });
   // The headline: the configured client with 4 tasks, against bare kafkajs (the issue's yardstick) and Java.
   const headline = service.find((r) => r.client === client && r.tasks === 4)!;
   const best = service.reduce((a, b) => (b.msgsPerS > a.msgsPerS ? b : a));
@@ -141,6 +152,11 @@ await part('throughput', `${sizes.records} records, 4 partitions`, async () => {
     within_target_vs_bare: vsKafkajs(headline) >= 0.9,
     within_target_vs_java: vsJava(headline) >= 0.35,
     hdfs, hdfs_vs_local: round(hdfs.msgsPerS / headline.msgsPerS, 2), target_hdfs_vs_local: 0.8,
+    formats: {
+      avro_fill: avroFilled, avro: avroRun, mapping: mappingRun,
+      avro_vs_json: round(avroRun.msgsPerS / headline.msgsPerS, 2), mapping_vs_json: round(mappingRun.msgsPerS / headline.msgsPerS, 2),
+      basis: `${client}, 4 tasks, the same records; ratios against the JSON run above (same machine, same run)`,
+    },
   };
 });
 

@@ -80,7 +80,9 @@ export function markdownSummary(all: Record<string, any>): string {
       ratio(s.msgsPerS, t.bare[same(s.client)].msgsPerS), ratio(s.msgsPerS, kafkajs), ratio(s.msgsPerS, t.java.msgsPerS), s.cpuS, s.peakRssMb, s.threads ?? '');
     for (const s of t.service) serviceRow(s, 'CREATE → last publish');
     if (t.hdfs) serviceRow(t.hdfs, 'table on HDFS (WebHDFS)');
+    if (t.formats) { serviceRow(t.formats.avro, 'Avro (Schema Registry)'); serviceRow(t.formats.mapping, 'JSON through a kafka.mapping'); }
     if (t.hdfs) out.push('', `HDFS against the local disk, same client and tasks, same run: ${t.hdfs_vs_local} (target ≥ 0.8: ${ok(t.hdfs_vs_local >= 0.8)}).`);
+    if (t.formats) out.push('', `Against the JSON run (same client, 4 tasks, same records, same run): Avro ${t.formats.avro_vs_json}, JSON through a mapping ${t.formats.mapping_vs_json}.`);
     out.push('', `Headline (${t.basis}): ${t.service_msgs_per_s.toLocaleString('en')} msg/s, `
       + `vs bare kafkajs ${t.ratio_vs_bare} (target ≥ ${t.target_ratio_vs_bare}: ${ok(t.ratio_vs_bare >= t.target_ratio_vs_bare)}), `
       + `vs Java ${t.ratio_vs_java} (target ≥ ${t.target_ratio_vs_java ?? 0.35}: ${ok(t.ratio_vs_java >= (t.target_ratio_vs_java ?? 0.35))}), vs bare ${same(headClient)} ${t.ratio_vs_bare_same_client ?? 'n/a'}.`);

@@ -31,6 +31,8 @@ export interface ServiceRun extends Rate {
   client: Client; tasks: number; fileSystem: 'file' | 'hdfs'; steadyMsgsPerS: number; cpuS: number; peakRssMb: number;
   /** The service's threads (main, worker threads, libuv's) when the last batch was published. */
   threads: number;
+  /** Set for the format runs: 'avro', or 'mapping' (JSON through a kafka.mapping). */
+  variant?: string;
 }
 
 function rate(records: number, bytes: number, ms: number): Rate {
@@ -65,8 +67,10 @@ export async function bareConsumer(filled: Filled, client: BareClient): Promise<
 }
 
 /** The service ingests the whole topic into a new table; timed from the CREATE to the last publish. */
-export async function serviceIngest(filled: Filled, client: Client, tasks: number, fileSystem: 'file' | 'hdfs' = 'file'): Promise<ServiceRun> {
-  const table = benchName('tput', `_${client}_${tasks}${fileSystem === 'hdfs' ? '_hdfs' : ''}`);
+/** `variant`: another value format or a mapping, named in the table and the result. */
+export async function serviceIngest(filled: Filled, client: Client, tasks: number, fileSystem: 'file' | 'hdfs' = 'file',
+  variant?: { label: string; props: Record<string, string | number> }): Promise<ServiceRun> {
+  const table = benchName('tput', `_${client}_${tasks}${fileSystem === 'hdfs' ? '_hdfs' : ''}${variant ? `_${variant.label}` : ''}`);
   const location = fileSystem === 'hdfs' ? `${stack.hdfs}/hive-kafka-bench/${table}` : undefined;
   const service = await benchService(`^default\\.${table}$`, { HIVE_KAFKA_CLIENT: client });
   const session = await hive();
@@ -74,7 +78,7 @@ export async function serviceIngest(filled: Filled, client: Client, tasks: numbe
     const cpuBefore = procStats(service.child.pid!).cpuS;
     const rss = rssSampler(service.child.pid!);
     const createdAt = Date.now();
-    await session.execute(createTableSql(table, filled.topic, { 'kafka.max.num.tasks': tasks, 'kafka.batch.maxSize': 100_000, 'kafka.max.batch.period.ms': 1000 }, { location }));
+    await session.execute(createTableSql(table, filled.topic, { 'kafka.max.num.tasks': tasks, 'kafka.batch.maxSize': 100_000, 'kafka.max.batch.period.ms': 1000, ...variant?.props }, { location }));
     const lastPublish = await eventually(`${table} to publish ${filled.records} records`, async () => {
       const batches = committedBatches(service.ledgerPath);
       const records = batches.reduce((n, b) => n + b.records, 0);
@@ -87,7 +91,7 @@ export async function serviceIngest(filled: Filled, client: Client, tasks: numbe
     const consumingAt = Math.min(...serviceLog(service, 'task consuming').map((l) => l.time));
     const run = rate(filled.records, filled.bytes, lastPublish - createdAt);
     await session.execute(`DROP TABLE ${table}`);
-    return { ...run, client, tasks, fileSystem, steadyMsgsPerS: round(filled.records / ((lastPublish - consumingAt) / 1000)), cpuS: round(cpuS, 1), peakRssMb: Math.round(peakRssMb), threads: after.threads };
+    return { ...run, client, tasks, fileSystem, ...(variant ? { variant: variant.label } : {}), steadyMsgsPerS: round(filled.records / ((lastPublish - consumingAt) / 1000)), cpuS: round(cpuS, 1), peakRssMb: Math.round(peakRssMb), threads: after.threads };
   } finally {
     await session.close();
     await service.stop();
