@@ -7,8 +7,8 @@ import { formatProblems, parseTableProperties } from '../properties/parse.ts';
 import { findKnownMistakes } from './ddl-mistakes.ts';
 import { lineColumn } from './hive-lexer.ts';
 import { checkProjection } from '../format/decoder.ts';
-import { TableFormatError } from '../task/errors.ts';
-import type { ColumnSpec } from '../task/decode.ts';
+import { TableFormatError } from '../format/format.ts';
+import type { ColumnSpec } from '../hive/convert.ts';
 
 const hive = new HiveSQL();
 

@@ -3,7 +3,7 @@
 //
 // Each value is decoded with its own writer schema (avsc), so no reader schema is needed: the caller
 // matches the record's fields to the table's columns by name, as for JSON, and the Hive converters of
-// decode.ts give each its column's type. The field tree holds only what format.ts allows:
+// convert.ts give each its column's type. The field tree holds only what format.ts allows:
 //   record -> plain object by field name; array -> array; map -> plain object; enum, string, uuid -> string;
 //   boolean; int, float, double -> number (NaN and infinities as the strings 'NaN', 'Infinity', '-Infinity',
 //   which the float and double converters take); long -> number when a safe integer, else bigint (exact);
@@ -20,8 +20,8 @@
 import avro from 'avsc';
 import { parseHiveType, formatHiveType, type HiveType } from '../sink/hive-types.ts';
 import { isWidening } from '../properties/schema-change.ts';
-import { RecordDecodeError, type ColumnSpec } from '../task/decode.ts';
-import { formatTimestamp } from '../task/decode-scalars.ts';
+import { RecordDecodeError, type ColumnSpec } from '../hive/convert.ts';
+import { formatTimestamp } from '../hive/scalars.ts';
 import type { SchemaChange, ValueReader } from './format.ts';
 
 export type Compatibility = 'NONE' | 'BACKWARD' | 'FORWARD' | 'FULL';

@@ -49,7 +49,7 @@
 //                                                         the next one arrives, which one value per record cannot use
 // One row per value makes a library's per-call set-up the dominant cost, and its relaxed modes are
 // exactly what must stay off; the strict grammar below is short and fully tested.
-import { RecordDecodeError } from '../task/decode.ts';
+import { RecordDecodeError } from '../hive/convert.ts';
 import type { ValueReader } from './format.ts';
 
 /** What read() returns for a header row: the record is consumed, not stored. */

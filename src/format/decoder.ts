@@ -1,17 +1,15 @@
 // A table's record decoder: its value format, then its projection (kafka.mapping, kafka.partition.time,
 // and the same-name rule for whatever those leave out), then the Hive converters of each column.
 //
-// JSON without a mapping or time partitions keeps decode-record.ts's byte scanner, which gives the
-// same values as the general path here, faster (decode-record.test.ts proves it on a corpus).
+// JSON without a mapping or time partitions keeps json-scan.ts's byte scanner, which gives the
+// same values as the general path here, faster (json-scan.test.ts proves it on a corpus).
 import type { StreamSpec } from '../properties/parse.ts';
 import type { HiveValue } from '../sink/hive-types.ts';
-import { makeRecordDecoder } from '../task/decode-record.ts';
-import { RecordDecodeError, columnConverter, fieldOf, makePartitionValue, toDecodeError, type ColumnSpec } from '../task/decode.ts';
-import { TableFormatError } from '../task/errors.ts';
-import type { SourceRecord } from '../task/source.ts';
+import { makeRecordDecoder } from './json-scan.ts';
+import { RecordDecodeError, columnConverter, fieldOf, makePartitionValue, toDecodeError, type ColumnSpec } from '../hive/convert.ts';
 import { avroReader } from './avro.ts';
 import { CSV_HEADER, csvReader } from './csv.ts';
-import type { KafkaRecord, SchemaChange, ValueReader } from './format.ts';
+import { TableFormatError, type FormatInput, type KafkaRecord, type SchemaChange, type ValueReader } from './format.ts';
 import { jsonReader } from './json.ts';
 import { compileMapping, type CompiledMapping } from './mapping.ts';
 import { parsePartitionTime, type PartitionTime } from './partition-time.ts';
@@ -22,9 +20,9 @@ export type DecodeOutcome = 'row' | 'filtered';
 
 export interface Decoder {
   /** Awaited for each fetch before its records are decoded; see ValueReader.prepare. */
-  prepare(records: readonly SourceRecord[]): Promise<SchemaChange | undefined>;
+  prepare(records: readonly FormatInput[]): Promise<SchemaChange | undefined>;
   /** Fills `row` and `partitionValues` (caller-owned scratch), or says the record is filtered out. Throws RecordDecodeError. */
-  decode(record: SourceRecord, partition: number, row: HiveValue[], partitionValues: (string | null)[]): DecodeOutcome;
+  decode(record: FormatInput, partition: number, row: HiveValue[], partitionValues: (string | null)[]): DecodeOutcome;
 }
 
 

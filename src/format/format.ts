@@ -2,7 +2,7 @@
 //
 // A ValueReader turns a value's bytes into a tree of fields. A projection (the same-name rule, or a
 // kafka.mapping SELECT) picks the table's columns and partition values out of that tree and the
-// record's Kafka metadata; decode.ts's converters then give each the Hive type of its column.
+// record's Kafka metadata; convert.ts's converters then give each the Hive type of its column.
 //
 // Field trees use only values the Hive converters take, so every format is converted by the same
 // rules: null, boolean, string, number (a finite double), bigint or LosslessNumber (exact digits),
@@ -20,6 +20,18 @@ export interface KafkaRecord {
   value: Buffer | null;
   /** Header values by name (the last one wins when a name repeats); absent when the record has none. */
   headers?: ReadonlyMap<string, Buffer>;
+}
+
+/** A record as a task hands it to its decoder: the partition comes apart, as the task knows it. */
+export type FormatInput = Omit<KafkaRecord, 'partition'>;
+
+/** A table property that cannot work with the table's columns (a mapping, time partitions, a registry profile): the table fails before it reads. */
+export class TableFormatError extends Error {
+  override readonly name = 'TableFormatError';
+  readonly retriable = false;
+  constructor(readonly table: string, readonly property: string, readonly reason: string) {
+    super(`table ${table}: ${property} ${reason}`);
+  }
 }
 
 export interface ValueReader {

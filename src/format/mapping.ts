@@ -49,7 +49,7 @@
 import athena from 'node-sql-parser/build/athena.js';
 import { LosslessNumber, isLosslessNumber } from 'lossless-json';
 import { parseHiveType, type HiveType } from '../sink/hive-types.ts';
-import { RecordDecodeError, columnConverter, type ColumnSpec } from '../task/decode.ts';
+import { RecordDecodeError, columnConverter, type ColumnSpec } from '../hive/convert.ts';
 import {
   ConversionFailure,
   describe,
@@ -65,7 +65,7 @@ import {
   toInteger,
   validEpochDay,
   type IntegerTypeName,
-} from '../task/decode-scalars.ts';
+} from '../hive/scalars.ts';
 import type { KafkaRecord } from './format.ts';
 
 /** A mapping that cannot work: bad SQL, or SQL that does not fit the table. Positions are 1-based. */
@@ -789,7 +789,7 @@ class Compiler {
 
   /**
    * Refuses an output whose static type can never convert to its column's Hive type, by the converters
-   * of decode-scalars (record fields, 'any', are for the record to decide):
+   * of scalars.ts (record fields, 'any', are for the record to decide):
    * - STRING, VARCHAR, CHAR take everything;
    * - numeric columns refuse BOOLEAN, DATE and TIMESTAMP (strings may hold numbers);
    * - BOOLEAN refuses numbers, DATE and TIMESTAMP (only true/false and 'true'/'false' convert);
@@ -1392,7 +1392,7 @@ const MAX_DAY = validEpochDay(9999, 12, 31)!;
 
 const PLAIN_TIME = /^(\d{4})-(\d{2})-(\d{2})(?: (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?)?$/;
 
-/** A timestamp or date value, as a TIMESTAMP column reads it (decode-scalars' toEpochMicros). */
+/** A timestamp or date value, as a TIMESTAMP column reads it (scalars.ts' toEpochMicros). */
 function instantOfValue(value: unknown): Instant {
   // The usual 'yyyy-MM-dd[ HH:mm:ss[.f]]' without BigInt (toEpochMicros costs about 1 µs); anything
   // else, and anything invalid, takes toEpochMicros, which also words the errors.
@@ -1439,7 +1439,7 @@ function instantOf(c: Compiled, where: string): (f: unknown, r: KafkaRecord) => 
 
 interface Parts { year: number; month: number; day: number; hour: number; minute: number; second: number; milli: number; weekday: number; dayOfYear: number }
 
-/** Year, month and day of days since 1970-01-01 (Howard Hinnant's civil_from_days, as decode-scalars). */
+/** Year, month and day of days since 1970-01-01 (Howard Hinnant's civil_from_days, as scalars.ts). */
 function civil(days: number): [year: number, month: number, day: number] {
   const z = days + 719468;
   const era = Math.floor(z / 146097);

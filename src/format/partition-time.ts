@@ -34,8 +34,8 @@
 // Times before 1970 work (the calendar is proleptic Gregorian, floor division throughout); Hive's
 // range 0001-01-01 to 9999-12-31 bounds them.
 import type { KafkaRecord } from './format.ts';
-import { makePartitionValue, RecordDecodeError, type ColumnSpec } from '../task/decode.ts';
-import { ConversionFailure, formatDate, toEpochMicros } from '../task/decode-scalars.ts';
+import { makePartitionValue, RecordDecodeError, type ColumnSpec } from '../hive/convert.ts';
+import { ConversionFailure, formatDate, toEpochMicros } from '../hive/scalars.ts';
 
 export const PARTITION_TIME_PROPERTY = 'kafka.partition.time';
 export const PARTITION_TIME_FORMAT_PROPERTY = 'kafka.partition.time.format';

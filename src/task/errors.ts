@@ -1,4 +1,5 @@
 import { LocationError } from '../sink/fs.ts';
+import { TableFormatError } from '../format/format.ts';
 
 /** A record that cannot become a row. Not retriable: consuming it again fails the same way. */
 export class RecordError extends Error {
@@ -29,15 +30,6 @@ export class SchemaChangeRefused extends Error {
   constructor(readonly table: string, readonly topic: string, readonly partition: number, readonly offset: number, readonly reason: string) {
     super(`table ${table}: record ${topic}/${partition}@${offset} has a schema the table cannot take: ${reason}. ` +
       `Change the table (ALTER TABLE ${table} ...) or kafka.schema.compatibility, and the table goes on from this record`);
-  }
-}
-
-/** A table property that cannot work with the table's columns (a mapping, time partitions, a registry profile). */
-export class TableFormatError extends Error {
-  override readonly name = 'TableFormatError';
-  readonly retriable = false;
-  constructor(readonly table: string, readonly property: string, readonly reason: string) {
-    super(`table ${table}: ${property} ${reason}`);
   }
 }
 

@@ -5,8 +5,8 @@
 //
 //   node --import tsx test/bench/decode-speed.ts [records]
 import type { HiveValue } from '../../src/sink/hive-types.ts';
-import { makeRowDecoder, parseRecordJson, partitionValueOf, type ColumnSpec } from '../../src/task/decode.ts';
-import { makeRecordDecoder } from '../../src/task/decode-record.ts';
+import { makeRowDecoder, parseRecordJson, partitionValueOf, type ColumnSpec } from '../../src/hive/convert.ts';
+import { makeRecordDecoder } from '../../src/format/json-scan.ts';
 
 const count = Number(process.argv[2] ?? 500_000);
 const runs = 3;

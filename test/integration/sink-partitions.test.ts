@@ -14,7 +14,7 @@ import type { Table } from '../../src/metastore/types.ts';
 import { fileSystemFor } from '../../src/sink/fs.ts';
 import { encodeParquet } from '../../src/sink/parquet.ts';
 import { defaultPartitionName, partitionDir, partitionLocation } from '../../src/sink/partition-path.ts';
-import { makeRowDecoder, parseRecordJson, partitionValueOf } from '../../src/task/decode.ts';
+import { makeRowDecoder, parseRecordJson, partitionValueOf } from '../../src/hive/convert.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { requireHdfs, requireHiveServer2, requireMetastore, stack } from './helpers/services.ts';
 import { locationClause, locationExists, readableCopy, WAREHOUSES, type Warehouse } from './helpers/warehouse.ts';

@@ -9,7 +9,7 @@ import { posix } from 'node:path';
 import { MetastoreClient } from '../../src/metastore/client.ts';
 import { fileSystemFor } from '../../src/sink/fs.ts';
 import { encodeParquet } from '../../src/sink/parquet.ts';
-import { makeRowDecoder, parseRecordJson } from '../../src/task/decode.ts';
+import { makeRowDecoder, parseRecordJson } from '../../src/hive/convert.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { requireHiveServer2, requireMetastore, stack } from './helpers/services.ts';
 

@@ -8,8 +8,8 @@ import {
   avroReader, compileAvro, decimalText, hiveTypeOfAvro, schemaChangeFor, unscaledOf, type Compatibility, type WriterSchemaSource,
 } from '../../src/format/avro.ts';
 import type { ValueReader } from '../../src/format/format.ts';
-import { columnConverter, RecordDecodeError } from '../../src/task/decode.ts';
-import { formatDate, formatTimestamp, toBinary } from '../../src/task/decode-scalars.ts';
+import { columnConverter, RecordDecodeError } from '../../src/hive/convert.ts';
+import { formatDate, formatTimestamp, toBinary } from '../../src/hive/scalars.ts';
 
 // ---- encoding, independently of the reader ----
 

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bucketFileName, bucketingVersionOf, makeBucketer, makeRowHash, murmur3, type BucketLayout } from '../../src/sink/bucket.ts';
-import { makeRowDecoder } from '../../src/task/decode.ts';
+import { makeRowDecoder } from '../../src/hive/convert.ts';
 import { lastPublishedOffsets, publishedNameParser } from '../../src/ledger/rebuild.ts';
 import { LocalFileSystem } from '../../src/sink/fs.ts';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CSV_HEADER, csvReader, parseCsvRow, type CsvReaderOptions, type CsvSyntax } from '../../src/format/csv.ts';
-import { RecordDecodeError } from '../../src/task/decode.ts';
+import { RecordDecodeError } from '../../src/hive/convert.ts';
 
 const rfc: CsvSyntax = { delimiter: ',', quote: '"', nullString: undefined };
 const row = (text: string, syntax: Partial<CsvSyntax> = {}) => parseCsvRow(text, { ...rfc, ...syntax });

@@ -8,7 +8,7 @@ import { parseTableProperties, type StreamSpec } from '../../src/properties/pars
 import type { HiveValue } from '../../src/sink/hive-types.ts';
 import type { SourceRecord } from '../../src/task/source.ts';
 import { validateSql } from '../../src/cli/validate.ts';
-import { TableFormatError } from '../../src/task/errors.ts';
+import { TableFormatError } from '../../src/format/format.ts';
 
 const specOf = (props: Record<string, string>): StreamSpec => {
   const r = parseTableProperties({ 'kafka.topic': 't', 'kafka.broker.list': 'h:9092', ...props });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { LosslessNumber } from 'lossless-json';
 import type { KafkaRecord } from '../../src/format/format.ts';
 import { compileMapping, MappingError } from '../../src/format/mapping.ts';
-import { columnConverter, makePartitionValue, parseRecordJson, RecordDecodeError, type ColumnSpec } from '../../src/task/decode.ts';
+import { columnConverter, makePartitionValue, parseRecordJson, RecordDecodeError, type ColumnSpec } from '../../src/hive/convert.ts';
 
 function record(over: Partial<KafkaRecord> = {}): KafkaRecord {
   return { partition: 3, offset: 42, timestamp: 1700000000123, key: Buffer.from('key-1'), value: null, ...over };

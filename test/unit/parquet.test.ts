@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { encodeParquet } from '../../src/sink/parquet.ts';
-import { makeRowDecoder } from '../../src/task/decode.ts';
+import { makeRowDecoder } from '../../src/hive/convert.ts';
 
 const columns = [
   { name: 'ID', type: 'bigint' },

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KafkaRecord } from '../../src/format/format.ts';
 import { parsePartitionTime } from '../../src/format/partition-time.ts';
-import { RecordDecodeError } from '../../src/task/decode.ts';
+import { RecordDecodeError } from '../../src/hive/convert.ts';
 
 const key = (name: string, type = 'string') => ({ name, type });
 

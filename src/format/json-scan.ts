@@ -18,8 +18,8 @@ import {
   parseRecordJson,
   partitionValueOf,
   type ColumnSpec,
-} from './decode.ts';
-import { padCodePoints, truncateCodePoints, validEpochDay } from './decode-scalars.ts';
+} from '../hive/convert.ts';
+import { padCodePoints, truncateCodePoints, validEpochDay } from '../hive/scalars.ts';
 
 /**
  * Decodes one record value into `row` (one value per column, in column order) and `partitionValues`
@@ -146,7 +146,7 @@ function latin1(buf: Buffer, start: number, end: number): string {
 }
 
 /**
- * STRING's text of any scalar, as toText in decode.ts gives it. A number keeps its text: lossless-json
+ * STRING's text of any scalar, as toText in convert.ts gives it. A number keeps its text: lossless-json
  * gives that text, and JSON.parse is used only when every number is an integer of at most 15 digits
  * (and not -0), whose String() is the text again.
  */

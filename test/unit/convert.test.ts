@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeRowDecoder, parseRecordJson, partitionValueOf, RecordDecodeError } from '../../src/task/decode.ts';
+import { makeRowDecoder, parseRecordJson, partitionValueOf, RecordDecodeError } from '../../src/hive/convert.ts';
 
 /** Decodes one value of one column from record text, as the task does (lossless parse). */
 function one(type: string, json: string): unknown {

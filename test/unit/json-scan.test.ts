@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HiveValue } from '../../src/sink/hive-types.ts';
 import { encodeParquet } from '../../src/sink/parquet.ts';
-import { makeRowDecoder, parseRecordJson, partitionValueOf, type ColumnSpec } from '../../src/task/decode.ts';
-import { makeRecordDecoder } from '../../src/task/decode-record.ts';
+import { makeRowDecoder, parseRecordJson, partitionValueOf, type ColumnSpec } from '../../src/hive/convert.ts';
+import { makeRecordDecoder } from '../../src/format/json-scan.ts';
 
 type Outcome = { row: HiveValue[]; partitionValues: (string | null)[] } | { error: string };
 

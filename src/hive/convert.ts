@@ -28,7 +28,7 @@ import {
   toEpochMicros,
   toInteger,
   truncateCodePoints,
-} from './decode-scalars.ts';
+} from './scalars.ts';
 
 export class RecordDecodeError extends Error {
   /** Bad data stays bad: retrying the same record cannot succeed. */

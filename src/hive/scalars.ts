@@ -1,6 +1,6 @@
 // Conversions of one JSON scalar to one Hive primitive value, following the rules Hive applies, and
 // the text Hive prints for a value (used for partition values). A value that cannot be converted
-// throws ConversionFailure with the reason; decode.ts adds the column and the path inside it.
+// throws ConversionFailure with the reason; convert.ts adds the column and the path inside it.
 //
 // Numbers arrive as JS numbers (JSON.parse), as LosslessNumber (lossless-json, which keeps the
 // original digits) or as numeric strings; integer and decimal conversions work on the digits, never
