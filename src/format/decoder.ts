@@ -11,7 +11,7 @@ import { avroReader } from './avro.ts';
 import { CSV_HEADER, csvReader } from './csv.ts';
 import { TableFormatError, type FormatInput, type KafkaRecord, type SchemaChange, type ValueReader } from './format.ts';
 import { jsonReader } from './json.ts';
-import { compileMapping, type CompiledMapping } from './mapping.ts';
+import { compileMapping, type CompiledMapping } from './mapping/index.ts';
 import { parsePartitionTime, type PartitionTime } from './partition-time.ts';
 import type { SchemaRegistryLookup } from './registries.ts';
 

@@ -35,7 +35,8 @@
 // range 0001-01-01 to 9999-12-31 bounds them.
 import type { KafkaRecord } from './format.ts';
 import { makePartitionValue, RecordDecodeError, type ColumnSpec } from '../hive/convert.ts';
-import { ConversionFailure, formatDate, toEpochMicros } from '../hive/scalars.ts';
+import { ConversionFailure, toEpochMicros } from '../hive/scalars.ts';
+import { dateFormatter, instantOfSecond, MAX_EPOCH_DAY, MIN_EPOCH_DAY, patternParts, UnclosedQuote, type Instant } from '../hive/time.ts';
 
 export const PARTITION_TIME_PROPERTY = 'kafka.partition.time';
 export const PARTITION_TIME_FORMAT_PROPERTY = 'kafka.partition.time.format';
@@ -65,10 +66,7 @@ export interface PartitionTime {
   values(fields: unknown, record: KafkaRecord): (string | null)[];
 }
 
-type Letter = 'yyyy' | 'MM' | 'dd' | 'HH' | 'mm' | 'ss';
-type Part = { literal: string } | { letter: Letter };
-
-const letters: ReadonlySet<string> = new Set<Letter>(['yyyy', 'MM', 'dd', 'HH', 'mm', 'ss']);
+const letters: ReadonlySet<string> = new Set(['yyyy', 'MM', 'dd', 'HH', 'mm', 'ss']);
 const hints: ReadonlyMap<string, string> = new Map([
   ['YYYY', 'YYYY is the week year in Java: use yyyy'],
   ['yy', 'two-digit years are ambiguous: use yyyy'],
@@ -109,7 +107,7 @@ export function parsePartitionTime(
   const keys = partitionKeys.map((key, i) => {
     const pattern = patterns[i];
     if (pattern === undefined) return undefined;
-    const parts = parsePattern(pattern, formats);
+    const format = parsePattern(pattern, formats);
     let convert: (value: unknown) => string | undefined;
     try {
       convert = makePartitionValue(key);
@@ -118,7 +116,7 @@ export function parsePartitionTime(
     }
     // A pattern the key's type cannot hold fails here, not on every record: try the range's ends.
     for (const second of [earliestSecond, latestSecond]) {
-      const text = render(parts, fieldsOf(second));
+      const text = format(instantOfSecond(second));
       try {
         convert(text);
       } catch (error) {
@@ -128,7 +126,7 @@ export function parsePartitionTime(
           `use a pattern whose text the type takes${key.type.toLowerCase() === 'date' ? ' (yyyy-MM-dd for a date)' : ''}`);
       }
     }
-    return { name: key.name, parts, convert };
+    return { name: key.name, format, convert };
   });
 
   const firstTimeKey = keys.find((key) => key !== undefined);
@@ -152,8 +150,8 @@ export function parsePartitionTime(
     values(fields, record) {
       const second = secondOf(fields, record);
       if (second !== lastSecond) {
-        const time = fieldsOf(second);
-        lastValues = keys.map((key) => (key === undefined ? null : key.convert(render(key.parts, time)) ?? null));
+        const time = instantOfSecond(second);
+        lastValues = keys.map((key) => (key === undefined ? null : key.convert(key.format(time)) ?? null));
         lastSecond = second;
       }
       return lastValues.slice();
@@ -196,89 +194,33 @@ function parseFormatPairs(formats: string | undefined, keyNames: readonly string
   return pairs;
 }
 
-function parsePattern(pattern: string, formats: string | undefined): Part[] {
+/** The pattern's formatter, once its letters are the ones allowed here (a subset of time.ts' formatter's). */
+function parsePattern(pattern: string, formats: string | undefined): (time: Instant) => string {
   const fail = (what: string): never => {
     throw new Error(`${PARTITION_TIME_FORMAT_PROPERTY} = ${JSON.stringify(formats ?? pattern)}: pattern ${JSON.stringify(pattern)} ${what}; allowed: ${allowedLetters}`);
   };
-  const parts: Part[] = [];
-  const literal = (text: string) => {
-    const last = parts[parts.length - 1];
-    if (last && 'literal' in last) last.literal += text;
-    else parts.push({ literal: text });
-  };
-  let i = 0;
-  while (i < pattern.length) {
-    const char = pattern[i]!;
-    if (char === "'") {
-      if (pattern[i + 1] === "'") {
-        literal("'");
-        i += 2;
-        continue;
-      }
-      let text = '';
-      let j = i + 1;
-      for (;;) {
-        if (j >= pattern.length) fail(`has a quote at character ${i + 1} that is never closed`);
-        if (pattern[j] === "'") {
-          if (pattern[j + 1] === "'") {
-            text += "'";
-            j += 2;
-            continue;
-          }
-          break;
-        }
-        text += pattern[j];
-        j++;
-      }
-      literal(text);
-      i = j + 1;
-    } else if (/[A-Za-z]/.test(char)) {
-      let j = i;
-      while (pattern[j] === char) j++;
-      const run = pattern.slice(i, j);
+  let timeLetters = false;
+  try {
+    for (const part of patternParts(pattern)) {
+      if ('literal' in part) continue;
+      const run = part.letter.repeat(part.count);
       if (!letters.has(run)) {
         const hint = hints.get(run);
         fail(`has "${run}", which is not supported${hint ? ` (${hint})` : ''}`);
       }
-      parts.push({ letter: run as Letter });
-      i = j;
-    } else {
-      literal(char);
-      i++;
+      timeLetters = true;
     }
+  } catch (error) {
+    if (error instanceof UnclosedQuote) fail(`has a quote at character ${error.at + 1} that is never closed`);
+    throw error;
   }
-  if (!parts.some((part) => 'letter' in part)) fail('has no time letters, so every record would get the same value');
-  return parts;
+  if (!timeLetters) fail('has no time letters, so every record would get the same value');
+  return dateFormatter(pattern);
 }
 
-type TimeFields = Record<Letter, string>;
-
-const secondsPerDay = 86_400;
 // Hive's range, as toEpochMicros enforces it: 0001-01-01 00:00:00 to 9999-12-31 23:59:59 UTC.
-const earliestSecond = -62_135_596_800;
-const latestSecond = 253_402_300_799;
-
-const two = (n: number) => (n < 10 ? `0${n}` : String(n));
-
-function fieldsOf(second: number): TimeFields {
-  const days = Math.floor(second / secondsPerDay);
-  const ofDay = second - days * secondsPerDay;
-  const date = formatDate(days); // 'YYYY-MM-DD', the year always 4 digits within Hive's range
-  return {
-    yyyy: date.slice(0, 4),
-    MM: date.slice(5, 7),
-    dd: date.slice(8, 10),
-    HH: two(Math.floor(ofDay / 3600)),
-    mm: two(Math.floor(ofDay / 60) % 60),
-    ss: two(ofDay % 60),
-  };
-}
-
-function render(parts: readonly Part[], time: TimeFields): string {
-  let text = '';
-  for (const part of parts) text += 'letter' in part ? time[part.letter] : part.literal;
-  return text;
-}
+const earliestSecond = MIN_EPOCH_DAY * 86_400;
+const latestSecond = (MAX_EPOCH_DAY + 1) * 86_400 - 1;
 
 function kafkaSecond(record: KafkaRecord, column: string): number {
   const ms = record.timestamp;

@@ -6,6 +6,10 @@
 // original digits) or as numeric strings; integer and decimal conversions work on the digits, never
 // on a float64, so big BIGINTs and long DECIMALs are exact.
 import { isLosslessNumber } from 'lossless-json';
+import { formatClock, formatDate, MAX_EPOCH_DAY, MIN_EPOCH_DAY, validEpochDay } from './time.ts';
+
+// The calendar is time.ts'; these stay importable from here, where the converters are.
+export { formatDate, validEpochDay };
 
 export class ConversionFailure extends Error {
   /** Where inside the column the failure is, e.g. `[2].price`; filled in by the container converters. */
@@ -157,38 +161,6 @@ export function toBoolean(value: unknown): boolean {
 // ---- dates and timestamps ----
 
 const microsPerDay = 86_400_000_000n;
-// Hive's DATE and TIMESTAMP range: years 0001 to 9999 of the proleptic Gregorian calendar.
-const minEpochDay = daysFromCivil(1, 1, 1);
-const maxEpochDay = daysFromCivil(9999, 12, 31);
-
-/** Days since 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's days_from_civil). */
-function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yearOfEra = y - era * 400;
-  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
-  return era * 146097 + dayOfEra - 719468;
-}
-
-function civilFromDays(days: number): [year: number, month: number, day: number] {
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const dayOfEra = z - era * 146097;
-  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36524) - Math.floor(dayOfEra / 146096)) / 365);
-  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
-  const mp = Math.floor((5 * dayOfYear + 2) / 153);
-  const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1;
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  return [yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day];
-}
-
-/** Days since 1970-01-01 of a date, or undefined when the calendar has no such date (2023-02-29, month 13). */
-export function validEpochDay(year: number, month: number, day: number): number | undefined {
-  const days = daysFromCivil(year, month, day);
-  const [y, m, d] = civilFromDays(days);
-  return month < 1 || month > 12 || y !== year || m !== month || d !== day ? undefined : days;
-}
 
 function checkedEpochDay(year: number, month: number, day: number, value: unknown): number {
   return validEpochDay(year, month, day) ?? fail(`${describe(value)} is not a valid calendar date`);
@@ -207,7 +179,7 @@ export function toEpochDay(value: unknown): number {
   } else {
     days = Number(wholeNumber(value, 'int', 'a date as days since 1970-01-01'));
   }
-  if (days < minEpochDay || days > maxEpochDay) fail(`${describe(value)} is outside Hive's date range 0001-01-01 to 9999-12-31`);
+  if (days < MIN_EPOCH_DAY || days > MAX_EPOCH_DAY) fail(`${describe(value)} is outside Hive's date range 0001-01-01 to 9999-12-31`);
   return days;
 }
 
@@ -237,7 +209,7 @@ export function toEpochMicros(value: unknown): bigint {
   } else {
     micros = wholeNumber(value, 'bigint', 'a timestamp as epoch milliseconds') * 1000n; // range checked below
   }
-  if (micros < BigInt(minEpochDay) * microsPerDay || micros >= BigInt(maxEpochDay + 1) * microsPerDay) {
+  if (micros < BigInt(MIN_EPOCH_DAY) * microsPerDay || micros >= BigInt(MAX_EPOCH_DAY + 1) * microsPerDay) {
     fail(`${describe(value)} is outside Hive's timestamp range 0001-01-01 to 9999-12-31`);
   }
   return micros;
@@ -308,21 +280,13 @@ export function padCodePoints(text: string, length: number): string {
 
 // ---- Hive's text form of a value (partition values) ----
 
-const pad = (n: number, width: number) => String(n).padStart(width, '0');
-
-export function formatDate(days: number): string {
-  const [y, m, d] = civilFromDays(days);
-  return `${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}`;
-}
-
 /** As Hive's Timestamp.toString: seconds always, the fraction only when non-zero and without trailing zeros. */
 export function formatTimestamp(micros: bigint): string {
   const days = micros / microsPerDay - (micros % microsPerDay < 0n ? 1n : 0n);
   const ofDay = Number(micros - days * microsPerDay);
   const seconds = Math.floor(ofDay / 1_000_000);
   const fraction = String(ofDay % 1_000_000).padStart(6, '0').replace(/0+$/, '');
-  const time = `${pad(Math.floor(seconds / 3600), 2)}:${pad(Math.floor(seconds / 60) % 60, 2)}:${pad(seconds % 60, 2)}`;
-  return `${formatDate(Number(days))} ${time}${fraction ? `.${fraction}` : ''}`;
+  return `${formatDate(Number(days))} ${formatClock(seconds)}${fraction ? `.${fraction}` : ''}`;
 }
 
 /** As HiveDecimal.toString: plain notation, trailing fractional zeros removed. */

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LosslessNumber } from 'lossless-json';
 import type { KafkaRecord } from '../../src/format/format.ts';
-import { compileMapping, MappingError } from '../../src/format/mapping.ts';
+import { compileMapping, MappingError } from '../../src/format/mapping/index.ts';
 import { columnConverter, makePartitionValue, parseRecordJson, RecordDecodeError, type ColumnSpec } from '../../src/hive/convert.ts';
 
 function record(over: Partial<KafkaRecord> = {}): KafkaRecord {
