@@ -97,7 +97,11 @@ function projectingDecoder(reader: ValueReader, t: DecoderTable, mapping: Compil
     return { lowerName, mapped: outputs.indexOf(lowerName), format };
   });
   return {
-    prepare: async (records) => (reader.prepare ? reader.prepare(records.map((r) => r.value)) : undefined),
+    // A mapping decides which fields become which columns: a new writer schema changes nothing by itself.
+    prepare: async (records) => {
+      const change = reader.prepare ? await reader.prepare(records.map((r) => r.value)) : undefined;
+      return mapping ? undefined : change;
+    },
     decode(record, partition, row, partitionValues) {
       const fields = record.value === null ? undefined : reader.read(record.value, partition);
       if (fields === CSV_HEADER) return 'filtered';

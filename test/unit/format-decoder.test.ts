@@ -83,3 +83,19 @@ TBLPROPERTIES ('kafka.topic' = 'x', 'kafka.broker.list' = 'h:9092', 'kafka.mappi
   assert.match(problems('SELECT to_date(x) AS userid'), /property 'kafka.mapping'.*line 1 column 8.*userid/);
   assert.match(problems('SELECT x AS other'), /property 'kafka.mapping'.*other is not a column/);
 });
+
+test('avro: a new field with a default asks for a column under BACKWARD, except on a table whose mapping decides the columns', async () => {
+  const avro = (await import('avsc')).default;
+  const schema = { type: 'record', name: 'R', fields: [{ name: 'id', type: 'long' }, { name: 'email', type: ['null', 'string'], default: null }] };
+  const value = Buffer.concat([Buffer.from([0, 0, 0, 0, 7]), avro.Type.forSchema(schema as never).toBuffer({ id: 1, email: 'a@b' })]);
+  const registries = { forTable: () => ({ schemaById: async () => JSON.stringify(schema) }) } as never;
+  const table = { table: 'db.t', columns: [{ name: 'id', type: 'bigint' }], partitionKeys: [] };
+  const props = { 'kafka.value.format': 'avro', 'kafka.schema.registry.url': 'http://r:8081', 'kafka.schema.compatibility': 'BACKWARD' };
+  const plain = await openDecoder(specOf(props), table, registries);
+  assert.deepEqual(await plain.prepare([record(null, { value })]), { index: 0, kind: 'add', columns: [{ name: 'email', type: 'string' }], reason: (await plain.prepare([record(null, { value })]))!.reason });
+  const mapped = await openDecoder(specOf({ ...props, 'kafka.mapping': 'SELECT id' }), table, registries);
+  assert.equal(await mapped.prepare([record(null, { value })]), undefined);
+  const row: HiveValue[] = [null];
+  assert.equal(mapped.decode(record(null, { value }), 0, row, []), 'row');
+  assert.deepEqual(row, [1n]);
+});
