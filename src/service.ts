@@ -3,7 +3,7 @@
 import { posix } from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { Logger } from 'pino';
-import { Counter } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { Ledger, type StreamRow } from './ledger/ledger.ts';
 import { classifyUpsert } from './lifecycle/classify.ts';
 import { transition } from './lifecycle/states.ts';
@@ -22,6 +22,22 @@ import type { KafkaClientName } from './task/source.ts';
 import { ClusterOwnership, StandaloneOwnership, type ClusterSettings, type ClusterStatus, type Ownership } from './cluster/ownership.ts';
 
 const rejectedRecords = new Counter({ name: 'hive_kafka_records_rejected_total', help: 'Records refused by the decoder under kafka.error.policy skip or deadletter', labelNames: ['table'] });
+// Per table, from each committed batch (the task's CommitReport) and each task failure.
+const commits = new Counter({ name: 'hive_kafka_commits_total', help: 'Batches committed', labelNames: ['table'] });
+const storedRecords = new Counter({ name: 'hive_kafka_records_total', help: 'Records committed as rows', labelNames: ['table'] });
+const filteredRecords = new Counter({ name: 'hive_kafka_records_filtered_total', help: 'Records consumed but not stored: filtered out by kafka.mapping, or CSV header rows', labelNames: ['table'] });
+const recordBytes = new Counter({ name: 'hive_kafka_record_bytes_total', help: 'Bytes of the record values of committed batches', labelNames: ['table'] });
+const filesPublished = new Counter({ name: 'hive_kafka_files_total', help: 'Files published by committed batches (data and dead letters)', labelNames: ['table'] });
+const commitSeconds = new Histogram({ name: 'hive_kafka_commit_duration_seconds', help: 'Time to commit a batch: hidden write, intent, publish, partition registration, ledger', labelNames: ['table'],
+  buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
+const taskFailures = new Counter({ name: 'hive_kafka_task_failures_total', help: 'Task failures, by whether the supervisor restarts the task (retriable) or fails the table', labelNames: ['table', 'retriable'] });
+/** Filled at each scrape by the running service: records between the ledger's next offset and Kafka's log end. */
+let lagOf: (() => Promise<{ table: string; partition: number; lag: number }[]>) | undefined;
+new Gauge({ name: 'hive_kafka_lag_records', help: 'Records between the committed offset and the log end, per Kafka partition of each table this service runs', labelNames: ['table', 'partition'],
+  async collect() {
+    this.reset();
+    for (const l of (await lagOf?.()) ?? []) this.set({ table: l.table, partition: String(l.partition) }, l.lag);
+  } });
 const gapOffsets = new Counter({ name: 'hive_kafka_offset_gap_offsets_total', help: 'Offsets Kafka deleted before the table read them (retention, deleteRecords), by kafka.offset.gap.policy', labelNames: ['table', 'partition', 'policy'] });
 
 export interface ServiceConfig {
@@ -86,7 +102,19 @@ export class Service {
         return this.workers.startTask(
           { tableId, taskId: assignment.taskId, partitions: assignment.partitions, fenced: token !== undefined },
           {
-            onFailure,
+            onFailure: (failure) => {
+              taskFailures.inc({ table: `${stream.dbName}.${stream.tableName}`, retriable: String(failure.retriable) });
+              onFailure(failure);
+            },
+            onCommitted: (_partition, c) => {
+              const table = { table: `${stream.dbName}.${stream.tableName}` };
+              commits.inc(table);
+              storedRecords.inc(table, c.records);
+              filteredRecords.inc(table, c.filtered);
+              recordBytes.inc(table, c.recordBytes);
+              filesPublished.inc(table, c.files);
+              commitSeconds.observe(table, c.commitMs / 1000);
+            },
             fence: (partition, state) => this.ownership.record(tableId, token, new Map([[partition, state]])),
             onConsuming: () => log.info({ table: `${stream.dbName}.${stream.tableName}`, taskId: assignment.taskId, partitions: assignment.partitions }, 'task consuming'),
             onRejected: (partition, count) => {
@@ -107,6 +135,14 @@ export class Service {
       hungTaskMs: config.hungTaskMs,
       cleanup: (tableId) => this.cleanup(tableId),
     });
+    lagOf = async () => {
+      const lags: { table: string; partition: number; lag: number }[] = [];
+      for (const s of this.ledger.listStreams()) {
+        if (!this.supervisor.status(s.tableId)?.tasks.length) continue;
+        for (const o of await this.offsets(s.tableId)) if (o.lag !== undefined) lags.push({ table: `${s.dbName}.${s.tableName}`, partition: o.partition, lag: o.lag });
+      }
+      return lags;
+    };
     this.watcher = new NotificationWatcher({
       connect: () => MetastoreClient.connect(config.metastoreUri, { timeoutMs: config.metastoreTimeoutMs }),
       readCursor: () => this.ledger.watcherCursor(),

@@ -10,7 +10,7 @@
 // twice), and the task that blocked is restarted in a thread of its own from then on.
 import { Worker } from 'node:worker_threads';
 import { workerBundle } from './worker-bundle.ts';
-import type { OffsetGapReport } from '../task/task.ts';
+import type { CommitReport, OffsetGapReport } from '../task/task.ts';
 import type { PortablePartition } from '../ledger/ledger.ts';
 import type { FromWorker, TaskStart, ToWorker, WorkerInit } from '../task/worker-protocol.ts';
 import type { RunningTask, TaskFailure } from './supervisor.ts';
@@ -19,6 +19,7 @@ export interface WorkerHooks {
   onFailure(failure: TaskFailure): void;
   onOffsetGap(gap: OffsetGapReport): void;
   onRejected(partition: number, count: number): void;
+  onCommitted?(partition: number, commit: CommitReport): void;
   onConsuming?(): void;
   onSchemaEvolved?(e: { partition: number; offset: number; added: string[]; reason: string }): void;
   /** In a cluster: writes a partition's state to the fenced state log for the task. */
@@ -115,6 +116,7 @@ export class WorkerPool {
       case 'started': member.ownerEpoch = m.ownerEpoch; member.started(); break;
       case 'consuming': member.hooks.onConsuming?.(); break;
       case 'rejected': member.hooks.onRejected(m.partition, m.count); break;
+      case 'committed': member.hooks.onCommitted?.(m.partition, m); break;
       case 'offset-gap': member.hooks.onOffsetGap(m); break;
       case 'schema-evolved': member.hooks.onSchemaEvolved?.(m); break;
       case 'failed':

@@ -7,7 +7,7 @@ import type { StoredLayout } from '../properties/stream.ts';
 import type { CommitStep } from '../sink/commit.ts';
 import { fileSystems, type HdfsSettings } from '../sink/fs.ts';
 import { partitionDir, partitionLocation } from '../sink/partition-path.ts';
-import { IngestionTask, type OffsetGapReport } from './task.ts';
+import { IngestionTask, type CommitReport, type OffsetGapReport } from './task.ts';
 import type { FenceWrite } from './commit-ledger.ts';
 import { kafkaAuth, type CredentialsProfiles } from './kafka-auth.ts';
 import type { SchemaRegistryLookup } from '../format/registries.ts';
@@ -27,6 +27,7 @@ export interface TaskContext {
   partitions: number[];
   onFailure(error: Error): void;
   onRejected(partition: number, count: number): void;
+  onCommitted?(partition: number, commit: CommitReport): void;
   onConsuming?(): void;
   onOffsetGap?(gap: OffsetGapReport): void;
   onSchemaEvolved?(partition: number, offset: number, added: string[], reason: string): void;
@@ -56,7 +57,7 @@ export function buildTask(ctx: TaskContext): IngestionTask {
   return new IngestionTask(
     { taskId: ctx.taskId, tableId: stream.tableId, table: `${stream.dbName}.${stream.tableName}`, partitions: ctx.partitions,
       spec, layout: { ...layout, dir: path }, auth },
-    { fs, ledger: ctx.ledger, onFailure: ctx.onFailure, registerPartitions, reached: ctx.reached, onRejected: ctx.onRejected, onConsuming: ctx.onConsuming,
+    { fs, ledger: ctx.ledger, onFailure: ctx.onFailure, registerPartitions, reached: ctx.reached, onRejected: ctx.onRejected, onCommitted: ctx.onCommitted, onConsuming: ctx.onConsuming,
       openSource: (o) => ctx.sources.open(o),
       registries: ctx.registries,
       addColumns: (columns) => ctx.metastore.call((c) => c.addColumns(stream.dbName, stream.tableName, columns)),

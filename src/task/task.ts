@@ -50,7 +50,7 @@ export interface TaskDeps extends Omit<CommitDeps, 'ledger'> {
   ledger: Ledger;
   /** Called once when the task fails; the supervisor decides about a restart. */
   onFailure(error: Error): void;
-  onCommitted?(partition: number, nextOffset: number, records: number): void;
+  onCommitted?(partition: number, commit: CommitReport): void;
   /** Records refused under kafka.error.policy skip/deadletter, counted per committed batch. */
   onRejected?(partition: number, count: number): void;
   /** Once per task, when its first records arrive: the moment a CREATE or resume takes effect. */
@@ -73,6 +73,9 @@ export interface TaskDeps extends Omit<CommitDeps, 'ledger'> {
   onSchemaEvolved?(partition: number, offset: number, change: Extract<SchemaChange, { kind: 'add' }>, added: string[]): void;
 }
 
+/** One committed batch, for the service's per-table metrics. */
+export interface CommitReport { nextOffset: number; records: number; filtered: number; rejected: number; recordBytes: number; files: number; commitMs: number }
+
 /** Offsets from..to of a partition that Kafka deleted before the table read them. */
 export interface OffsetGapReport { partition: number; from: number; to: number; policy: 'fail' | 'skip' }
 
@@ -83,7 +86,7 @@ interface Rejected { offset: number; reason: string; value: string | null }
 interface OutputGroup { dir: string; bucket: number | null; values: string[] | null; file: ParquetFileWriter; staged: StagedFile | undefined }
 
 /** A batch being filled: its rows go straight into the Parquet writers of its output files, row group by row group. */
-interface Buffered { partition: number; groups: Map<string, OutputGroup>; rows: number; filtered: number; rejected: Rejected[]; firstOffset: number; lastOffset: number; oldestAt: number }
+interface Buffered { partition: number; groups: Map<string, OutputGroup>; rows: number; bytes: number; filtered: number; rejected: Rejected[]; firstOffset: number; lastOffset: number; oldestAt: number }
 
 /** Dead letters sit beside the data, hidden from Hive (leading '_'), committed with their batch. */
 export const DEADLETTER_DIR = '_hive_kafka_deadletter';
@@ -199,7 +202,7 @@ export class IngestionTask {
     let b = this.buffers.get(partition);
     let full = false;
     for (const r of records) {
-      if (!b) { b = { partition, groups: new Map(), rows: 0, filtered: 0, rejected: [], firstOffset: r.offset, lastOffset: r.offset, oldestAt: Date.now() }; this.buffers.set(partition, b); }
+      if (!b) { b = { partition, groups: new Map(), rows: 0, bytes: 0, filtered: 0, rejected: [], firstOffset: r.offset, lastOffset: r.offset, oldestAt: Date.now() }; this.buffers.set(partition, b); }
       try {
         if (this.decoder!.decode(r, partition, this.row, this.partitionValues) === 'row') {
           this.groupFor(b).file.append(this.row, r.value?.byteLength ?? 0);
@@ -219,6 +222,7 @@ export class IngestionTask {
         b.rejected.push({ offset: r.offset, reason, value: r.value === null ? null : r.value.toString('utf8') });
       }
       b.lastOffset = r.offset; // a refused record still belongs to the batch's offset range
+      b.bytes += r.value?.byteLength ?? 0;
       // kafka.batch.maxSize is a hard limit: a fetch larger than the rest of the batch is split.
       if (b.rows + b.filtered + b.rejected.length >= plan.spec.batchMaxSize) {
         this.enqueueFlush(partition);
@@ -315,13 +319,15 @@ export class IngestionTask {
       files.push({ dir: posix.join(plan.layout.dir, DEADLETTER_DIR), finalName: name.replace(/\.parquet$/, '.jsonl'), partitionValues: null, bucket: null,
         content: { bytes: Buffer.from(`${lines.join('\n')}\n`) } });
     }
+    const startedAt = performance.now();
     await commitBatch(this.commitDeps, {
       tableId: plan.tableId, tableDir: plan.layout.dir, kafkaPartition: partition, firstOffset: b.firstOffset,
       lastOffset: b.lastOffset, recordCount: b.rows, filteredCount: b.filtered, rejectedCount: b.rejected.length, ownerEpoch: this.epoch, files,
     });
     if (b.rejected.length > 0) deps.onRejected?.(partition, b.rejected.length);
     await this.source?.committed(partition, b.lastOffset + 1);
-    deps.onCommitted?.(partition, b.lastOffset + 1, b.rows);
+    deps.onCommitted?.(partition, { nextOffset: b.lastOffset + 1, records: b.rows, filtered: b.filtered, rejected: b.rejected.length,
+      recordBytes: b.bytes, files: files.length, commitMs: performance.now() - startedAt });
   }
 
   /** Batches that will not commit now; what they staged is removed by the next recovery. */

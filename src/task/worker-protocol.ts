@@ -5,7 +5,7 @@ import type { PortablePartition } from '../ledger/ledger.ts';
 import type { HdfsSettings } from '../sink/fs.ts';
 import type { RegistryProfiles } from '../format/registries.ts';
 import type { KafkaClientName } from './source.ts';
-import type { OffsetGapReport } from './task.ts';
+import type { CommitReport, OffsetGapReport } from './task.ts';
 
 /** What every task of a worker shares: given once, when the worker starts. */
 export interface WorkerInit {
@@ -52,6 +52,7 @@ export type FromWorker =
   | { type: 'started'; key: number; ownerEpoch: number }
   | { type: 'consuming'; key: number }
   | { type: 'rejected'; key: number; partition: number; count: number }
+  | ({ type: 'committed'; key: number; partition: number } & CommitReport)
   | ({ type: 'offset-gap'; key: number } & OffsetGapReport)
   /** A new writer schema added columns to the table; the partition waits for the ALTER's restart. */
   | { type: 'schema-evolved'; key: number; partition: number; offset: number; added: string[]; reason: string }

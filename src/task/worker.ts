@@ -90,6 +90,7 @@ function startTask(start: TaskStart): void {
       onFailure: (e) => { tasks.delete(key); send(failed(key, e)); },
       onOffsetGap: (gap) => send({ type: 'offset-gap', key, ...gap }),
       onRejected: (partition, count) => send({ type: 'rejected', key, partition, count }),
+      onCommitted: (partition, commit) => send({ type: 'committed', key, partition, ...commit }),
       onConsuming: () => send({ type: 'consuming', key }),
     });
   } catch (e) {

@@ -64,6 +64,19 @@ test('skip with the default kafka.error.max.ratio: bad records are skipped and c
   assert.equal((await statusOf(tables.skip))?.state, 'running');
   const metrics = await (await fetch(`${service.url}/metrics`)).text();
   assert.match(metrics, new RegExp(`hive_kafka_records_rejected_total\\{table="default\\.${tables.skip}"\\} 3\\b`));
+  // Per-table series of each committed batch, and the lag at the scrape.
+  const series = (name: string, labels = '') => {
+    const m = new RegExp(`^${name}\\{table="default\\.${tables.skip}"${labels}\\} ([0-9.e+-]+)$`, 'm').exec(metrics);
+    assert.ok(m, `${name} for ${tables.skip} in /metrics`);
+    return Number(m[1]);
+  };
+  assert.equal(series('hive_kafka_records_total'), 100);
+  const batches = series('hive_kafka_commits_total');
+  assert.ok(batches >= 1);
+  assert.equal(series('hive_kafka_commit_duration_seconds_count'), batches);
+  assert.ok(series('hive_kafka_files_total') >= 1);
+  assert.ok(series('hive_kafka_record_bytes_total') > 100 * 8);
+  assert.equal(series('hive_kafka_lag_records', ',partition="0"'), 0);
 });
 
 test('fail (the default): the table stops at the first bad record, naming topic, partition and offset', async () => {

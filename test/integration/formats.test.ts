@@ -203,6 +203,8 @@ test('mapping: a nested path, a rename, a WHERE and dt/hr from epoch millis', as
     const r = (await statusOf(table))?.records;
     return r && r.stored === views.length && r.filtered === events.length - views.length ? r : undefined;
   }, 30_000, 500);
+  const metrics = await (await fetch(`${service.url}/metrics`)).text();
+  assert.match(metrics, new RegExp(`^hive_kafka_records_filtered_total\\{table="default\\.${table}"\\} ${events.length - views.length}$`, 'm'));
 });
 
 test("the seed's own DDL with kafka.partition.time: records go to the dt partition of their timestamp", async () => {
