@@ -6,7 +6,7 @@
 import type { StreamSpec } from '../properties/parse.ts';
 import type { HiveValue } from '../sink/hive-types.ts';
 import { makeRecordDecoder } from './json-scan.ts';
-import { RecordDecodeError, columnConverter, fieldOf, makePartitionValue, toDecodeError, type ColumnSpec } from '../hive/convert.ts';
+import { RecordDecodeError, columnConverter, fieldsOf, makePartitionValue, toDecodeError, type ColumnSpec } from '../hive/convert.ts';
 import { avroReader } from './avro.ts';
 import { CSV_HEADER, csvReader } from './csv.ts';
 import { TableFormatError, type FormatInput, type KafkaRecord, type SchemaChange, type ValueReader } from './format.ts';
@@ -111,9 +111,10 @@ function projectingDecoder(reader: ValueReader, t: DecoderTable, mapping: Compil
         : undefined;
       const mapped = mapping?.evaluate(fields, meta!);
       if (mapping && mapped === undefined) return 'filtered';
+      const lookup = fieldsOf(fields);
       for (let i = 0; i < columns.length; i++) {
         const c = columns[i]!;
-        const value = c.mapped >= 0 ? mapped![c.mapped] : fieldOf(fields, c.lowerName);
+        const value = c.mapped >= 0 ? mapped![c.mapped] : lookup?.get(c.lowerName);
         if (value === null || value === undefined || (c.emptyNull && value === '')) { row[i] = null; continue; }
         try {
           row[i] = c.convert(value);
@@ -126,7 +127,7 @@ function projectingDecoder(reader: ValueReader, t: DecoderTable, mapping: Compil
         const k = keys[i]!;
         const fromTime = timed?.[i];
         if (fromTime !== null && fromTime !== undefined) { partitionValues[i] = fromTime; continue; }
-        const value = k.mapped >= 0 ? mapped![k.mapped] : fieldOf(fields, k.lowerName);
+        const value = k.mapped >= 0 ? mapped![k.mapped] : lookup?.get(k.lowerName);
         partitionValues[i] = k.format(value) ?? null;
       }
       return 'row';

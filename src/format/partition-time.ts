@@ -34,7 +34,7 @@
 // Times before 1970 work (the calendar is proleptic Gregorian, floor division throughout); Hive's
 // range 0001-01-01 to 9999-12-31 bounds them.
 import type { KafkaRecord } from './format.ts';
-import { makePartitionValue, RecordDecodeError, type ColumnSpec } from '../hive/convert.ts';
+import { fieldsOf, makePartitionValue, RecordDecodeError, type ColumnSpec } from '../hive/convert.ts';
 import { ConversionFailure, toEpochMicros } from '../hive/scalars.ts';
 import { dateFormatter, instantOfSecond, MAX_EPOCH_DAY, MIN_EPOCH_DAY, patternParts, UnclosedQuote, type Instant } from '../hive/time.ts';
 
@@ -242,7 +242,7 @@ function fieldSecond(source: { name: string; path: string[] }, column: string): 
       if (!isPlainObject(value)) {
         throw new RecordDecodeError(column, `${where}: the field is missing (${value === fields ? 'the value' : 'its parent'} is not an object with fields)`);
       }
-      value = fieldOf(value, name);
+      value = fieldsOf(value)!.get(name);
     }
     if (value === undefined || value === null) {
       throw new RecordDecodeError(column, `${where}: the field is ${value === null ? 'null' : 'missing'}, so the record has no time to partition by`);
@@ -263,11 +263,4 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
-}
-
-/** Case-insensitive, as Hive matches names; an exact (lower-case) match wins. */
-function fieldOf(object: Record<string, unknown>, lowerName: string): unknown {
-  if (Object.hasOwn(object, lowerName)) return object[lowerName];
-  for (const key of Object.keys(object)) if (key.toLowerCase() === lowerName) return object[key];
-  return undefined;
 }

@@ -166,21 +166,21 @@ export function toDecodeError(column: string, error: unknown): unknown {
   return new RecordDecodeError(column, error.path === '' ? error.reason : `at ${column}${error.path}: ${error.reason}`);
 }
 
-function asObject(record: unknown): Record<string, unknown> {
+export function asObject(record: unknown): Record<string, unknown> {
   if (record === null || typeof record !== 'object' || Array.isArray(record) || isLosslessNumber(record)) {
     throw new RecordDecodeError(undefined, `the value must be a JSON object with one field per column, got ${describe(record)}`);
   }
   return record as Record<string, unknown>;
 }
 
-/** The field of a value's object by lower-cased name, matched as Hive matches names; undefined when missing or not an object. */
-export function fieldOf(record: unknown, lowerName: string): unknown {
+/** A value's fields by lower-cased name, matched as Hive matches names; undefined when the value is not an object. One per record: its lower-cased index is built once. */
+export function fieldsOf(record: unknown): FieldLookup | undefined {
   if (record === null || typeof record !== 'object' || Array.isArray(record) || isLosslessNumber(record) || record instanceof Uint8Array) return undefined;
-  return new FieldLookup(record as Record<string, unknown>).get(lowerName);
+  return new FieldLookup(record as Record<string, unknown>);
 }
 
 /** Case-insensitive field access; the lower-cased index is only built when an exact match misses. */
-class FieldLookup {
+export class FieldLookup {
   private lowered: Map<string, unknown> | undefined;
 
   constructor(private readonly object: Record<string, unknown>) {}
