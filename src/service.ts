@@ -20,6 +20,15 @@ import { kafkaAuth, type CredentialsProfiles } from './task/kafka-auth.ts';
 import type { RegistryProfiles } from './format/registries.ts';
 import type { KafkaClientName } from './task/source.ts';
 import { ClusterOwnership, StandaloneOwnership, type ClusterSettings, type ClusterStatus, type Ownership } from './cluster/ownership.ts';
+import { Compactor } from './lifecycle/compactor.ts';
+import { crashHook } from './sink/crash-points.ts';
+import { lagSeconds, ProducedAt } from './observe/produced-at.ts';
+import { RecordRate } from './observe/record-rate.ts';
+import { platformaticClient } from './task/fetcher.ts';
+import { metastoreCatalog } from './system/catalog.ts';
+import { SystemTables } from './system/publisher.ts';
+import type { SystemSnapshot } from './system/rows.ts';
+import { statusView } from './cli/status-view.ts';
 
 const rejectedRecords = new Counter({ name: 'hive_kafka_records_rejected_total', help: 'Records refused by the decoder under kafka.error.policy skip or deadletter', labelNames: ['table'] });
 // Per table, from each committed batch (the task's CommitReport) and each task failure.
@@ -31,13 +40,30 @@ const filesPublished = new Counter({ name: 'hive_kafka_files_total', help: 'File
 const commitSeconds = new Histogram({ name: 'hive_kafka_commit_duration_seconds', help: 'Time to commit a batch: hidden write, intent, publish, partition registration, ledger', labelNames: ['table'],
   buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
 const taskFailures = new Counter({ name: 'hive_kafka_task_failures_total', help: 'Task failures, by whether the supervisor restarts the task (retriable) or fails the table', labelNames: ['table', 'retriable'] });
-/** Filled at each scrape by the running service: records between the ledger's next offset and Kafka's log end. */
-let lagOf: (() => Promise<{ table: string; partition: number; lag: number }[]>) | undefined;
+/** Filled at each scrape by the running service: records between the ledger's next offset and Kafka's log end, and the age of the oldest unread one. */
+let lagOf: (() => Promise<{ table: string; partition: number; lag: number; lagSeconds: number | undefined }[]>) | undefined;
+let lagScrape: ReturnType<NonNullable<typeof lagOf>> | undefined;
+/** Both lag gauges are filled from one look at Kafka per scrape. */
+const scrapeLag = () => (lagScrape ??= (lagOf?.() ?? Promise.resolve([])).finally(() => { setImmediate(() => { lagScrape = undefined; }); }));
 new Gauge({ name: 'hive_kafka_lag_records', help: 'Records between the committed offset and the log end, per Kafka partition of each table this service runs', labelNames: ['table', 'partition'],
   async collect() {
     this.reset();
-    for (const l of (await lagOf?.()) ?? []) this.set({ table: l.table, partition: String(l.partition) }, l.lag);
+    for (const l of await scrapeLag()) this.set({ table: l.table, partition: String(l.partition) }, l.lag);
   } });
+new Gauge({ name: 'hive_kafka_lag_seconds', help: 'Seconds since the oldest record not yet committed was produced (0 when caught up), per Kafka partition of each table this service runs', labelNames: ['table', 'partition'],
+  async collect() {
+    this.reset();
+    for (const l of await scrapeLag()) if (l.lagSeconds !== undefined) this.set({ table: l.table, partition: String(l.partition) }, l.lagSeconds);
+  } });
+/** Filled at each scrape: records per second committed over the last minute, per table. */
+let ratesOf: (() => { table: string; perSecond: number }[]) | undefined;
+new Gauge({ name: 'hive_kafka_records_per_second', help: 'Records committed per second over the last minute, per table this service runs', labelNames: ['table'],
+  collect() {
+    this.reset();
+    for (const r of ratesOf?.() ?? []) this.set({ table: r.table }, r.perSecond);
+  } });
+const compactions = new Counter({ name: 'hive_kafka_compactions_total', help: 'Partition directories compacted (switched to their merged files)', labelNames: ['table'] });
+const compactedFiles = new Counter({ name: 'hive_kafka_compacted_files_total', help: 'Files compactions replaced (input) and wrote (output)', labelNames: ['table', 'side'] });
 const gapOffsets = new Counter({ name: 'hive_kafka_offset_gap_offsets_total', help: 'Offsets Kafka deleted before the table read them (retention, deleteRecords), by kafka.offset.gap.policy', labelNames: ['table', 'partition', 'policy'] });
 
 export interface ServiceConfig {
@@ -60,8 +86,21 @@ export interface ServiceConfig {
   instanceId: string;
   /** Several instances sharing the tables; absent: this one runs every table it can hold. */
   cluster?: ClusterSettings;
+  /** The Hive system tables; absent or disabled: none. */
+  systemTables?: { enabled: boolean; database: string; location?: string; periodMs: number; graceMs: number };
+  /** Small-file compaction rounds; absent: the defaults. */
+  compaction?: { periodMs: number; graceMs: number };
 }
 
+
+export interface PartitionOffsets {
+  partition: number;
+  committed: number;
+  logEnd: number | undefined;
+  lag: number | undefined;
+  lagSeconds: number | undefined;
+  lastCommitAt: number | undefined;
+}
 
 export class Service {
   readonly ledger: Ledger;
@@ -74,6 +113,13 @@ export class Service {
   private readonly workers: WorkerPool;
   private readonly ownership: Ownership;
   readonly kafkaClient: KafkaClientName;
+  /** One lag probe per Kafka connection, as admins. */
+  private readonly probes = new Map<string, ProducedAt>();
+  private readonly rates = new Map<number, RecordRate>();
+  private readonly compactor: Compactor | undefined;
+  private readonly systemTables: SystemTables | undefined;
+  private systemTimer: NodeJS.Timeout | undefined;
+  private systemRound: Promise<void> = Promise.resolve();
 
   constructor(private readonly config: ServiceConfig, private readonly log: Logger) {
     this.kafkaClient = config.kafkaClient;
@@ -108,6 +154,7 @@ export class Service {
             },
             onCommitted: (_partition, c) => {
               const table = { table: `${stream.dbName}.${stream.tableName}` };
+              this.rateOf(tableId).add(Date.now(), c.records);
               commits.inc(table);
               storedRecords.inc(table, c.records);
               filteredRecords.inc(table, c.filtered);
@@ -136,13 +183,43 @@ export class Service {
       cleanup: (tableId) => this.cleanup(tableId),
     });
     lagOf = async () => {
-      const lags: { table: string; partition: number; lag: number }[] = [];
+      const lags: { table: string; partition: number; lag: number; lagSeconds: number | undefined }[] = [];
       for (const s of this.ledger.listStreams()) {
-        if (!this.supervisor.status(s.tableId)?.tasks.length) continue;
-        for (const o of await this.offsets(s.tableId)) if (o.lag !== undefined) lags.push({ table: `${s.dbName}.${s.tableName}`, partition: o.partition, lag: o.lag });
+        // Paused tables too: their lag is what grows while they wait.
+        if (!this.runsHere(s.tableId)) continue;
+        for (const o of await this.offsets(s.tableId)) {
+          if (o.lag !== undefined) lags.push({ table: `${s.dbName}.${s.tableName}`, partition: o.partition, lag: o.lag, lagSeconds: o.lagSeconds });
+        }
       }
       return lags;
     };
+    ratesOf = () => this.ledger.listStreams().filter((s) => this.runsHere(s.tableId))
+      .map((s) => ({ table: `${s.dbName}.${s.tableName}`, perSecond: this.rateOf(s.tableId).perSecond(Date.now()) }));
+    const connectMetastore = () => MetastoreClient.connect(config.metastoreUri, { timeoutMs: config.metastoreTimeoutMs });
+    // Compaction and the system tables move directories Hive reads: one writer each. In a cluster
+    // that needs an elected member, not done yet (README, Limits).
+    if (!config.cluster) {
+      const compaction = config.compaction ?? { periodMs: 30_000, graceMs: 120_000 };
+      this.compactor = new Compactor({
+        ledger: this.ledger, fileSystems: this.fileSystems, log: log.child({ part: 'compactor' }),
+        runsHere: (id) => this.runsHere(id),
+        setPartitionLocation: async (db, table, values, location) => {
+          const client = await connectMetastore();
+          try { await client.setPartitionLocation(db, table, values, location); } finally { client.close(); }
+        },
+        graceMs: compaction.graceMs, periodMs: compaction.periodMs,
+        onCompacted: (table, counts) => {
+          compactions.inc({ table });
+          compactedFiles.inc({ table, side: 'input' }, counts.inputFiles);
+          compactedFiles.inc({ table, side: 'output' }, counts.outputFiles);
+        },
+        reached: crashHook(),
+      });
+      if (config.systemTables?.enabled) {
+        this.systemTables = new SystemTables({ catalog: metastoreCatalog(connectMetastore), fileSystems: this.fileSystems, database: config.systemTables.database,
+          location: config.systemTables.location, graceMs: config.systemTables.graceMs, log: log.child({ part: 'system-tables' }) });
+      }
+    }
     this.watcher = new NotificationWatcher({
       connect: () => MetastoreClient.connect(config.metastoreUri, { timeoutMs: config.metastoreTimeoutMs }),
       readCursor: () => this.ledger.watcherCursor(),
@@ -157,16 +234,26 @@ export class Service {
     await this.ownership.start();
     this.supervisor.start();
     this.watcher.start();
+    this.compactor?.start();
+    if (this.systemTables) {
+      const period = this.config.systemTables!.periodMs;
+      this.systemRound = this.publishSystemTables(true);
+      this.systemTimer = setInterval(() => { this.systemRound = this.systemRound.then(() => this.publishSystemTables(false)); }, period);
+    }
   }
 
   /** Commits what the tasks hold, gives the tables up, then leaves the cluster: its other members take them at once. */
   async stop(): Promise<void> {
+    clearInterval(this.systemTimer);
+    await this.systemRound;
+    await this.compactor?.stop();
     await this.watcher.stop();
     await this.supervisor.stop();
     this.log.info('every table committed and stopped');
     await this.workers.close();
     await this.ownership.stop();
     for (const admin of this.admins.values()) await admin.disconnect().catch(() => undefined);
+    for (const probe of this.probes.values()) await probe.close().catch(() => undefined);
     this.ledger.close();
   }
 
@@ -248,8 +335,11 @@ export class Service {
     return admin;
   }
 
-  /** Per partition: committed next offset, log-end offset and lag, for `hive-kafka status`. */
-  async offsets(tableId: number): Promise<{ partition: number; committed: number; logEnd: number | undefined; lag: number | undefined }[]> {
+  /**
+   * Per partition: committed next offset, log-end offset, lag in records and in seconds (the age of
+   * the record at the committed offset), and when a batch last committed; for status and the system tables.
+   */
+  async offsets(tableId: number): Promise<PartitionOffsets[]> {
     const stream = this.ledger.getStream(tableId);
     if (!stream) return [];
     const spec = JSON.parse(stream.specJson) as StreamSpec;
@@ -257,10 +347,91 @@ export class Service {
     try {
       for (const o of await (await this.admin(spec)).fetchTopicOffsets(spec.topic)) ends.set(o.partition, Number(o.high));
     } catch { /* Kafka unreachable: status still shows what the ledger knows */ }
-    return [...this.ledger.nextOffsets(tableId)].sort(([a], [b]) => a - b).map(([partition, committed]) => {
+    const lastCommits = this.ledger.lastCommitTimes(tableId);
+    const now = Date.now();
+    return Promise.all([...this.ledger.nextOffsets(tableId)].sort(([a], [b]) => a - b).map(async ([partition, committed]) => {
       const logEnd = ends.get(partition);
-      return { partition, committed, logEnd, lag: logEnd === undefined ? undefined : Math.max(0, logEnd - committed) };
-    });
+      let producedAt: Awaited<ReturnType<ProducedAt['at']>>;
+      if (logEnd !== undefined && committed < logEnd) {
+        producedAt = await this.probe(spec).at(spec.topic, partition, committed).catch(() => undefined);
+      }
+      return { partition, committed, logEnd, lag: logEnd === undefined ? undefined : Math.max(0, logEnd - committed),
+        lagSeconds: lagSeconds(now, producedAt, committed, logEnd), lastCommitAt: lastCommits.get(partition) };
+    }));
+  }
+
+  private probe(spec: StreamSpec): ProducedAt {
+    const key = `${spec.brokers.join(',')} ${spec.credentialsProfile ?? ''} ${spec.readUncommitted}`;
+    let probe = this.probes.get(key);
+    if (!probe) {
+      const auth = kafkaAuth(`topic ${spec.topic}`, spec.credentialsProfile, this.credentialsProfiles);
+      probe = new ProducedAt(platformaticClient({ brokers: spec.brokers, auth, clientOverrides: spec.clientOverrides, readUncommitted: spec.readUncommitted }));
+      this.probes.set(key, probe);
+    }
+    return probe;
+  }
+
+  private rateOf(tableId: number): RecordRate {
+    let rate = this.rates.get(tableId);
+    if (!rate) this.rates.set(tableId, rate = new RecordRate());
+    return rate;
+  }
+
+  /** Records per second committed over the last minute. */
+  recordsPerSecond(tableId: number): number { return this.rates.get(tableId)?.perSecond(Date.now()) ?? 0; }
+
+  /** Whether this instance runs the table now (held here; paused and failed tables included). */
+  private runsHere(tableId: number): boolean {
+    const status = this.supervisor.status(tableId);
+    return status !== undefined && status.notHere === undefined && status.state !== 'dropped';
+  }
+
+  // ---- the Hive system tables ------------------------------------------------------------------
+
+  /** One round: create what is missing (first round), then rewrite the snapshots and the dead-letter partitions. A failure waits for the next round. */
+  private async publishSystemTables(first: boolean): Promise<void> {
+    const tables = this.systemTables!;
+    const log = this.log.child({ part: 'system-tables' });
+    try {
+      if (first || !this.systemTablesReady) { await tables.ensure(); this.systemTablesReady = true; }
+      await tables.publish(await this.systemSnapshot());
+      await tables.syncDeadLetterPartitions(this.ledger.listStreams().map((s) => {
+        const layout = JSON.parse(s.layoutJson) as StoredLayout;
+        return { db: s.dbName, table: s.tableName, location: layout.location };
+      }));
+    } catch (error) {
+      log.warn({ err: (error as Error).message }, 'system tables not updated this round; retried next round');
+    }
+  }
+
+  private systemTablesReady = false;
+
+  private async systemSnapshot(): Promise<SystemSnapshot> {
+    const at = Date.now();
+    const view = await statusView(this.ledger, { kafkaClient: this.kafkaClient, status: (id) => this.supervisor.status(id), offsets: (id) => this.offsets(id) });
+    const instance = this.config.instanceId;
+    const snapshot: SystemSnapshot = { at, streams: [], partitions: [], history: [] };
+    const streams = new Map(this.ledger.listStreams({ includeDropped: true }).map((s) => [s.tableId, s]));
+    for (const t of view.tables) {
+      const s = streams.get(t.tableId)!;
+      if (t.state === 'dropped') continue;
+      const spec = JSON.parse(s.specJson) as StreamSpec;
+      const known = t.partitions.filter((p) => p.lag !== undefined);
+      const seconds = t.partitions.map((p) => p.lagSeconds).filter((x): x is number => x !== undefined);
+      snapshot.streams.push({ db: s.dbName, table: s.tableName, tableId: s.tableId, owner: t.notHere ? undefined : instance, state: t.state, tasks: t.tasks.length,
+        restarts: t.restarts, lastError: t.lastError, lastErrorAt: t.lastError ? this.ledger.lastErrorAt(s.tableId) : undefined,
+        recordsPerSecond: this.recordsPerSecond(s.tableId),
+        lagRecords: known.length === t.partitions.length && known.length > 0 ? known.reduce((n, p) => n + p.lag!, 0) : undefined,
+        lagSeconds: seconds.length === t.partitions.length && seconds.length > 0 ? Math.max(...seconds) : undefined });
+      for (const p of t.partitions) {
+        snapshot.partitions.push({ db: s.dbName, table: s.tableName, topic: spec.topic, partition: p.partition, committed: p.committed, logEnd: p.logEnd,
+          lagRecords: p.lag, lagSeconds: p.lagSeconds, lastCommitAt: p.lastCommitAt });
+      }
+    }
+    for (const h of this.ledger.allHistory()) {
+      snapshot.history.push({ db: h.dbName, table: h.tableName, tableId: h.tableId, eventId: h.id, at: h.at, event: h.event, detail: h.detail });
+    }
+    return snapshot;
   }
 
   private async partitionCount(spec: StreamSpec): Promise<number> {

@@ -50,6 +50,25 @@ const ConfigSchema = z.object({
    * ledger path, which stay the same across restarts of one service.
    */
   instanceId: z.string().regex(/^[^\s]+$/, 'no spaces').optional(),
+  /** The Hive tables users query to watch the service from beeline (README, "Operating it from Hive"). */
+  systemTables: z.object({
+    /** false: no system tables (dead letters are still written beside each table). */
+    enabled: z.boolean().default(true),
+    database: z.string().regex(/^[A-Za-z0-9_]+$/, 'a Hive database name: letters, digits and "_"').default('hive_kafka'),
+    /** Where the database is created when it does not exist; default: the metastore's warehouse. */
+    location: z.string().regex(/^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$/, 'a location URI such as hdfs://namenode:8020/warehouse/hive_kafka.db').optional(),
+    /** How often streams, partitions and history are rewritten: the most a row lags behind. */
+    periodMs: z.coerce.number().int().min(500).default(10_000),
+    /** How long a replaced snapshot stays readable, for queries planned on it. */
+    graceMs: z.coerce.number().int().min(0).default(60_000),
+  }).strict().default(() => ({ enabled: true, database: 'hive_kafka', periodMs: 10_000, graceMs: 60_000 })),
+  /** Small-file compaction (README, "Compaction"); what and when per table is in its TBLPROPERTIES. */
+  compaction: z.object({
+    /** How often the compactor looks at every table this instance runs. */
+    periodMs: z.coerce.number().int().min(100).default(30_000),
+    /** How long a partition's replaced directory stays readable, for queries planned on it. */
+    graceMs: z.coerce.number().int().min(0).default(120_000),
+  }).strict().default(() => ({ periodMs: 30_000, graceMs: 120_000 })),
   /** Instances with the same cluster name share the tables (README, "Several instances"); absent: this service runs every table it can hold. */
   cluster: z.object({
     name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" (it names a Kafka group and topic)'),

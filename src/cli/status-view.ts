@@ -4,7 +4,15 @@
 import type { Ledger } from '../ledger/ledger.ts';
 import { stateOf, type TableStatus } from '../lifecycle/supervisor.ts';
 
-export interface PartitionView { partition: number; committed: number; logEnd?: number; lag?: number }
+export interface PartitionView {
+  partition: number;
+  committed: number;
+  logEnd?: number;
+  lag?: number;
+  /** Seconds since the record at the committed offset was produced; 0 when caught up. */
+  lagSeconds?: number;
+  lastCommitAt?: number;
+}
 export interface TaskView { taskId: string; partitions: number[]; state: string; ownerEpoch?: number; heartbeatAt?: string; lastError?: string }
 export interface TableView {
   table: string;
@@ -19,6 +27,8 @@ export interface TableView {
   partitions: PartitionView[];
   /** Records of committed batches: stored as rows, filtered out by kafka.mapping (or CSV header rows), refused under skip/deadletter. */
   records: { stored: number; filtered: number; rejected: number };
+  /** Records committed per second over the last minute (the running service only). */
+  recordsPerSecond?: number;
   /** The instance that runs the table (as far as this one knows). */
   owner?: string;
   /** Why this instance does not run it: held by another service, or owned by another member. */
@@ -31,6 +41,7 @@ export interface Live {
   kafkaClient: string;
   status(tableId: number): TableStatus | undefined;
   offsets(tableId: number): Promise<PartitionView[]>;
+  recordsPerSecond?(tableId: number): number;
   cluster?(): ClusterView & { owners: ReadonlyMap<number, string> };
 }
 
@@ -61,6 +72,7 @@ export async function statusView(ledger: Ledger, live?: Live): Promise<StatusVie
       gaps: ledger.gaps(s.tableId).map((g) => ({ partition: g.kafkaPartition, from: g.firstOffset, to: g.lastOffset, offsets: g.lastOffset - g.firstOffset + 1, policy: g.policy, at: iso(g.at)! })),
       partitions,
       records: ledger.recordCounts(s.tableId),
+      recordsPerSecond: state !== 'dropped' && runsHere ? live?.recordsPerSecond?.(s.tableId) : undefined,
       owner: state === 'dropped' ? undefined : runsHere && status?.tasks.length ? cluster?.instance : cluster?.owners.get(s.tableId),
       notHere: status?.notHere,
     });
@@ -85,8 +97,10 @@ export function formatStatus(view: StatusView, all: boolean): string[] {
     if (t.failure) out.push(`  FAILED: ${t.failure}`);
     else if (t.lastError) out.push(`  last error: ${t.lastError}`);
     for (const g of t.gaps) out.push(`  gap: partition ${g.partition} offsets ${g.from}..${g.to} (${g.offsets}) deleted by Kafka before ingestion, ${g.policy === 'skip' ? 'skipped' : 'table stopped'} at ${g.at}`);
-    out.push(`  records: ${t.records.stored} stored, ${t.records.filtered} filtered out, ${t.records.rejected} refused`);
-    for (const p of t.partitions) out.push(`  partition ${p.partition}: committed ${p.committed}  log-end ${p.logEnd ?? '?'}  lag ${p.lag ?? '?'}`);
+    out.push(`  records: ${t.records.stored} stored, ${t.records.filtered} filtered out, ${t.records.rejected} refused${t.recordsPerSecond === undefined ? '' : `; ${t.recordsPerSecond.toFixed(1)} records/s over the last minute`}`);
+    for (const p of t.partitions) {
+      out.push(`  partition ${p.partition}: committed ${p.committed}  log-end ${p.logEnd ?? '?'}  lag ${p.lag ?? '?'}${p.lagSeconds === undefined ? '' : ` (${p.lagSeconds.toFixed(1)} s)`}`);
+    }
   }
   return out;
 }

@@ -3,7 +3,7 @@
 // ':memory:' gives the same ledger for unit tests.
 import Database from 'better-sqlite3';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../sql/ledger/', import.meta.url));
@@ -67,6 +67,21 @@ export interface BatchIntent {
 export interface RecordCounts { stored: number; filtered: number; rejected: number }
 
 export interface PendingBatch extends BatchIntent { batchId: number }
+
+/** A partition directory Hive reads, and how many files committed batches published into it. */
+export interface CompactionCandidate { naturalDir: string; dir: string; partitionValues: string[]; files: number; oldFiles: number }
+
+export interface Compaction {
+  compactionId: number;
+  tableId: number;
+  partitionValues: string[];
+  naturalDir: string;
+  oldDir: string;
+  newDir: string;
+  state: 'planned' | 'switched' | 'done';
+  plannedAt: number;
+  switchedAt: number | null;
+}
 
 /** One Kafka partition of a table as the cluster's state log holds it: the next offset, and a batch recorded but maybe not published. */
 export interface PortablePartition { next: number; pending: Omit<BatchIntent, 'tableId' | 'kafkaPartition'> | null }
@@ -182,6 +197,18 @@ export class Ledger {
       .map((r) => ({ at: r.at, event: r.event, detail: r.d === null ? undefined : JSON.parse(r.d) }));
   }
 
+  /** Every lifecycle event of every table, dropped ones included, oldest first: the history system table. */
+  allHistory(): { id: number; tableId: number; dbName: string; tableName: string; at: number; event: string; detail: unknown }[] {
+    return (this.db.prepare(`SELECT h.id, h.table_id AS tableId, s.db_name AS dbName, s.table_name AS tableName, h.at, h.event, h.detail_json AS d
+      FROM stream_history h JOIN streams s USING (table_id) ORDER BY h.id`).all() as { id: number; tableId: number; dbName: string; tableName: string; at: number; event: string; d: string | null }[])
+      .map(({ d, ...h }) => ({ ...h, detail: d === null ? undefined : JSON.parse(d) }));
+  }
+
+  /** When the table's last error was recorded. */
+  lastErrorAt(tableId: number): number | undefined {
+    return this.db.prepare('SELECT MAX(at) FROM errors WHERE table_id = ?').pluck().get(tableId) as number | null ?? undefined;
+  }
+
   recordError(tableId: number | null, scope: string, message: string): void {
     this.db.prepare('INSERT INTO errors (table_id, at, scope, message) VALUES (?, ?, ?, ?)').run(tableId, Date.now(), scope, message);
   }
@@ -289,8 +316,13 @@ export class Ledger {
     });
   }
 
-  /** Durable record of a batch whose files are written under hidden names; returns its id. */
-  recordIntent(intent: BatchIntent): number {
+  /**
+   * Durable record of a batch whose files are written under hidden names; returns it as recorded. A
+   * file bound for a partition directory a compaction has moved is recorded in the new directory:
+   * this transaction and the compaction's plan are serialized by SQLite, so no batch lands in a
+   * directory Hive stopped reading.
+   */
+  recordIntent(intent: BatchIntent): PendingBatch {
     return this.write(() => {
       const row = this.db.prepare('SELECT next_offset AS next, owner_epoch AS epoch FROM partition_offsets WHERE table_id = ? AND kafka_partition = ?')
         .get(intent.tableId, intent.kafkaPartition) as { next: number; epoch: number } | undefined;
@@ -306,9 +338,15 @@ export class Ledger {
       const batchId = Number(this.db.prepare(`INSERT INTO batches (table_id, kafka_partition, first_offset, last_offset, record_count, filtered_count, rejected_count, owner_epoch, state, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'written', ?)`).run(intent.tableId, intent.kafkaPartition, intent.firstOffset, intent.lastOffset, intent.recordCount,
         intent.filteredCount ?? 0, intent.rejectedCount ?? 0, intent.ownerEpoch, Date.now()).lastInsertRowid);
+      const moved = this.db.prepare('SELECT current_dir FROM partition_dirs WHERE table_id = ? AND natural_dir = ?').pluck();
+      const files = intent.files.map((f) => {
+        const dir = posix.dirname(f.finalPath);
+        const current = moved.get(intent.tableId, dir) as string | undefined;
+        return current === undefined ? f : { ...f, finalPath: posix.join(current, posix.basename(f.finalPath)) };
+      });
       const file = this.db.prepare('INSERT INTO batch_files (batch_id, hidden_path, final_path, partition_values, bucket) VALUES (?, ?, ?, ?, ?)');
-      for (const f of intent.files) file.run(batchId, f.hiddenPath, f.finalPath, f.partitionValues && JSON.stringify(f.partitionValues), f.bucket);
-      return batchId;
+      for (const f of files) file.run(batchId, f.hiddenPath, f.finalPath, f.partitionValues && JSON.stringify(f.partitionValues), f.bucket);
+      return { ...intent, files, batchId };
     });
   }
 
@@ -375,10 +413,82 @@ export class Ledger {
       FROM batches WHERE table_id = ? AND state = 'committed'`).get(tableId) as RecordCounts;
   }
 
+  /** When a batch of each Kafka partition last committed. */
+  lastCommitTimes(tableId: number): Map<number, number> {
+    const rows = this.db.prepare("SELECT kafka_partition AS p, MAX(committed_at) AS at FROM batches WHERE table_id = ? AND state = 'committed' GROUP BY kafka_partition")
+      .all(tableId) as { p: number; at: number }[];
+    return new Map(rows.map((r) => [r.p, r.at]));
+  }
+
   /** Paths of every published file of the table (committed batches). */
   publishedFiles(tableId: number): string[] {
     return this.db.prepare(`SELECT f.final_path FROM batch_files f JOIN batches b USING (batch_id) WHERE b.table_id = ? AND b.state = 'committed' ORDER BY f.final_path`)
       .pluck().all(tableId) as string[];
+  }
+
+  // ---- compaction (used by src/sink/compact.ts and src/lifecycle/compactor.ts) -----------------
+
+  /**
+   * Per partition directory Hive reads now, the files committed batches published there and how
+   * many of them were committed at or before `olderThan`. Directories a compaction left are not
+   * listed, nor unpartitioned tables (their location is the table's own).
+   */
+  compactionCandidates(tableId: number, olderThan: number): CompactionCandidate[] {
+    const rows = this.db.prepare(`SELECT rtrim(f.final_path, replace(f.final_path, '/', '')) AS dir, f.partition_values AS pv,
+        COUNT(*) AS files, SUM(CASE WHEN b.committed_at <= ? THEN 1 ELSE 0 END) AS old
+      FROM batch_files f JOIN batches b USING (batch_id)
+      WHERE b.table_id = ? AND b.state = 'committed' AND f.partition_values IS NOT NULL GROUP BY dir`)
+      .all(olderThan, tableId) as { dir: string; pv: string; files: number; old: number }[];
+    const moved = new Map((this.db.prepare('SELECT natural_dir AS n, current_dir AS c FROM partition_dirs WHERE table_id = ?').all(tableId) as { n: string; c: string }[])
+      .map((r) => [r.n, r.c]));
+    const current = new Map([...moved].map(([n, c]) => [c, n]));
+    return rows.map((r) => ({ dir: r.dir.replace(/\/$/, ''), pv: r.pv, files: r.files, old: r.old }))
+      .filter((r) => current.has(r.dir) || !moved.has(r.dir))
+      .map((r) => ({ naturalDir: current.get(r.dir) ?? r.dir, dir: r.dir, partitionValues: JSON.parse(r.pv) as string[], files: r.files, oldFiles: r.old }));
+  }
+
+  /**
+   * Starts a compaction of the directory Hive reads for `naturalDir`: from this transaction on,
+   * batches bound there are recorded in `newDir(id)`. Refused (undefined) while a recorded batch
+   * still has to publish into the old directory, or another compaction of it is not switched yet.
+   */
+  planCompaction(tableId: number, naturalDir: string, partitionValues: readonly string[], newDir: (id: number) => string): Compaction | undefined {
+    return this.write(() => {
+      const oldDir = (this.db.prepare('SELECT current_dir FROM partition_dirs WHERE table_id = ? AND natural_dir = ?').pluck().get(tableId, naturalDir) as string | undefined) ?? naturalDir;
+      const busy = this.db.prepare("SELECT COUNT(*) FROM compactions WHERE table_id = ? AND natural_dir = ? AND state = 'planned'").pluck().get(tableId, naturalDir) as number;
+      if (busy > 0) return undefined;
+      const waiting = this.db.prepare(`SELECT COUNT(*) FROM batch_files f JOIN batches b USING (batch_id)
+        WHERE b.table_id = ? AND b.state = 'written' AND f.final_path LIKE ? ESCAPE '\\'`).pluck()
+        .get(tableId, `${oldDir.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`) as number;
+      if (waiting > 0) return undefined;
+      const now = Date.now();
+      const id = Number(this.db.prepare(`INSERT INTO compactions (table_id, partition_values, natural_dir, old_dir, new_dir, state, planned_at)
+        VALUES (?, ?, ?, ?, '', 'planned', ?)`).run(tableId, JSON.stringify(partitionValues), naturalDir, oldDir, now).lastInsertRowid);
+      const dir = newDir(id);
+      this.db.prepare('UPDATE compactions SET new_dir = ? WHERE compaction_id = ?').run(dir, id);
+      this.db.prepare(`INSERT INTO partition_dirs (table_id, natural_dir, current_dir) VALUES (?, ?, ?)
+        ON CONFLICT (table_id, natural_dir) DO UPDATE SET current_dir = excluded.current_dir`).run(tableId, naturalDir, dir);
+      return { compactionId: id, tableId, partitionValues: [...partitionValues], naturalDir, oldDir, newDir: dir, state: 'planned', plannedAt: now, switchedAt: null };
+    });
+  }
+
+  /** Compactions not done yet: recovery rolls them forward. */
+  openCompactions(tableId: number): Compaction[] {
+    return (this.db.prepare(`SELECT compaction_id AS compactionId, table_id AS tableId, partition_values AS pv, natural_dir AS naturalDir, old_dir AS oldDir,
+      new_dir AS newDir, state, planned_at AS plannedAt, switched_at AS switchedAt FROM compactions WHERE table_id = ? AND state != 'done' ORDER BY compaction_id`)
+      .all(tableId) as (Omit<Compaction, 'partitionValues'> & { pv: string })[])
+      .map(({ pv, ...c }) => ({ ...c, partitionValues: JSON.parse(pv) as string[] }));
+  }
+
+  compactionSwitched(compactionId: number, counts: { inputFiles: number; outputFiles: number }): void {
+    this.write(() => {
+      this.db.prepare("UPDATE compactions SET state = 'switched', switched_at = ?, input_files = ?, output_files = ? WHERE compaction_id = ? AND state = 'planned'")
+        .run(Date.now(), counts.inputFiles, counts.outputFiles, compactionId);
+    });
+  }
+
+  compactionDone(compactionId: number): void {
+    this.write(() => { this.db.prepare("UPDATE compactions SET state = 'done', done_at = ? WHERE compaction_id = ?").run(Date.now(), compactionId); });
   }
 
   /**

@@ -13,7 +13,7 @@ const PROPERTY_OF: Record<keyof StreamSpec, string> = {
   paused: 'kafka.ingestion.paused', startOffset: 'kafka.start.offset', errorPolicy: 'kafka.error.policy', errorMaxRatio: 'kafka.error.max.ratio',
   offsetGapPolicy: 'kafka.offset.gap.policy', valueFormat: 'kafka.value.format', credentialsProfile: 'kafka.credentials.profile',
   clientOverrides: 'kafka.extra.propertie.*', schemaRegistry: 'kafka.schema.registry.url', csv: 'kafka.csv.delimiter',
-  mapping: 'kafka.mapping', partitionTime: 'kafka.partition.time',
+  mapping: 'kafka.mapping', partitionTime: 'kafka.partition.time', compaction: 'kafka.compaction.min.files',
 };
 
 const onAlterOf = (property: string) => PROPERTIES.find((p) => p.name === property)?.onAlter ?? 'batch-boundary';

@@ -5,14 +5,26 @@ import ThriftHiveMetastore from './gen/ThriftHiveMetastore.js';
 import hms from './gen/hive_metastore_types.js';
 import {
   bigIntToInt64,
+  fromThriftDatabase,
   fromThriftNotificationEvent,
   fromThriftPartition,
   fromThriftTable,
   int64ToBigInt,
+  toThriftDatabase,
   toThriftPartition,
+  toThriftTable,
 } from './convert.ts';
-import { MetastoreError, toMetastoreError } from './errors.ts';
-import type { FieldSchema, NewPartition, NotificationEvent, Partition, Table } from './types.ts';
+import { isAnsweredWith, MetastoreError, toMetastoreError } from './errors.ts';
+import type {
+  Database,
+  FieldSchema,
+  NewDatabase,
+  NewPartition,
+  NewTable,
+  NotificationEvent,
+  Partition,
+  Table,
+} from './types.ts';
 
 export interface ConnectOptions {
   /** Limit for connecting and for each call. */
@@ -85,6 +97,20 @@ export class MetastoreClient {
     return this.invoke('get_all_databases', (done) => this.client.get_all_databases(done));
   }
 
+  /** Undefined when the database does not exist. */
+  async getDatabase(name: string): Promise<Database | undefined> {
+    const database = await this.orUndefined(hms.NoSuchObjectException,
+      this.invoke<hms.Database>('get_database', (done) => this.client.get_database(name, done)));
+    return database && fromThriftDatabase(database);
+  }
+
+  /** False when the database already exists (whatever its location); HMS creates the directory otherwise. */
+  async createDatabase(db: NewDatabase): Promise<boolean> {
+    const database = toThriftDatabase(db);
+    return this.orFalse(hms.AlreadyExistsException,
+      this.invoke<void>('create_database', (done) => this.client.create_database(database, done)));
+  }
+
   async getAllTables(dbName: string): Promise<string[]> {
     return this.invoke('get_all_tables', (done) => this.client.get_all_tables(dbName, done));
   }
@@ -119,6 +145,26 @@ export class MetastoreClient {
     await this.invoke<void>('alter_table_with_environment_context', (done) =>
       this.client.alter_table_with_environment_context(dbName, tableName, table, context, done));
     return added.map((c) => c.name);
+  }
+
+  /**
+   * False when the table already exists, whatever its definition. An EXTERNAL_TABLE also gets EXTERNAL=TRUE.
+   * Without processor capabilities, HMS's default transformer may turn a MANAGED_TABLE into an external one.
+   */
+  async createTable(table: NewTable): Promise<boolean> {
+    const tbl = toThriftTable(table);
+    return this.orFalse(hms.AlreadyExistsException,
+      this.invoke<void>('create_table', (done) => this.client.create_table(tbl, done)));
+  }
+
+  /** Changes only the table's own location: partitions keep theirs (no CASCADE), and no data moves. */
+  async setTableLocation(dbName: string, tableName: string, location: string): Promise<void> {
+    const request = new hms.GetTableRequest({ dbName, tblName: tableName, capabilities: clientCapabilities, processorCapabilities: [] });
+    const { table } = await this.invoke<hms.GetTableResult>('get_table_req', (done) => this.client.get_table_req(request, done));
+    table.sd.location = location;
+    const context = new hms.EnvironmentContext({ properties: {} });
+    await this.invoke<void>('alter_table_with_environment_context', (done) =>
+      this.client.alter_table_with_environment_context(dbName, tableName, table, context, done));
   }
 
   /** Names that do not exist are left out of the result. */
@@ -162,6 +208,40 @@ export class MetastoreClient {
     );
   }
 
+  /** Every partition of the table, in no particular order. */
+  async getPartitions(dbName: string, tableName: string): Promise<Partition[]> {
+    const partitions = await this.invoke<hms.Partition[]>('get_partitions', (done) =>
+      this.client.get_partitions(dbName, tableName, -1, done));
+    return partitions.map(fromThriftPartition);
+  }
+
+  /** Values in partition-key order. Undefined when HMS says there is no such partition (or table). */
+  async getPartition(dbName: string, tableName: string, values: string[]): Promise<Partition | undefined> {
+    const partition = await this.fetchPartition(dbName, tableName, values);
+    return partition && fromThriftPartition(partition);
+  }
+
+  /** Changes only the partition's location; no data moves. Fails if the partition does not exist. */
+  async setPartitionLocation(dbName: string, tableName: string, values: string[], location: string): Promise<void> {
+    const partition = await this.fetchPartition(dbName, tableName, values);
+    if (partition === undefined) {
+      throw new MetastoreError(this.endpoint, 'get_partition', `no partition (${values.join(', ')}) in ${dbName}.${tableName}`, false);
+    }
+    partition.sd.location = location;
+    // alter_partition finds the partition by new_part.values, which are the ones we read.
+    await this.invoke<void>('alter_partition', (done) => this.client.alter_partition(dbName, tableName, partition, done));
+  }
+
+  /**
+   * False when there is no such partition (or table). deleteData only removes files of a managed table
+   * (or one with external.table.purge=true); an external table's files stay.
+   */
+  async dropPartition(dbName: string, tableName: string, values: string[], deleteData: boolean): Promise<boolean> {
+    const dropped = await this.orUndefined(hms.NoSuchObjectException,
+      this.invoke<boolean>('drop_partition', (done) => this.client.drop_partition(dbName, tableName, values, deleteData, done)));
+    return dropped ?? false;
+  }
+
   async getCurrentEventId(): Promise<bigint> {
     const result = await this.invoke<hms.CurrentNotificationEventId>('get_current_notificationEventId', (done) =>
       this.client.get_current_notificationEventId(done),
@@ -176,6 +256,28 @@ export class MetastoreClient {
       this.client.get_next_notification(request, done),
     );
     return result.events.map(fromThriftNotificationEvent);
+  }
+
+  /** The raw Thrift partition, kept whole so that an alter sends back what was read. */
+  private fetchPartition(dbName: string, tableName: string, values: string[]): Promise<hms.Partition | undefined> {
+    return this.orUndefined(hms.NoSuchObjectException,
+      this.invoke<hms.Partition>('get_partition', (done) => this.client.get_partition(dbName, tableName, values, done)));
+  }
+
+  /** Turns one expected answer of HMS (a declared exception) into undefined; every other failure still rejects. */
+  private async orUndefined<T>(exception: abstract new (...args: never[]) => unknown, call: Promise<T>): Promise<T | undefined> {
+    try {
+      return await call;
+    } catch (error) {
+      if (isAnsweredWith(error, exception)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Like orUndefined, for void calls: true once done, false on the expected exception. */
+  private async orFalse(exception: abstract new (...args: never[]) => unknown, call: Promise<unknown>): Promise<boolean> {
+    const result = await this.orUndefined(exception, call.then(() => true));
+    return result ?? false;
   }
 
   /** Runs one Thrift call with a deadline, and settles it exactly once whatever happens to the connection. */

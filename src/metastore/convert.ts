@@ -5,8 +5,11 @@ import thrift from 'thrift';
 import type { Int64 } from 'thrift';
 import hms from './gen/hive_metastore_types.js';
 import type {
+  Database,
   FieldSchema,
+  NewDatabase,
   NewPartition,
+  NewTable,
   NotificationEvent,
   Partition,
   StorageDescriptor,
@@ -83,6 +86,14 @@ export function fromThriftTable(table: hms.Table): Table {
   };
 }
 
+export function fromThriftDatabase(database: hms.Database): Database {
+  return {
+    name: database.name,
+    locationUri: optional(database.locationUri),
+    description: optional(database.description),
+  };
+}
+
 export function fromThriftPartition(partition: hms.Partition): Partition {
   return {
     catName: optional(partition.catName),
@@ -141,5 +152,50 @@ export function toThriftPartition(dbName: string, tableName: string, partition: 
     lastAccessTime: unsetAllowed<number>(undefined),
     sd: toThriftStorageDescriptor(partition.storage),
     parameters: partition.parameters ?? {},
+  });
+}
+
+export function toThriftDatabase(database: NewDatabase): hms.Database {
+  return new hms.Database({
+    name: database.name,
+    description: unsetAllowed(database.description),
+    // Unset, HMS puts the database under its warehouse directory.
+    locationUri: unsetAllowed(database.locationUri),
+    parameters: {},
+  });
+}
+
+export function toThriftTable(table: NewTable): hms.Table {
+  const storage: StorageDescriptor = {
+    columns: table.columns,
+    location: table.location,
+    inputFormat: table.inputFormat,
+    outputFormat: table.outputFormat,
+    compressed: false,
+    numBuckets: -1,
+    // Hive names the serde after the table.
+    serde: { ...table.serde, name: table.tableName },
+    bucketColumns: [],
+    sortColumns: [],
+    parameters: {},
+  };
+  // Without EXTERNAL=TRUE, HMS (ObjectStore.convertToMTable) stores an EXTERNAL_TABLE as MANAGED_TABLE.
+  const external: Record<string, string> = table.tableType === 'EXTERNAL_TABLE' ? { EXTERNAL: 'TRUE' } : {};
+  return new hms.Table({
+    tableName: table.tableName,
+    dbName: table.dbName,
+    owner: unsetAllowed(table.owner),
+    // HMS stamps the creation time itself.
+    createTime: unsetAllowed<number>(undefined),
+    lastAccessTime: unsetAllowed<number>(undefined),
+    retention: 0,
+    sd: toThriftStorageDescriptor(storage),
+    partitionKeys: table.partitionKeys.map(
+      (column) => new hms.FieldSchema({ ...column, comment: unsetAllowed(column.comment) }),
+    ),
+    parameters: { ...table.parameters, ...external },
+    viewOriginalText: unsetAllowed<string>(undefined),
+    viewExpandedText: unsetAllowed<string>(undefined),
+    tableType: table.tableType,
   });
 }

@@ -60,3 +60,8 @@ export function toMetastoreError(error: unknown, endpoint: string, call: string)
   // Socket-level errors (ECONNRESET, EPIPE, EHOSTUNREACH, ...) say nothing about the request itself.
   return new MetastoreError(endpoint, call, message, code !== undefined, cause);
 }
+
+/** True when HMS answered the call with a declared exception of this type (e.g. NoSuchObjectException). */
+export function isAnsweredWith(error: unknown, type: abstract new (...args: never[]) => unknown): boolean {
+  return error instanceof MetastoreError && error.cause instanceof type;
+}

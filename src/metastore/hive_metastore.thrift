@@ -22,6 +22,16 @@ enum ClientCapability {
   INSERT_ONLY_TABLES = 2,
 }
 
+// Omitted: 5 privileges, 6 ownerName, 7 ownerType, 8 catalogName, 9 createTime,
+// 10 managedLocationUri, 11 type, 12 connector_name, 13 remote_dbname. On create_database
+// HMS fills in the catalog, create time and locations left unset.
+struct Database {
+  1: string name,
+  2: string description,
+  3: string locationUri,
+  4: map<string, string> parameters,
+}
+
 struct FieldSchema {
   1: string name,
   2: string type,
@@ -221,8 +231,17 @@ service ThriftHiveMetastore {
   list<string> get_all_databases()
     throws (1: MetaException o1)
 
+  Database get_database(1: string name)
+    throws (1: NoSuchObjectException o1, 2: MetaException o2)
+
+  void create_database(1: Database database)
+    throws (1: AlreadyExistsException o1, 2: InvalidObjectException o2, 3: MetaException o3)
+
   list<string> get_all_tables(1: string db_name)
     throws (1: MetaException o1)
+
+  void create_table(1: Table tbl)
+    throws (1: AlreadyExistsException o1, 2: InvalidObjectException o2, 3: MetaException o3, 4: NoSuchObjectException o4)
 
   GetTableResult get_table_req(1: GetTableRequest req)
     throws (1: MetaException o1, 2: NoSuchObjectException o2)
@@ -234,6 +253,20 @@ service ThriftHiveMetastore {
     throws (1: InvalidObjectException o1, 2: AlreadyExistsException o2, 3: MetaException o3)
 
   list<string> get_partition_names(1: string db_name, 2: string tbl_name, 3: i16 max_parts = -1)
+    throws (1: NoSuchObjectException o1, 2: MetaException o2)
+
+  list<Partition> get_partitions(1: string db_name, 2: string tbl_name, 3: i16 max_parts = -1)
+    throws (1: NoSuchObjectException o1, 2: MetaException o2)
+
+  // Note the exception order: get_partition declares MetaException first, unlike get_partitions.
+  Partition get_partition(1: string db_name, 2: string tbl_name, 3: list<string> part_vals)
+    throws (1: MetaException o1, 2: NoSuchObjectException o2)
+
+  // The partition is found by new_part.values.
+  void alter_partition(1: string db_name, 2: string tbl_name, 3: Partition new_part)
+    throws (1: InvalidOperationException o1, 2: MetaException o2)
+
+  bool drop_partition(1: string db_name, 2: string tbl_name, 3: list<string> part_vals, 4: bool deleteData)
     throws (1: NoSuchObjectException o1, 2: MetaException o2)
 
   // Schema evolution (Avro): the service adds columns; CASCADE in the context updates every partition too.

@@ -68,6 +68,35 @@ export interface NewPartition {
   parameters?: Record<string, string>;
 }
 
+export interface Database {
+  name: string;
+  locationUri?: string;
+  description?: string;
+}
+
+/** What a caller supplies to create a database; HMS picks the location when it is left out. */
+export interface NewDatabase {
+  name: string;
+  description?: string;
+  locationUri?: string;
+}
+
+/** What a caller supplies to create a table; the storage details Hive itself fills in are fixed (no buckets, no sort). */
+export interface NewTable {
+  dbName: string;
+  tableName: string;
+  tableType: 'EXTERNAL_TABLE' | 'MANAGED_TABLE';
+  columns: FieldSchema[];
+  partitionKeys: FieldSchema[];
+  location: string;
+  inputFormat: string;
+  outputFormat: string;
+  serde: { serializationLib: string; parameters: Record<string, string> };
+  /** EXTERNAL=TRUE is added for an EXTERNAL_TABLE. */
+  parameters: Record<string, string>;
+  owner?: string;
+}
+
 export interface NotificationEvent {
   eventId: bigint;
   /** Seconds since the epoch. */

@@ -26,6 +26,8 @@ export interface StreamSpec {
   /** kafka.partition.time and kafka.partition.time.format, checked against the partition keys when a task starts. */
   partitionTime: { source: string; formats: string | undefined } | undefined;
   credentialsProfile: string | undefined;
+  /** Small-file compaction of the table's partitions (src/lifecycle/compactor.ts); minFiles 0 turns it off. Absent in specs stored before it existed. */
+  compaction?: { targetFileBytes: number; minFiles: number; minAgeMs: number };
   /** Extra Kafka client settings, keyed by the client's own name. */
   clientOverrides: Record<string, string>;
 }
@@ -191,6 +193,7 @@ export function parseTableProperties(params: Readonly<Record<string, string>>, o
       errorPolicy: get('kafka.error.policy'),
       errorMaxRatio: get('kafka.error.max.ratio'),
       offsetGapPolicy: get('kafka.offset.gap.policy'),
+      compaction: { targetFileBytes: get('kafka.compaction.target.file.size'), minFiles: get('kafka.compaction.min.files'), minAgeMs: get('kafka.compaction.min.age.ms') },
       valueFormat: get('kafka.value.format'),
       schemaRegistry: registryProfile !== '' ? { profile: registryProfile } : registryUrl !== '' ? { url: registryUrl } : undefined,
       csv: {

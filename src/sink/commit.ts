@@ -30,7 +30,8 @@ export type CommitFileSystem = Pick<FileSystem, 'writeFileDurably' | 'openDurabl
  * throws, and the protocol stops there.
  */
 export interface CommitLedger {
-  recordIntent(intent: BatchIntent): number | Promise<number>;
+  /** Returns the batch as recorded: a file may go to another directory than asked (a compaction moved it). */
+  recordIntent(intent: BatchIntent): PendingBatch | Promise<PendingBatch>;
   markCommitted(batch: PendingBatch): void | Promise<void>;
   pendingBatches(tableId: number): PendingBatch[];
 }
@@ -96,10 +97,10 @@ export async function commitBatch(deps: CommitDeps, batch: Batch): Promise<void>
     lastOffset: batch.lastOffset, recordCount: batch.recordCount, filteredCount: batch.filteredCount, rejectedCount: batch.rejectedCount,
     ownerEpoch: batch.ownerEpoch, files,
   };
-  const batchId = await deps.ledger.recordIntent(intent);
+  const recorded = await deps.ledger.recordIntent(intent);
   deps.reached?.('after-intent');
 
-  await publishAndCommit(deps, { ...intent, batchId });
+  await publishAndCommit(deps, recorded);
 }
 
 async function publishAndCommit(deps: CommitDeps, batch: PendingBatch): Promise<void> {

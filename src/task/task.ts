@@ -19,6 +19,7 @@ import type { SchemaRegistryLookup } from '../format/registries.ts';
 import type { PartitionSource, SourceOptions, SourceRecord } from './source.ts';
 import { OffsetGapError, RecordError, SchemaChangeRefused } from './errors.ts';
 import type { KafkaAuth } from './kafka-auth.ts';
+import { DEADLETTER_DIR, deadLetterLine } from '../system/tables.ts';
 
 export interface HiveColumn { name: string; type: string }
 
@@ -80,7 +81,7 @@ export interface CommitReport { nextOffset: number; records: number; filtered: n
 export interface OffsetGapReport { partition: number; from: number; to: number; policy: 'fail' | 'skip' }
 
 /** Records refused by the decoder under kafka.error.policy skip or deadletter. */
-interface Rejected { offset: number; reason: string; value: string | null }
+interface Rejected { offset: number; reason: string; value: Buffer | null; producedAtMs: number }
 
 /** The rows of one output file of a batch: one Hive partition directory (and bucket). */
 interface OutputGroup { dir: string; bucket: number | null; values: string[] | null; file: ParquetFileWriter; staged: StagedFile | undefined }
@@ -88,8 +89,6 @@ interface OutputGroup { dir: string; bucket: number | null; values: string[] | n
 /** A batch being filled: its rows go straight into the Parquet writers of its output files, row group by row group. */
 interface Buffered { partition: number; groups: Map<string, OutputGroup>; rows: number; bytes: number; filtered: number; rejected: Rejected[]; firstOffset: number; lastOffset: number; oldestAt: number }
 
-/** Dead letters sit beside the data, hidden from Hive (leading '_'), committed with their batch. */
-export const DEADLETTER_DIR = '_hive_kafka_deadletter';
 
 export class IngestionTask {
   private source: PartitionSource | undefined;
@@ -219,7 +218,8 @@ export class IngestionTask {
           await this.flushChain;
           throw this.fail(new RecordError(plan.spec.topic, partition, r.offset, reason));
         }
-        b.rejected.push({ offset: r.offset, reason, value: r.value === null ? null : r.value.toString('utf8') });
+        // A copy: the record's bytes are a view into a fetch response the batch should not keep alive.
+        b.rejected.push({ offset: r.offset, reason, value: r.value === null ? null : Buffer.from(r.value), producedAtMs: r.timestamp });
       }
       b.lastOffset = r.offset; // a refused record still belongs to the batch's offset range
       b.bytes += r.value?.byteLength ?? 0;
@@ -315,7 +315,8 @@ export class IngestionTask {
       content: g.staged ? { hiddenPath: g.staged.hiddenPath, close: () => g.staged!.close(g.file.finish()) } : { bytes: new Uint8Array(Buffer.concat(g.file.finish())) },
     }));
     if (plan.spec.errorPolicy === 'deadletter' && b.rejected.length > 0) {
-      const lines = b.rejected.map((x) => JSON.stringify({ topic: plan.spec.topic, partition, offset: x.offset, reason: x.reason, value: x.value }));
+      const rejectedAtMs = Date.now();
+      const lines = b.rejected.map((x) => deadLetterLine({ topic: plan.spec.topic, partition, offset: x.offset, reason: x.reason, value: x.value, producedAtMs: x.producedAtMs, rejectedAtMs }));
       files.push({ dir: posix.join(plan.layout.dir, DEADLETTER_DIR), finalName: name.replace(/\.parquet$/, '.jsonl'), partitionValues: null, bucket: null,
         content: { bytes: Buffer.from(`${lines.join('\n')}\n`) } });
     }

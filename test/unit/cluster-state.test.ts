@@ -69,7 +69,7 @@ test('in a cluster the state log is written first: a fenced write leaves the led
     if (fenced) throw Object.assign(new Error('another instance claimed it'), { name: 'OwnershipLostError' });
     written.push([p, state]);
   });
-  const id = await port.recordIntent(intent(epoch, 0, 9));
+  const { batchId: id } = await port.recordIntent(intent(epoch, 0, 9));
   assert.deepEqual(written.map(([p, s]) => [p, s.next, s.pending?.lastOffset]), [[0, 0, 9]]);
   await port.markCommitted({ ...intent(epoch, 0, 9), batchId: id });
   assert.deepEqual(written.map(([p, s]) => [p, s.next, s.pending]), [[0, 0, written[0]![1].pending], [0, 10, null]]);

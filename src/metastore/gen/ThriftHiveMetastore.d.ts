@@ -19,6 +19,7 @@ import InvalidObjectException = ttypes.InvalidObjectException
 import AlreadyExistsException = ttypes.AlreadyExistsException
 import InvalidOperationException = ttypes.InvalidOperationException
 import UnknownDBException = ttypes.UnknownDBException
+import Database = ttypes.Database
 import FieldSchema = ttypes.FieldSchema
 import SerDeInfo = ttypes.SerDeInfo
 import Order = ttypes.Order
@@ -50,9 +51,21 @@ declare class Client {
 
   get_all_databases(callback?: (error: ttypes.MetaException, response: string[])=>void): void;
 
+  get_database(name: string): Database;
+
+  get_database(name: string, callback?: (error: ttypes.NoSuchObjectException | ttypes.MetaException, response: Database)=>void): void;
+
+  create_database(database: Database): void;
+
+  create_database(database: Database, callback?: (error: ttypes.AlreadyExistsException | ttypes.InvalidObjectException | ttypes.MetaException, response: void)=>void): void;
+
   get_all_tables(db_name: string): string[];
 
   get_all_tables(db_name: string, callback?: (error: ttypes.MetaException, response: string[])=>void): void;
+
+  create_table(tbl: Table): void;
+
+  create_table(tbl: Table, callback?: (error: ttypes.AlreadyExistsException | ttypes.InvalidObjectException | ttypes.MetaException | ttypes.NoSuchObjectException, response: void)=>void): void;
 
   get_table_req(req: GetTableRequest): GetTableResult;
 
@@ -69,6 +82,22 @@ declare class Client {
   get_partition_names(db_name: string, tbl_name: string, max_parts?: number): string[];
 
   get_partition_names(db_name: string, tbl_name: string, max_parts?: number, callback?: (error: ttypes.NoSuchObjectException | ttypes.MetaException, response: string[])=>void): void;
+
+  get_partitions(db_name: string, tbl_name: string, max_parts?: number): Partition[];
+
+  get_partitions(db_name: string, tbl_name: string, max_parts?: number, callback?: (error: ttypes.NoSuchObjectException | ttypes.MetaException, response: Partition[])=>void): void;
+
+  get_partition(db_name: string, tbl_name: string, part_vals: string[]): Partition;
+
+  get_partition(db_name: string, tbl_name: string, part_vals: string[], callback?: (error: ttypes.MetaException | ttypes.NoSuchObjectException, response: Partition)=>void): void;
+
+  alter_partition(db_name: string, tbl_name: string, new_part: Partition): void;
+
+  alter_partition(db_name: string, tbl_name: string, new_part: Partition, callback?: (error: ttypes.InvalidOperationException | ttypes.MetaException, response: void)=>void): void;
+
+  drop_partition(db_name: string, tbl_name: string, part_vals: string[], deleteData: boolean): boolean;
+
+  drop_partition(db_name: string, tbl_name: string, part_vals: string[], deleteData: boolean, callback?: (error: ttypes.NoSuchObjectException | ttypes.MetaException, response: boolean)=>void): void;
 
   alter_table_with_environment_context(dbname: string, tbl_name: string, new_tbl: Table, environment_context: EnvironmentContext): void;
 
@@ -89,11 +118,18 @@ declare class Processor {
   constructor(handler: object);
   process(input: thrift.TProtocol, output: thrift.TProtocol): void;
   process_get_all_databases(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
+  process_get_database(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
+  process_create_database(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
   process_get_all_tables(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
+  process_create_table(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
   process_get_table_req(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
   process_get_table_objects_by_name_req(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
   process_add_partitions_req(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
   process_get_partition_names(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
+  process_get_partitions(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
+  process_get_partition(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
+  process_alter_partition(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
+  process_drop_partition(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
   process_alter_table_with_environment_context(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
   process_get_next_notification(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
   process_get_current_notificationEventId(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;

@@ -69,12 +69,12 @@ ThriftHiveMetastore_get_all_databases_result.prototype.read = function(input) {
       case 0:
       if (ftype == Thrift.Type.LIST) {
         this.success = [];
-        var _rtmp3158 = input.readListBegin();
-        var _size157 = _rtmp3158.size || 0;
-        for (var _i159 = 0; _i159 < _size157; ++_i159) {
-          var elem160 = null;
-          elem160 = input.readString();
-          this.success.push(elem160);
+        var _rtmp3165 = input.readListBegin();
+        var _size164 = _rtmp3165.size || 0;
+        for (var _i166 = 0; _i166 < _size164; ++_i166) {
+          var elem167 = null;
+          elem167 = input.readString();
+          this.success.push(elem167);
         }
         input.readListEnd();
       } else {
@@ -103,10 +103,10 @@ ThriftHiveMetastore_get_all_databases_result.prototype.write = function(output) 
   if (this.success !== null && this.success !== undefined) {
     output.writeFieldBegin('success', Thrift.Type.LIST, 0);
     output.writeListBegin(Thrift.Type.STRING, this.success.length);
-    for (var iter161 in this.success) {
-      if (this.success.hasOwnProperty(iter161)) {
-        iter161 = this.success[iter161];
-        output.writeString(iter161);
+    for (var iter168 in this.success) {
+      if (this.success.hasOwnProperty(iter168)) {
+        iter168 = this.success[iter168];
+        output.writeString(iter168);
       }
     }
     output.writeListEnd();
@@ -115,6 +115,291 @@ ThriftHiveMetastore_get_all_databases_result.prototype.write = function(output) 
   if (this.o1 !== null && this.o1 !== undefined) {
     output.writeFieldBegin('o1', Thrift.Type.STRUCT, 1);
     this.o1.write(output);
+    output.writeFieldEnd();
+  }
+  output.writeFieldStop();
+  output.writeStructEnd();
+  return;
+};
+
+var ThriftHiveMetastore_get_database_args = function(args) {
+  this.name = null;
+  if (args) {
+    if (args.name !== undefined && args.name !== null) {
+      this.name = args.name;
+    }
+  }
+};
+ThriftHiveMetastore_get_database_args.prototype = {};
+ThriftHiveMetastore_get_database_args.prototype.read = function(input) {
+  input.readStructBegin();
+  while (true) {
+    var ret = input.readFieldBegin();
+    var ftype = ret.ftype;
+    var fid = ret.fid;
+    if (ftype == Thrift.Type.STOP) {
+      break;
+    }
+    switch (fid) {
+      case 1:
+      if (ftype == Thrift.Type.STRING) {
+        this.name = input.readString();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 0:
+        input.skip(ftype);
+        break;
+      default:
+        input.skip(ftype);
+    }
+    input.readFieldEnd();
+  }
+  input.readStructEnd();
+  return;
+};
+
+ThriftHiveMetastore_get_database_args.prototype.write = function(output) {
+  output.writeStructBegin('ThriftHiveMetastore_get_database_args');
+  if (this.name !== null && this.name !== undefined) {
+    output.writeFieldBegin('name', Thrift.Type.STRING, 1);
+    output.writeString(this.name);
+    output.writeFieldEnd();
+  }
+  output.writeFieldStop();
+  output.writeStructEnd();
+  return;
+};
+
+var ThriftHiveMetastore_get_database_result = function(args) {
+  this.success = null;
+  this.o1 = null;
+  this.o2 = null;
+  if (args instanceof ttypes.NoSuchObjectException) {
+    this.o1 = args;
+    return;
+  }
+  if (args instanceof ttypes.MetaException) {
+    this.o2 = args;
+    return;
+  }
+  if (args) {
+    if (args.success !== undefined && args.success !== null) {
+      this.success = new ttypes.Database(args.success);
+    }
+    if (args.o1 !== undefined && args.o1 !== null) {
+      this.o1 = args.o1;
+    }
+    if (args.o2 !== undefined && args.o2 !== null) {
+      this.o2 = args.o2;
+    }
+  }
+};
+ThriftHiveMetastore_get_database_result.prototype = {};
+ThriftHiveMetastore_get_database_result.prototype.read = function(input) {
+  input.readStructBegin();
+  while (true) {
+    var ret = input.readFieldBegin();
+    var ftype = ret.ftype;
+    var fid = ret.fid;
+    if (ftype == Thrift.Type.STOP) {
+      break;
+    }
+    switch (fid) {
+      case 0:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.success = new ttypes.Database();
+        this.success.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 1:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.o1 = new ttypes.NoSuchObjectException();
+        this.o1.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 2:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.o2 = new ttypes.MetaException();
+        this.o2.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      default:
+        input.skip(ftype);
+    }
+    input.readFieldEnd();
+  }
+  input.readStructEnd();
+  return;
+};
+
+ThriftHiveMetastore_get_database_result.prototype.write = function(output) {
+  output.writeStructBegin('ThriftHiveMetastore_get_database_result');
+  if (this.success !== null && this.success !== undefined) {
+    output.writeFieldBegin('success', Thrift.Type.STRUCT, 0);
+    this.success.write(output);
+    output.writeFieldEnd();
+  }
+  if (this.o1 !== null && this.o1 !== undefined) {
+    output.writeFieldBegin('o1', Thrift.Type.STRUCT, 1);
+    this.o1.write(output);
+    output.writeFieldEnd();
+  }
+  if (this.o2 !== null && this.o2 !== undefined) {
+    output.writeFieldBegin('o2', Thrift.Type.STRUCT, 2);
+    this.o2.write(output);
+    output.writeFieldEnd();
+  }
+  output.writeFieldStop();
+  output.writeStructEnd();
+  return;
+};
+
+var ThriftHiveMetastore_create_database_args = function(args) {
+  this.database = null;
+  if (args) {
+    if (args.database !== undefined && args.database !== null) {
+      this.database = new ttypes.Database(args.database);
+    }
+  }
+};
+ThriftHiveMetastore_create_database_args.prototype = {};
+ThriftHiveMetastore_create_database_args.prototype.read = function(input) {
+  input.readStructBegin();
+  while (true) {
+    var ret = input.readFieldBegin();
+    var ftype = ret.ftype;
+    var fid = ret.fid;
+    if (ftype == Thrift.Type.STOP) {
+      break;
+    }
+    switch (fid) {
+      case 1:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.database = new ttypes.Database();
+        this.database.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 0:
+        input.skip(ftype);
+        break;
+      default:
+        input.skip(ftype);
+    }
+    input.readFieldEnd();
+  }
+  input.readStructEnd();
+  return;
+};
+
+ThriftHiveMetastore_create_database_args.prototype.write = function(output) {
+  output.writeStructBegin('ThriftHiveMetastore_create_database_args');
+  if (this.database !== null && this.database !== undefined) {
+    output.writeFieldBegin('database', Thrift.Type.STRUCT, 1);
+    this.database.write(output);
+    output.writeFieldEnd();
+  }
+  output.writeFieldStop();
+  output.writeStructEnd();
+  return;
+};
+
+var ThriftHiveMetastore_create_database_result = function(args) {
+  this.o1 = null;
+  this.o2 = null;
+  this.o3 = null;
+  if (args instanceof ttypes.AlreadyExistsException) {
+    this.o1 = args;
+    return;
+  }
+  if (args instanceof ttypes.InvalidObjectException) {
+    this.o2 = args;
+    return;
+  }
+  if (args instanceof ttypes.MetaException) {
+    this.o3 = args;
+    return;
+  }
+  if (args) {
+    if (args.o1 !== undefined && args.o1 !== null) {
+      this.o1 = args.o1;
+    }
+    if (args.o2 !== undefined && args.o2 !== null) {
+      this.o2 = args.o2;
+    }
+    if (args.o3 !== undefined && args.o3 !== null) {
+      this.o3 = args.o3;
+    }
+  }
+};
+ThriftHiveMetastore_create_database_result.prototype = {};
+ThriftHiveMetastore_create_database_result.prototype.read = function(input) {
+  input.readStructBegin();
+  while (true) {
+    var ret = input.readFieldBegin();
+    var ftype = ret.ftype;
+    var fid = ret.fid;
+    if (ftype == Thrift.Type.STOP) {
+      break;
+    }
+    switch (fid) {
+      case 1:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.o1 = new ttypes.AlreadyExistsException();
+        this.o1.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 2:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.o2 = new ttypes.InvalidObjectException();
+        this.o2.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 3:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.o3 = new ttypes.MetaException();
+        this.o3.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      default:
+        input.skip(ftype);
+    }
+    input.readFieldEnd();
+  }
+  input.readStructEnd();
+  return;
+};
+
+ThriftHiveMetastore_create_database_result.prototype.write = function(output) {
+  output.writeStructBegin('ThriftHiveMetastore_create_database_result');
+  if (this.o1 !== null && this.o1 !== undefined) {
+    output.writeFieldBegin('o1', Thrift.Type.STRUCT, 1);
+    this.o1.write(output);
+    output.writeFieldEnd();
+  }
+  if (this.o2 !== null && this.o2 !== undefined) {
+    output.writeFieldBegin('o2', Thrift.Type.STRUCT, 2);
+    this.o2.write(output);
+    output.writeFieldEnd();
+  }
+  if (this.o3 !== null && this.o3 !== undefined) {
+    output.writeFieldBegin('o3', Thrift.Type.STRUCT, 3);
+    this.o3.write(output);
     output.writeFieldEnd();
   }
   output.writeFieldStop();
@@ -202,12 +487,12 @@ ThriftHiveMetastore_get_all_tables_result.prototype.read = function(input) {
       case 0:
       if (ftype == Thrift.Type.LIST) {
         this.success = [];
-        var _rtmp3163 = input.readListBegin();
-        var _size162 = _rtmp3163.size || 0;
-        for (var _i164 = 0; _i164 < _size162; ++_i164) {
-          var elem165 = null;
-          elem165 = input.readString();
-          this.success.push(elem165);
+        var _rtmp3170 = input.readListBegin();
+        var _size169 = _rtmp3170.size || 0;
+        for (var _i171 = 0; _i171 < _size169; ++_i171) {
+          var elem172 = null;
+          elem172 = input.readString();
+          this.success.push(elem172);
         }
         input.readListEnd();
       } else {
@@ -236,10 +521,10 @@ ThriftHiveMetastore_get_all_tables_result.prototype.write = function(output) {
   if (this.success !== null && this.success !== undefined) {
     output.writeFieldBegin('success', Thrift.Type.LIST, 0);
     output.writeListBegin(Thrift.Type.STRING, this.success.length);
-    for (var iter166 in this.success) {
-      if (this.success.hasOwnProperty(iter166)) {
-        iter166 = this.success[iter166];
-        output.writeString(iter166);
+    for (var iter173 in this.success) {
+      if (this.success.hasOwnProperty(iter173)) {
+        iter173 = this.success[iter173];
+        output.writeString(iter173);
       }
     }
     output.writeListEnd();
@@ -248,6 +533,172 @@ ThriftHiveMetastore_get_all_tables_result.prototype.write = function(output) {
   if (this.o1 !== null && this.o1 !== undefined) {
     output.writeFieldBegin('o1', Thrift.Type.STRUCT, 1);
     this.o1.write(output);
+    output.writeFieldEnd();
+  }
+  output.writeFieldStop();
+  output.writeStructEnd();
+  return;
+};
+
+var ThriftHiveMetastore_create_table_args = function(args) {
+  this.tbl = null;
+  if (args) {
+    if (args.tbl !== undefined && args.tbl !== null) {
+      this.tbl = new ttypes.Table(args.tbl);
+    }
+  }
+};
+ThriftHiveMetastore_create_table_args.prototype = {};
+ThriftHiveMetastore_create_table_args.prototype.read = function(input) {
+  input.readStructBegin();
+  while (true) {
+    var ret = input.readFieldBegin();
+    var ftype = ret.ftype;
+    var fid = ret.fid;
+    if (ftype == Thrift.Type.STOP) {
+      break;
+    }
+    switch (fid) {
+      case 1:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.tbl = new ttypes.Table();
+        this.tbl.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 0:
+        input.skip(ftype);
+        break;
+      default:
+        input.skip(ftype);
+    }
+    input.readFieldEnd();
+  }
+  input.readStructEnd();
+  return;
+};
+
+ThriftHiveMetastore_create_table_args.prototype.write = function(output) {
+  output.writeStructBegin('ThriftHiveMetastore_create_table_args');
+  if (this.tbl !== null && this.tbl !== undefined) {
+    output.writeFieldBegin('tbl', Thrift.Type.STRUCT, 1);
+    this.tbl.write(output);
+    output.writeFieldEnd();
+  }
+  output.writeFieldStop();
+  output.writeStructEnd();
+  return;
+};
+
+var ThriftHiveMetastore_create_table_result = function(args) {
+  this.o1 = null;
+  this.o2 = null;
+  this.o3 = null;
+  this.o4 = null;
+  if (args instanceof ttypes.AlreadyExistsException) {
+    this.o1 = args;
+    return;
+  }
+  if (args instanceof ttypes.InvalidObjectException) {
+    this.o2 = args;
+    return;
+  }
+  if (args instanceof ttypes.MetaException) {
+    this.o3 = args;
+    return;
+  }
+  if (args instanceof ttypes.NoSuchObjectException) {
+    this.o4 = args;
+    return;
+  }
+  if (args) {
+    if (args.o1 !== undefined && args.o1 !== null) {
+      this.o1 = args.o1;
+    }
+    if (args.o2 !== undefined && args.o2 !== null) {
+      this.o2 = args.o2;
+    }
+    if (args.o3 !== undefined && args.o3 !== null) {
+      this.o3 = args.o3;
+    }
+    if (args.o4 !== undefined && args.o4 !== null) {
+      this.o4 = args.o4;
+    }
+  }
+};
+ThriftHiveMetastore_create_table_result.prototype = {};
+ThriftHiveMetastore_create_table_result.prototype.read = function(input) {
+  input.readStructBegin();
+  while (true) {
+    var ret = input.readFieldBegin();
+    var ftype = ret.ftype;
+    var fid = ret.fid;
+    if (ftype == Thrift.Type.STOP) {
+      break;
+    }
+    switch (fid) {
+      case 1:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.o1 = new ttypes.AlreadyExistsException();
+        this.o1.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 2:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.o2 = new ttypes.InvalidObjectException();
+        this.o2.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 3:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.o3 = new ttypes.MetaException();
+        this.o3.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 4:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.o4 = new ttypes.NoSuchObjectException();
+        this.o4.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      default:
+        input.skip(ftype);
+    }
+    input.readFieldEnd();
+  }
+  input.readStructEnd();
+  return;
+};
+
+ThriftHiveMetastore_create_table_result.prototype.write = function(output) {
+  output.writeStructBegin('ThriftHiveMetastore_create_table_result');
+  if (this.o1 !== null && this.o1 !== undefined) {
+    output.writeFieldBegin('o1', Thrift.Type.STRUCT, 1);
+    this.o1.write(output);
+    output.writeFieldEnd();
+  }
+  if (this.o2 !== null && this.o2 !== undefined) {
+    output.writeFieldBegin('o2', Thrift.Type.STRUCT, 2);
+    this.o2.write(output);
+    output.writeFieldEnd();
+  }
+  if (this.o3 !== null && this.o3 !== undefined) {
+    output.writeFieldBegin('o3', Thrift.Type.STRUCT, 3);
+    this.o3.write(output);
+    output.writeFieldEnd();
+  }
+  if (this.o4 !== null && this.o4 !== undefined) {
+    output.writeFieldBegin('o4', Thrift.Type.STRUCT, 4);
+    this.o4.write(output);
     output.writeFieldEnd();
   }
   output.writeFieldStop();
@@ -837,12 +1288,12 @@ ThriftHiveMetastore_get_partition_names_result.prototype.read = function(input) 
       case 0:
       if (ftype == Thrift.Type.LIST) {
         this.success = [];
-        var _rtmp3168 = input.readListBegin();
-        var _size167 = _rtmp3168.size || 0;
-        for (var _i169 = 0; _i169 < _size167; ++_i169) {
-          var elem170 = null;
-          elem170 = input.readString();
-          this.success.push(elem170);
+        var _rtmp3175 = input.readListBegin();
+        var _size174 = _rtmp3175.size || 0;
+        for (var _i176 = 0; _i176 < _size174; ++_i176) {
+          var elem177 = null;
+          elem177 = input.readString();
+          this.success.push(elem177);
         }
         input.readListEnd();
       } else {
@@ -879,13 +1330,733 @@ ThriftHiveMetastore_get_partition_names_result.prototype.write = function(output
   if (this.success !== null && this.success !== undefined) {
     output.writeFieldBegin('success', Thrift.Type.LIST, 0);
     output.writeListBegin(Thrift.Type.STRING, this.success.length);
-    for (var iter171 in this.success) {
-      if (this.success.hasOwnProperty(iter171)) {
-        iter171 = this.success[iter171];
-        output.writeString(iter171);
+    for (var iter178 in this.success) {
+      if (this.success.hasOwnProperty(iter178)) {
+        iter178 = this.success[iter178];
+        output.writeString(iter178);
       }
     }
     output.writeListEnd();
+    output.writeFieldEnd();
+  }
+  if (this.o1 !== null && this.o1 !== undefined) {
+    output.writeFieldBegin('o1', Thrift.Type.STRUCT, 1);
+    this.o1.write(output);
+    output.writeFieldEnd();
+  }
+  if (this.o2 !== null && this.o2 !== undefined) {
+    output.writeFieldBegin('o2', Thrift.Type.STRUCT, 2);
+    this.o2.write(output);
+    output.writeFieldEnd();
+  }
+  output.writeFieldStop();
+  output.writeStructEnd();
+  return;
+};
+
+var ThriftHiveMetastore_get_partitions_args = function(args) {
+  this.db_name = null;
+  this.tbl_name = null;
+  this.max_parts = -1;
+  if (args) {
+    if (args.db_name !== undefined && args.db_name !== null) {
+      this.db_name = args.db_name;
+    }
+    if (args.tbl_name !== undefined && args.tbl_name !== null) {
+      this.tbl_name = args.tbl_name;
+    }
+    if (args.max_parts !== undefined && args.max_parts !== null) {
+      this.max_parts = args.max_parts;
+    }
+  }
+};
+ThriftHiveMetastore_get_partitions_args.prototype = {};
+ThriftHiveMetastore_get_partitions_args.prototype.read = function(input) {
+  input.readStructBegin();
+  while (true) {
+    var ret = input.readFieldBegin();
+    var ftype = ret.ftype;
+    var fid = ret.fid;
+    if (ftype == Thrift.Type.STOP) {
+      break;
+    }
+    switch (fid) {
+      case 1:
+      if (ftype == Thrift.Type.STRING) {
+        this.db_name = input.readString();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 2:
+      if (ftype == Thrift.Type.STRING) {
+        this.tbl_name = input.readString();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 3:
+      if (ftype == Thrift.Type.I16) {
+        this.max_parts = input.readI16();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      default:
+        input.skip(ftype);
+    }
+    input.readFieldEnd();
+  }
+  input.readStructEnd();
+  return;
+};
+
+ThriftHiveMetastore_get_partitions_args.prototype.write = function(output) {
+  output.writeStructBegin('ThriftHiveMetastore_get_partitions_args');
+  if (this.db_name !== null && this.db_name !== undefined) {
+    output.writeFieldBegin('db_name', Thrift.Type.STRING, 1);
+    output.writeString(this.db_name);
+    output.writeFieldEnd();
+  }
+  if (this.tbl_name !== null && this.tbl_name !== undefined) {
+    output.writeFieldBegin('tbl_name', Thrift.Type.STRING, 2);
+    output.writeString(this.tbl_name);
+    output.writeFieldEnd();
+  }
+  if (this.max_parts !== null && this.max_parts !== undefined) {
+    output.writeFieldBegin('max_parts', Thrift.Type.I16, 3);
+    output.writeI16(this.max_parts);
+    output.writeFieldEnd();
+  }
+  output.writeFieldStop();
+  output.writeStructEnd();
+  return;
+};
+
+var ThriftHiveMetastore_get_partitions_result = function(args) {
+  this.success = null;
+  this.o1 = null;
+  this.o2 = null;
+  if (args instanceof ttypes.NoSuchObjectException) {
+    this.o1 = args;
+    return;
+  }
+  if (args instanceof ttypes.MetaException) {
+    this.o2 = args;
+    return;
+  }
+  if (args) {
+    if (args.success !== undefined && args.success !== null) {
+      this.success = Thrift.copyList(args.success, [ttypes.Partition]);
+    }
+    if (args.o1 !== undefined && args.o1 !== null) {
+      this.o1 = args.o1;
+    }
+    if (args.o2 !== undefined && args.o2 !== null) {
+      this.o2 = args.o2;
+    }
+  }
+};
+ThriftHiveMetastore_get_partitions_result.prototype = {};
+ThriftHiveMetastore_get_partitions_result.prototype.read = function(input) {
+  input.readStructBegin();
+  while (true) {
+    var ret = input.readFieldBegin();
+    var ftype = ret.ftype;
+    var fid = ret.fid;
+    if (ftype == Thrift.Type.STOP) {
+      break;
+    }
+    switch (fid) {
+      case 0:
+      if (ftype == Thrift.Type.LIST) {
+        this.success = [];
+        var _rtmp3180 = input.readListBegin();
+        var _size179 = _rtmp3180.size || 0;
+        for (var _i181 = 0; _i181 < _size179; ++_i181) {
+          var elem182 = null;
+          elem182 = new ttypes.Partition();
+          elem182.read(input);
+          this.success.push(elem182);
+        }
+        input.readListEnd();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 1:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.o1 = new ttypes.NoSuchObjectException();
+        this.o1.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 2:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.o2 = new ttypes.MetaException();
+        this.o2.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      default:
+        input.skip(ftype);
+    }
+    input.readFieldEnd();
+  }
+  input.readStructEnd();
+  return;
+};
+
+ThriftHiveMetastore_get_partitions_result.prototype.write = function(output) {
+  output.writeStructBegin('ThriftHiveMetastore_get_partitions_result');
+  if (this.success !== null && this.success !== undefined) {
+    output.writeFieldBegin('success', Thrift.Type.LIST, 0);
+    output.writeListBegin(Thrift.Type.STRUCT, this.success.length);
+    for (var iter183 in this.success) {
+      if (this.success.hasOwnProperty(iter183)) {
+        iter183 = this.success[iter183];
+        iter183.write(output);
+      }
+    }
+    output.writeListEnd();
+    output.writeFieldEnd();
+  }
+  if (this.o1 !== null && this.o1 !== undefined) {
+    output.writeFieldBegin('o1', Thrift.Type.STRUCT, 1);
+    this.o1.write(output);
+    output.writeFieldEnd();
+  }
+  if (this.o2 !== null && this.o2 !== undefined) {
+    output.writeFieldBegin('o2', Thrift.Type.STRUCT, 2);
+    this.o2.write(output);
+    output.writeFieldEnd();
+  }
+  output.writeFieldStop();
+  output.writeStructEnd();
+  return;
+};
+
+var ThriftHiveMetastore_get_partition_args = function(args) {
+  this.db_name = null;
+  this.tbl_name = null;
+  this.part_vals = null;
+  if (args) {
+    if (args.db_name !== undefined && args.db_name !== null) {
+      this.db_name = args.db_name;
+    }
+    if (args.tbl_name !== undefined && args.tbl_name !== null) {
+      this.tbl_name = args.tbl_name;
+    }
+    if (args.part_vals !== undefined && args.part_vals !== null) {
+      this.part_vals = Thrift.copyList(args.part_vals, [null]);
+    }
+  }
+};
+ThriftHiveMetastore_get_partition_args.prototype = {};
+ThriftHiveMetastore_get_partition_args.prototype.read = function(input) {
+  input.readStructBegin();
+  while (true) {
+    var ret = input.readFieldBegin();
+    var ftype = ret.ftype;
+    var fid = ret.fid;
+    if (ftype == Thrift.Type.STOP) {
+      break;
+    }
+    switch (fid) {
+      case 1:
+      if (ftype == Thrift.Type.STRING) {
+        this.db_name = input.readString();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 2:
+      if (ftype == Thrift.Type.STRING) {
+        this.tbl_name = input.readString();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 3:
+      if (ftype == Thrift.Type.LIST) {
+        this.part_vals = [];
+        var _rtmp3185 = input.readListBegin();
+        var _size184 = _rtmp3185.size || 0;
+        for (var _i186 = 0; _i186 < _size184; ++_i186) {
+          var elem187 = null;
+          elem187 = input.readString();
+          this.part_vals.push(elem187);
+        }
+        input.readListEnd();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      default:
+        input.skip(ftype);
+    }
+    input.readFieldEnd();
+  }
+  input.readStructEnd();
+  return;
+};
+
+ThriftHiveMetastore_get_partition_args.prototype.write = function(output) {
+  output.writeStructBegin('ThriftHiveMetastore_get_partition_args');
+  if (this.db_name !== null && this.db_name !== undefined) {
+    output.writeFieldBegin('db_name', Thrift.Type.STRING, 1);
+    output.writeString(this.db_name);
+    output.writeFieldEnd();
+  }
+  if (this.tbl_name !== null && this.tbl_name !== undefined) {
+    output.writeFieldBegin('tbl_name', Thrift.Type.STRING, 2);
+    output.writeString(this.tbl_name);
+    output.writeFieldEnd();
+  }
+  if (this.part_vals !== null && this.part_vals !== undefined) {
+    output.writeFieldBegin('part_vals', Thrift.Type.LIST, 3);
+    output.writeListBegin(Thrift.Type.STRING, this.part_vals.length);
+    for (var iter188 in this.part_vals) {
+      if (this.part_vals.hasOwnProperty(iter188)) {
+        iter188 = this.part_vals[iter188];
+        output.writeString(iter188);
+      }
+    }
+    output.writeListEnd();
+    output.writeFieldEnd();
+  }
+  output.writeFieldStop();
+  output.writeStructEnd();
+  return;
+};
+
+var ThriftHiveMetastore_get_partition_result = function(args) {
+  this.success = null;
+  this.o1 = null;
+  this.o2 = null;
+  if (args instanceof ttypes.MetaException) {
+    this.o1 = args;
+    return;
+  }
+  if (args instanceof ttypes.NoSuchObjectException) {
+    this.o2 = args;
+    return;
+  }
+  if (args) {
+    if (args.success !== undefined && args.success !== null) {
+      this.success = new ttypes.Partition(args.success);
+    }
+    if (args.o1 !== undefined && args.o1 !== null) {
+      this.o1 = args.o1;
+    }
+    if (args.o2 !== undefined && args.o2 !== null) {
+      this.o2 = args.o2;
+    }
+  }
+};
+ThriftHiveMetastore_get_partition_result.prototype = {};
+ThriftHiveMetastore_get_partition_result.prototype.read = function(input) {
+  input.readStructBegin();
+  while (true) {
+    var ret = input.readFieldBegin();
+    var ftype = ret.ftype;
+    var fid = ret.fid;
+    if (ftype == Thrift.Type.STOP) {
+      break;
+    }
+    switch (fid) {
+      case 0:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.success = new ttypes.Partition();
+        this.success.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 1:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.o1 = new ttypes.MetaException();
+        this.o1.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 2:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.o2 = new ttypes.NoSuchObjectException();
+        this.o2.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      default:
+        input.skip(ftype);
+    }
+    input.readFieldEnd();
+  }
+  input.readStructEnd();
+  return;
+};
+
+ThriftHiveMetastore_get_partition_result.prototype.write = function(output) {
+  output.writeStructBegin('ThriftHiveMetastore_get_partition_result');
+  if (this.success !== null && this.success !== undefined) {
+    output.writeFieldBegin('success', Thrift.Type.STRUCT, 0);
+    this.success.write(output);
+    output.writeFieldEnd();
+  }
+  if (this.o1 !== null && this.o1 !== undefined) {
+    output.writeFieldBegin('o1', Thrift.Type.STRUCT, 1);
+    this.o1.write(output);
+    output.writeFieldEnd();
+  }
+  if (this.o2 !== null && this.o2 !== undefined) {
+    output.writeFieldBegin('o2', Thrift.Type.STRUCT, 2);
+    this.o2.write(output);
+    output.writeFieldEnd();
+  }
+  output.writeFieldStop();
+  output.writeStructEnd();
+  return;
+};
+
+var ThriftHiveMetastore_alter_partition_args = function(args) {
+  this.db_name = null;
+  this.tbl_name = null;
+  this.new_part = null;
+  if (args) {
+    if (args.db_name !== undefined && args.db_name !== null) {
+      this.db_name = args.db_name;
+    }
+    if (args.tbl_name !== undefined && args.tbl_name !== null) {
+      this.tbl_name = args.tbl_name;
+    }
+    if (args.new_part !== undefined && args.new_part !== null) {
+      this.new_part = new ttypes.Partition(args.new_part);
+    }
+  }
+};
+ThriftHiveMetastore_alter_partition_args.prototype = {};
+ThriftHiveMetastore_alter_partition_args.prototype.read = function(input) {
+  input.readStructBegin();
+  while (true) {
+    var ret = input.readFieldBegin();
+    var ftype = ret.ftype;
+    var fid = ret.fid;
+    if (ftype == Thrift.Type.STOP) {
+      break;
+    }
+    switch (fid) {
+      case 1:
+      if (ftype == Thrift.Type.STRING) {
+        this.db_name = input.readString();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 2:
+      if (ftype == Thrift.Type.STRING) {
+        this.tbl_name = input.readString();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 3:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.new_part = new ttypes.Partition();
+        this.new_part.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      default:
+        input.skip(ftype);
+    }
+    input.readFieldEnd();
+  }
+  input.readStructEnd();
+  return;
+};
+
+ThriftHiveMetastore_alter_partition_args.prototype.write = function(output) {
+  output.writeStructBegin('ThriftHiveMetastore_alter_partition_args');
+  if (this.db_name !== null && this.db_name !== undefined) {
+    output.writeFieldBegin('db_name', Thrift.Type.STRING, 1);
+    output.writeString(this.db_name);
+    output.writeFieldEnd();
+  }
+  if (this.tbl_name !== null && this.tbl_name !== undefined) {
+    output.writeFieldBegin('tbl_name', Thrift.Type.STRING, 2);
+    output.writeString(this.tbl_name);
+    output.writeFieldEnd();
+  }
+  if (this.new_part !== null && this.new_part !== undefined) {
+    output.writeFieldBegin('new_part', Thrift.Type.STRUCT, 3);
+    this.new_part.write(output);
+    output.writeFieldEnd();
+  }
+  output.writeFieldStop();
+  output.writeStructEnd();
+  return;
+};
+
+var ThriftHiveMetastore_alter_partition_result = function(args) {
+  this.o1 = null;
+  this.o2 = null;
+  if (args instanceof ttypes.InvalidOperationException) {
+    this.o1 = args;
+    return;
+  }
+  if (args instanceof ttypes.MetaException) {
+    this.o2 = args;
+    return;
+  }
+  if (args) {
+    if (args.o1 !== undefined && args.o1 !== null) {
+      this.o1 = args.o1;
+    }
+    if (args.o2 !== undefined && args.o2 !== null) {
+      this.o2 = args.o2;
+    }
+  }
+};
+ThriftHiveMetastore_alter_partition_result.prototype = {};
+ThriftHiveMetastore_alter_partition_result.prototype.read = function(input) {
+  input.readStructBegin();
+  while (true) {
+    var ret = input.readFieldBegin();
+    var ftype = ret.ftype;
+    var fid = ret.fid;
+    if (ftype == Thrift.Type.STOP) {
+      break;
+    }
+    switch (fid) {
+      case 1:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.o1 = new ttypes.InvalidOperationException();
+        this.o1.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 2:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.o2 = new ttypes.MetaException();
+        this.o2.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      default:
+        input.skip(ftype);
+    }
+    input.readFieldEnd();
+  }
+  input.readStructEnd();
+  return;
+};
+
+ThriftHiveMetastore_alter_partition_result.prototype.write = function(output) {
+  output.writeStructBegin('ThriftHiveMetastore_alter_partition_result');
+  if (this.o1 !== null && this.o1 !== undefined) {
+    output.writeFieldBegin('o1', Thrift.Type.STRUCT, 1);
+    this.o1.write(output);
+    output.writeFieldEnd();
+  }
+  if (this.o2 !== null && this.o2 !== undefined) {
+    output.writeFieldBegin('o2', Thrift.Type.STRUCT, 2);
+    this.o2.write(output);
+    output.writeFieldEnd();
+  }
+  output.writeFieldStop();
+  output.writeStructEnd();
+  return;
+};
+
+var ThriftHiveMetastore_drop_partition_args = function(args) {
+  this.db_name = null;
+  this.tbl_name = null;
+  this.part_vals = null;
+  this.deleteData = null;
+  if (args) {
+    if (args.db_name !== undefined && args.db_name !== null) {
+      this.db_name = args.db_name;
+    }
+    if (args.tbl_name !== undefined && args.tbl_name !== null) {
+      this.tbl_name = args.tbl_name;
+    }
+    if (args.part_vals !== undefined && args.part_vals !== null) {
+      this.part_vals = Thrift.copyList(args.part_vals, [null]);
+    }
+    if (args.deleteData !== undefined && args.deleteData !== null) {
+      this.deleteData = args.deleteData;
+    }
+  }
+};
+ThriftHiveMetastore_drop_partition_args.prototype = {};
+ThriftHiveMetastore_drop_partition_args.prototype.read = function(input) {
+  input.readStructBegin();
+  while (true) {
+    var ret = input.readFieldBegin();
+    var ftype = ret.ftype;
+    var fid = ret.fid;
+    if (ftype == Thrift.Type.STOP) {
+      break;
+    }
+    switch (fid) {
+      case 1:
+      if (ftype == Thrift.Type.STRING) {
+        this.db_name = input.readString();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 2:
+      if (ftype == Thrift.Type.STRING) {
+        this.tbl_name = input.readString();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 3:
+      if (ftype == Thrift.Type.LIST) {
+        this.part_vals = [];
+        var _rtmp3190 = input.readListBegin();
+        var _size189 = _rtmp3190.size || 0;
+        for (var _i191 = 0; _i191 < _size189; ++_i191) {
+          var elem192 = null;
+          elem192 = input.readString();
+          this.part_vals.push(elem192);
+        }
+        input.readListEnd();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 4:
+      if (ftype == Thrift.Type.BOOL) {
+        this.deleteData = input.readBool();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      default:
+        input.skip(ftype);
+    }
+    input.readFieldEnd();
+  }
+  input.readStructEnd();
+  return;
+};
+
+ThriftHiveMetastore_drop_partition_args.prototype.write = function(output) {
+  output.writeStructBegin('ThriftHiveMetastore_drop_partition_args');
+  if (this.db_name !== null && this.db_name !== undefined) {
+    output.writeFieldBegin('db_name', Thrift.Type.STRING, 1);
+    output.writeString(this.db_name);
+    output.writeFieldEnd();
+  }
+  if (this.tbl_name !== null && this.tbl_name !== undefined) {
+    output.writeFieldBegin('tbl_name', Thrift.Type.STRING, 2);
+    output.writeString(this.tbl_name);
+    output.writeFieldEnd();
+  }
+  if (this.part_vals !== null && this.part_vals !== undefined) {
+    output.writeFieldBegin('part_vals', Thrift.Type.LIST, 3);
+    output.writeListBegin(Thrift.Type.STRING, this.part_vals.length);
+    for (var iter193 in this.part_vals) {
+      if (this.part_vals.hasOwnProperty(iter193)) {
+        iter193 = this.part_vals[iter193];
+        output.writeString(iter193);
+      }
+    }
+    output.writeListEnd();
+    output.writeFieldEnd();
+  }
+  if (this.deleteData !== null && this.deleteData !== undefined) {
+    output.writeFieldBegin('deleteData', Thrift.Type.BOOL, 4);
+    output.writeBool(this.deleteData);
+    output.writeFieldEnd();
+  }
+  output.writeFieldStop();
+  output.writeStructEnd();
+  return;
+};
+
+var ThriftHiveMetastore_drop_partition_result = function(args) {
+  this.success = null;
+  this.o1 = null;
+  this.o2 = null;
+  if (args instanceof ttypes.NoSuchObjectException) {
+    this.o1 = args;
+    return;
+  }
+  if (args instanceof ttypes.MetaException) {
+    this.o2 = args;
+    return;
+  }
+  if (args) {
+    if (args.success !== undefined && args.success !== null) {
+      this.success = args.success;
+    }
+    if (args.o1 !== undefined && args.o1 !== null) {
+      this.o1 = args.o1;
+    }
+    if (args.o2 !== undefined && args.o2 !== null) {
+      this.o2 = args.o2;
+    }
+  }
+};
+ThriftHiveMetastore_drop_partition_result.prototype = {};
+ThriftHiveMetastore_drop_partition_result.prototype.read = function(input) {
+  input.readStructBegin();
+  while (true) {
+    var ret = input.readFieldBegin();
+    var ftype = ret.ftype;
+    var fid = ret.fid;
+    if (ftype == Thrift.Type.STOP) {
+      break;
+    }
+    switch (fid) {
+      case 0:
+      if (ftype == Thrift.Type.BOOL) {
+        this.success = input.readBool();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 1:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.o1 = new ttypes.NoSuchObjectException();
+        this.o1.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 2:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.o2 = new ttypes.MetaException();
+        this.o2.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      default:
+        input.skip(ftype);
+    }
+    input.readFieldEnd();
+  }
+  input.readStructEnd();
+  return;
+};
+
+ThriftHiveMetastore_drop_partition_result.prototype.write = function(output) {
+  output.writeStructBegin('ThriftHiveMetastore_drop_partition_result');
+  if (this.success !== null && this.success !== undefined) {
+    output.writeFieldBegin('success', Thrift.Type.BOOL, 0);
+    output.writeBool(this.success);
     output.writeFieldEnd();
   }
   if (this.o1 !== null && this.o1 !== undefined) {
@@ -1320,6 +2491,136 @@ ThriftHiveMetastoreClient.prototype.recv_get_all_databases = function(input,mtyp
   return callback('get_all_databases failed: unknown result');
 };
 
+ThriftHiveMetastoreClient.prototype.get_database = function(name, callback) {
+  this._seqid = this.new_seqid();
+  if (callback === undefined) {
+    var _defer = Q.defer();
+    this._reqs[this.seqid()] = function(error, result) {
+      if (error) {
+        _defer.reject(error);
+      } else {
+        _defer.resolve(result);
+      }
+    };
+    this.send_get_database(name);
+    return _defer.promise;
+  } else {
+    this._reqs[this.seqid()] = callback;
+    this.send_get_database(name);
+  }
+};
+
+ThriftHiveMetastoreClient.prototype.send_get_database = function(name) {
+  var output = new this.pClass(this.output);
+  var params = {
+    name: name
+  };
+  var args = new ThriftHiveMetastore_get_database_args(params);
+  try {
+    output.writeMessageBegin('get_database', Thrift.MessageType.CALL, this.seqid());
+    args.write(output);
+    output.writeMessageEnd();
+    return this.output.flush();
+  }
+  catch (e) {
+    delete this._reqs[this.seqid()];
+    if (typeof output.reset === 'function') {
+      output.reset();
+    }
+    throw e;
+  }
+};
+
+ThriftHiveMetastoreClient.prototype.recv_get_database = function(input,mtype,rseqid) {
+  var callback = this._reqs[rseqid] || function() {};
+  delete this._reqs[rseqid];
+  if (mtype == Thrift.MessageType.EXCEPTION) {
+    var x = new Thrift.TApplicationException();
+    x.read(input);
+    input.readMessageEnd();
+    return callback(x);
+  }
+  var result = new ThriftHiveMetastore_get_database_result();
+  result.read(input);
+  input.readMessageEnd();
+
+  if (null !== result.o1) {
+    return callback(result.o1);
+  }
+  if (null !== result.o2) {
+    return callback(result.o2);
+  }
+  if (null !== result.success) {
+    return callback(null, result.success);
+  }
+  return callback('get_database failed: unknown result');
+};
+
+ThriftHiveMetastoreClient.prototype.create_database = function(database, callback) {
+  this._seqid = this.new_seqid();
+  if (callback === undefined) {
+    var _defer = Q.defer();
+    this._reqs[this.seqid()] = function(error, result) {
+      if (error) {
+        _defer.reject(error);
+      } else {
+        _defer.resolve(result);
+      }
+    };
+    this.send_create_database(database);
+    return _defer.promise;
+  } else {
+    this._reqs[this.seqid()] = callback;
+    this.send_create_database(database);
+  }
+};
+
+ThriftHiveMetastoreClient.prototype.send_create_database = function(database) {
+  var output = new this.pClass(this.output);
+  var params = {
+    database: database
+  };
+  var args = new ThriftHiveMetastore_create_database_args(params);
+  try {
+    output.writeMessageBegin('create_database', Thrift.MessageType.CALL, this.seqid());
+    args.write(output);
+    output.writeMessageEnd();
+    return this.output.flush();
+  }
+  catch (e) {
+    delete this._reqs[this.seqid()];
+    if (typeof output.reset === 'function') {
+      output.reset();
+    }
+    throw e;
+  }
+};
+
+ThriftHiveMetastoreClient.prototype.recv_create_database = function(input,mtype,rseqid) {
+  var callback = this._reqs[rseqid] || function() {};
+  delete this._reqs[rseqid];
+  if (mtype == Thrift.MessageType.EXCEPTION) {
+    var x = new Thrift.TApplicationException();
+    x.read(input);
+    input.readMessageEnd();
+    return callback(x);
+  }
+  var result = new ThriftHiveMetastore_create_database_result();
+  result.read(input);
+  input.readMessageEnd();
+
+  if (null !== result.o1) {
+    return callback(result.o1);
+  }
+  if (null !== result.o2) {
+    return callback(result.o2);
+  }
+  if (null !== result.o3) {
+    return callback(result.o3);
+  }
+  callback(null);
+};
+
 ThriftHiveMetastoreClient.prototype.get_all_tables = function(db_name, callback) {
   this._seqid = this.new_seqid();
   if (callback === undefined) {
@@ -1380,6 +2681,74 @@ ThriftHiveMetastoreClient.prototype.recv_get_all_tables = function(input,mtype,r
     return callback(null, result.success);
   }
   return callback('get_all_tables failed: unknown result');
+};
+
+ThriftHiveMetastoreClient.prototype.create_table = function(tbl, callback) {
+  this._seqid = this.new_seqid();
+  if (callback === undefined) {
+    var _defer = Q.defer();
+    this._reqs[this.seqid()] = function(error, result) {
+      if (error) {
+        _defer.reject(error);
+      } else {
+        _defer.resolve(result);
+      }
+    };
+    this.send_create_table(tbl);
+    return _defer.promise;
+  } else {
+    this._reqs[this.seqid()] = callback;
+    this.send_create_table(tbl);
+  }
+};
+
+ThriftHiveMetastoreClient.prototype.send_create_table = function(tbl) {
+  var output = new this.pClass(this.output);
+  var params = {
+    tbl: tbl
+  };
+  var args = new ThriftHiveMetastore_create_table_args(params);
+  try {
+    output.writeMessageBegin('create_table', Thrift.MessageType.CALL, this.seqid());
+    args.write(output);
+    output.writeMessageEnd();
+    return this.output.flush();
+  }
+  catch (e) {
+    delete this._reqs[this.seqid()];
+    if (typeof output.reset === 'function') {
+      output.reset();
+    }
+    throw e;
+  }
+};
+
+ThriftHiveMetastoreClient.prototype.recv_create_table = function(input,mtype,rseqid) {
+  var callback = this._reqs[rseqid] || function() {};
+  delete this._reqs[rseqid];
+  if (mtype == Thrift.MessageType.EXCEPTION) {
+    var x = new Thrift.TApplicationException();
+    x.read(input);
+    input.readMessageEnd();
+    return callback(x);
+  }
+  var result = new ThriftHiveMetastore_create_table_result();
+  result.read(input);
+  input.readMessageEnd();
+
+  if (null !== result.o1) {
+    return callback(result.o1);
+  }
+  if (null !== result.o2) {
+    return callback(result.o2);
+  }
+  if (null !== result.o3) {
+    return callback(result.o3);
+  }
+  if (null !== result.o4) {
+    return callback(result.o4);
+  }
+  callback(null);
 };
 
 ThriftHiveMetastoreClient.prototype.get_table_req = function(req, callback) {
@@ -1650,6 +3019,272 @@ ThriftHiveMetastoreClient.prototype.recv_get_partition_names = function(input,mt
   return callback('get_partition_names failed: unknown result');
 };
 
+ThriftHiveMetastoreClient.prototype.get_partitions = function(db_name, tbl_name, max_parts, callback) {
+  this._seqid = this.new_seqid();
+  if (callback === undefined) {
+    var _defer = Q.defer();
+    this._reqs[this.seqid()] = function(error, result) {
+      if (error) {
+        _defer.reject(error);
+      } else {
+        _defer.resolve(result);
+      }
+    };
+    this.send_get_partitions(db_name, tbl_name, max_parts);
+    return _defer.promise;
+  } else {
+    this._reqs[this.seqid()] = callback;
+    this.send_get_partitions(db_name, tbl_name, max_parts);
+  }
+};
+
+ThriftHiveMetastoreClient.prototype.send_get_partitions = function(db_name, tbl_name, max_parts) {
+  var output = new this.pClass(this.output);
+  var params = {
+    db_name: db_name,
+    tbl_name: tbl_name,
+    max_parts: max_parts
+  };
+  var args = new ThriftHiveMetastore_get_partitions_args(params);
+  try {
+    output.writeMessageBegin('get_partitions', Thrift.MessageType.CALL, this.seqid());
+    args.write(output);
+    output.writeMessageEnd();
+    return this.output.flush();
+  }
+  catch (e) {
+    delete this._reqs[this.seqid()];
+    if (typeof output.reset === 'function') {
+      output.reset();
+    }
+    throw e;
+  }
+};
+
+ThriftHiveMetastoreClient.prototype.recv_get_partitions = function(input,mtype,rseqid) {
+  var callback = this._reqs[rseqid] || function() {};
+  delete this._reqs[rseqid];
+  if (mtype == Thrift.MessageType.EXCEPTION) {
+    var x = new Thrift.TApplicationException();
+    x.read(input);
+    input.readMessageEnd();
+    return callback(x);
+  }
+  var result = new ThriftHiveMetastore_get_partitions_result();
+  result.read(input);
+  input.readMessageEnd();
+
+  if (null !== result.o1) {
+    return callback(result.o1);
+  }
+  if (null !== result.o2) {
+    return callback(result.o2);
+  }
+  if (null !== result.success) {
+    return callback(null, result.success);
+  }
+  return callback('get_partitions failed: unknown result');
+};
+
+ThriftHiveMetastoreClient.prototype.get_partition = function(db_name, tbl_name, part_vals, callback) {
+  this._seqid = this.new_seqid();
+  if (callback === undefined) {
+    var _defer = Q.defer();
+    this._reqs[this.seqid()] = function(error, result) {
+      if (error) {
+        _defer.reject(error);
+      } else {
+        _defer.resolve(result);
+      }
+    };
+    this.send_get_partition(db_name, tbl_name, part_vals);
+    return _defer.promise;
+  } else {
+    this._reqs[this.seqid()] = callback;
+    this.send_get_partition(db_name, tbl_name, part_vals);
+  }
+};
+
+ThriftHiveMetastoreClient.prototype.send_get_partition = function(db_name, tbl_name, part_vals) {
+  var output = new this.pClass(this.output);
+  var params = {
+    db_name: db_name,
+    tbl_name: tbl_name,
+    part_vals: part_vals
+  };
+  var args = new ThriftHiveMetastore_get_partition_args(params);
+  try {
+    output.writeMessageBegin('get_partition', Thrift.MessageType.CALL, this.seqid());
+    args.write(output);
+    output.writeMessageEnd();
+    return this.output.flush();
+  }
+  catch (e) {
+    delete this._reqs[this.seqid()];
+    if (typeof output.reset === 'function') {
+      output.reset();
+    }
+    throw e;
+  }
+};
+
+ThriftHiveMetastoreClient.prototype.recv_get_partition = function(input,mtype,rseqid) {
+  var callback = this._reqs[rseqid] || function() {};
+  delete this._reqs[rseqid];
+  if (mtype == Thrift.MessageType.EXCEPTION) {
+    var x = new Thrift.TApplicationException();
+    x.read(input);
+    input.readMessageEnd();
+    return callback(x);
+  }
+  var result = new ThriftHiveMetastore_get_partition_result();
+  result.read(input);
+  input.readMessageEnd();
+
+  if (null !== result.o1) {
+    return callback(result.o1);
+  }
+  if (null !== result.o2) {
+    return callback(result.o2);
+  }
+  if (null !== result.success) {
+    return callback(null, result.success);
+  }
+  return callback('get_partition failed: unknown result');
+};
+
+ThriftHiveMetastoreClient.prototype.alter_partition = function(db_name, tbl_name, new_part, callback) {
+  this._seqid = this.new_seqid();
+  if (callback === undefined) {
+    var _defer = Q.defer();
+    this._reqs[this.seqid()] = function(error, result) {
+      if (error) {
+        _defer.reject(error);
+      } else {
+        _defer.resolve(result);
+      }
+    };
+    this.send_alter_partition(db_name, tbl_name, new_part);
+    return _defer.promise;
+  } else {
+    this._reqs[this.seqid()] = callback;
+    this.send_alter_partition(db_name, tbl_name, new_part);
+  }
+};
+
+ThriftHiveMetastoreClient.prototype.send_alter_partition = function(db_name, tbl_name, new_part) {
+  var output = new this.pClass(this.output);
+  var params = {
+    db_name: db_name,
+    tbl_name: tbl_name,
+    new_part: new_part
+  };
+  var args = new ThriftHiveMetastore_alter_partition_args(params);
+  try {
+    output.writeMessageBegin('alter_partition', Thrift.MessageType.CALL, this.seqid());
+    args.write(output);
+    output.writeMessageEnd();
+    return this.output.flush();
+  }
+  catch (e) {
+    delete this._reqs[this.seqid()];
+    if (typeof output.reset === 'function') {
+      output.reset();
+    }
+    throw e;
+  }
+};
+
+ThriftHiveMetastoreClient.prototype.recv_alter_partition = function(input,mtype,rseqid) {
+  var callback = this._reqs[rseqid] || function() {};
+  delete this._reqs[rseqid];
+  if (mtype == Thrift.MessageType.EXCEPTION) {
+    var x = new Thrift.TApplicationException();
+    x.read(input);
+    input.readMessageEnd();
+    return callback(x);
+  }
+  var result = new ThriftHiveMetastore_alter_partition_result();
+  result.read(input);
+  input.readMessageEnd();
+
+  if (null !== result.o1) {
+    return callback(result.o1);
+  }
+  if (null !== result.o2) {
+    return callback(result.o2);
+  }
+  callback(null);
+};
+
+ThriftHiveMetastoreClient.prototype.drop_partition = function(db_name, tbl_name, part_vals, deleteData, callback) {
+  this._seqid = this.new_seqid();
+  if (callback === undefined) {
+    var _defer = Q.defer();
+    this._reqs[this.seqid()] = function(error, result) {
+      if (error) {
+        _defer.reject(error);
+      } else {
+        _defer.resolve(result);
+      }
+    };
+    this.send_drop_partition(db_name, tbl_name, part_vals, deleteData);
+    return _defer.promise;
+  } else {
+    this._reqs[this.seqid()] = callback;
+    this.send_drop_partition(db_name, tbl_name, part_vals, deleteData);
+  }
+};
+
+ThriftHiveMetastoreClient.prototype.send_drop_partition = function(db_name, tbl_name, part_vals, deleteData) {
+  var output = new this.pClass(this.output);
+  var params = {
+    db_name: db_name,
+    tbl_name: tbl_name,
+    part_vals: part_vals,
+    deleteData: deleteData
+  };
+  var args = new ThriftHiveMetastore_drop_partition_args(params);
+  try {
+    output.writeMessageBegin('drop_partition', Thrift.MessageType.CALL, this.seqid());
+    args.write(output);
+    output.writeMessageEnd();
+    return this.output.flush();
+  }
+  catch (e) {
+    delete this._reqs[this.seqid()];
+    if (typeof output.reset === 'function') {
+      output.reset();
+    }
+    throw e;
+  }
+};
+
+ThriftHiveMetastoreClient.prototype.recv_drop_partition = function(input,mtype,rseqid) {
+  var callback = this._reqs[rseqid] || function() {};
+  delete this._reqs[rseqid];
+  if (mtype == Thrift.MessageType.EXCEPTION) {
+    var x = new Thrift.TApplicationException();
+    x.read(input);
+    input.readMessageEnd();
+    return callback(x);
+  }
+  var result = new ThriftHiveMetastore_drop_partition_result();
+  result.read(input);
+  input.readMessageEnd();
+
+  if (null !== result.o1) {
+    return callback(result.o1);
+  }
+  if (null !== result.o2) {
+    return callback(result.o2);
+  }
+  if (null !== result.success) {
+    return callback(null, result.success);
+  }
+  return callback('drop_partition failed: unknown result');
+};
+
 ThriftHiveMetastoreClient.prototype.alter_table_with_environment_context = function(dbname, tbl_name, new_tbl, environment_context, callback) {
   this._seqid = this.new_seqid();
   if (callback === undefined) {
@@ -1887,6 +3522,90 @@ ThriftHiveMetastoreProcessor.prototype.process_get_all_databases = function(seqi
     });
   }
 };
+ThriftHiveMetastoreProcessor.prototype.process_get_database = function(seqid, input, output) {
+  var args = new ThriftHiveMetastore_get_database_args();
+  args.read(input);
+  input.readMessageEnd();
+  if (this._handler.get_database.length === 1) {
+    Q.fcall(this._handler.get_database.bind(this._handler),
+      args.name
+    ).then(function(result) {
+      var result_obj = new ThriftHiveMetastore_get_database_result({success: result});
+      output.writeMessageBegin("get_database", Thrift.MessageType.REPLY, seqid);
+      result_obj.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    }).catch(function (err) {
+      var result;
+      if (err instanceof ttypes.NoSuchObjectException || err instanceof ttypes.MetaException) {
+        result = new ThriftHiveMetastore_get_database_result(err);
+        output.writeMessageBegin("get_database", Thrift.MessageType.REPLY, seqid);
+      } else {
+        result = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+        output.writeMessageBegin("get_database", Thrift.MessageType.EXCEPTION, seqid);
+      }
+      result.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    });
+  } else {
+    this._handler.get_database(args.name, function (err, result) {
+      var result_obj;
+      if ((err === null || typeof err === 'undefined') || err instanceof ttypes.NoSuchObjectException || err instanceof ttypes.MetaException) {
+        result_obj = new ThriftHiveMetastore_get_database_result((err !== null || typeof err === 'undefined') ? err : {success: result});
+        output.writeMessageBegin("get_database", Thrift.MessageType.REPLY, seqid);
+      } else {
+        result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+        output.writeMessageBegin("get_database", Thrift.MessageType.EXCEPTION, seqid);
+      }
+      result_obj.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    });
+  }
+};
+ThriftHiveMetastoreProcessor.prototype.process_create_database = function(seqid, input, output) {
+  var args = new ThriftHiveMetastore_create_database_args();
+  args.read(input);
+  input.readMessageEnd();
+  if (this._handler.create_database.length === 1) {
+    Q.fcall(this._handler.create_database.bind(this._handler),
+      args.database
+    ).then(function(result) {
+      var result_obj = new ThriftHiveMetastore_create_database_result({success: result});
+      output.writeMessageBegin("create_database", Thrift.MessageType.REPLY, seqid);
+      result_obj.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    }).catch(function (err) {
+      var result;
+      if (err instanceof ttypes.AlreadyExistsException || err instanceof ttypes.InvalidObjectException || err instanceof ttypes.MetaException) {
+        result = new ThriftHiveMetastore_create_database_result(err);
+        output.writeMessageBegin("create_database", Thrift.MessageType.REPLY, seqid);
+      } else {
+        result = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+        output.writeMessageBegin("create_database", Thrift.MessageType.EXCEPTION, seqid);
+      }
+      result.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    });
+  } else {
+    this._handler.create_database(args.database, function (err, result) {
+      var result_obj;
+      if ((err === null || typeof err === 'undefined') || err instanceof ttypes.AlreadyExistsException || err instanceof ttypes.InvalidObjectException || err instanceof ttypes.MetaException) {
+        result_obj = new ThriftHiveMetastore_create_database_result((err !== null || typeof err === 'undefined') ? err : {success: result});
+        output.writeMessageBegin("create_database", Thrift.MessageType.REPLY, seqid);
+      } else {
+        result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+        output.writeMessageBegin("create_database", Thrift.MessageType.EXCEPTION, seqid);
+      }
+      result_obj.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    });
+  }
+};
 ThriftHiveMetastoreProcessor.prototype.process_get_all_tables = function(seqid, input, output) {
   var args = new ThriftHiveMetastore_get_all_tables_args();
   args.read(input);
@@ -1922,6 +3641,48 @@ ThriftHiveMetastoreProcessor.prototype.process_get_all_tables = function(seqid, 
       } else {
         result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
         output.writeMessageBegin("get_all_tables", Thrift.MessageType.EXCEPTION, seqid);
+      }
+      result_obj.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    });
+  }
+};
+ThriftHiveMetastoreProcessor.prototype.process_create_table = function(seqid, input, output) {
+  var args = new ThriftHiveMetastore_create_table_args();
+  args.read(input);
+  input.readMessageEnd();
+  if (this._handler.create_table.length === 1) {
+    Q.fcall(this._handler.create_table.bind(this._handler),
+      args.tbl
+    ).then(function(result) {
+      var result_obj = new ThriftHiveMetastore_create_table_result({success: result});
+      output.writeMessageBegin("create_table", Thrift.MessageType.REPLY, seqid);
+      result_obj.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    }).catch(function (err) {
+      var result;
+      if (err instanceof ttypes.AlreadyExistsException || err instanceof ttypes.InvalidObjectException || err instanceof ttypes.MetaException || err instanceof ttypes.NoSuchObjectException) {
+        result = new ThriftHiveMetastore_create_table_result(err);
+        output.writeMessageBegin("create_table", Thrift.MessageType.REPLY, seqid);
+      } else {
+        result = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+        output.writeMessageBegin("create_table", Thrift.MessageType.EXCEPTION, seqid);
+      }
+      result.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    });
+  } else {
+    this._handler.create_table(args.tbl, function (err, result) {
+      var result_obj;
+      if ((err === null || typeof err === 'undefined') || err instanceof ttypes.AlreadyExistsException || err instanceof ttypes.InvalidObjectException || err instanceof ttypes.MetaException || err instanceof ttypes.NoSuchObjectException) {
+        result_obj = new ThriftHiveMetastore_create_table_result((err !== null || typeof err === 'undefined') ? err : {success: result});
+        output.writeMessageBegin("create_table", Thrift.MessageType.REPLY, seqid);
+      } else {
+        result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+        output.writeMessageBegin("create_table", Thrift.MessageType.EXCEPTION, seqid);
       }
       result_obj.write(output);
       output.writeMessageEnd();
@@ -2092,6 +3853,183 @@ ThriftHiveMetastoreProcessor.prototype.process_get_partition_names = function(se
       } else {
         result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
         output.writeMessageBegin("get_partition_names", Thrift.MessageType.EXCEPTION, seqid);
+      }
+      result_obj.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    });
+  }
+};
+ThriftHiveMetastoreProcessor.prototype.process_get_partitions = function(seqid, input, output) {
+  var args = new ThriftHiveMetastore_get_partitions_args();
+  args.read(input);
+  input.readMessageEnd();
+  if (this._handler.get_partitions.length === 3) {
+    Q.fcall(this._handler.get_partitions.bind(this._handler),
+      args.db_name,
+      args.tbl_name,
+      args.max_parts
+    ).then(function(result) {
+      var result_obj = new ThriftHiveMetastore_get_partitions_result({success: result});
+      output.writeMessageBegin("get_partitions", Thrift.MessageType.REPLY, seqid);
+      result_obj.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    }).catch(function (err) {
+      var result;
+      if (err instanceof ttypes.NoSuchObjectException || err instanceof ttypes.MetaException) {
+        result = new ThriftHiveMetastore_get_partitions_result(err);
+        output.writeMessageBegin("get_partitions", Thrift.MessageType.REPLY, seqid);
+      } else {
+        result = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+        output.writeMessageBegin("get_partitions", Thrift.MessageType.EXCEPTION, seqid);
+      }
+      result.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    });
+  } else {
+    this._handler.get_partitions(args.db_name, args.tbl_name, args.max_parts, function (err, result) {
+      var result_obj;
+      if ((err === null || typeof err === 'undefined') || err instanceof ttypes.NoSuchObjectException || err instanceof ttypes.MetaException) {
+        result_obj = new ThriftHiveMetastore_get_partitions_result((err !== null || typeof err === 'undefined') ? err : {success: result});
+        output.writeMessageBegin("get_partitions", Thrift.MessageType.REPLY, seqid);
+      } else {
+        result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+        output.writeMessageBegin("get_partitions", Thrift.MessageType.EXCEPTION, seqid);
+      }
+      result_obj.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    });
+  }
+};
+ThriftHiveMetastoreProcessor.prototype.process_get_partition = function(seqid, input, output) {
+  var args = new ThriftHiveMetastore_get_partition_args();
+  args.read(input);
+  input.readMessageEnd();
+  if (this._handler.get_partition.length === 3) {
+    Q.fcall(this._handler.get_partition.bind(this._handler),
+      args.db_name,
+      args.tbl_name,
+      args.part_vals
+    ).then(function(result) {
+      var result_obj = new ThriftHiveMetastore_get_partition_result({success: result});
+      output.writeMessageBegin("get_partition", Thrift.MessageType.REPLY, seqid);
+      result_obj.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    }).catch(function (err) {
+      var result;
+      if (err instanceof ttypes.MetaException || err instanceof ttypes.NoSuchObjectException) {
+        result = new ThriftHiveMetastore_get_partition_result(err);
+        output.writeMessageBegin("get_partition", Thrift.MessageType.REPLY, seqid);
+      } else {
+        result = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+        output.writeMessageBegin("get_partition", Thrift.MessageType.EXCEPTION, seqid);
+      }
+      result.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    });
+  } else {
+    this._handler.get_partition(args.db_name, args.tbl_name, args.part_vals, function (err, result) {
+      var result_obj;
+      if ((err === null || typeof err === 'undefined') || err instanceof ttypes.MetaException || err instanceof ttypes.NoSuchObjectException) {
+        result_obj = new ThriftHiveMetastore_get_partition_result((err !== null || typeof err === 'undefined') ? err : {success: result});
+        output.writeMessageBegin("get_partition", Thrift.MessageType.REPLY, seqid);
+      } else {
+        result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+        output.writeMessageBegin("get_partition", Thrift.MessageType.EXCEPTION, seqid);
+      }
+      result_obj.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    });
+  }
+};
+ThriftHiveMetastoreProcessor.prototype.process_alter_partition = function(seqid, input, output) {
+  var args = new ThriftHiveMetastore_alter_partition_args();
+  args.read(input);
+  input.readMessageEnd();
+  if (this._handler.alter_partition.length === 3) {
+    Q.fcall(this._handler.alter_partition.bind(this._handler),
+      args.db_name,
+      args.tbl_name,
+      args.new_part
+    ).then(function(result) {
+      var result_obj = new ThriftHiveMetastore_alter_partition_result({success: result});
+      output.writeMessageBegin("alter_partition", Thrift.MessageType.REPLY, seqid);
+      result_obj.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    }).catch(function (err) {
+      var result;
+      if (err instanceof ttypes.InvalidOperationException || err instanceof ttypes.MetaException) {
+        result = new ThriftHiveMetastore_alter_partition_result(err);
+        output.writeMessageBegin("alter_partition", Thrift.MessageType.REPLY, seqid);
+      } else {
+        result = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+        output.writeMessageBegin("alter_partition", Thrift.MessageType.EXCEPTION, seqid);
+      }
+      result.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    });
+  } else {
+    this._handler.alter_partition(args.db_name, args.tbl_name, args.new_part, function (err, result) {
+      var result_obj;
+      if ((err === null || typeof err === 'undefined') || err instanceof ttypes.InvalidOperationException || err instanceof ttypes.MetaException) {
+        result_obj = new ThriftHiveMetastore_alter_partition_result((err !== null || typeof err === 'undefined') ? err : {success: result});
+        output.writeMessageBegin("alter_partition", Thrift.MessageType.REPLY, seqid);
+      } else {
+        result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+        output.writeMessageBegin("alter_partition", Thrift.MessageType.EXCEPTION, seqid);
+      }
+      result_obj.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    });
+  }
+};
+ThriftHiveMetastoreProcessor.prototype.process_drop_partition = function(seqid, input, output) {
+  var args = new ThriftHiveMetastore_drop_partition_args();
+  args.read(input);
+  input.readMessageEnd();
+  if (this._handler.drop_partition.length === 4) {
+    Q.fcall(this._handler.drop_partition.bind(this._handler),
+      args.db_name,
+      args.tbl_name,
+      args.part_vals,
+      args.deleteData
+    ).then(function(result) {
+      var result_obj = new ThriftHiveMetastore_drop_partition_result({success: result});
+      output.writeMessageBegin("drop_partition", Thrift.MessageType.REPLY, seqid);
+      result_obj.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    }).catch(function (err) {
+      var result;
+      if (err instanceof ttypes.NoSuchObjectException || err instanceof ttypes.MetaException) {
+        result = new ThriftHiveMetastore_drop_partition_result(err);
+        output.writeMessageBegin("drop_partition", Thrift.MessageType.REPLY, seqid);
+      } else {
+        result = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+        output.writeMessageBegin("drop_partition", Thrift.MessageType.EXCEPTION, seqid);
+      }
+      result.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    });
+  } else {
+    this._handler.drop_partition(args.db_name, args.tbl_name, args.part_vals, args.deleteData, function (err, result) {
+      var result_obj;
+      if ((err === null || typeof err === 'undefined') || err instanceof ttypes.NoSuchObjectException || err instanceof ttypes.MetaException) {
+        result_obj = new ThriftHiveMetastore_drop_partition_result((err !== null || typeof err === 'undefined') ? err : {success: result});
+        output.writeMessageBegin("drop_partition", Thrift.MessageType.REPLY, seqid);
+      } else {
+        result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+        output.writeMessageBegin("drop_partition", Thrift.MessageType.EXCEPTION, seqid);
       }
       result_obj.write(output);
       output.writeMessageEnd();

@@ -25,6 +25,15 @@ declare enum ClientCapability {
   INSERT_ONLY_TABLES = 2,
 }
 
+declare class Database {
+  public name: string;
+  public description: string;
+  public locationUri: string;
+  public parameters: { [k: string]: string; };
+
+    constructor(args?: { name: string; description: string; locationUri: string; parameters: { [k: string]: string; }; });
+}
+
 declare class FieldSchema {
   public name: string;
   public type: string;

@@ -32,6 +32,119 @@ ttypes.ClientCapability = {
   '2' : 'INSERT_ONLY_TABLES',
   'INSERT_ONLY_TABLES' : 2
 };
+var Database = module.exports.Database = function(args) {
+  this.name = null;
+  this.description = null;
+  this.locationUri = null;
+  this.parameters = null;
+  if (args) {
+    if (args.name !== undefined && args.name !== null) {
+      this.name = args.name;
+    }
+    if (args.description !== undefined && args.description !== null) {
+      this.description = args.description;
+    }
+    if (args.locationUri !== undefined && args.locationUri !== null) {
+      this.locationUri = args.locationUri;
+    }
+    if (args.parameters !== undefined && args.parameters !== null) {
+      this.parameters = Thrift.copyMap(args.parameters, [null]);
+    }
+  }
+};
+Database.prototype = {};
+Database.prototype.read = function(input) {
+  input.readStructBegin();
+  while (true) {
+    var ret = input.readFieldBegin();
+    var ftype = ret.ftype;
+    var fid = ret.fid;
+    if (ftype == Thrift.Type.STOP) {
+      break;
+    }
+    switch (fid) {
+      case 1:
+      if (ftype == Thrift.Type.STRING) {
+        this.name = input.readString();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 2:
+      if (ftype == Thrift.Type.STRING) {
+        this.description = input.readString();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 3:
+      if (ftype == Thrift.Type.STRING) {
+        this.locationUri = input.readString();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 4:
+      if (ftype == Thrift.Type.MAP) {
+        this.parameters = {};
+        var _rtmp31 = input.readMapBegin();
+        var _size0 = _rtmp31.size || 0;
+        for (var _i2 = 0; _i2 < _size0; ++_i2) {
+          var key3 = null;
+          var val4 = null;
+          key3 = input.readString();
+          val4 = input.readString();
+          this.parameters[key3] = val4;
+        }
+        input.readMapEnd();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      default:
+        input.skip(ftype);
+    }
+    input.readFieldEnd();
+  }
+  input.readStructEnd();
+  return;
+};
+
+Database.prototype.write = function(output) {
+  output.writeStructBegin('Database');
+  if (this.name !== null && this.name !== undefined) {
+    output.writeFieldBegin('name', Thrift.Type.STRING, 1);
+    output.writeString(this.name);
+    output.writeFieldEnd();
+  }
+  if (this.description !== null && this.description !== undefined) {
+    output.writeFieldBegin('description', Thrift.Type.STRING, 2);
+    output.writeString(this.description);
+    output.writeFieldEnd();
+  }
+  if (this.locationUri !== null && this.locationUri !== undefined) {
+    output.writeFieldBegin('locationUri', Thrift.Type.STRING, 3);
+    output.writeString(this.locationUri);
+    output.writeFieldEnd();
+  }
+  if (this.parameters !== null && this.parameters !== undefined) {
+    output.writeFieldBegin('parameters', Thrift.Type.MAP, 4);
+    output.writeMapBegin(Thrift.Type.STRING, Thrift.Type.STRING, Thrift.objectLength(this.parameters));
+    for (var kiter5 in this.parameters) {
+      if (this.parameters.hasOwnProperty(kiter5)) {
+        var viter6 = this.parameters[kiter5];
+        output.writeString(kiter5);
+        output.writeString(viter6);
+      }
+    }
+    output.writeMapEnd();
+    output.writeFieldEnd();
+  }
+  output.writeFieldStop();
+  output.writeStructEnd();
+  return;
+};
+
 var FieldSchema = module.exports.FieldSchema = function(args) {
   this.name = null;
   this.type = null;
@@ -171,14 +284,14 @@ SerDeInfo.prototype.read = function(input) {
       case 3:
       if (ftype == Thrift.Type.MAP) {
         this.parameters = {};
-        var _rtmp31 = input.readMapBegin();
-        var _size0 = _rtmp31.size || 0;
-        for (var _i2 = 0; _i2 < _size0; ++_i2) {
-          var key3 = null;
-          var val4 = null;
-          key3 = input.readString();
-          val4 = input.readString();
-          this.parameters[key3] = val4;
+        var _rtmp38 = input.readMapBegin();
+        var _size7 = _rtmp38.size || 0;
+        for (var _i9 = 0; _i9 < _size7; ++_i9) {
+          var key10 = null;
+          var val11 = null;
+          key10 = input.readString();
+          val11 = input.readString();
+          this.parameters[key10] = val11;
         }
         input.readMapEnd();
       } else {
@@ -237,11 +350,11 @@ SerDeInfo.prototype.write = function(output) {
   if (this.parameters !== null && this.parameters !== undefined) {
     output.writeFieldBegin('parameters', Thrift.Type.MAP, 3);
     output.writeMapBegin(Thrift.Type.STRING, Thrift.Type.STRING, Thrift.objectLength(this.parameters));
-    for (var kiter5 in this.parameters) {
-      if (this.parameters.hasOwnProperty(kiter5)) {
-        var viter6 = this.parameters[kiter5];
-        output.writeString(kiter5);
-        output.writeString(viter6);
+    for (var kiter12 in this.parameters) {
+      if (this.parameters.hasOwnProperty(kiter12)) {
+        var viter13 = this.parameters[kiter12];
+        output.writeString(kiter12);
+        output.writeString(viter13);
       }
     }
     output.writeMapEnd();
@@ -365,12 +478,12 @@ SkewedInfo.prototype.read = function(input) {
       case 1:
       if (ftype == Thrift.Type.LIST) {
         this.skewedColNames = [];
-        var _rtmp38 = input.readListBegin();
-        var _size7 = _rtmp38.size || 0;
-        for (var _i9 = 0; _i9 < _size7; ++_i9) {
-          var elem10 = null;
-          elem10 = input.readString();
-          this.skewedColNames.push(elem10);
+        var _rtmp315 = input.readListBegin();
+        var _size14 = _rtmp315.size || 0;
+        for (var _i16 = 0; _i16 < _size14; ++_i16) {
+          var elem17 = null;
+          elem17 = input.readString();
+          this.skewedColNames.push(elem17);
         }
         input.readListEnd();
       } else {
@@ -380,20 +493,20 @@ SkewedInfo.prototype.read = function(input) {
       case 2:
       if (ftype == Thrift.Type.LIST) {
         this.skewedColValues = [];
-        var _rtmp312 = input.readListBegin();
-        var _size11 = _rtmp312.size || 0;
-        for (var _i13 = 0; _i13 < _size11; ++_i13) {
-          var elem14 = null;
-          elem14 = [];
-          var _rtmp316 = input.readListBegin();
-          var _size15 = _rtmp316.size || 0;
-          for (var _i17 = 0; _i17 < _size15; ++_i17) {
-            var elem18 = null;
-            elem18 = input.readString();
-            elem14.push(elem18);
+        var _rtmp319 = input.readListBegin();
+        var _size18 = _rtmp319.size || 0;
+        for (var _i20 = 0; _i20 < _size18; ++_i20) {
+          var elem21 = null;
+          elem21 = [];
+          var _rtmp323 = input.readListBegin();
+          var _size22 = _rtmp323.size || 0;
+          for (var _i24 = 0; _i24 < _size22; ++_i24) {
+            var elem25 = null;
+            elem25 = input.readString();
+            elem21.push(elem25);
           }
           input.readListEnd();
-          this.skewedColValues.push(elem14);
+          this.skewedColValues.push(elem21);
         }
         input.readListEnd();
       } else {
@@ -403,22 +516,22 @@ SkewedInfo.prototype.read = function(input) {
       case 3:
       if (ftype == Thrift.Type.MAP) {
         this.skewedColValueLocationMaps = {};
-        var _rtmp320 = input.readMapBegin();
-        var _size19 = _rtmp320.size || 0;
-        for (var _i21 = 0; _i21 < _size19; ++_i21) {
-          var key22 = null;
-          var val23 = null;
-          key22 = [];
-          var _rtmp325 = input.readListBegin();
-          var _size24 = _rtmp325.size || 0;
-          for (var _i26 = 0; _i26 < _size24; ++_i26) {
-            var elem27 = null;
-            elem27 = input.readString();
-            key22.push(elem27);
+        var _rtmp327 = input.readMapBegin();
+        var _size26 = _rtmp327.size || 0;
+        for (var _i28 = 0; _i28 < _size26; ++_i28) {
+          var key29 = null;
+          var val30 = null;
+          key29 = [];
+          var _rtmp332 = input.readListBegin();
+          var _size31 = _rtmp332.size || 0;
+          for (var _i33 = 0; _i33 < _size31; ++_i33) {
+            var elem34 = null;
+            elem34 = input.readString();
+            key29.push(elem34);
           }
           input.readListEnd();
-          val23 = input.readString();
-          this.skewedColValueLocationMaps[key22] = val23;
+          val30 = input.readString();
+          this.skewedColValueLocationMaps[key29] = val30;
         }
         input.readMapEnd();
       } else {
@@ -439,10 +552,10 @@ SkewedInfo.prototype.write = function(output) {
   if (this.skewedColNames !== null && this.skewedColNames !== undefined) {
     output.writeFieldBegin('skewedColNames', Thrift.Type.LIST, 1);
     output.writeListBegin(Thrift.Type.STRING, this.skewedColNames.length);
-    for (var iter28 in this.skewedColNames) {
-      if (this.skewedColNames.hasOwnProperty(iter28)) {
-        iter28 = this.skewedColNames[iter28];
-        output.writeString(iter28);
+    for (var iter35 in this.skewedColNames) {
+      if (this.skewedColNames.hasOwnProperty(iter35)) {
+        iter35 = this.skewedColNames[iter35];
+        output.writeString(iter35);
       }
     }
     output.writeListEnd();
@@ -451,14 +564,14 @@ SkewedInfo.prototype.write = function(output) {
   if (this.skewedColValues !== null && this.skewedColValues !== undefined) {
     output.writeFieldBegin('skewedColValues', Thrift.Type.LIST, 2);
     output.writeListBegin(Thrift.Type.LIST, this.skewedColValues.length);
-    for (var iter29 in this.skewedColValues) {
-      if (this.skewedColValues.hasOwnProperty(iter29)) {
-        iter29 = this.skewedColValues[iter29];
-        output.writeListBegin(Thrift.Type.STRING, iter29.length);
-        for (var iter30 in iter29) {
-          if (iter29.hasOwnProperty(iter30)) {
-            iter30 = iter29[iter30];
-            output.writeString(iter30);
+    for (var iter36 in this.skewedColValues) {
+      if (this.skewedColValues.hasOwnProperty(iter36)) {
+        iter36 = this.skewedColValues[iter36];
+        output.writeListBegin(Thrift.Type.STRING, iter36.length);
+        for (var iter37 in iter36) {
+          if (iter36.hasOwnProperty(iter37)) {
+            iter37 = iter36[iter37];
+            output.writeString(iter37);
           }
         }
         output.writeListEnd();
@@ -470,18 +583,18 @@ SkewedInfo.prototype.write = function(output) {
   if (this.skewedColValueLocationMaps !== null && this.skewedColValueLocationMaps !== undefined) {
     output.writeFieldBegin('skewedColValueLocationMaps', Thrift.Type.MAP, 3);
     output.writeMapBegin(Thrift.Type.LIST, Thrift.Type.STRING, Thrift.objectLength(this.skewedColValueLocationMaps));
-    for (var kiter31 in this.skewedColValueLocationMaps) {
-      if (this.skewedColValueLocationMaps.hasOwnProperty(kiter31)) {
-        var viter32 = this.skewedColValueLocationMaps[kiter31];
-        output.writeListBegin(Thrift.Type.STRING, kiter31.length);
-        for (var iter33 in kiter31) {
-          if (kiter31.hasOwnProperty(iter33)) {
-            iter33 = kiter31[iter33];
-            output.writeString(iter33);
+    for (var kiter38 in this.skewedColValueLocationMaps) {
+      if (this.skewedColValueLocationMaps.hasOwnProperty(kiter38)) {
+        var viter39 = this.skewedColValueLocationMaps[kiter38];
+        output.writeListBegin(Thrift.Type.STRING, kiter38.length);
+        for (var iter40 in kiter38) {
+          if (kiter38.hasOwnProperty(iter40)) {
+            iter40 = kiter38[iter40];
+            output.writeString(iter40);
           }
         }
         output.writeListEnd();
-        output.writeString(viter32);
+        output.writeString(viter39);
       }
     }
     output.writeMapEnd();
@@ -558,13 +671,13 @@ StorageDescriptor.prototype.read = function(input) {
       case 1:
       if (ftype == Thrift.Type.LIST) {
         this.cols = [];
-        var _rtmp335 = input.readListBegin();
-        var _size34 = _rtmp335.size || 0;
-        for (var _i36 = 0; _i36 < _size34; ++_i36) {
-          var elem37 = null;
-          elem37 = new ttypes.FieldSchema();
-          elem37.read(input);
-          this.cols.push(elem37);
+        var _rtmp342 = input.readListBegin();
+        var _size41 = _rtmp342.size || 0;
+        for (var _i43 = 0; _i43 < _size41; ++_i43) {
+          var elem44 = null;
+          elem44 = new ttypes.FieldSchema();
+          elem44.read(input);
+          this.cols.push(elem44);
         }
         input.readListEnd();
       } else {
@@ -617,12 +730,12 @@ StorageDescriptor.prototype.read = function(input) {
       case 8:
       if (ftype == Thrift.Type.LIST) {
         this.bucketCols = [];
-        var _rtmp339 = input.readListBegin();
-        var _size38 = _rtmp339.size || 0;
-        for (var _i40 = 0; _i40 < _size38; ++_i40) {
-          var elem41 = null;
-          elem41 = input.readString();
-          this.bucketCols.push(elem41);
+        var _rtmp346 = input.readListBegin();
+        var _size45 = _rtmp346.size || 0;
+        for (var _i47 = 0; _i47 < _size45; ++_i47) {
+          var elem48 = null;
+          elem48 = input.readString();
+          this.bucketCols.push(elem48);
         }
         input.readListEnd();
       } else {
@@ -632,13 +745,13 @@ StorageDescriptor.prototype.read = function(input) {
       case 9:
       if (ftype == Thrift.Type.LIST) {
         this.sortCols = [];
-        var _rtmp343 = input.readListBegin();
-        var _size42 = _rtmp343.size || 0;
-        for (var _i44 = 0; _i44 < _size42; ++_i44) {
-          var elem45 = null;
-          elem45 = new ttypes.Order();
-          elem45.read(input);
-          this.sortCols.push(elem45);
+        var _rtmp350 = input.readListBegin();
+        var _size49 = _rtmp350.size || 0;
+        for (var _i51 = 0; _i51 < _size49; ++_i51) {
+          var elem52 = null;
+          elem52 = new ttypes.Order();
+          elem52.read(input);
+          this.sortCols.push(elem52);
         }
         input.readListEnd();
       } else {
@@ -648,14 +761,14 @@ StorageDescriptor.prototype.read = function(input) {
       case 10:
       if (ftype == Thrift.Type.MAP) {
         this.parameters = {};
-        var _rtmp347 = input.readMapBegin();
-        var _size46 = _rtmp347.size || 0;
-        for (var _i48 = 0; _i48 < _size46; ++_i48) {
-          var key49 = null;
-          var val50 = null;
-          key49 = input.readString();
-          val50 = input.readString();
-          this.parameters[key49] = val50;
+        var _rtmp354 = input.readMapBegin();
+        var _size53 = _rtmp354.size || 0;
+        for (var _i55 = 0; _i55 < _size53; ++_i55) {
+          var key56 = null;
+          var val57 = null;
+          key56 = input.readString();
+          val57 = input.readString();
+          this.parameters[key56] = val57;
         }
         input.readMapEnd();
       } else {
@@ -691,10 +804,10 @@ StorageDescriptor.prototype.write = function(output) {
   if (this.cols !== null && this.cols !== undefined) {
     output.writeFieldBegin('cols', Thrift.Type.LIST, 1);
     output.writeListBegin(Thrift.Type.STRUCT, this.cols.length);
-    for (var iter51 in this.cols) {
-      if (this.cols.hasOwnProperty(iter51)) {
-        iter51 = this.cols[iter51];
-        iter51.write(output);
+    for (var iter58 in this.cols) {
+      if (this.cols.hasOwnProperty(iter58)) {
+        iter58 = this.cols[iter58];
+        iter58.write(output);
       }
     }
     output.writeListEnd();
@@ -733,10 +846,10 @@ StorageDescriptor.prototype.write = function(output) {
   if (this.bucketCols !== null && this.bucketCols !== undefined) {
     output.writeFieldBegin('bucketCols', Thrift.Type.LIST, 8);
     output.writeListBegin(Thrift.Type.STRING, this.bucketCols.length);
-    for (var iter52 in this.bucketCols) {
-      if (this.bucketCols.hasOwnProperty(iter52)) {
-        iter52 = this.bucketCols[iter52];
-        output.writeString(iter52);
+    for (var iter59 in this.bucketCols) {
+      if (this.bucketCols.hasOwnProperty(iter59)) {
+        iter59 = this.bucketCols[iter59];
+        output.writeString(iter59);
       }
     }
     output.writeListEnd();
@@ -745,10 +858,10 @@ StorageDescriptor.prototype.write = function(output) {
   if (this.sortCols !== null && this.sortCols !== undefined) {
     output.writeFieldBegin('sortCols', Thrift.Type.LIST, 9);
     output.writeListBegin(Thrift.Type.STRUCT, this.sortCols.length);
-    for (var iter53 in this.sortCols) {
-      if (this.sortCols.hasOwnProperty(iter53)) {
-        iter53 = this.sortCols[iter53];
-        iter53.write(output);
+    for (var iter60 in this.sortCols) {
+      if (this.sortCols.hasOwnProperty(iter60)) {
+        iter60 = this.sortCols[iter60];
+        iter60.write(output);
       }
     }
     output.writeListEnd();
@@ -757,11 +870,11 @@ StorageDescriptor.prototype.write = function(output) {
   if (this.parameters !== null && this.parameters !== undefined) {
     output.writeFieldBegin('parameters', Thrift.Type.MAP, 10);
     output.writeMapBegin(Thrift.Type.STRING, Thrift.Type.STRING, Thrift.objectLength(this.parameters));
-    for (var kiter54 in this.parameters) {
-      if (this.parameters.hasOwnProperty(kiter54)) {
-        var viter55 = this.parameters[kiter54];
-        output.writeString(kiter54);
-        output.writeString(viter55);
+    for (var kiter61 in this.parameters) {
+      if (this.parameters.hasOwnProperty(kiter61)) {
+        var viter62 = this.parameters[kiter61];
+        output.writeString(kiter61);
+        output.writeString(viter62);
       }
     }
     output.writeMapEnd();
@@ -942,13 +1055,13 @@ Table.prototype.read = function(input) {
       case 8:
       if (ftype == Thrift.Type.LIST) {
         this.partitionKeys = [];
-        var _rtmp357 = input.readListBegin();
-        var _size56 = _rtmp357.size || 0;
-        for (var _i58 = 0; _i58 < _size56; ++_i58) {
-          var elem59 = null;
-          elem59 = new ttypes.FieldSchema();
-          elem59.read(input);
-          this.partitionKeys.push(elem59);
+        var _rtmp364 = input.readListBegin();
+        var _size63 = _rtmp364.size || 0;
+        for (var _i65 = 0; _i65 < _size63; ++_i65) {
+          var elem66 = null;
+          elem66 = new ttypes.FieldSchema();
+          elem66.read(input);
+          this.partitionKeys.push(elem66);
         }
         input.readListEnd();
       } else {
@@ -958,14 +1071,14 @@ Table.prototype.read = function(input) {
       case 9:
       if (ftype == Thrift.Type.MAP) {
         this.parameters = {};
-        var _rtmp361 = input.readMapBegin();
-        var _size60 = _rtmp361.size || 0;
-        for (var _i62 = 0; _i62 < _size60; ++_i62) {
-          var key63 = null;
-          var val64 = null;
-          key63 = input.readString();
-          val64 = input.readString();
-          this.parameters[key63] = val64;
+        var _rtmp368 = input.readMapBegin();
+        var _size67 = _rtmp368.size || 0;
+        for (var _i69 = 0; _i69 < _size67; ++_i69) {
+          var key70 = null;
+          var val71 = null;
+          key70 = input.readString();
+          val71 = input.readString();
+          this.parameters[key70] = val71;
         }
         input.readMapEnd();
       } else {
@@ -1045,12 +1158,12 @@ Table.prototype.read = function(input) {
       case 23:
       if (ftype == Thrift.Type.LIST) {
         this.requiredReadCapabilities = [];
-        var _rtmp366 = input.readListBegin();
-        var _size65 = _rtmp366.size || 0;
-        for (var _i67 = 0; _i67 < _size65; ++_i67) {
-          var elem68 = null;
-          elem68 = input.readString();
-          this.requiredReadCapabilities.push(elem68);
+        var _rtmp373 = input.readListBegin();
+        var _size72 = _rtmp373.size || 0;
+        for (var _i74 = 0; _i74 < _size72; ++_i74) {
+          var elem75 = null;
+          elem75 = input.readString();
+          this.requiredReadCapabilities.push(elem75);
         }
         input.readListEnd();
       } else {
@@ -1060,12 +1173,12 @@ Table.prototype.read = function(input) {
       case 24:
       if (ftype == Thrift.Type.LIST) {
         this.requiredWriteCapabilities = [];
-        var _rtmp370 = input.readListBegin();
-        var _size69 = _rtmp370.size || 0;
-        for (var _i71 = 0; _i71 < _size69; ++_i71) {
-          var elem72 = null;
-          elem72 = input.readString();
-          this.requiredWriteCapabilities.push(elem72);
+        var _rtmp377 = input.readListBegin();
+        var _size76 = _rtmp377.size || 0;
+        for (var _i78 = 0; _i78 < _size76; ++_i78) {
+          var elem79 = null;
+          elem79 = input.readString();
+          this.requiredWriteCapabilities.push(elem79);
         }
         input.readListEnd();
       } else {
@@ -1135,10 +1248,10 @@ Table.prototype.write = function(output) {
   if (this.partitionKeys !== null && this.partitionKeys !== undefined) {
     output.writeFieldBegin('partitionKeys', Thrift.Type.LIST, 8);
     output.writeListBegin(Thrift.Type.STRUCT, this.partitionKeys.length);
-    for (var iter73 in this.partitionKeys) {
-      if (this.partitionKeys.hasOwnProperty(iter73)) {
-        iter73 = this.partitionKeys[iter73];
-        iter73.write(output);
+    for (var iter80 in this.partitionKeys) {
+      if (this.partitionKeys.hasOwnProperty(iter80)) {
+        iter80 = this.partitionKeys[iter80];
+        iter80.write(output);
       }
     }
     output.writeListEnd();
@@ -1147,11 +1260,11 @@ Table.prototype.write = function(output) {
   if (this.parameters !== null && this.parameters !== undefined) {
     output.writeFieldBegin('parameters', Thrift.Type.MAP, 9);
     output.writeMapBegin(Thrift.Type.STRING, Thrift.Type.STRING, Thrift.objectLength(this.parameters));
-    for (var kiter74 in this.parameters) {
-      if (this.parameters.hasOwnProperty(kiter74)) {
-        var viter75 = this.parameters[kiter74];
-        output.writeString(kiter74);
-        output.writeString(viter75);
+    for (var kiter81 in this.parameters) {
+      if (this.parameters.hasOwnProperty(kiter81)) {
+        var viter82 = this.parameters[kiter81];
+        output.writeString(kiter81);
+        output.writeString(viter82);
       }
     }
     output.writeMapEnd();
@@ -1210,10 +1323,10 @@ Table.prototype.write = function(output) {
   if (this.requiredReadCapabilities !== null && this.requiredReadCapabilities !== undefined) {
     output.writeFieldBegin('requiredReadCapabilities', Thrift.Type.LIST, 23);
     output.writeListBegin(Thrift.Type.STRING, this.requiredReadCapabilities.length);
-    for (var iter76 in this.requiredReadCapabilities) {
-      if (this.requiredReadCapabilities.hasOwnProperty(iter76)) {
-        iter76 = this.requiredReadCapabilities[iter76];
-        output.writeString(iter76);
+    for (var iter83 in this.requiredReadCapabilities) {
+      if (this.requiredReadCapabilities.hasOwnProperty(iter83)) {
+        iter83 = this.requiredReadCapabilities[iter83];
+        output.writeString(iter83);
       }
     }
     output.writeListEnd();
@@ -1222,10 +1335,10 @@ Table.prototype.write = function(output) {
   if (this.requiredWriteCapabilities !== null && this.requiredWriteCapabilities !== undefined) {
     output.writeFieldBegin('requiredWriteCapabilities', Thrift.Type.LIST, 24);
     output.writeListBegin(Thrift.Type.STRING, this.requiredWriteCapabilities.length);
-    for (var iter77 in this.requiredWriteCapabilities) {
-      if (this.requiredWriteCapabilities.hasOwnProperty(iter77)) {
-        iter77 = this.requiredWriteCapabilities[iter77];
-        output.writeString(iter77);
+    for (var iter84 in this.requiredWriteCapabilities) {
+      if (this.requiredWriteCapabilities.hasOwnProperty(iter84)) {
+        iter84 = this.requiredWriteCapabilities[iter84];
+        output.writeString(iter84);
       }
     }
     output.writeListEnd();
@@ -1304,12 +1417,12 @@ Partition.prototype.read = function(input) {
       case 1:
       if (ftype == Thrift.Type.LIST) {
         this.values = [];
-        var _rtmp379 = input.readListBegin();
-        var _size78 = _rtmp379.size || 0;
-        for (var _i80 = 0; _i80 < _size78; ++_i80) {
-          var elem81 = null;
-          elem81 = input.readString();
-          this.values.push(elem81);
+        var _rtmp386 = input.readListBegin();
+        var _size85 = _rtmp386.size || 0;
+        for (var _i87 = 0; _i87 < _size85; ++_i87) {
+          var elem88 = null;
+          elem88 = input.readString();
+          this.values.push(elem88);
         }
         input.readListEnd();
       } else {
@@ -1355,14 +1468,14 @@ Partition.prototype.read = function(input) {
       case 7:
       if (ftype == Thrift.Type.MAP) {
         this.parameters = {};
-        var _rtmp383 = input.readMapBegin();
-        var _size82 = _rtmp383.size || 0;
-        for (var _i84 = 0; _i84 < _size82; ++_i84) {
-          var key85 = null;
-          var val86 = null;
-          key85 = input.readString();
-          val86 = input.readString();
-          this.parameters[key85] = val86;
+        var _rtmp390 = input.readMapBegin();
+        var _size89 = _rtmp390.size || 0;
+        for (var _i91 = 0; _i91 < _size89; ++_i91) {
+          var key92 = null;
+          var val93 = null;
+          key92 = input.readString();
+          val93 = input.readString();
+          this.parameters[key92] = val93;
         }
         input.readMapEnd();
       } else {
@@ -1404,10 +1517,10 @@ Partition.prototype.write = function(output) {
   if (this.values !== null && this.values !== undefined) {
     output.writeFieldBegin('values', Thrift.Type.LIST, 1);
     output.writeListBegin(Thrift.Type.STRING, this.values.length);
-    for (var iter87 in this.values) {
-      if (this.values.hasOwnProperty(iter87)) {
-        iter87 = this.values[iter87];
-        output.writeString(iter87);
+    for (var iter94 in this.values) {
+      if (this.values.hasOwnProperty(iter94)) {
+        iter94 = this.values[iter94];
+        output.writeString(iter94);
       }
     }
     output.writeListEnd();
@@ -1441,11 +1554,11 @@ Partition.prototype.write = function(output) {
   if (this.parameters !== null && this.parameters !== undefined) {
     output.writeFieldBegin('parameters', Thrift.Type.MAP, 7);
     output.writeMapBegin(Thrift.Type.STRING, Thrift.Type.STRING, Thrift.objectLength(this.parameters));
-    for (var kiter88 in this.parameters) {
-      if (this.parameters.hasOwnProperty(kiter88)) {
-        var viter89 = this.parameters[kiter88];
-        output.writeString(kiter88);
-        output.writeString(viter89);
+    for (var kiter95 in this.parameters) {
+      if (this.parameters.hasOwnProperty(kiter95)) {
+        var viter96 = this.parameters[kiter95];
+        output.writeString(kiter95);
+        output.writeString(viter96);
       }
     }
     output.writeMapEnd();
@@ -1493,14 +1606,14 @@ EnvironmentContext.prototype.read = function(input) {
       case 1:
       if (ftype == Thrift.Type.MAP) {
         this.properties = {};
-        var _rtmp391 = input.readMapBegin();
-        var _size90 = _rtmp391.size || 0;
-        for (var _i92 = 0; _i92 < _size90; ++_i92) {
-          var key93 = null;
-          var val94 = null;
-          key93 = input.readString();
-          val94 = input.readString();
-          this.properties[key93] = val94;
+        var _rtmp398 = input.readMapBegin();
+        var _size97 = _rtmp398.size || 0;
+        for (var _i99 = 0; _i99 < _size97; ++_i99) {
+          var key100 = null;
+          var val101 = null;
+          key100 = input.readString();
+          val101 = input.readString();
+          this.properties[key100] = val101;
         }
         input.readMapEnd();
       } else {
@@ -1524,11 +1637,11 @@ EnvironmentContext.prototype.write = function(output) {
   if (this.properties !== null && this.properties !== undefined) {
     output.writeFieldBegin('properties', Thrift.Type.MAP, 1);
     output.writeMapBegin(Thrift.Type.STRING, Thrift.Type.STRING, Thrift.objectLength(this.properties));
-    for (var kiter95 in this.properties) {
-      if (this.properties.hasOwnProperty(kiter95)) {
-        var viter96 = this.properties[kiter95];
-        output.writeString(kiter95);
-        output.writeString(viter96);
+    for (var kiter102 in this.properties) {
+      if (this.properties.hasOwnProperty(kiter102)) {
+        var viter103 = this.properties[kiter102];
+        output.writeString(kiter102);
+        output.writeString(viter103);
       }
     }
     output.writeMapEnd();
@@ -1597,12 +1710,12 @@ NotificationEventRequest.prototype.read = function(input) {
       case 3:
       if (ftype == Thrift.Type.LIST) {
         this.eventTypeSkipList = [];
-        var _rtmp398 = input.readListBegin();
-        var _size97 = _rtmp398.size || 0;
-        for (var _i99 = 0; _i99 < _size97; ++_i99) {
-          var elem100 = null;
-          elem100 = input.readString();
-          this.eventTypeSkipList.push(elem100);
+        var _rtmp3105 = input.readListBegin();
+        var _size104 = _rtmp3105.size || 0;
+        for (var _i106 = 0; _i106 < _size104; ++_i106) {
+          var elem107 = null;
+          elem107 = input.readString();
+          this.eventTypeSkipList.push(elem107);
         }
         input.readListEnd();
       } else {
@@ -1626,12 +1739,12 @@ NotificationEventRequest.prototype.read = function(input) {
       case 6:
       if (ftype == Thrift.Type.LIST) {
         this.tableNames = [];
-        var _rtmp3102 = input.readListBegin();
-        var _size101 = _rtmp3102.size || 0;
-        for (var _i103 = 0; _i103 < _size101; ++_i103) {
-          var elem104 = null;
-          elem104 = input.readString();
-          this.tableNames.push(elem104);
+        var _rtmp3109 = input.readListBegin();
+        var _size108 = _rtmp3109.size || 0;
+        for (var _i110 = 0; _i110 < _size108; ++_i110) {
+          var elem111 = null;
+          elem111 = input.readString();
+          this.tableNames.push(elem111);
         }
         input.readListEnd();
       } else {
@@ -1662,10 +1775,10 @@ NotificationEventRequest.prototype.write = function(output) {
   if (this.eventTypeSkipList !== null && this.eventTypeSkipList !== undefined) {
     output.writeFieldBegin('eventTypeSkipList', Thrift.Type.LIST, 3);
     output.writeListBegin(Thrift.Type.STRING, this.eventTypeSkipList.length);
-    for (var iter105 in this.eventTypeSkipList) {
-      if (this.eventTypeSkipList.hasOwnProperty(iter105)) {
-        iter105 = this.eventTypeSkipList[iter105];
-        output.writeString(iter105);
+    for (var iter112 in this.eventTypeSkipList) {
+      if (this.eventTypeSkipList.hasOwnProperty(iter112)) {
+        iter112 = this.eventTypeSkipList[iter112];
+        output.writeString(iter112);
       }
     }
     output.writeListEnd();
@@ -1684,10 +1797,10 @@ NotificationEventRequest.prototype.write = function(output) {
   if (this.tableNames !== null && this.tableNames !== undefined) {
     output.writeFieldBegin('tableNames', Thrift.Type.LIST, 6);
     output.writeListBegin(Thrift.Type.STRING, this.tableNames.length);
-    for (var iter106 in this.tableNames) {
-      if (this.tableNames.hasOwnProperty(iter106)) {
-        iter106 = this.tableNames[iter106];
-        output.writeString(iter106);
+    for (var iter113 in this.tableNames) {
+      if (this.tableNames.hasOwnProperty(iter113)) {
+        iter113 = this.tableNames[iter113];
+        output.writeString(iter113);
       }
     }
     output.writeListEnd();
@@ -1889,13 +2002,13 @@ NotificationEventResponse.prototype.read = function(input) {
       case 1:
       if (ftype == Thrift.Type.LIST) {
         this.events = [];
-        var _rtmp3108 = input.readListBegin();
-        var _size107 = _rtmp3108.size || 0;
-        for (var _i109 = 0; _i109 < _size107; ++_i109) {
-          var elem110 = null;
-          elem110 = new ttypes.NotificationEvent();
-          elem110.read(input);
-          this.events.push(elem110);
+        var _rtmp3115 = input.readListBegin();
+        var _size114 = _rtmp3115.size || 0;
+        for (var _i116 = 0; _i116 < _size114; ++_i116) {
+          var elem117 = null;
+          elem117 = new ttypes.NotificationEvent();
+          elem117.read(input);
+          this.events.push(elem117);
         }
         input.readListEnd();
       } else {
@@ -1919,10 +2032,10 @@ NotificationEventResponse.prototype.write = function(output) {
   if (this.events !== null && this.events !== undefined) {
     output.writeFieldBegin('events', Thrift.Type.LIST, 1);
     output.writeListBegin(Thrift.Type.STRUCT, this.events.length);
-    for (var iter111 in this.events) {
-      if (this.events.hasOwnProperty(iter111)) {
-        iter111 = this.events[iter111];
-        iter111.write(output);
+    for (var iter118 in this.events) {
+      if (this.events.hasOwnProperty(iter118)) {
+        iter118 = this.events[iter118];
+        iter118.write(output);
       }
     }
     output.writeListEnd();
@@ -2009,12 +2122,12 @@ ClientCapabilities.prototype.read = function(input) {
       case 1:
       if (ftype == Thrift.Type.LIST) {
         this.values = [];
-        var _rtmp3113 = input.readListBegin();
-        var _size112 = _rtmp3113.size || 0;
-        for (var _i114 = 0; _i114 < _size112; ++_i114) {
-          var elem115 = null;
-          elem115 = input.readI32();
-          this.values.push(elem115);
+        var _rtmp3120 = input.readListBegin();
+        var _size119 = _rtmp3120.size || 0;
+        for (var _i121 = 0; _i121 < _size119; ++_i121) {
+          var elem122 = null;
+          elem122 = input.readI32();
+          this.values.push(elem122);
         }
         input.readListEnd();
       } else {
@@ -2038,10 +2151,10 @@ ClientCapabilities.prototype.write = function(output) {
   if (this.values !== null && this.values !== undefined) {
     output.writeFieldBegin('values', Thrift.Type.LIST, 1);
     output.writeListBegin(Thrift.Type.I32, this.values.length);
-    for (var iter116 in this.values) {
-      if (this.values.hasOwnProperty(iter116)) {
-        iter116 = this.values[iter116];
-        output.writeI32(iter116);
+    for (var iter123 in this.values) {
+      if (this.values.hasOwnProperty(iter123)) {
+        iter123 = this.values[iter123];
+        output.writeI32(iter123);
       }
     }
     output.writeListEnd();
@@ -2157,12 +2270,12 @@ GetTableRequest.prototype.read = function(input) {
       case 8:
       if (ftype == Thrift.Type.LIST) {
         this.processorCapabilities = [];
-        var _rtmp3118 = input.readListBegin();
-        var _size117 = _rtmp3118.size || 0;
-        for (var _i119 = 0; _i119 < _size117; ++_i119) {
-          var elem120 = null;
-          elem120 = input.readString();
-          this.processorCapabilities.push(elem120);
+        var _rtmp3125 = input.readListBegin();
+        var _size124 = _rtmp3125.size || 0;
+        for (var _i126 = 0; _i126 < _size124; ++_i126) {
+          var elem127 = null;
+          elem127 = input.readString();
+          this.processorCapabilities.push(elem127);
         }
         input.readListEnd();
       } else {
@@ -2234,10 +2347,10 @@ GetTableRequest.prototype.write = function(output) {
   if (this.processorCapabilities !== null && this.processorCapabilities !== undefined) {
     output.writeFieldBegin('processorCapabilities', Thrift.Type.LIST, 8);
     output.writeListBegin(Thrift.Type.STRING, this.processorCapabilities.length);
-    for (var iter121 in this.processorCapabilities) {
-      if (this.processorCapabilities.hasOwnProperty(iter121)) {
-        iter121 = this.processorCapabilities[iter121];
-        output.writeString(iter121);
+    for (var iter128 in this.processorCapabilities) {
+      if (this.processorCapabilities.hasOwnProperty(iter128)) {
+        iter128 = this.processorCapabilities[iter128];
+        output.writeString(iter128);
       }
     }
     output.writeListEnd();
@@ -2384,12 +2497,12 @@ GetTablesRequest.prototype.read = function(input) {
       case 2:
       if (ftype == Thrift.Type.LIST) {
         this.tblNames = [];
-        var _rtmp3123 = input.readListBegin();
-        var _size122 = _rtmp3123.size || 0;
-        for (var _i124 = 0; _i124 < _size122; ++_i124) {
-          var elem125 = null;
-          elem125 = input.readString();
-          this.tblNames.push(elem125);
+        var _rtmp3130 = input.readListBegin();
+        var _size129 = _rtmp3130.size || 0;
+        for (var _i131 = 0; _i131 < _size129; ++_i131) {
+          var elem132 = null;
+          elem132 = input.readString();
+          this.tblNames.push(elem132);
         }
         input.readListEnd();
       } else {
@@ -2414,12 +2527,12 @@ GetTablesRequest.prototype.read = function(input) {
       case 5:
       if (ftype == Thrift.Type.LIST) {
         this.processorCapabilities = [];
-        var _rtmp3127 = input.readListBegin();
-        var _size126 = _rtmp3127.size || 0;
-        for (var _i128 = 0; _i128 < _size126; ++_i128) {
-          var elem129 = null;
-          elem129 = input.readString();
-          this.processorCapabilities.push(elem129);
+        var _rtmp3134 = input.readListBegin();
+        var _size133 = _rtmp3134.size || 0;
+        for (var _i135 = 0; _i135 < _size133; ++_i135) {
+          var elem136 = null;
+          elem136 = input.readString();
+          this.processorCapabilities.push(elem136);
         }
         input.readListEnd();
       } else {
@@ -2459,10 +2572,10 @@ GetTablesRequest.prototype.write = function(output) {
   if (this.tblNames !== null && this.tblNames !== undefined) {
     output.writeFieldBegin('tblNames', Thrift.Type.LIST, 2);
     output.writeListBegin(Thrift.Type.STRING, this.tblNames.length);
-    for (var iter130 in this.tblNames) {
-      if (this.tblNames.hasOwnProperty(iter130)) {
-        iter130 = this.tblNames[iter130];
-        output.writeString(iter130);
+    for (var iter137 in this.tblNames) {
+      if (this.tblNames.hasOwnProperty(iter137)) {
+        iter137 = this.tblNames[iter137];
+        output.writeString(iter137);
       }
     }
     output.writeListEnd();
@@ -2481,10 +2594,10 @@ GetTablesRequest.prototype.write = function(output) {
   if (this.processorCapabilities !== null && this.processorCapabilities !== undefined) {
     output.writeFieldBegin('processorCapabilities', Thrift.Type.LIST, 5);
     output.writeListBegin(Thrift.Type.STRING, this.processorCapabilities.length);
-    for (var iter131 in this.processorCapabilities) {
-      if (this.processorCapabilities.hasOwnProperty(iter131)) {
-        iter131 = this.processorCapabilities[iter131];
-        output.writeString(iter131);
+    for (var iter138 in this.processorCapabilities) {
+      if (this.processorCapabilities.hasOwnProperty(iter138)) {
+        iter138 = this.processorCapabilities[iter138];
+        output.writeString(iter138);
       }
     }
     output.writeListEnd();
@@ -2529,13 +2642,13 @@ GetTablesResult.prototype.read = function(input) {
       case 1:
       if (ftype == Thrift.Type.LIST) {
         this.tables = [];
-        var _rtmp3133 = input.readListBegin();
-        var _size132 = _rtmp3133.size || 0;
-        for (var _i134 = 0; _i134 < _size132; ++_i134) {
-          var elem135 = null;
-          elem135 = new ttypes.Table();
-          elem135.read(input);
-          this.tables.push(elem135);
+        var _rtmp3140 = input.readListBegin();
+        var _size139 = _rtmp3140.size || 0;
+        for (var _i141 = 0; _i141 < _size139; ++_i141) {
+          var elem142 = null;
+          elem142 = new ttypes.Table();
+          elem142.read(input);
+          this.tables.push(elem142);
         }
         input.readListEnd();
       } else {
@@ -2559,10 +2672,10 @@ GetTablesResult.prototype.write = function(output) {
   if (this.tables !== null && this.tables !== undefined) {
     output.writeFieldBegin('tables', Thrift.Type.LIST, 1);
     output.writeListBegin(Thrift.Type.STRUCT, this.tables.length);
-    for (var iter136 in this.tables) {
-      if (this.tables.hasOwnProperty(iter136)) {
-        iter136 = this.tables[iter136];
-        iter136.write(output);
+    for (var iter143 in this.tables) {
+      if (this.tables.hasOwnProperty(iter143)) {
+        iter143 = this.tables[iter143];
+        iter143.write(output);
       }
     }
     output.writeListEnd();
@@ -2653,13 +2766,13 @@ AddPartitionsRequest.prototype.read = function(input) {
       case 3:
       if (ftype == Thrift.Type.LIST) {
         this.parts = [];
-        var _rtmp3138 = input.readListBegin();
-        var _size137 = _rtmp3138.size || 0;
-        for (var _i139 = 0; _i139 < _size137; ++_i139) {
-          var elem140 = null;
-          elem140 = new ttypes.Partition();
-          elem140.read(input);
-          this.parts.push(elem140);
+        var _rtmp3145 = input.readListBegin();
+        var _size144 = _rtmp3145.size || 0;
+        for (var _i146 = 0; _i146 < _size144; ++_i146) {
+          var elem147 = null;
+          elem147 = new ttypes.Partition();
+          elem147.read(input);
+          this.parts.push(elem147);
         }
         input.readListEnd();
       } else {
@@ -2704,13 +2817,13 @@ AddPartitionsRequest.prototype.read = function(input) {
       case 9:
       if (ftype == Thrift.Type.LIST) {
         this.partitionColSchema = [];
-        var _rtmp3142 = input.readListBegin();
-        var _size141 = _rtmp3142.size || 0;
-        for (var _i143 = 0; _i143 < _size141; ++_i143) {
-          var elem144 = null;
-          elem144 = new ttypes.FieldSchema();
-          elem144.read(input);
-          this.partitionColSchema.push(elem144);
+        var _rtmp3149 = input.readListBegin();
+        var _size148 = _rtmp3149.size || 0;
+        for (var _i150 = 0; _i150 < _size148; ++_i150) {
+          var elem151 = null;
+          elem151 = new ttypes.FieldSchema();
+          elem151.read(input);
+          this.partitionColSchema.push(elem151);
         }
         input.readListEnd();
       } else {
@@ -2749,10 +2862,10 @@ AddPartitionsRequest.prototype.write = function(output) {
   if (this.parts !== null && this.parts !== undefined) {
     output.writeFieldBegin('parts', Thrift.Type.LIST, 3);
     output.writeListBegin(Thrift.Type.STRUCT, this.parts.length);
-    for (var iter145 in this.parts) {
-      if (this.parts.hasOwnProperty(iter145)) {
-        iter145 = this.parts[iter145];
-        iter145.write(output);
+    for (var iter152 in this.parts) {
+      if (this.parts.hasOwnProperty(iter152)) {
+        iter152 = this.parts[iter152];
+        iter152.write(output);
       }
     }
     output.writeListEnd();
@@ -2786,10 +2899,10 @@ AddPartitionsRequest.prototype.write = function(output) {
   if (this.partitionColSchema !== null && this.partitionColSchema !== undefined) {
     output.writeFieldBegin('partitionColSchema', Thrift.Type.LIST, 9);
     output.writeListBegin(Thrift.Type.STRUCT, this.partitionColSchema.length);
-    for (var iter146 in this.partitionColSchema) {
-      if (this.partitionColSchema.hasOwnProperty(iter146)) {
-        iter146 = this.partitionColSchema[iter146];
-        iter146.write(output);
+    for (var iter153 in this.partitionColSchema) {
+      if (this.partitionColSchema.hasOwnProperty(iter153)) {
+        iter153 = this.partitionColSchema[iter153];
+        iter153.write(output);
       }
     }
     output.writeListEnd();
@@ -2835,13 +2948,13 @@ AddPartitionsResult.prototype.read = function(input) {
       case 1:
       if (ftype == Thrift.Type.LIST) {
         this.partitions = [];
-        var _rtmp3148 = input.readListBegin();
-        var _size147 = _rtmp3148.size || 0;
-        for (var _i149 = 0; _i149 < _size147; ++_i149) {
-          var elem150 = null;
-          elem150 = new ttypes.Partition();
-          elem150.read(input);
-          this.partitions.push(elem150);
+        var _rtmp3155 = input.readListBegin();
+        var _size154 = _rtmp3155.size || 0;
+        for (var _i156 = 0; _i156 < _size154; ++_i156) {
+          var elem157 = null;
+          elem157 = new ttypes.Partition();
+          elem157.read(input);
+          this.partitions.push(elem157);
         }
         input.readListEnd();
       } else {
@@ -2858,13 +2971,13 @@ AddPartitionsResult.prototype.read = function(input) {
       case 3:
       if (ftype == Thrift.Type.LIST) {
         this.partitionColSchema = [];
-        var _rtmp3152 = input.readListBegin();
-        var _size151 = _rtmp3152.size || 0;
-        for (var _i153 = 0; _i153 < _size151; ++_i153) {
-          var elem154 = null;
-          elem154 = new ttypes.FieldSchema();
-          elem154.read(input);
-          this.partitionColSchema.push(elem154);
+        var _rtmp3159 = input.readListBegin();
+        var _size158 = _rtmp3159.size || 0;
+        for (var _i160 = 0; _i160 < _size158; ++_i160) {
+          var elem161 = null;
+          elem161 = new ttypes.FieldSchema();
+          elem161.read(input);
+          this.partitionColSchema.push(elem161);
         }
         input.readListEnd();
       } else {
@@ -2885,10 +2998,10 @@ AddPartitionsResult.prototype.write = function(output) {
   if (this.partitions !== null && this.partitions !== undefined) {
     output.writeFieldBegin('partitions', Thrift.Type.LIST, 1);
     output.writeListBegin(Thrift.Type.STRUCT, this.partitions.length);
-    for (var iter155 in this.partitions) {
-      if (this.partitions.hasOwnProperty(iter155)) {
-        iter155 = this.partitions[iter155];
-        iter155.write(output);
+    for (var iter162 in this.partitions) {
+      if (this.partitions.hasOwnProperty(iter162)) {
+        iter162 = this.partitions[iter162];
+        iter162.write(output);
       }
     }
     output.writeListEnd();
@@ -2902,10 +3015,10 @@ AddPartitionsResult.prototype.write = function(output) {
   if (this.partitionColSchema !== null && this.partitionColSchema !== undefined) {
     output.writeFieldBegin('partitionColSchema', Thrift.Type.LIST, 3);
     output.writeListBegin(Thrift.Type.STRUCT, this.partitionColSchema.length);
-    for (var iter156 in this.partitionColSchema) {
-      if (this.partitionColSchema.hasOwnProperty(iter156)) {
-        iter156 = this.partitionColSchema[iter156];
-        iter156.write(output);
+    for (var iter163 in this.partitionColSchema) {
+      if (this.partitionColSchema.hasOwnProperty(iter163)) {
+        iter163 = this.partitionColSchema[iter163];
+        iter163.write(output);
       }
     }
     output.writeListEnd();

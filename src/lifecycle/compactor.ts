@@ -1,0 +1,103 @@
+// When and what to compact (the protocol itself is src/sink/compact.ts). Each round, for every table
+// this instance runs: finish the compactions the ledger has open (after a crash too), then start one
+// for each partition directory holding at least kafka.compaction.min.files files older than
+// kafka.compaction.min.age.ms.
+import type { Logger } from 'pino';
+import type { Ledger, StreamRow } from '../ledger/ledger.ts';
+import type { StreamSpec } from '../properties/parse.ts';
+import type { StoredLayout } from '../properties/stream.ts';
+import { compactedDir, runCompaction, type CompactionStep } from '../sink/compact.ts';
+import type { FileSystems } from '../sink/fs.ts';
+
+export interface CompactorDeps {
+  ledger: Ledger;
+  fileSystems: FileSystems;
+  log: Logger;
+  /** Whether this instance runs the table now: only its owner may move its directories. */
+  runsHere(tableId: number): boolean;
+  setPartitionLocation(dbName: string, tableName: string, values: string[], location: string): Promise<void>;
+  /** How long a replaced directory stays for queries planned on it. */
+  graceMs: number;
+  periodMs: number;
+  onCompacted?(table: string, counts: { inputFiles: number; outputFiles: number }): void;
+  reached?(step: CompactionStep): void;
+}
+
+export class Compactor {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(private readonly deps: CompactorDeps) {}
+
+  start(): void {
+    this.timer = setInterval(() => { this.running = this.running.then(() => this.round()); }, this.deps.periodMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One pass over the tables; a failure is logged and the compaction is rolled forward next round. */
+  async round(now = Date.now()): Promise<void> {
+    for (const stream of this.deps.ledger.listStreams()) {
+      if (this.stopped) return;
+      if (!this.deps.runsHere(stream.tableId)) continue;
+      try {
+        await this.compactTable(stream, now);
+      } catch (error) {
+        this.deps.log.warn({ table: `${stream.dbName}.${stream.tableName}`, err: (error as Error).message }, 'compaction failed; it is retried next round');
+      }
+    }
+  }
+
+  private async compactTable(stream: StreamRow, now: number): Promise<void> {
+    const spec = JSON.parse(stream.specJson) as StreamSpec;
+    const layout = JSON.parse(stream.layoutJson) as StoredLayout;
+    const { ledger } = this.deps;
+    const open = ledger.openCompactions(stream.tableId);
+    const settings = spec.compaction;
+    if (open.length === 0 && (settings === undefined || settings.minFiles === 0)) return;
+    const table = `${stream.dbName}.${stream.tableName}`;
+    const { fs, path: tableDir } = this.deps.fileSystems.for(layout.location, table);
+    const prefix = locationPrefix(layout.location, tableDir);
+    const compaction = {
+      targetFileBytes: settings?.targetFileBytes ?? Number.MAX_SAFE_INTEGER,
+      numBuckets: Math.max(0, layout.numBuckets),
+      graceMs: this.deps.graceMs,
+    };
+    const deps = {
+      fs, tableDir,
+      toLocation: (path: string) => prefix + path,
+      setPartitionLocation: (values: string[], location: string) => this.deps.setPartitionLocation(stream.dbName, stream.tableName, values, location),
+      switched: (id: number, counts: { inputFiles: number; outputFiles: number }) => {
+        ledger.compactionSwitched(id, counts);
+        this.deps.log.info({ table, compaction: id, ...counts }, 'partition compacted; the old directory goes after the grace period');
+        this.deps.onCompacted?.(table, counts);
+      },
+      done: (id: number) => ledger.compactionDone(id),
+      reached: this.deps.reached,
+    };
+    for (const c of open) await runCompaction(deps, c, compaction, now);
+    if (settings === undefined || settings.minFiles === 0) return;
+
+    const busy = new Set(ledger.openCompactions(stream.tableId).filter((c) => c.state === 'planned').map((c) => c.naturalDir));
+    for (const candidate of ledger.compactionCandidates(stream.tableId, now - settings.minAgeMs)) {
+      if (this.stopped) return;
+      if (busy.has(candidate.naturalDir) || candidate.oldFiles < settings.minFiles) continue;
+      const planned = ledger.planCompaction(stream.tableId, candidate.naturalDir, candidate.partitionValues, (id) => compactedDir(tableDir, id));
+      if (!planned) continue; // a batch is publishing there right now: next round
+      this.deps.reached?.('compaction-planned');
+      await runCompaction(deps, planned, compaction, Date.now());
+    }
+  }
+}
+
+/** The scheme and authority a location puts before its path ('hdfs://nn:8020', 'file:'). */
+function locationPrefix(location: string, path: string): string {
+  const trimmed = location.replace(/\/+$/, '');
+  if (!trimmed.endsWith(path)) throw new Error(`location ${location} does not end with its path ${path}`);
+  return trimmed.slice(0, trimmed.length - path.length);
+}

@@ -1,0 +1,166 @@
+// The compaction protocol, in one place. Frequent commits leave a partition directory with many
+// small files; a compaction merges them into a new directory and points the Hive partition there in
+// one metastore call, so a reader sees the old directory or the new one, never both and never half.
+//
+//   1. plan (ledger, one transaction): choose the new directory; batches recorded from then on
+//      publish there. Refused while a recorded batch still has to publish into the old directory.
+//   2. write: list the old directory (nothing enters it any more) and write its files, merged toward
+//      the target size (one file per bucket in a bucketed table), into the new directory: each under
+//      a hidden name in staging, then renamed, skipped if already there
+//   3. switch: set the Hive partition's location to the new directory (alter_partition); mark it in
+//      the ledger
+//   4. clean: after a grace period (queries planned on the old directory finish), remove the old
+//      directory's files and the directory; mark the compaction done
+//
+// A crash at any point is rolled forward from the ledger's row: every step is idempotent, and the old
+// directory's files are removed only after Hive reads the new one. Batches committed between 1 and 3
+// are in the new directory and become visible at 3 (seconds later): never twice, never lost.
+// Row groups are copied, not decoded (parquet-merge.ts), so values stay bit for bit what they were.
+import { posix } from 'node:path';
+import type { Compaction } from '../ledger/ledger.ts';
+import type { FileSystem } from './fs.ts';
+import { mergeParquet, parquetSchemaKey } from './parquet-merge.ts';
+
+/** Where a test can make the process die; the kill -9 compaction test names these. */
+export type CompactionStep = 'compaction-planned' | 'compaction-between-outputs' | 'compaction-written' | 'compaction-switched' | 'compaction-cleaned';
+
+export type CompactionFileSystem = Pick<FileSystem, 'list' | 'readFile' | 'writeFileDurably' | 'rename' | 'exists' | 'mkdirs' | 'remove'>;
+
+export interface CompactionDeps {
+  fs: CompactionFileSystem;
+  /** Table location as a path on `fs`; staging lives under it. */
+  tableDir: string;
+  /** A path on `fs` as the location URI the metastore stores (file:/..., hdfs://nn:8020/...). */
+  toLocation(path: string): string;
+  setPartitionLocation(values: string[], location: string): Promise<void>;
+  switched(compactionId: number, counts: { inputFiles: number; outputFiles: number }): void;
+  done(compactionId: number): void;
+  /** Test hook: called at each step; the kill -9 tests exit the process here. */
+  reached?(step: CompactionStep): void;
+}
+
+export interface CompactionSettings {
+  targetFileBytes: number;
+  /** 0 for a table without buckets: then files are packed by size. */
+  numBuckets: number;
+  /** How long the old directory stays after the switch. */
+  graceMs: number;
+}
+
+/** Directory a compaction writes into: hidden from Hive's listing of the table, one per compaction. */
+export function compactedDir(tableDir: string, compactionId: number): string {
+  return posix.join(tableDir, '_hive_kafka_compacted', String(compactionId));
+}
+
+function compactionStaging(tableDir: string, compactionId: number): string {
+  return posix.join(tableDir, '.hive-kafka-staging', `compaction-${compactionId}`);
+}
+
+/**
+ * Steps 2 to 4 for a planned or switched compaction. Returns true when it is done; false when it
+ * waits for its grace period (call again later).
+ */
+export async function runCompaction(deps: CompactionDeps, c: Compaction, settings: CompactionSettings, now = Date.now()): Promise<boolean> {
+  if (c.state === 'planned') {
+    const inputs = await visibleFiles(deps.fs, c.oldDir);
+    const outputs = await writeOutputs(deps, c, inputs, settings);
+    deps.reached?.('compaction-written');
+    await deps.setPartitionLocation(c.partitionValues, deps.toLocation(c.newDir));
+    deps.switched(c.compactionId, { inputFiles: inputs.length, outputFiles: outputs });
+    deps.reached?.('compaction-switched');
+    c = { ...c, state: 'switched', switchedAt: now };
+  }
+  if (c.state === 'switched') {
+    if (now - (c.switchedAt ?? now) < settings.graceMs) return false;
+    if (await deps.fs.exists(c.oldDir)) {
+      for (const name of await deps.fs.list(c.oldDir)) await deps.fs.remove(posix.join(c.oldDir, name));
+      await deps.fs.remove(c.oldDir);
+    }
+    const staging = compactionStaging(deps.tableDir, c.compactionId);
+    if (await deps.fs.exists(staging)) {
+      for (const name of await deps.fs.list(staging)) await deps.fs.remove(posix.join(staging, name));
+      await deps.fs.remove(staging);
+    }
+    deps.reached?.('compaction-cleaned');
+    deps.done(c.compactionId);
+  }
+  return true;
+}
+
+/** Names Hive reads in a directory (it skips names starting with '.' or '_'), sorted. */
+async function visibleFiles(fs: CompactionFileSystem, dir: string): Promise<string[]> {
+  if (!(await fs.exists(dir))) return [];
+  return (await fs.list(dir)).filter((name) => !name.startsWith('.') && !name.startsWith('_'));
+}
+
+/**
+ * Writes every input into the new directory, merged; returns the number of output files. The
+ * grouping depends only on the inputs' names and bytes, so a rerun after a crash names the same
+ * outputs and skips those already published.
+ */
+async function writeOutputs(deps: CompactionDeps, c: Compaction, inputs: readonly string[], settings: CompactionSettings): Promise<number> {
+  const { fs } = deps;
+  const staging = compactionStaging(deps.tableDir, c.compactionId);
+  await fs.mkdirs(staging);
+  await fs.mkdirs(c.newDir);
+  let outputs = 0;
+  const publish = async (name: string, files: { name: string; bytes: Uint8Array }[]) => {
+    if (outputs > 0) deps.reached?.('compaction-between-outputs');
+    outputs++;
+    const target = posix.join(c.newDir, name);
+    if (await fs.exists(target)) return;
+    const bytes = files.length === 1 ? files[0]!.bytes
+      : mergeParquet(files.map((f) => f.bytes), { 'hive-kafka.compacted.from': JSON.stringify(files.map((f) => f.name)) });
+    const hidden = posix.join(staging, `${name}.tmp`);
+    await fs.writeFileDurably(hidden, bytes);
+    await fs.rename(hidden, target);
+  };
+
+  const read = async (name: string) => ({ name, bytes: await fs.readFile(posix.join(c.oldDir, name)) });
+  if (settings.numBuckets > 0) {
+    // One file per bucket: Hive's TABLESAMPLE and bucket pruning assume it.
+    const byBucket = new Map<string, string[]>();
+    for (const name of inputs) {
+      const bucket = /^(\d{6})_/.exec(name)?.[1];
+      const key = bucket ?? `other:${name}`;
+      byBucket.set(key, [...(byBucket.get(key) ?? []), name]);
+    }
+    for (const [key, names] of [...byBucket].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const files = await Promise.all(names.map(read));
+      if (key.startsWith('other:')) { await publish(names[0]!, files); continue; }
+      let part = 0;
+      for (const run of schemaRuns(files)) await publish(`${key}_0_compacted-${c.compactionId}${part++ === 0 ? '' : `-${part - 1}`}.parquet`, run);
+    }
+  } else {
+    let group: { name: string; bytes: Uint8Array }[] = [];
+    let size = 0;
+    let part = 0;
+    const flush = async () => {
+      for (const run of schemaRuns(group)) await publish(`compacted-${c.compactionId}-${String(part++).padStart(4, '0')}.parquet`, run);
+      group = [];
+      size = 0;
+    };
+    for (const name of inputs) {
+      const file = await read(name);
+      if (!name.endsWith('.parquet')) { await publish(name, [file]); continue; }
+      if (group.length > 0 && size + file.bytes.length > settings.targetFileBytes) await flush();
+      group.push(file);
+      size += file.bytes.length;
+    }
+    if (group.length > 0) await flush();
+  }
+  return outputs;
+}
+
+/** Consecutive files with the same Parquet schema (a column added by schema evolution starts a new run). */
+function schemaRuns(files: { name: string; bytes: Uint8Array }[]): { name: string; bytes: Uint8Array }[][] {
+  const runs: { name: string; bytes: Uint8Array }[][] = [];
+  let key: string | undefined;
+  for (const f of files) {
+    const k = parquetSchemaKey(f.bytes);
+    if (k !== key || runs.length === 0) runs.push([]);
+    key = k;
+    runs.at(-1)!.push(f);
+  }
+  return runs;
+}
