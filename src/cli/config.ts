@@ -113,6 +113,11 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
       ...(env.HIVE_KAFKA_CLUSTER_BOOTSTRAP ? { bootstrap: env.HIVE_KAFKA_CLUSTER_BOOTSTRAP.split(',') } : {}),
       ...(env.HIVE_KAFKA_CLUSTER_SESSION_TIMEOUT_MS ? { sessionTimeoutMs: env.HIVE_KAFKA_CLUSTER_SESSION_TIMEOUT_MS } : {}) };
   }
+  if (env.HIVE_KAFKA_SYSTEM_TABLES !== undefined) {
+    // HIVE_KAFKA_SYSTEM_TABLES=false turns them off; any other value names their database.
+    const v = env.HIVE_KAFKA_SYSTEM_TABLES;
+    merged.systemTables = { ...(merged.systemTables as object | undefined), ...(v === 'false' ? { enabled: false } : { enabled: true, database: v }) };
+  }
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(config)'}: ${i.message}`);

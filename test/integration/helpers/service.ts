@@ -35,7 +35,9 @@ export async function startService(opts: { tables: string; ledgerPath?: string; 
   const child = spawn(process.execPath, ['bin/hive-kafka.mjs', 'serve', ...(opts.configFile ? ['--config', opts.configFile] : [])], {
     // One instance name per test's tables: a test that restarts its service on a new ledger still holds them (cluster/holder.ts).
     env: { ...process.env, HIVE_KAFKA_HMS_URI: stack.metastoreUri, HIVE_KAFKA_LEDGER: ledgerPath, HIVE_KAFKA_HTTP_PORT: String(port), HIVE_KAFKA_TABLE_FILTER: opts.tables,
-      HIVE_KAFKA_INSTANCE_ID: `it-${opts.tables.replace(/[^A-Za-z0-9._-]/g, '_')}`, ...opts.env },
+      HIVE_KAFKA_INSTANCE_ID: `it-${opts.tables.replace(/[^A-Za-z0-9._-]/g, '_')}`,
+      // Services of tests side by side would all rewrite one hive_kafka database; system-tables.test.ts turns them on in its config.
+      ...(opts.configFile ? {} : { HIVE_KAFKA_SYSTEM_TABLES: 'false' }), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
