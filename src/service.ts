@@ -199,7 +199,7 @@ export class Service {
     // Compaction and the system tables move directories Hive reads: one writer each. In a cluster
     // that needs an elected member, not done yet (README, Limits).
     if (!config.cluster) {
-      const compaction = config.compaction ?? { periodMs: 30_000, graceMs: 120_000 };
+      const compaction = config.compaction ?? { periodMs: 30_000, graceMs: 3_600_000 };
       this.compactor = new Compactor({
         ledger: this.ledger, fileSystems: this.fileSystems, log: log.child({ part: 'compactor' }),
         runsHere: (id) => this.runsHere(id),

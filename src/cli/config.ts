@@ -66,9 +66,9 @@ const ConfigSchema = z.object({
   compaction: z.object({
     /** How often the compactor looks at every table this instance runs. */
     periodMs: z.coerce.number().int().min(100).default(30_000),
-    /** How long a partition's replaced directory stays readable, for queries planned on it. */
-    graceMs: z.coerce.number().int().min(0).default(120_000),
-  }).strict().default(() => ({ periodMs: 30_000, graceMs: 120_000 })),
+    /** How long a partition's replaced directory stays, for queries planned on it: longer than the longest query that reads these tables. */
+    graceMs: z.coerce.number().int().min(0).default(3_600_000),
+  }).strict().default(() => ({ periodMs: 30_000, graceMs: 3_600_000 })),
   /** Instances with the same cluster name share the tables (README, "Several instances"); absent: this service runs every table it can hold. */
   cluster: z.object({
     name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" (it names a Kafka group and topic)'),

@@ -104,6 +104,7 @@ async function writeOutputs(deps: CompactionDeps, c: Compaction, inputs: readonl
   await fs.mkdirs(staging);
   await fs.mkdirs(c.newDir);
   let outputs = 0;
+  /** A single file keeps its name and bytes; merged files are named after the compaction. */
   const publish = async (name: string, files: { name: string; bytes: Uint8Array }[]) => {
     if (outputs > 0) deps.reached?.('compaction-between-outputs');
     outputs++;
@@ -142,7 +143,8 @@ async function writeOutputs(deps: CompactionDeps, c: Compaction, inputs: readonl
     };
     for (const name of inputs) {
       const file = await read(name);
-      if (!name.endsWith('.parquet')) { await publish(name, [file]); continue; }
+      // Files at half the target or more are kept whole: merging them could only overshoot it.
+      if (!name.endsWith('.parquet') || file.bytes.length >= settings.targetFileBytes / 2) { await publish(name, [file]); continue; }
       if (group.length > 0 && size + file.bytes.length > settings.targetFileBytes) await flush();
       group.push(file);
       size += file.bytes.length;
