@@ -203,6 +203,10 @@ export class Service {
       this.compactor = new Compactor({
         ledger: this.ledger, fileSystems: this.fileSystems, log: log.child({ part: 'compactor' }),
         runsHere: (id) => this.runsHere(id),
+        partitionLocation: async (db, table, values) => {
+          const client = await connectMetastore();
+          try { return (await client.getPartition(db, table, values))?.storage.location; } finally { client.close(); }
+        },
         setPartitionLocation: async (db, table, values, location) => {
           const client = await connectMetastore();
           try { await client.setPartitionLocation(db, table, values, location); } finally { client.close(); }

@@ -442,8 +442,10 @@ export class Ledger {
     const moved = new Map((this.db.prepare('SELECT natural_dir AS n, current_dir AS c FROM partition_dirs WHERE table_id = ?').all(tableId) as { n: string; c: string }[])
       .map((r) => [r.n, r.c]));
     const current = new Map([...moved].map(([n, c]) => [c, n]));
+    // A directory a compaction wrote and a later one replaced is neither current nor natural.
+    const compacted = new Set(this.db.prepare('SELECT new_dir FROM compactions WHERE table_id = ?').pluck().all(tableId) as string[]);
     return rows.map((r) => ({ dir: r.dir.replace(/\/$/, ''), pv: r.pv, files: r.files, old: r.old }))
-      .filter((r) => current.has(r.dir) || !moved.has(r.dir))
+      .filter((r) => current.has(r.dir) || (!moved.has(r.dir) && !compacted.has(r.dir)))
       .map((r) => ({ naturalDir: current.get(r.dir) ?? r.dir, dir: r.dir, partitionValues: JSON.parse(r.pv) as string[], files: r.files, oldFiles: r.old }));
   }
 
@@ -455,8 +457,8 @@ export class Ledger {
   planCompaction(tableId: number, naturalDir: string, partitionValues: readonly string[], newDir: (id: number) => string): Compaction | undefined {
     return this.write(() => {
       const oldDir = (this.db.prepare('SELECT current_dir FROM partition_dirs WHERE table_id = ? AND natural_dir = ?').pluck().get(tableId, naturalDir) as string | undefined) ?? naturalDir;
-      const busy = this.db.prepare("SELECT COUNT(*) FROM compactions WHERE table_id = ? AND natural_dir = ? AND state = 'planned'").pluck().get(tableId, naturalDir) as number;
-      if (busy > 0) return undefined;
+      const busy = this.db.prepare("SELECT COUNT(*) FROM compactions WHERE table_id = ? AND (natural_dir = ? AND state = 'planned' OR new_dir = ?)").pluck().get(tableId, naturalDir, naturalDir) as number;
+      if (busy > 0) return undefined; // another compaction of it is under way, or it is not a natural directory
       const waiting = this.db.prepare(`SELECT COUNT(*) FROM batch_files f JOIN batches b USING (batch_id)
         WHERE b.table_id = ? AND b.state = 'written' AND f.final_path LIKE ? ESCAPE '\\'`).pluck()
         .get(tableId, `${oldDir.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`) as number;

@@ -15,6 +15,7 @@ export interface CompactorDeps {
   log: Logger;
   /** Whether this instance runs the table now: only its owner may move its directories. */
   runsHere(tableId: number): boolean;
+  partitionLocation(dbName: string, tableName: string, values: string[]): Promise<string | undefined>;
   setPartitionLocation(dbName: string, tableName: string, values: string[], location: string): Promise<void>;
   /** How long a replaced directory stays for queries planned on it. */
   graceMs: number;
@@ -71,6 +72,7 @@ export class Compactor {
     const deps = {
       fs, tableDir,
       toLocation: (path: string) => prefix + path,
+      partitionLocation: (values: string[]) => this.deps.partitionLocation(stream.dbName, stream.tableName, values),
       setPartitionLocation: (values: string[], location: string) => this.deps.setPartitionLocation(stream.dbName, stream.tableName, values, location),
       switched: (id: number, counts: { inputFiles: number; outputFiles: number }) => {
         ledger.compactionSwitched(id, counts);

@@ -32,6 +32,8 @@ export interface CompactionDeps {
   tableDir: string;
   /** A path on `fs` as the location URI the metastore stores (file:/..., hdfs://nn:8020/...). */
   toLocation(path: string): string;
+  /** Where Hive reads the partition now; undefined when it has no such partition. */
+  partitionLocation(values: string[]): Promise<string | undefined>;
   setPartitionLocation(values: string[], location: string): Promise<void>;
   switched(compactionId: number, counts: { inputFiles: number; outputFiles: number }): void;
   done(compactionId: number): void;
@@ -52,6 +54,12 @@ export function compactedDir(tableDir: string, compactionId: number): string {
   return posix.join(tableDir, '_hive_kafka_compacted', String(compactionId));
 }
 
+/** file:/x, file:///x and a trailing slash name the same place. */
+function sameLocation(a: string, b: string): boolean {
+  const norm = (l: string) => l.replace(/^file:\/\/(localhost)?\//, 'file:/').replace(/\/+$/, '');
+  return norm(a) === norm(b);
+}
+
 function compactionStaging(tableDir: string, compactionId: number): string {
   return posix.join(tableDir, '.hive-kafka-staging', `compaction-${compactionId}`);
 }
@@ -65,7 +73,14 @@ export async function runCompaction(deps: CompactionDeps, c: Compaction, setting
     const inputs = await visibleFiles(deps.fs, c.oldDir);
     const outputs = await writeOutputs(deps, c, inputs, settings);
     deps.reached?.('compaction-written');
-    await deps.setPartitionLocation(c.partitionValues, deps.toLocation(c.newDir));
+    // Only ever from the directory Hive reads now (or again, after a crash that hid the switch).
+    const readsAt = await deps.partitionLocation(c.partitionValues);
+    const [oldLocation, newLocation] = [deps.toLocation(c.oldDir), deps.toLocation(c.newDir)];
+    if (readsAt === undefined || (!sameLocation(readsAt, oldLocation) && !sameLocation(readsAt, newLocation))) {
+      throw new Error(`compaction ${c.compactionId}: partition (${c.partitionValues.join(', ')}) is at ${readsAt ?? 'no location'}, not at ${oldLocation}; ` +
+        'it was moved outside hive-kafka, so its files are left where they are');
+    }
+    await deps.setPartitionLocation(c.partitionValues, newLocation);
     deps.switched(c.compactionId, { inputFiles: inputs.length, outputFiles: outputs });
     deps.reached?.('compaction-switched');
     c = { ...c, state: 'switched', switchedAt: now };

@@ -9,6 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { MetastoreClient } from '../../src/metastore/client.ts';
 import { fileSystems } from '../../src/sink/fs.ts';
@@ -88,7 +89,13 @@ for (const kind of WAREHOUSES) test(`compaction under load with kill -9 at each 
       const ceiling = traffic.produced(); // after the query: what it could have read
       assert.equal(count, distinct, `${table} ${when}: a record seen twice (${count} rows, ${distinct} ids)`);
       assert.ok(count <= ceiling, `${table} ${when}: ${count} rows, more than the ${ceiling} produced`);
-      assert.ok(count >= last[table]!, `${table} ${when}: ${count} rows, fewer than the ${last[table]} an earlier query saw`);
+      if (count < last[table]!) {
+        const db = new Database(ledgerPath, { readonly: true });
+        const rows = db.prepare('SELECT * FROM compactions').all();
+        db.close();
+        const files = [...(await partitionFiles(table))].map(([p, fs]) => `${p}: ${fs.length} files`);
+        assert.fail(`${table} ${when}: ${count} rows, fewer than the ${last[table]} an earlier query saw\n${JSON.stringify(rows, null, 1)}\n${files.join('\n')}\n${service?.output().slice(-3000)}`);
+      }
       last[table] = count;
     }
   };
