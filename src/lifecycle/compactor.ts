@@ -100,6 +100,7 @@ export class Compactor {
 /** The scheme and authority a location puts before its path ('hdfs://nn:8020', 'file:'). */
 function locationPrefix(location: string, path: string): string {
   const trimmed = location.replace(/\/+$/, '');
+  path = path.replace(/(.)\/+$/, '$1');
   if (!trimmed.endsWith(path)) throw new Error(`location ${location} does not end with its path ${path}`);
   return trimmed.slice(0, trimmed.length - path.length);
 }

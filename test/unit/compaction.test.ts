@@ -1,0 +1,511 @@
+// Small-file compaction: the ledger's side (where batches go once a directory is moved, when a plan
+// is refused, which directories are candidates), the protocol of src/sink/compact.ts on a real local
+// file system with real Parquet files (grouping, buckets, switch, grace, crash and rerun), and the
+// scheduling of src/lifecycle/compactor.ts.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import type { Logger } from 'pino';
+import { parquetReadObjects } from 'hyparquet';
+import { Ledger, type BatchFile, type Compaction } from '../../src/ledger/ledger.ts';
+import { Compactor } from '../../src/lifecycle/compactor.ts';
+import { compactedDir, runCompaction, type CompactionDeps, type CompactionSettings, type CompactionStep } from '../../src/sink/compact.ts';
+import { LocalFileSystem, fileSystems } from '../../src/sink/fs.ts';
+import { ParquetFileWriter, parquetLayout, type ParquetColumn } from '../../src/sink/parquet.ts';
+import { parquetRowCount } from '../../src/sink/parquet-merge.ts';
+import { makeRowDecoder } from '../../src/hive/convert.ts';
+import type { HiveValue } from '../../src/sink/hive-types.ts';
+
+// ---- helpers -------------------------------------------------------------------------------------
+
+const TABLE = 1;
+const columns: ParquetColumn[] = [{ name: 'id', type: 'bigint' }, { name: 'payload', type: 'string' }];
+const decode = makeRowDecoder(columns);
+
+/** A Parquet file from the service's writer; random hex payloads keep SNAPPY from shrinking it much. */
+function parquet(ids: readonly number[], payloadChars = 240): Uint8Array {
+  const writer = new ParquetFileWriter(parquetLayout(columns));
+  for (const id of ids) writer.append(decode({ id: String(id), payload: randomBytes(payloadChars / 2).toString('hex') }) as HiveValue[]);
+  return new Uint8Array(Buffer.concat(writer.finish()));
+}
+
+const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
+
+/** The id column of a file, sorted. */
+async function ids(bytes: Uint8Array): Promise<number[]> {
+  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  const rows = await parquetReadObjects({ file, columns: ['id'] });
+  return rows.map((r) => Number(r.id as bigint)).sort((a, b) => a - b);
+}
+
+function ledgerWithStream(specJson = '{}', layoutJson = '{}'): { ledger: Ledger; epoch: number } {
+  const ledger = Ledger.open(':memory:');
+  ledger.upsertStream({ tableId: TABLE, dbName: 'db', tableName: 't', specJson, layoutJson, desiredState: 'running' });
+  ledger.initPartitions(TABLE, new Map([[0, 0]]));
+  return { ledger, epoch: ledger.claimPartitions(TABLE, [0]) };
+}
+
+/** Records a batch of 10 offsets on Kafka partition 0 with one file per `finalPaths` entry. */
+function intentOf(epoch: number, first: number, finalPaths: readonly string[]) {
+  const files: BatchFile[] = finalPaths.map((finalPath, i) => ({
+    hiddenPath: `/staging/${first}-${i}`, finalPath, partitionValues: [posix.basename(posix.dirname(finalPath)).replace(/^dt=/, '')], bucket: null,
+  }));
+  return { tableId: TABLE, kafkaPartition: 0, firstOffset: first, lastOffset: first + 9, recordCount: 10, ownerEpoch: epoch, files };
+}
+
+/** Records and commits a batch; returns the paths the ledger published it at. */
+function commit(ledger: Ledger, epoch: number, finalPaths: readonly string[]): string[] {
+  const first = ledger.nextOffsets(TABLE).get(0)!;
+  const recorded = ledger.recordIntent(intentOf(epoch, first, finalPaths));
+  ledger.markCommitted(recorded);
+  return recorded.files.map((f) => f.finalPath);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const tempDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+after(() => { for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true }); });
+
+/** A test's table on the local disk: <tmp>/t, with partition dt=1 holding `inputs`. */
+function tableOnDisk(inputs: ReadonlyMap<string, Uint8Array>) {
+  const root = tempDir('hive-kafka-compaction-');
+  const tableDir = join(root, 't');
+  const oldDir = join(tableDir, 'dt=1');
+  mkdirSync(oldDir, { recursive: true });
+  for (const [name, bytes] of inputs) writeFileSync(join(oldDir, name), bytes);
+  return { root, tableDir, oldDir };
+}
+
+class Crash extends Error {}
+
+/** CompactionDeps over LocalFileSystem and a ledger, recording what the protocol asked of Hive. */
+/** `crashAt` throws Crash the `crashOn`-th time (default the first) that step is reached, once. */
+function harness(tableDir: string, ledger: Ledger, opts: { crashAt?: CompactionStep; crashOn?: number } = {}) {
+  const calls = { partitionLocation: 0, set: [] as { values: string[]; location: string }[], switched: [] as { id: number; counts: { inputFiles: number; outputFiles: number } }[], done: [] as number[] };
+  let location: string | undefined;
+  let crashAt = opts.crashAt;
+  let countdown = opts.crashOn ?? 1;
+  const deps: CompactionDeps = {
+    fs: new LocalFileSystem(),
+    tableDir,
+    toLocation: (path) => `file:${path}`,
+    partitionLocation: async () => { calls.partitionLocation++; return location; },
+    setPartitionLocation: async (values, loc) => { calls.set.push({ values, location: loc }); location = loc; },
+    switched: (id, counts) => { calls.switched.push({ id, counts }); ledger.compactionSwitched(id, counts); },
+    done: (id) => { calls.done.push(id); ledger.compactionDone(id); },
+    reached: (step) => { if (step === crashAt && --countdown === 0) { crashAt = undefined; throw new Crash(step); } },
+  };
+  return { deps, calls, setLocation: (l: string | undefined) => { location = l; } };
+}
+
+function plan(ledger: Ledger, tableDir: string, naturalDir: string): Compaction {
+  const planned = ledger.planCompaction(TABLE, naturalDir, ['1'], (id) => compactedDir(tableDir, id));
+  assert.ok(planned, 'the compaction is planned');
+  return planned;
+}
+
+const filesIn = (dir: string) => readdirSync(dir).sort();
+
+// ---- ledger --------------------------------------------------------------------------------------
+
+test('after a plan, a batch bound for the moved directory is recorded in the new one; other directories are unchanged', () => {
+  const { ledger, epoch } = ledgerWithStream();
+  const d0 = '/w/t/dt=1';
+  const other = '/w/t/dt=2';
+  const c = ledger.planCompaction(TABLE, d0, ['1'], (id) => compactedDir('/w/t', id))!;
+  assert.equal(c.oldDir, d0);
+  assert.equal(c.newDir, `/w/t/_hive_kafka_compacted/${c.compactionId}`);
+  assert.equal(c.state, 'planned');
+
+  const recorded = ledger.recordIntent(intentOf(epoch, 0, [`${d0}/t+0+0+9.parquet`, `${other}/t+0+0+9.parquet`]));
+  assert.deepEqual(recorded.files.map((f) => f.finalPath), [`${c.newDir}/t+0+0+9.parquet`, `${other}/t+0+0+9.parquet`]);
+  assert.deepEqual(recorded.files.map((f) => f.hiddenPath), ['/staging/0-0', '/staging/0-1'], 'hidden paths are not moved');
+  assert.deepEqual(recorded.files.map((f) => f.partitionValues), [['1'], ['2']]);
+  const pending = ledger.pendingBatches(TABLE);
+  assert.equal(pending.length, 1);
+  assert.equal(pending[0]!.batchId, recorded.batchId);
+  assert.deepEqual(pending[0]!.files, recorded.files, 'what recovery rolls forward is what the task was told');
+  ledger.markCommitted(recorded);
+  assert.deepEqual(ledger.publishedFiles(TABLE), [`${c.newDir}/t+0+0+9.parquet`, `${other}/t+0+0+9.parquet`].sort());
+});
+
+test('planning is refused while a recorded batch publishes into the directory, while another plan of it is open, and for a compacted directory', () => {
+  const { ledger, epoch } = ledgerWithStream();
+  const d0 = '/w/t/dt=1';
+  const newDir = (id: number) => compactedDir('/w/t', id);
+
+  // A written (recorded, not committed) batch with a file in d0 blocks; one in another directory does not.
+  const waiting = ledger.recordIntent(intentOf(epoch, 0, [`${d0}/a.parquet`]));
+  assert.equal(ledger.planCompaction(TABLE, d0, ['1'], newDir), undefined);
+  assert.equal(ledger.openCompactions(TABLE).length, 0, 'a refused plan leaves no row');
+  ledger.markCommitted(waiting);
+  const elsewhere = ledger.recordIntent(intentOf(epoch, 10, ['/w/t/dt=2/b.parquet']));
+  const c1 = ledger.planCompaction(TABLE, d0, ['1'], newDir);
+  assert.ok(c1);
+  ledger.markCommitted(elsewhere);
+
+  // Another compaction of the same natural directory is still planned.
+  assert.equal(ledger.planCompaction(TABLE, d0, ['1'], newDir), undefined);
+  // A compaction's new directory is not a natural directory.
+  assert.equal(ledger.planCompaction(TABLE, c1.newDir, ['1'], newDir), undefined);
+
+  // Once switched, the next plan starts from the new directory, and a batch written there blocks it.
+  ledger.compactionSwitched(c1.compactionId, { inputFiles: 1, outputFiles: 1 });
+  const intoD1 = ledger.recordIntent(intentOf(epoch, 20, [`${d0}/c.parquet`]));
+  assert.equal(intoD1.files[0]!.finalPath, `${c1.newDir}/c.parquet`);
+  assert.equal(ledger.planCompaction(TABLE, d0, ['1'], newDir), undefined, 'a batch still publishes into the current directory');
+  ledger.markCommitted(intoD1);
+  const c2 = ledger.planCompaction(TABLE, d0, ['1'], newDir);
+  assert.ok(c2);
+  assert.equal(c2.oldDir, c1.newDir);
+  assert.equal(c2.naturalDir, d0);
+  assert.notEqual(c2.newDir, c1.newDir);
+  assert.equal(ledger.planCompaction(TABLE, c1.newDir, ['1'], newDir), undefined);
+  assert.equal(ledger.planCompaction(TABLE, c2.newDir, ['1'], newDir), undefined);
+  assert.deepEqual(ledger.openCompactions(TABLE).map((c) => [c.compactionId, c.state]), [[c1.compactionId, 'switched'], [c2.compactionId, 'planned']]);
+});
+
+test('candidates are the directories Hive reads now, by natural directory, never one a compaction left', async () => {
+  const { ledger, epoch } = ledgerWithStream();
+  const d0 = '/w/t/dt=1';
+  const other = '/w/t/dt=2';
+  const newDir = (id: number) => compactedDir('/w/t', id);
+  commit(ledger, epoch, [`${d0}/a.parquet`, `${other}/a.parquet`]);
+  commit(ledger, epoch, [`${d0}/b.parquet`]);
+  const now = () => Date.now() + 1000;
+  assert.deepEqual(ledger.compactionCandidates(TABLE, now()), [
+    { naturalDir: d0, dir: d0, partitionValues: ['1'], files: 2, oldFiles: 2 },
+    { naturalDir: other, dir: other, partitionValues: ['2'], files: 1, oldFiles: 1 },
+  ]);
+
+  // c1: d0 -> d1; batches then commit into d1.
+  const c1 = ledger.planCompaction(TABLE, d0, ['1'], newDir)!;
+  const d1 = c1.newDir;
+  ledger.compactionSwitched(c1.compactionId, { inputFiles: 2, outputFiles: 1 });
+  ledger.compactionDone(c1.compactionId);
+  assert.deepEqual(commit(ledger, epoch, [`${d0}/c.parquet`]), [`${d1}/c.parquet`]);
+  commit(ledger, epoch, [`${d0}/d.parquet`]);
+  assert.deepEqual(ledger.compactionCandidates(TABLE, now()).map((c) => [c.naturalDir, c.dir, c.files]), [[d0, d1, 2], [other, other, 1]]);
+
+  // c2: d1 -> d2 (partition_dirs now d0 -> d2); batches commit into d2. batch_files still name files in d0 and d1.
+  const c2 = ledger.planCompaction(TABLE, d0, ['1'], newDir)!;
+  const d2 = c2.newDir;
+  assert.equal(c2.oldDir, d1);
+  ledger.compactionSwitched(c2.compactionId, { inputFiles: 3, outputFiles: 1 });
+  ledger.compactionDone(c2.compactionId);
+  const before = Date.now();
+  await sleep(3);
+  assert.deepEqual(commit(ledger, epoch, [`${d0}/e.parquet`]), [`${d2}/e.parquet`]);
+  await sleep(3);
+  const middle = Date.now();
+  await sleep(3);
+  commit(ledger, epoch, [`${d0}/f.parquet`]);
+  const published = ledger.publishedFiles(TABLE);
+  assert.ok(published.some((p) => p.startsWith(`${d0}/`)) && published.some((p) => p.startsWith(`${d1}/`)), 'old batch files still name d0 and d1');
+
+  const candidates = ledger.compactionCandidates(TABLE, now());
+  assert.deepEqual(candidates, [
+    { naturalDir: d0, dir: d2, partitionValues: ['1'], files: 2, oldFiles: 2 },
+    { naturalDir: other, dir: other, partitionValues: ['2'], files: 1, oldFiles: 1 },
+  ]);
+  assert.ok(!candidates.some((c) => c.dir === d1 || c.naturalDir === d1 || c.dir === d0), 'd1 (emptied by c2) and d0 are never candidates');
+
+  // oldFiles counts files committed at or before `olderThan`.
+  const at = (olderThan: number) => ledger.compactionCandidates(TABLE, olderThan).find((c) => c.dir === d2)!;
+  assert.deepEqual([at(before).files, at(before).oldFiles], [2, 0]);
+  assert.deepEqual([at(middle).files, at(middle).oldFiles], [2, 1]);
+  assert.deepEqual([at(now()).files, at(now()).oldFiles], [2, 2]);
+  assert.equal(ledger.compactionCandidates(TABLE, before).find((c) => c.dir === other)!.oldFiles, 1);
+
+  // Planning the candidate compacts d2, never d1.
+  const c3 = ledger.planCompaction(TABLE, candidates[0]!.naturalDir, candidates[0]!.partitionValues, newDir)!;
+  assert.equal(c3.oldDir, d2);
+});
+
+// ---- the protocol --------------------------------------------------------------------------------
+
+const TARGET = 20_000;
+
+/** Eight small files (about 2.6 KB each) around one big file of at least TARGET/2, in name order. */
+function unbucketedInputs(): Map<string, Uint8Array> {
+  const inputs = new Map<string, Uint8Array>();
+  let id = 0;
+  for (let i = 0; i < 9; i++) {
+    const rows = i === 4 ? 50 : 10;
+    inputs.set(`t+0+${String(id).padStart(4, '0')}+${id + rows - 1}.parquet`, parquet(range(id, rows)));
+    id += rows;
+  }
+  return inputs;
+}
+
+test('an unbucketed partition is merged toward the target size, switched once, and cleaned after the grace period', async () => {
+  const inputs = unbucketedInputs();
+  const sizes = [...inputs.values()].map((b) => b.length);
+  const big = [...inputs].filter(([, b]) => b.length >= TARGET / 2);
+  assert.equal(big.length, 1, `one input of at least TARGET/2 (sizes ${sizes.join(', ')})`);
+  assert.ok(sizes.filter((s) => s < TARGET / 2).every((s) => s < TARGET / 5), `small inputs are small (${sizes.join(', ')})`);
+  const inputRows = [...inputs.values()].reduce((n, b) => n + parquetRowCount(b), 0);
+
+  const { tableDir, oldDir } = tableOnDisk(inputs);
+  const { ledger } = ledgerWithStream();
+  const c = plan(ledger, tableDir, oldDir);
+  const { deps, calls, setLocation } = harness(tableDir, ledger);
+  setLocation(`file:${oldDir}`);
+  const settings: CompactionSettings = { targetFileBytes: TARGET, numBuckets: 0, graceMs: 60_000 };
+
+  const t0 = Date.now();
+  assert.equal(await runCompaction(deps, c, settings, t0), false, 'waits for the grace period');
+  const outputs = filesIn(c.newDir);
+  const [bigName, bigBytes] = big[0]!;
+  assert.ok(outputs.includes(bigName), 'the big file is kept under its own name');
+  assert.ok(Buffer.from(readFileSync(join(c.newDir, bigName))).equals(Buffer.from(bigBytes)), 'and its bytes');
+  const merged = outputs.filter((n) => n !== bigName);
+  assert.ok(merged.length >= 2, `several merged files: ${outputs.join(', ')}`);
+  assert.ok(merged.every((n) => new RegExp(`^compacted-${c.compactionId}-\\d{4}\\.parquet$`).test(n)), merged.join(', '));
+  const mergedSizes = merged.map((n) => readFileSync(join(c.newDir, n)).length);
+  assert.ok(mergedSizes.every((s) => s <= TARGET), `merged files within the target: ${mergedSizes.join(', ')}`);
+  assert.ok(mergedSizes.filter((s) => s < TARGET / 2).length <= 1, `at most one merged file under half the target: ${mergedSizes.join(', ')}`);
+  assert.ok(outputs.length < inputs.size);
+
+  const outputBytes = outputs.map((n) => new Uint8Array(readFileSync(join(c.newDir, n))));
+  assert.equal(outputBytes.reduce((n, b) => n + parquetRowCount(b), 0), inputRows);
+  const allIds = (await Promise.all(outputBytes.map(ids))).flat().sort((a, b) => a - b);
+  assert.deepEqual(allIds, range(0, inputRows), 'every row once');
+
+  assert.deepEqual(calls.set, [{ values: ['1'], location: `file:${c.newDir}` }]);
+  assert.deepEqual(calls.switched, [{ id: c.compactionId, counts: { inputFiles: inputs.size, outputFiles: outputs.length } }]);
+  assert.deepEqual(calls.done, []);
+  assert.deepEqual(filesIn(oldDir), [...inputs.keys()].sort(), 'the old directory stays for queries planned on it');
+  const staging = join(tableDir, '.hive-kafka-staging', `compaction-${c.compactionId}`);
+  assert.ok(existsSync(staging));
+  assert.deepEqual(filesIn(staging), [], 'nothing left in staging');
+
+  const [switched] = ledger.openCompactions(TABLE);
+  assert.equal(switched?.state, 'switched');
+  assert.equal(await runCompaction(deps, switched!, settings, switched!.switchedAt! + settings.graceMs - 1), false);
+  assert.ok(existsSync(oldDir));
+  assert.equal(await runCompaction(deps, switched!, settings, switched!.switchedAt! + settings.graceMs), true);
+  assert.ok(!existsSync(oldDir), 'the old directory is removed');
+  assert.ok(!existsSync(staging), 'and the staging directory');
+  assert.deepEqual(filesIn(c.newDir), outputs, 'the new directory is untouched');
+  assert.deepEqual(calls.done, [c.compactionId]);
+  assert.equal(calls.set.length, 1, 'switched once');
+  assert.deepEqual(ledger.openCompactions(TABLE), []);
+});
+
+test('a bucketed partition ends with exactly one file per bucket, its rows preserved', async () => {
+  const inputs = new Map<string, Uint8Array>();
+  const rowsOfBucket = new Map<number, number[]>();
+  let id = 0;
+  for (let bucket = 0; bucket < 4; bucket++) {
+    for (let k = 0; k <= bucket; k++) { // bucket b has b + 1 files
+      const rows = 5 + k;
+      inputs.set(`${String(bucket).padStart(6, '0')}_0_topic+${k}+${id}+${id + rows - 1}.parquet`, parquet(range(id, rows), 40));
+      rowsOfBucket.set(bucket, [...(rowsOfBucket.get(bucket) ?? []), ...range(id, rows)]);
+      id += rows;
+    }
+  }
+  const { tableDir, oldDir } = tableOnDisk(inputs);
+  const { ledger } = ledgerWithStream();
+  const c = plan(ledger, tableDir, oldDir);
+  const { deps, calls, setLocation } = harness(tableDir, ledger);
+  setLocation(`file:${oldDir}`);
+  // A tiny target: bucketed tables still get one file per bucket.
+  assert.equal(await runCompaction(deps, c, { targetFileBytes: 100, numBuckets: 4, graceMs: 0 }), true);
+
+  const expected = [0, 1, 2, 3].map((b) => `${String(b).padStart(6, '0')}_0_compacted-${c.compactionId}.parquet`);
+  assert.deepEqual(filesIn(c.newDir), expected);
+  for (let bucket = 0; bucket < 4; bucket++) {
+    const bytes = new Uint8Array(readFileSync(join(c.newDir, expected[bucket]!)));
+    assert.equal(parquetRowCount(bytes), rowsOfBucket.get(bucket)!.length, `bucket ${bucket} rows`);
+    assert.deepEqual(await ids(bytes), rowsOfBucket.get(bucket), `bucket ${bucket} ids`);
+  }
+  assert.deepEqual(calls.switched, [{ id: c.compactionId, counts: { inputFiles: 10, outputFiles: 4 } }]);
+  assert.ok(!existsSync(oldDir));
+  assert.deepEqual(calls.done, [c.compactionId]);
+});
+
+test('a crash between outputs, then a rerun of the planned compaction, ends as a run without the crash', async () => {
+  const inputs = unbucketedInputs();
+  const settings: CompactionSettings = { targetFileBytes: TARGET, numBuckets: 0, graceMs: 0 };
+  /** crashOn: before which output (2nd, 3rd, ...) the first run dies; 0 for no crash. */
+  const result = async (crashOn: number) => {
+    const { tableDir, oldDir } = tableOnDisk(inputs);
+    const { ledger } = ledgerWithStream();
+    const c = plan(ledger, tableDir, oldDir);
+    const { deps, calls, setLocation } = harness(tableDir, ledger, crashOn > 0 ? { crashAt: 'compaction-between-outputs', crashOn: crashOn - 1 } : {});
+    setLocation(`file:${oldDir}`);
+    if (crashOn > 0) {
+      await assert.rejects(runCompaction(deps, c, settings), Crash);
+      assert.equal(filesIn(c.newDir).length, crashOn - 1, 'the outputs before the crash are published');
+      assert.deepEqual(calls.set, [], 'not switched');
+      assert.deepEqual(filesIn(oldDir), [...inputs.keys()].sort());
+      // The successor rolls forward what the ledger says.
+      const [open] = ledger.openCompactions(TABLE);
+      assert.equal(open?.state, 'planned');
+      assert.equal(await runCompaction(deps, open!, settings), true);
+    } else {
+      assert.equal(await runCompaction(deps, c, settings), true);
+    }
+    assert.equal(calls.set.length, 1);
+    assert.deepEqual(calls.done, [c.compactionId]);
+    assert.ok(!existsSync(oldDir));
+    assert.ok(!existsSync(join(tableDir, '.hive-kafka-staging', `compaction-${c.compactionId}`)));
+    return {
+      files: filesIn(c.newDir).map((name) => ({ name, bytes: Buffer.from(readFileSync(join(c.newDir, name))).toString('base64') })),
+      counts: calls.switched.map((s) => s.counts),
+    };
+  };
+  const clean = await result(0);
+  // Outputs in order: the big file kept whole, compacted-N-0000, compacted-N-0001.
+  assert.equal(clean.files.length, 3, clean.files.map((f) => f.name).join(', '));
+  for (const crashOn of [2, 3]) { // after the kept file; after a merged file
+    const crashed = await result(crashOn);
+    assert.deepEqual(crashed.files.map((f) => f.name), clean.files.map((f) => f.name), 'same outputs, nothing duplicated');
+    crashed.files.forEach((f, i) => assert.equal(f.bytes, clean.files[i]!.bytes, `${f.name}: same bytes`));
+    assert.deepEqual(crashed.counts, clean.counts);
+  }
+});
+
+test('the switch is refused when Hive reads the partition elsewhere, and accepted when it already reads the new directory', async () => {
+  const inputs = new Map([['a.parquet', parquet(range(0, 3))], ['b.parquet', parquet(range(3, 3))]]);
+  const settings: CompactionSettings = { targetFileBytes: TARGET, numBuckets: 0, graceMs: 0 };
+
+  for (const elsewhere of ['file:/somewhere/else', undefined]) {
+    const { tableDir, oldDir } = tableOnDisk(inputs);
+    const { ledger } = ledgerWithStream();
+    const c = plan(ledger, tableDir, oldDir);
+    const { deps, calls, setLocation } = harness(tableDir, ledger);
+    setLocation(elsewhere);
+    await assert.rejects(runCompaction(deps, c, settings), /moved outside hive-kafka/);
+    assert.equal(calls.partitionLocation, 1);
+    assert.deepEqual(calls.set, [], 'setPartitionLocation not called');
+    assert.deepEqual(calls.switched, []);
+    assert.equal(ledger.openCompactions(TABLE)[0]?.state, 'planned');
+    assert.deepEqual(filesIn(oldDir), ['a.parquet', 'b.parquet'], 'the old files stay');
+  }
+
+  // A crash after alter_partition and before the ledger heard of it: Hive reads the new directory already
+  // (written here as file:///x/ — the same place as file:/x).
+  const { tableDir, oldDir } = tableOnDisk(inputs);
+  const { ledger } = ledgerWithStream();
+  const c = plan(ledger, tableDir, oldDir);
+  const { deps, calls, setLocation } = harness(tableDir, ledger);
+  setLocation(`file://${c.newDir}/`);
+  assert.equal(await runCompaction(deps, c, settings), true);
+  assert.deepEqual(calls.set, [{ values: ['1'], location: `file:${c.newDir}` }]);
+  assert.deepEqual(calls.switched.map((s) => s.counts), [{ inputFiles: 2, outputFiles: 1 }]);
+  assert.deepEqual(calls.done, [c.compactionId]);
+  assert.deepEqual(ledger.openCompactions(TABLE), []);
+});
+
+// ---- the compactor -------------------------------------------------------------------------------
+
+function compactorSetup(compaction: { targetFileBytes: number; minFiles: number; minAgeMs: number } | undefined, filesPerPartition: Record<string, number>) {
+  const root = tempDir('hive-kafka-compactor-');
+  const tableDir = join(root, 't');
+  const location = `file:${tableDir}`;
+  const { ledger, epoch } = ledgerWithStream(JSON.stringify(compaction === undefined ? {} : { compaction }),
+    JSON.stringify({ location, dbName: 'db', tableName: 't', columns, partitionKeys: [{ name: 'dt', type: 'string' }], bucketColumns: [], numBuckets: -1 }));
+  const rows = new Map<string, number>();
+  let id = 0;
+  for (const [dt, count] of Object.entries(filesPerPartition)) {
+    const dir = join(tableDir, `dt=${dt}`);
+    mkdirSync(dir, { recursive: true });
+    for (let i = 0; i < count; i++) {
+      const name = `t+0+${id}+${id + 4}.parquet`;
+      const [published] = commit(ledger, epoch, [join(dir, name)]);
+      writeFileSync(published!, parquet(range(id, 5)));
+      id += 5;
+    }
+    rows.set(dt, count * 5);
+  }
+  const locations = new Map(Object.keys(filesPerPartition).map((dt) => [dt, `${location}/dt=${dt}`]));
+  const set: { table: string; values: string[]; location: string }[] = [];
+  const warnings: unknown[] = [];
+  const compacted: { table: string; counts: unknown }[] = [];
+  const log = { warn: (o: unknown) => { warnings.push(o); }, info: () => {}, debug: () => {}, error: () => {} } as unknown as Logger;
+  let runsHere = true;
+  let crashAt: CompactionStep | undefined;
+  const compactor = new Compactor({
+    ledger, fileSystems: fileSystems(), log, runsHere: () => runsHere,
+    partitionLocation: async (_db, _t, values) => locations.get(values[0]!),
+    setPartitionLocation: async (db, t, values, loc) => { set.push({ table: `${db}.${t}`, values, location: loc }); locations.set(values[0]!, loc); },
+    graceMs: 0, periodMs: 3_600_000,
+    onCompacted: (table, counts) => { compacted.push({ table, counts }); },
+    reached: (step) => { if (step === crashAt) { crashAt = undefined; throw new Crash(step); } },
+  });
+  return {
+    ledger, tableDir, compactor, set, warnings, compacted, rows,
+    setRunsHere: (v: boolean) => { runsHere = v; },
+    crashAt: (step: CompactionStep) => { crashAt = step; },
+  };
+}
+
+test('the compactor compacts a partition with enough old files, not one with fewer, and not a table it does not run', async () => {
+  const s = compactorSetup({ targetFileBytes: 1 << 20, minFiles: 3, minAgeMs: 60_000 }, { 1: 3, 2: 2 });
+  const dt1 = join(s.tableDir, 'dt=1');
+  const dt2 = join(s.tableDir, 'dt=2');
+  const later = Date.now() + 120_000;
+
+  s.setRunsHere(false);
+  await s.compactor.round(later);
+  assert.deepEqual(s.set, [], 'another instance runs the table');
+  assert.deepEqual(s.ledger.openCompactions(TABLE), []);
+  s.setRunsHere(true);
+
+  await s.compactor.round(Date.now());
+  assert.deepEqual(s.set, [], 'the files are younger than minAgeMs');
+  assert.equal(filesIn(dt1).length, 3);
+
+  await s.compactor.round(later);
+  assert.deepEqual(s.warnings, []);
+  const newDir = compactedDir(s.tableDir, 1);
+  assert.deepEqual(s.set, [{ table: 'db.t', values: ['1'], location: `file:${newDir}` }]);
+  assert.deepEqual(s.compacted, [{ table: 'db.t', counts: { inputFiles: 3, outputFiles: 1 } }]);
+  assert.ok(!existsSync(dt1), 'grace 0: the old directory is gone');
+  const [merged] = filesIn(newDir);
+  assert.equal(merged, 'compacted-1-0000.parquet');
+  const mergedBytes = new Uint8Array(readFileSync(join(newDir, merged!)));
+  assert.equal(parquetRowCount(mergedBytes), s.rows.get('1'));
+  assert.deepEqual(await ids(mergedBytes), range(0, 15));
+  assert.equal(filesIn(dt2).length, 2, 'a partition with fewer than minFiles files is left alone');
+  assert.deepEqual(s.ledger.openCompactions(TABLE), []);
+
+  // Nothing new was committed: the next round compacts nothing again.
+  await s.compactor.round(later + 1000);
+  assert.equal(s.set.length, 1);
+  assert.deepEqual(filesIn(newDir), [merged]);
+});
+
+test('the compactor never compacts with minFiles 0 or without compaction settings', async () => {
+  for (const compaction of [{ targetFileBytes: 1 << 20, minFiles: 0, minAgeMs: 0 }, undefined]) {
+    const s = compactorSetup(compaction, { 1: 5 });
+    await s.compactor.round(Date.now() + 3_600_000);
+    assert.deepEqual(s.set, []);
+    assert.deepEqual(s.ledger.openCompactions(TABLE), []);
+    assert.equal(filesIn(join(s.tableDir, 'dt=1')).length, 5);
+  }
+});
+
+test('a compaction that failed mid-way is rolled forward by the next round', async () => {
+  const s = compactorSetup({ targetFileBytes: 1 << 20, minFiles: 2, minAgeMs: 0 }, { 1: 2 });
+  s.crashAt('compaction-written');
+  await s.compactor.round(Date.now() + 1000);
+  assert.equal(s.warnings.length, 1, 'the failure is logged');
+  assert.equal(s.set.length, 0, 'not switched');
+  assert.deepEqual(s.ledger.openCompactions(TABLE).map((c) => c.state), ['planned']);
+  await s.compactor.round(Date.now() + 2000);
+  assert.deepEqual(s.set.map((x) => x.location), [`file:${compactedDir(s.tableDir, 1)}`]);
+  assert.deepEqual(s.ledger.openCompactions(TABLE), []);
+  assert.deepEqual(filesIn(compactedDir(s.tableDir, 1)), ['compacted-1-0000.parquet']);
+  assert.ok(!existsSync(join(s.tableDir, 'dt=1')));
+});
