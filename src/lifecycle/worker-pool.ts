@@ -111,12 +111,13 @@ export class WorkerPool {
     }
     if (!member) return;
     if (m.type === 'stopped') { thread.members.delete(m.key); member.stopped?.(); this.retireIfIdle(thread); return; }
+    // What a stopping task still commits happened: it is counted (metrics, rates) like any other batch.
+    if (m.type === 'committed') { member.hooks.onCommitted?.(m.partition, m); return; }
+    if (m.type === 'rejected') { member.hooks.onRejected(m.partition, m.count); return; }
     if (member.done) return;
     switch (m.type) {
       case 'started': member.ownerEpoch = m.ownerEpoch; member.started(); break;
       case 'consuming': member.hooks.onConsuming?.(); break;
-      case 'rejected': member.hooks.onRejected(m.partition, m.count); break;
-      case 'committed': member.hooks.onCommitted?.(m.partition, m); break;
       case 'offset-gap': member.hooks.onOffsetGap(m); break;
       case 'schema-evolved': member.hooks.onSchemaEvolved?.(m); break;
       case 'failed':

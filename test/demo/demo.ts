@@ -50,7 +50,8 @@ async function main(): Promise<void> {
   await admin.disconnect();
 
   say('starting the service: hive-kafka serve');
-  const service = await startService({ tables: '^default\\.ddl_valid_seed_000$' });
+  // With its system tables (the test helper turns them off unless asked), in the default database hive_kafka.
+  const service = await startService({ tables: '^default\\.ddl_valid_seed_000$', env: { HIVE_KAFKA_SYSTEM_TABLES: 'hive_kafka' } });
   try {
     await runBeeline(`DROP TABLE IF EXISTS ${table}`);
     say('beeline: seed 000\'s CREATE TABLE (fixtures/ddl/valid/seed_000.sql)');
@@ -69,6 +70,8 @@ async function main(): Promise<void> {
 
     say("pause: ALTER TABLE ... SET TBLPROPERTIES ('kafka.ingestion.paused'='true'), then 500 more pageviews");
     await runBeeline(`ALTER TABLE ${table} SET TBLPROPERTIES ('kafka.ingestion.paused'='true')`);
+    // The service hears of the ALTER up to a poll later: produce once the tasks have committed and stopped.
+    await eventually('the table paused', async () => (/PAUSED {2}tasks: none/.test(await status(service.url)) ? true : undefined), 30_000, 300);
     await producePageviews(500);
     await new Promise((r) => setTimeout(r, 6000));
     show(`rows in Hive while paused: ${await rowCount()} (unchanged)`);
@@ -78,6 +81,14 @@ async function main(): Promise<void> {
     await runBeeline(`ALTER TABLE ${table} SET TBLPROPERTIES ('kafka.ingestion.paused'='false')`);
     await eventually('1500 rows in Hive', async () => ((await rowCount()) === 1500 ? true : undefined), 120_000, 2000);
     show(`rows in Hive after resume: ${await rowCount()}; distinct users: ${(await runBeeline(`SELECT count(DISTINCT userid) FROM ${table}`)).trim()}`);
+
+    say("beeline: the service's own Hive tables, hive_kafka.streams and hive_kafka.history (rewritten every 10 s)");
+    const name = table.split('.').pop();
+    show(await eventually('the streams row after resume', async () => {
+      const row = await runBeeline(`SELECT table_name, state, tasks, restarts, lag_records, lag_seconds, records_per_second FROM hive_kafka.streams WHERE table_name = '${name}'`);
+      return /\trunning\t4\t0\t0\t0\.0\t/.test(row) ? row : undefined;
+    }, 60_000, 2000));
+    show(await runBeeline(`SELECT at, event FROM hive_kafka.history WHERE table_name = '${name}' ORDER BY event_id`));
 
     say(`DROP TABLE ${table}`);
     await runBeeline(`DROP TABLE ${table}`);
