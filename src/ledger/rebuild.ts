@@ -2,11 +2,13 @@
 // table is) and from the names of the published files (where ingestion got to): every published file
 // is named <topic>+<kafka partition>+<first offset>+<last offset>.parquet, or, in a bucketed table,
 // <bucket, 6+ digits>_0_<topic>+<kafka partition>+<first offset>+<last offset>.parquet (the prefix is
-// where Hive reads the bucket; src/sink/bucket.ts). This is the one place that lists a whole table
-// directory; normal restarts never do.
+// where Hive reads the bucket; src/sink/bucket.ts). A compaction's merged files carry the highest
+// offset per Kafka partition in their footers instead (src/sink/compact.ts). This is the one place
+// that lists a whole table directory; normal restarts never do.
 import { posix } from 'node:path';
 import type { Table } from '../metastore/types.ts';
 import { streamRecord } from '../properties/stream.ts';
+import { batchOffsetsOfName, COMPACTED_ROOT, lastOffsetsOf } from '../sink/compact.ts';
 import type { FileSystem } from '../sink/fs.ts';
 import type { Ledger } from './ledger.ts';
 
@@ -26,23 +28,37 @@ export function publishedNameParser(topic: string): (name: string) => PublishedF
   };
 }
 
-/** Highest published last offset per Kafka partition of `topic` under `dir`, skipping hidden entries. */
+/**
+ * Highest published last offset per Kafka partition of `topic` under `dir`, skipping hidden entries
+ * but for the compactions' directories, whose merged files carry their offsets in their footers.
+ */
 export async function lastPublishedOffsets(fs: FileSystem, dir: string, topic: string): Promise<Map<number, number>> {
   const last = new Map<number, number>();
   const parse = publishedNameParser(topic);
+  const note = (partition: number, offset: number) => last.set(partition, Math.max(last.get(partition) ?? -1, offset));
   const visit = async (d: string): Promise<void> => {
     for (const name of await fs.list(d)) {
       if (name.startsWith('.') || name.startsWith('_')) continue; // staging and Hive's own hidden files
       const published = parse(name);
-      if (published) {
-        // Every bucket file of a batch carries the batch's offsets, so any one of them is enough.
-        last.set(published.partition, Math.max(last.get(published.partition) ?? -1, published.last));
-      } else if (name.includes('=')) {
-        await visit(posix.join(d, name)); // a partition directory
-      }
+      // Every bucket file of a batch carries the batch's offsets, so any one of them is enough.
+      if (published) note(published.partition, published.last);
+      else if (name.includes('=')) await visit(posix.join(d, name)); // a partition directory
     }
   };
   await visit(dir);
+  const compacted = posix.join(dir, COMPACTED_ROOT);
+  if (await fs.exists(compacted)) {
+    for (const id of await fs.list(compacted)) {
+      const d = posix.join(compacted, id);
+      for (const name of await fs.list(d)) {
+        if (name.startsWith('.') || name.startsWith('_') || !name.endsWith('.parquet')) continue;
+        const published = parse(name);
+        if (published) { note(published.partition, published.last); continue; }
+        if (batchOffsetsOfName(name)) continue; // another topic's batch
+        for (const [p, o] of lastOffsetsOf(name, await fs.readFile(posix.join(d, name)))) note(p, o);
+      }
+    }
+  }
   return last;
 }
 

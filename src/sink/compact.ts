@@ -19,7 +19,7 @@
 import { posix } from 'node:path';
 import type { Compaction } from '../ledger/ledger.ts';
 import type { FileSystem } from './fs.ts';
-import { mergeParquet, parquetSchemaKey } from './parquet-merge.ts';
+import { mergeParquet, parquetKeyValues, parquetSchemaKey } from './parquet-merge.ts';
 
 /** Where a test can make the process die; the kill -9 compaction test names these. */
 export type CompactionStep = 'compaction-planned' | 'compaction-between-outputs' | 'compaction-written' | 'compaction-switched' | 'compaction-cleaned';
@@ -49,9 +49,32 @@ export interface CompactionSettings {
   graceMs: number;
 }
 
+/**
+ * Footer key of a merged file: the highest offset per Kafka partition among the batches it holds
+ * ({"0": 1234, ...}), which its name cannot say. `hive-kafka ledger rebuild` reads it.
+ */
+export const LAST_OFFSETS_KEY = 'hive-kafka.last.offsets';
+
+/** Parent of the compactions' directories, hidden from Hive's listing of the table. */
+export const COMPACTED_ROOT = '_hive_kafka_compacted';
+
+/** A batch file's Kafka partition and last offset, from its name (<topic>+<partition>+<first>+<last>.parquet, maybe after a bucket prefix). */
+export function batchOffsetsOfName(name: string): { partition: number; last: number } | undefined {
+  const m = /\+(\d+)\+(\d+)\+(\d+)\.parquet$/.exec(name);
+  return m ? { partition: Number(m[1]), last: Number(m[3]) } : undefined;
+}
+
+/** The highest offset per Kafka partition a file holds: from a batch file's name, or a merged file's footer. */
+export function lastOffsetsOf(name: string, bytes: Uint8Array): Map<number, number> {
+  const batch = batchOffsetsOfName(name);
+  if (batch) return new Map([[batch.partition, batch.last]]);
+  const kept = name.endsWith('.parquet') ? parquetKeyValues(bytes)[LAST_OFFSETS_KEY] : undefined;
+  return new Map(kept === undefined ? [] : Object.entries(JSON.parse(kept) as Record<string, number>).map(([p, o]) => [Number(p), o]));
+}
+
 /** Directory a compaction writes into: hidden from Hive's listing of the table, one per compaction. */
 export function compactedDir(tableDir: string, compactionId: number): string {
-  return posix.join(tableDir, '_hive_kafka_compacted', String(compactionId));
+  return posix.join(tableDir, COMPACTED_ROOT, String(compactionId));
 }
 
 /** file:/x, file:///x and a trailing slash name the same place. */
@@ -125,8 +148,10 @@ async function writeOutputs(deps: CompactionDeps, c: Compaction, inputs: readonl
     outputs++;
     const target = posix.join(c.newDir, name);
     if (await fs.exists(target)) return;
-    const bytes = files.length === 1 ? files[0]!.bytes
-      : mergeParquet(files.map((f) => f.bytes), { 'hive-kafka.compacted.from': JSON.stringify(files.map((f) => f.name)) });
+    // One file is copied as it is, unless it is a batch file taking a merged file's name: its offsets then go into its footer.
+    const renamedBatch = files.length === 1 && batchOffsetsOfName(files[0]!.name) !== undefined && batchOffsetsOfName(name) === undefined;
+    const bytes = files.length === 1 && !renamedBatch ? files[0]!.bytes
+      : mergeParquet(files.map((f) => f.bytes), { [LAST_OFFSETS_KEY]: JSON.stringify(Object.fromEntries(highest(files))) });
     const hidden = posix.join(staging, `${name}.tmp`);
     await fs.writeFileDurably(hidden, bytes);
     await fs.rename(hidden, target);
@@ -167,6 +192,13 @@ async function writeOutputs(deps: CompactionDeps, c: Compaction, inputs: readonl
     if (group.length > 0) await flush();
   }
   return outputs;
+}
+
+/** The highest offset per Kafka partition over the files. */
+function highest(files: readonly { name: string; bytes: Uint8Array }[]): Map<number, number> {
+  const last = new Map<number, number>();
+  for (const f of files) for (const [p, o] of lastOffsetsOf(f.name, f.bytes)) last.set(p, Math.max(last.get(p) ?? -1, o));
+  return [...last].sort(([a], [b]) => a - b).reduce((m, [p, o]) => m.set(p, o), new Map<number, number>());
 }
 
 /** Consecutive files with the same Parquet schema (a column added by schema evolution starts a new run). */

@@ -111,6 +111,11 @@ export function parquetSchemaKey(bytes: Uint8Array): string {
   return schemaKeyOf(parseFile(bytes, 'the file').metadata.schema);
 }
 
+/** The footer's key-value metadata. */
+export function parquetKeyValues(bytes: Uint8Array): Record<string, string> {
+  return Object.fromEntries((parseFile(bytes, 'the file').metadata.key_value_metadata ?? []).map((kv) => [kv.key, kv.value ?? '']));
+}
+
 /** The row count the file's footer states. */
 export function parquetRowCount(bytes: Uint8Array): number {
   return Number(parseFile(bytes, 'the file').metadata.num_rows);

@@ -509,3 +509,33 @@ test('a compaction that failed mid-way is rolled forward by the next round', asy
   assert.deepEqual(filesIn(compactedDir(s.tableDir, 1)), ['compacted-1-0000.parquet']);
   assert.ok(!existsSync(join(s.tableDir, 'dt=1')));
 });
+
+// ---- ledger rebuild after compaction ------------------------------------------------------------
+
+test('ledger rebuild finds the offsets of compacted batches in the merged files\' footers, twice compacted too', async () => {
+  // Batches of Kafka partitions 0 and 1 in dt=1; small enough to merge, one whole batch renamed alone.
+  const inputs = new Map<string, Uint8Array>([
+    ['t+0+0+9.parquet', parquet(range(0, 10))], ['t+0+10+19.parquet', parquet(range(10, 10))],
+    ['t+1+0+4.parquet', parquet(range(100, 5))], ['t+1+5+29.parquet', parquet(range(105, 25))],
+  ]);
+  const { tableDir, oldDir } = tableOnDisk(inputs);
+  const { ledger } = ledgerWithStream();
+  const { deps } = harness(tableDir, ledger);
+  const settings: CompactionSettings = { targetFileBytes: 1 << 20, numBuckets: 0, graceMs: 0 };
+  const first = plan(ledger, tableDir, oldDir);
+  deps.partitionLocation = async () => `file:${oldDir}`;
+  assert.equal(await runCompaction(deps, first, settings), true, 'grace 0: switched and cleaned in one go');
+  assert.ok(!existsSync(oldDir), 'the batch files are gone from their partition directory');
+  assert.ok(filesIn(first.newDir).every((n) => n.startsWith('compacted-')), filesIn(first.newDir).join(', '));
+
+  // A later batch in the new directory, then a second compaction of it (merged files merged again).
+  writeFileSync(join(first.newDir, 't+0+20+24.parquet'), parquet(range(20, 5)));
+  const second = plan(ledger, tableDir, oldDir);
+  assert.equal(second.oldDir, first.newDir);
+  deps.partitionLocation = async () => `file:${first.newDir}`;
+  assert.equal(await runCompaction(deps, second, settings), true);
+  assert.ok(filesIn(second.newDir).every((n) => n.startsWith('compacted-')));
+
+  const { lastPublishedOffsets } = await import('../../src/ledger/rebuild.ts');
+  assert.deepEqual(Object.fromEntries(await lastPublishedOffsets(new LocalFileSystem(), tableDir, 't')), { 0: 24, 1: 29 });
+});
