@@ -183,15 +183,11 @@ export class Service {
       cleanup: (tableId) => this.cleanup(tableId),
     });
     lagOf = async () => {
-      const lags: { table: string; partition: number; lag: number; lagSeconds: number | undefined }[] = [];
-      for (const s of this.ledger.listStreams()) {
-        // Paused tables too: their lag is what grows while they wait.
-        if (!this.runsHere(s.tableId)) continue;
-        for (const o of await this.offsets(s.tableId)) {
-          if (o.lag !== undefined) lags.push({ table: `${s.dbName}.${s.tableName}`, partition: o.partition, lag: o.lag, lagSeconds: o.lagSeconds });
-        }
-      }
-      return lags;
+      // Paused tables too: their lag is what grows while they wait. Tables side by side, as status.
+      const held = this.ledger.listStreams().filter((s) => this.runsHere(s.tableId));
+      const offsets = await Promise.all(held.map((s) => this.offsets(s.tableId)));
+      return held.flatMap((s, i) => offsets[i]!.filter((o) => o.lag !== undefined)
+        .map((o) => ({ table: `${s.dbName}.${s.tableName}`, partition: o.partition, lag: o.lag!, lagSeconds: o.lagSeconds })));
     };
     ratesOf = () => this.ledger.listStreams().filter((s) => this.runsHere(s.tableId))
       .map((s) => ({ table: `${s.dbName}.${s.tableName}`, perSecond: this.rateOf(s.tableId).perSecond(Date.now()) }));

@@ -48,9 +48,9 @@ export interface Live {
 const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : undefined);
 
 export async function statusView(ledger: Ledger, live?: Live): Promise<StatusView> {
-  const tables: TableView[] = [];
   const cluster = live?.cluster?.();
-  for (const s of ledger.listStreams({ includeDropped: true })) {
+  // Tables side by side: each may wait on Kafka for its log ends and lag probes.
+  const tables = await Promise.all(ledger.listStreams({ includeDropped: true }).map(async (s): Promise<TableView> => {
     const state = stateOf(s);
     const status = live?.status(s.tableId);
     const rows = new Map(ledger.tasks(s.tableId).map((t) => [t.taskId, t]));
@@ -61,7 +61,7 @@ export async function statusView(ledger: Ledger, live?: Live): Promise<StatusVie
     const runsHere = !status?.notHere;
     const partitions = state === 'dropped' ? [] : live && runsHere ? await live.offsets(s.tableId)
       : [...ledger.nextOffsets(s.tableId)].sort(([a], [b]) => a - b).map(([partition, committed]) => ({ partition, committed }));
-    tables.push({
+    return {
       table: `${s.dbName}.${s.tableName}`,
       tableId: s.tableId,
       state,
@@ -75,8 +75,8 @@ export async function statusView(ledger: Ledger, live?: Live): Promise<StatusVie
       recordsPerSecond: state !== 'dropped' && runsHere ? live?.recordsPerSecond?.(s.tableId) : undefined,
       owner: state === 'dropped' ? undefined : runsHere && status?.tasks.length ? cluster?.instance : cluster?.owners.get(s.tableId),
       notHere: status?.notHere,
-    });
-  }
+    };
+  }));
   const clusterView = cluster && { instance: cluster.instance, cluster: cluster.cluster, generation: cluster.generation, members: cluster.members };
   return { kafkaClient: live?.kafkaClient, source: live ? 'service' : 'ledger', cluster: clusterView, tables };
 }

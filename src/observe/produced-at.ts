@@ -132,7 +132,7 @@ export class ProducedAt {
   private async fetchFrom(leader: number, asked: Asked[]): Promise<void> {
     let response: fetchV17.FetchResponse;
     try {
-      response = await this.client.fetch(leader, requestTopics(asked));
+      response = await this.client.fetch(leader, requestTopics(asked), true);
     } catch (e) {
       for (const { question } of asked) { this.layouts.delete(question.topic); question.reject(e); }
       return;

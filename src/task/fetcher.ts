@@ -44,8 +44,11 @@ export class UnknownTopicError extends Error {
 export interface FetchClient {
   /** Fresh metadata of one topic; UnknownTopicError when the cluster does not have it. */
   topic(name: string): Promise<TopicLayout>;
-  /** One Fetch to `node`. Resolves even when partitions carry error codes; rejects when the request failed as a whole. */
-  fetch(node: number, topics: FetchRequestTopic[]): Promise<FetchResponse>;
+  /**
+   * One Fetch to `node`. Resolves even when partitions carry error codes; rejects when the request failed as a whole.
+   * `answerAtOnce`: minBytes 1 and no wait, for a probe that wants what is there now (the lag probe), not a stream.
+   */
+  fetch(node: number, topics: FetchRequestTopic[], answerAtOnce?: boolean): Promise<FetchResponse>;
   /** Log start ('earliest') or log end, the high watermark ('latest'), per partition. */
   listOffsets(topic: string, partitions: readonly number[], at: 'earliest' | 'latest'): Promise<Map<number, bigint>>;
   /** Group offsets for lag monitoring, written as a group without members. */
@@ -87,9 +90,10 @@ export function platformaticClient(connection: FetcherConnection): FetchClient {
         throw e;
       }
     },
-    async fetch(node, topics) {
+    async fetch(node, topics, answerAtOnce = false) {
       try {
-        return await consumer.fetch({ node, topics, minBytes: FETCH_SETTINGS.minBytes, maxBytes: FETCH_SETTINGS.maxBytes, maxWaitTime: FETCH_SETTINGS.maxWaitMs, isolationLevel });
+        return await consumer.fetch({ node, topics, minBytes: answerAtOnce ? 1 : FETCH_SETTINGS.minBytes, maxBytes: FETCH_SETTINGS.maxBytes,
+          maxWaitTime: answerAtOnce ? 0 : FETCH_SETTINGS.maxWaitMs, isolationLevel });
       } catch (e) {
         // One partition's error code fails the whole call; the parsed response, each partition with
         // its own code and records, travels on the ResponseError.
