@@ -28,7 +28,7 @@ import { platformaticClient } from './task/fetcher.ts';
 import { metastoreCatalog } from './system/catalog.ts';
 import { SystemTables } from './system/publisher.ts';
 import type { SystemSnapshot } from './system/rows.ts';
-import { statusView } from './cli/status-view.ts';
+import { statusView } from './observe/status-view.ts';
 
 const rejectedRecords = new Counter({ name: 'hive_kafka_records_rejected_total', help: 'Records refused by the decoder under kafka.error.policy skip or deadletter', labelNames: ['table'] });
 // Per table, from each committed batch (the task's CommitReport) and each task failure.

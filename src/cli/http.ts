@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, register } from 'prom-client';
 import type { Service } from '../service.ts';
-import { statusView } from './status-view.ts';
+import { statusView } from '../observe/status-view.ts';
 
 export function serveHttp(service: Service, host: string, port: number): Promise<Server> {
   collectDefaultMetrics();

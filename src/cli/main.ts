@@ -37,7 +37,7 @@ program.command('status')
   .option('--url <url>', 'the service', `http://127.0.0.1:${process.env.HIVE_KAFKA_HTTP_PORT ?? 8787}`)
   .option('-c, --config <file>', 'JSON config file, for the ledger path when the service is down')
   .action(async (table: string | undefined, opts: { json?: boolean; url: string; config?: string }) => {
-    const { formatStatus, statusView } = await import('./status-view.ts');
+    const { formatStatus, statusView } = await import('../observe/status-view.ts');
     type View = Awaited<ReturnType<typeof statusView>>;
     let view: View;
     let reachable = true;
