@@ -13,7 +13,7 @@ import type { Table } from './metastore/types.ts';
 import type { StreamSpec } from './properties/parse.ts';
 import { streamRecord, type StoredLayout } from './properties/stream.ts';
 import { stagingDir } from './sink/commit.ts';
-import { fileSystems, type FileSystems, type HdfsSettings } from './sink/fs.ts';
+import { fileSystems, removeDirOfFiles, type FileSystems, type HdfsSettings } from './sink/fs.ts';
 import { stateOf, Supervisor } from './lifecycle/supervisor.ts';
 import { WorkerPool } from './lifecycle/worker-pool.ts';
 import { kafkaAuth, type CredentialsProfiles } from './task/kafka-auth.ts';
@@ -28,7 +28,7 @@ import { platformaticClient } from './task/fetcher.ts';
 import { metastoreCatalog } from './system/catalog.ts';
 import { SystemTables } from './system/publisher.ts';
 import type { SystemSnapshot } from './system/rows.ts';
-import { statusView } from './observe/status-view.ts';
+import { statusView, type StatusView } from './observe/status-view.ts';
 
 const rejectedRecords = new Counter({ name: 'hive_kafka_records_rejected_total', help: 'Records refused by the decoder under kafka.error.policy skip or deadletter', labelNames: ['table'] });
 // Per table, from each committed batch (the task's CommitReport) and each task failure.
@@ -321,6 +321,17 @@ export class Service {
   /** This instance, its cluster's members and the owner of each table. */
   clusterStatus(): ClusterStatus { return this.ownership.status(); }
 
+  /** What `hive-kafka status` (through /status) and the system tables show: the ledger, with the live supervisor and Kafka. */
+  statusView(): Promise<StatusView> {
+    return statusView(this.ledger, {
+      kafkaClient: this.kafkaClient,
+      status: (id) => this.supervisor.status(id),
+      offsets: (id) => this.offsets(id),
+      recordsPerSecond: (id) => this.recordsPerSecond(id),
+      cluster: () => { const c = this.clusterStatus(); return { instance: c.instanceId, cluster: c.cluster, generation: c.generation, members: c.members, owners: c.owners }; },
+    });
+  }
+
   // ---- what the supervisor and tasks need from Kafka and the metastore -----------------------
 
   private async admin(spec: StreamSpec): Promise<Admin> {
@@ -378,7 +389,7 @@ export class Service {
   }
 
   /** Records per second committed over the last minute. */
-  recordsPerSecond(tableId: number): number { return this.rates.get(tableId)?.perSecond(Date.now()) ?? 0; }
+  private recordsPerSecond(tableId: number): number { return this.rates.get(tableId)?.perSecond(Date.now()) ?? 0; }
 
   /** Whether this instance runs the table now (held here; paused and failed tables included). */
   private runsHere(tableId: number): boolean {
@@ -408,7 +419,7 @@ export class Service {
 
   private async systemSnapshot(): Promise<SystemSnapshot> {
     const at = Date.now();
-    const view = await statusView(this.ledger, { kafkaClient: this.kafkaClient, status: (id) => this.supervisor.status(id), offsets: (id) => this.offsets(id) });
+    const view = await this.statusView();
     const instance = this.config.instanceId;
     const snapshot: SystemSnapshot = { at, streams: [], partitions: [], history: [] };
     const streams = new Map(this.ledger.listStreams({ includeDropped: true }).map((s) => [s.tableId, s]));
@@ -420,7 +431,7 @@ export class Service {
       const seconds = t.partitions.map((p) => p.lagSeconds).filter((x): x is number => x !== undefined);
       snapshot.streams.push({ db: s.dbName, table: s.tableName, tableId: s.tableId, owner: t.notHere ? undefined : instance, state: t.state, tasks: t.tasks.length,
         restarts: t.restarts, lastError: t.lastError, lastErrorAt: t.lastError ? this.ledger.lastErrorAt(s.tableId) : undefined,
-        recordsPerSecond: this.recordsPerSecond(s.tableId),
+        recordsPerSecond: t.recordsPerSecond ?? 0,
         lagRecords: known.length === t.partitions.length && known.length > 0 ? known.reduce((n, p) => n + p.lag!, 0) : undefined,
         lagSeconds: seconds.length === t.partitions.length && seconds.length > 0 ? Math.max(...seconds) : undefined });
       for (const p of t.partitions) {
@@ -478,11 +489,7 @@ export class Service {
     }
     const root = posix.dirname(stagingDir(path, 0));
     if (!(await fs.exists(root))) return;
-    for (const p of await fs.list(root)) {
-      const dir = posix.join(root, p);
-      for (const f of await fs.list(dir)) await fs.remove(posix.join(dir, f));
-      await fs.remove(dir);
-    }
+    for (const p of await fs.list(root)) await removeDirOfFiles(fs, posix.join(root, p));
     await fs.remove(root);
   }
 

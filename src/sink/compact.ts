@@ -18,7 +18,7 @@
 // Row groups are copied, not decoded (parquet-merge.ts), so values stay bit for bit what they were.
 import { posix } from 'node:path';
 import type { Compaction } from '../ledger/ledger.ts';
-import type { FileSystem } from './fs.ts';
+import { removeDirOfFiles, type FileSystem } from './fs.ts';
 import { mergeParquet, parquetKeyValues, parquetSchemaKey } from './parquet-merge.ts';
 
 /** Where a test can make the process die; the kill -9 compaction test names these. */
@@ -110,15 +110,9 @@ export async function runCompaction(deps: CompactionDeps, c: Compaction, setting
   }
   if (c.state === 'switched') {
     if (now - (c.switchedAt ?? now) < settings.graceMs) return false;
-    if (await deps.fs.exists(c.oldDir)) {
-      for (const name of await deps.fs.list(c.oldDir)) await deps.fs.remove(posix.join(c.oldDir, name));
-      await deps.fs.remove(c.oldDir);
-    }
+    if (await deps.fs.exists(c.oldDir)) await removeDirOfFiles(deps.fs, c.oldDir);
     const staging = compactionStaging(deps.tableDir, c.compactionId);
-    if (await deps.fs.exists(staging)) {
-      for (const name of await deps.fs.list(staging)) await deps.fs.remove(posix.join(staging, name));
-      await deps.fs.remove(staging);
-    }
+    if (await deps.fs.exists(staging)) await removeDirOfFiles(deps.fs, staging);
     deps.reached?.('compaction-cleaned');
     deps.done(c.compactionId);
   }
@@ -198,7 +192,7 @@ async function writeOutputs(deps: CompactionDeps, c: Compaction, inputs: readonl
 function highest(files: readonly { name: string; bytes: Uint8Array }[]): Map<number, number> {
   const last = new Map<number, number>();
   for (const f of files) for (const [p, o] of lastOffsetsOf(f.name, f.bytes)) last.set(p, Math.max(last.get(p) ?? -1, o));
-  return [...last].sort(([a], [b]) => a - b).reduce((m, [p, o]) => m.set(p, o), new Map<number, number>());
+  return new Map([...last].sort(([a], [b]) => a - b)); // sorted: the footer's JSON is the same for the same offsets
 }
 
 /** Consecutive files with the same Parquet schema (a column added by schema evolution starts a new run). */

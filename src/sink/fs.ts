@@ -3,6 +3,7 @@
 // file:///x and file://localhost/x mean the same) use LocalFileSystem (local.ts); `hdfs:` ones use
 // WebHdfsFileSystem (hdfs.ts) at the WebHDFS addresses the service config gives their authority.
 import { userInfo } from 'node:os';
+import { posix } from 'node:path';
 import { WebHdfsFileSystem } from './hdfs.ts';
 import { LocalFileSystem, localPath } from './local.ts';
 
@@ -57,6 +58,15 @@ export interface FileSystem {
    * the location of a table Hive has already purged; nothing in ingestion or recovery ever does.
    */
   removeTree(dir: string): Promise<void>;
+}
+
+/**
+ * Removes a directory that holds only files: each file, then the directory (remove() takes a file or
+ * an empty directory only). The directory must exist. Not removeTree: nothing below it is walked.
+ */
+export async function removeDirOfFiles(fs: Pick<FileSystem, 'list' | 'remove'>, dir: string): Promise<void> {
+  for (const name of await fs.list(dir)) await fs.remove(posix.join(dir, name));
+  await fs.remove(dir);
 }
 
 /** A file written in pieces under a hidden name (FileSystem.openDurably). */

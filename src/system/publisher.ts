@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Logger } from 'pino';
-import type { FileSystem, FileSystems } from '../sink/fs.ts';
+import { removeDirOfFiles, type FileSystem, type FileSystems } from '../sink/fs.ts';
 import { DEADLETTER_DIR } from './tables.ts';
 import type { CatalogCalls, SystemCatalog } from './catalog.ts';
 import { systemRows, type SystemSnapshot } from './rows.ts';
@@ -252,10 +252,7 @@ export class SystemTables {
         return successor !== undefined && now - successor.ms > this.graceMs;
       });
       for (const v of doomed) {
-        const dir = posix.join(rootPath, v.name);
-        // remove() takes a file or an empty directory only: the files first.
-        for (const entry of await fs.list(dir)) await fs.remove(posix.join(dir, entry));
-        await fs.remove(dir);
+        await removeDirOfFiles(fs, posix.join(rootPath, v.name));
         this.log.debug({ table: name, version: v.name }, 'removed old system table version');
       }
     } catch (error) {
