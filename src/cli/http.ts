@@ -2,14 +2,13 @@
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, register } from 'prom-client';
 import type { Service } from '../service.ts';
-import { statusView } from '../observe/status-view.ts';
 
 export function serveHttp(service: Service, host: string, port: number): Promise<Server> {
   collectDefaultMetrics();
   const server = createServer((req, res) => {
     const reply = (code: number, type: string, body: string) => { res.writeHead(code, { 'content-type': type }); res.end(body); };
     if (req.url === '/status') {
-      statusView(service.ledger, { kafkaClient: service.kafkaClient, status: (id) => service.supervisor.status(id), offsets: (id) => service.offsets(id), recordsPerSecond: (id) => service.recordsPerSecond(id), cluster: () => { const c = service.clusterStatus(); return { instance: c.instanceId, cluster: c.cluster, generation: c.generation, members: c.members, owners: c.owners }; } }).then((v) => reply(200, 'application/json', JSON.stringify(v)), (e: Error) => reply(500, 'text/plain', e.message));
+      service.statusView().then((v) => reply(200, 'application/json', JSON.stringify(v)), (e: Error) => reply(500, 'text/plain', e.message));
     } else if (req.url === '/metrics') {
       register.metrics().then((m) => reply(200, register.contentType, m), (e: Error) => reply(500, 'text/plain', e.message));
     } else {

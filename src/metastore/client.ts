@@ -116,17 +116,20 @@ export class MetastoreClient {
   }
 
   async getTable(dbName: string, tableName: string): Promise<Table> {
-    // Empty processorCapabilities makes HMS skip its metadata transformer and return the table as stored.
-    const request = new hms.GetTableRequest({
-      dbName,
-      tblName: tableName,
-      capabilities: clientCapabilities,
-      processorCapabilities: [],
-    });
-    const result = await this.invoke<hms.GetTableResult>('get_table_req', (done) =>
-      this.client.get_table_req(request, done),
-    );
-    return fromThriftTable(result.table);
+    return fromThriftTable(await this.thriftTable(dbName, tableName));
+  }
+
+  /** The table as HMS stores it: empty processorCapabilities make HMS skip its metadata transformer. */
+  private async thriftTable(dbName: string, tableName: string): Promise<hms.Table> {
+    const request = new hms.GetTableRequest({ dbName, tblName: tableName, capabilities: clientCapabilities, processorCapabilities: [] });
+    return (await this.invoke<hms.GetTableResult>('get_table_req', (done) => this.client.get_table_req(request, done))).table;
+  }
+
+  /** Writes back a table read with thriftTable; `properties` go in the EnvironmentContext (CASCADE). */
+  private async alterThriftTable(dbName: string, tableName: string, table: hms.Table, properties: Record<string, string>): Promise<void> {
+    const context = new hms.EnvironmentContext({ properties });
+    await this.invoke<void>('alter_table_with_environment_context', (done) =>
+      this.client.alter_table_with_environment_context(dbName, tableName, table, context, done));
   }
 
   /**
@@ -135,15 +138,12 @@ export class MetastoreClient {
    * Fields of the table this IDL leaves out (privileges, creation metadata) are not altered by HMS.
    */
   async addColumns(dbName: string, tableName: string, columns: FieldSchema[]): Promise<string[]> {
-    const request = new hms.GetTableRequest({ dbName, tblName: tableName, capabilities: clientCapabilities, processorCapabilities: [] });
-    const { table } = await this.invoke<hms.GetTableResult>('get_table_req', (done) => this.client.get_table_req(request, done));
+    const table = await this.thriftTable(dbName, tableName);
     const have = new Set(table.sd.cols.map((c) => c.name.toLowerCase()));
     const added = columns.filter((c) => !have.has(c.name.toLowerCase()));
     if (added.length === 0) return [];
     table.sd.cols.push(...added.map((c) => new hms.FieldSchema({ name: c.name, type: c.type, comment: c.comment ?? '' })));
-    const context = new hms.EnvironmentContext({ properties: { CASCADE: 'true' } });
-    await this.invoke<void>('alter_table_with_environment_context', (done) =>
-      this.client.alter_table_with_environment_context(dbName, tableName, table, context, done));
+    await this.alterThriftTable(dbName, tableName, table, { CASCADE: 'true' });
     return added.map((c) => c.name);
   }
 
@@ -159,12 +159,9 @@ export class MetastoreClient {
 
   /** Changes only the table's own location: partitions keep theirs (no CASCADE), and no data moves. */
   async setTableLocation(dbName: string, tableName: string, location: string): Promise<void> {
-    const request = new hms.GetTableRequest({ dbName, tblName: tableName, capabilities: clientCapabilities, processorCapabilities: [] });
-    const { table } = await this.invoke<hms.GetTableResult>('get_table_req', (done) => this.client.get_table_req(request, done));
+    const table = await this.thriftTable(dbName, tableName);
     table.sd.location = location;
-    const context = new hms.EnvironmentContext({ properties: {} });
-    await this.invoke<void>('alter_table_with_environment_context', (done) =>
-      this.client.alter_table_with_environment_context(dbName, tableName, table, context, done));
+    await this.alterThriftTable(dbName, tableName, table, {});
   }
 
   /** Names that do not exist are left out of the result. */
