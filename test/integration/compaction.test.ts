@@ -31,7 +31,7 @@ before(async () => {
   await requireStack();
   const dir = mkdtempSync(join(tmpdir(), 'hive-kafka-compaction-'));
   configFile = join(dir, 'config.json');
-  writeFileSync(configFile, JSON.stringify({ compaction: { periodMs: 1000, graceMs: 15_000 }, systemTables: { enabled: false } }));
+  writeFileSync(configFile, JSON.stringify({ compaction: { periodMs: 1000, graceMs: 30_000 }, systemTables: { enabled: false } }));
 });
 
 after(async () => {
