@@ -24,6 +24,7 @@
 //   struct<...>            optional group c { optional field... }
 // Every column and nested field is optional, since Hive columns are nullable.
 import { ByteWriter, ParquetWriter, type SchemaElement } from 'hyparquet-writer';
+import { compressSync } from 'snappy';
 import { parseHiveType, type HiveType, type HiveValue } from './hive-types.ts';
 
 export interface ParquetColumn {
@@ -73,7 +74,7 @@ export class ParquetFileWriter {
 
   constructor(private readonly layout: ParquetLayout, private readonly limits: { rows: number; sourceBytes: number } = ROW_GROUP_LIMITS) {
     this.bytes = new ChunkedBytes();
-    this.writer = new ParquetWriter({ writer: this.bytes, schema: layout.schema, codec: 'SNAPPY', kvMetadata: fileMetadata, createdBy: 'hive-kafka' });
+    this.writer = new ParquetWriter({ writer: this.bytes, schema: layout.schema, codec: 'SNAPPY', compressors: { SNAPPY: snappyBlock }, kvMetadata: fileMetadata, createdBy: 'hive-kafka' });
     this.columnsData = layout.columns.map(() => []);
   }
 
@@ -137,6 +138,17 @@ class ChunkedBytes extends ByteWriter {
 }
 
 const CHUNK_BYTES = 1 << 20;
+
+/**
+ * Parquet's SNAPPY is the raw block format, which `snappy` (napi-rs, the Rust snap crate) writes
+ * natively. Against hyparquet-writer's own JavaScript snappy, the benchmark's records decoded and
+ * encoded offline, 4 × 300,000 records, 7 runs side by side (2026-11-30, 2-core KVM): 0.76 of the CPU
+ * and 133 MiB less peak RSS, files 4% larger. copyOutputData: the default external buffers, which V8
+ * does not count and collects late, held 200 MiB more peak RSS in the same test, and were slower.
+ */
+function snappyBlock(page: Uint8Array): Uint8Array {
+  return compressSync(Buffer.from(page.buffer, page.byteOffset, page.byteLength), { copyOutputData: true });
+}
 
 /** Encodes rows (each an array of column values in `columns` order, as makeRowDecoder returns them) into one Parquet file. */
 export function encodeParquet(columns: readonly ParquetColumn[], rows: readonly (readonly unknown[])[]): Uint8Array {
