@@ -5,6 +5,8 @@ import Database from 'better-sqlite3';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BatchFile, BatchIntent, PendingBatch } from '../sink/commit.ts';
+import type { Compaction } from '../sink/compact.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../sql/ledger/', import.meta.url));
 
@@ -42,46 +44,11 @@ export interface TaskRow {
   updatedAt: number;
 }
 
-export interface BatchFile {
-  hiddenPath: string;
-  finalPath: string;
-  /** Hive partition values in partition-key order; null for an unpartitioned table. */
-  partitionValues: string[] | null;
-  bucket: number | null;
-}
-
-export interface BatchIntent {
-  tableId: number;
-  kafkaPartition: number;
-  firstOffset: number;
-  lastOffset: number;
-  recordCount: number;
-  /** Consumed but not stored: filtered out by the mapping, or refused under skip/deadletter. */
-  filteredCount?: number;
-  rejectedCount?: number;
-  ownerEpoch: number;
-  files: BatchFile[];
-}
-
 /** A table's records over its committed batches. */
 export interface RecordCounts { stored: number; filtered: number; rejected: number }
 
-export interface PendingBatch extends BatchIntent { batchId: number }
-
 /** A partition directory Hive reads, and how many files committed batches published into it. */
 export interface CompactionCandidate { naturalDir: string; dir: string; partitionValues: string[]; files: number; oldFiles: number }
-
-export interface Compaction {
-  compactionId: number;
-  tableId: number;
-  partitionValues: string[];
-  naturalDir: string;
-  oldDir: string;
-  newDir: string;
-  state: 'planned' | 'switched' | 'done';
-  plannedAt: number;
-  switchedAt: number | null;
-}
 
 /** One Kafka partition of a table as the cluster's state log holds it: the next offset, and a batch recorded but maybe not published. */
 export interface PortablePartition { next: number; pending: Omit<BatchIntent, 'tableId' | 'kafkaPartition'> | null }

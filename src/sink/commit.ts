@@ -15,8 +15,33 @@
 // Every step from 3 on is idempotent, so a fenced-out task racing its successor cannot duplicate
 // anything: both rename the same hidden file to the same final name, and only one rename succeeds.
 import { posix } from 'node:path';
-import type { BatchFile, BatchIntent, PendingBatch } from '../ledger/ledger.ts';
 import type { FileSystem } from './fs.ts';
+
+/** One file of a batch: written under hiddenPath, published by renaming it to finalPath. */
+export interface BatchFile {
+  hiddenPath: string;
+  finalPath: string;
+  /** Hive partition values in partition-key order; null for an unpartitioned table. */
+  partitionValues: string[] | null;
+  bucket: number | null;
+}
+
+/** A batch as the ledger records it before publishing: its offsets, counts and files, fenced by ownerEpoch. */
+export interface BatchIntent {
+  tableId: number;
+  kafkaPartition: number;
+  firstOffset: number;
+  lastOffset: number;
+  recordCount: number;
+  /** Consumed but not stored: filtered out by the mapping, or refused under skip/deadletter. */
+  filteredCount?: number;
+  rejectedCount?: number;
+  ownerEpoch: number;
+  files: BatchFile[];
+}
+
+/** A recorded batch, named by the ledger. */
+export interface PendingBatch extends BatchIntent { batchId: number }
 
 /** Where a test can make the process die; the kill -9 tests name these. */
 export type CommitStep = 'after-hidden-write' | 'after-intent' | 'between-renames' | 'after-publish' | 'after-register';

@@ -17,9 +17,21 @@
 // are in the new directory and become visible at 3 (seconds later): never twice, never lost.
 // Row groups are copied, not decoded (parquet-merge.ts), so values stay bit for bit what they were.
 import { posix } from 'node:path';
-import type { Compaction } from '../ledger/ledger.ts';
 import { removeDirOfFiles, type FileSystem } from './fs.ts';
 import { mergeParquet, parquetKeyValues, parquetSchemaKey } from './parquet-merge.ts';
+
+/** One compaction of a partition directory, as the ledger records it. */
+export interface Compaction {
+  compactionId: number;
+  tableId: number;
+  partitionValues: string[];
+  naturalDir: string;
+  oldDir: string;
+  newDir: string;
+  state: 'planned' | 'switched' | 'done';
+  plannedAt: number;
+  switchedAt: number | null;
+}
 
 /** Where a test can make the process die; the kill -9 compaction test names these. */
 export type CompactionStep = 'compaction-planned' | 'compaction-between-outputs' | 'compaction-written' | 'compaction-switched' | 'compaction-cleaned';

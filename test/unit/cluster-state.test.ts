@@ -6,7 +6,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { holdTable, readHolder, releaseTable } from '../../src/cluster/holder.ts';
-import { Ledger, type BatchIntent, type PortablePartition } from '../../src/ledger/ledger.ts';
+import { Ledger, type PortablePartition } from '../../src/ledger/ledger.ts';
+import type { BatchIntent } from '../../src/sink/commit.ts';
 import { LocalFileSystem } from '../../src/sink/fs.ts';
 import { commitLedger } from '../../src/task/commit-ledger.ts';
 

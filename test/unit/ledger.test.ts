@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FencedError, Ledger, type BatchIntent } from '../../src/ledger/ledger.ts';
+import { FencedError, Ledger } from '../../src/ledger/ledger.ts';
+import type { BatchIntent } from '../../src/sink/commit.ts';
 
 function ledgerWithStream(): Ledger {
   const l = Ledger.open(':memory:');
