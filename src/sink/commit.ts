@@ -80,17 +80,10 @@ export interface OutputFile {
   content: { bytes: Uint8Array } | { hiddenPath: string; close(): Promise<void> };
 }
 
-export interface Batch {
-  tableId: number;
+/** A batch as a task hands it to the protocol: the intent's offsets and counts, with its files still to write. */
+export interface Batch extends Omit<BatchIntent, 'files'> {
   /** Table location as a path on `fs`; the staging directory lives under it. */
   tableDir: string;
-  kafkaPartition: number;
-  firstOffset: number;
-  lastOffset: number;
-  recordCount: number;
-  filteredCount?: number;
-  rejectedCount?: number;
-  ownerEpoch: number;
   files: OutputFile[];
 }
 
