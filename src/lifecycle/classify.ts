@@ -4,7 +4,7 @@ import type { StreamSpec } from '../properties/parse.ts';
 import { PROPERTIES } from '../properties/rules.ts';
 import { schemaChangeProblems, topicChangeProblem } from '../properties/schema-change.ts';
 import type { StoredLayout } from '../properties/stream.ts';
-import { alterEvent, strongest, type LifecycleEvent } from './states.ts';
+import { alterEvent, strongest, transition, type LifecycleEvent } from './states.ts';
 
 /** The property behind each spec field; a new field fails to compile until it is named here. */
 const PROPERTY_OF: Record<keyof StreamSpec, string> = {
@@ -17,6 +17,18 @@ const PROPERTY_OF: Record<keyof StreamSpec, string> = {
 };
 
 const onAlterOf = (property: string) => PROPERTIES.find((p) => p.name === property)?.onAlter ?? 'batch-boundary';
+
+/** Whether an ALTER of the property only records it, per the lifecycle table: running tasks go on. */
+const leavesTasksAlone = (property: string) =>
+  transition('running', alterEvent(onAlterOf(property))).actions.every((a) => a === 'store-spec' || a === 'compact-with-it');
+
+/**
+ * The spec as running tasks read it: without the fields whose ALTER leaves them alone (kafka.start.offset,
+ * kafka.compaction.*). The supervisor restarts a table's tasks at a batch boundary when this or the layout changes.
+ */
+export function taskSettings(spec: StreamSpec): Partial<StreamSpec> {
+  return Object.fromEntries(Object.entries(spec).filter(([k]) => !leavesTasksAlone(PROPERTY_OF[k as keyof StreamSpec] ?? '')));
+}
 
 export interface Known { spec: StreamSpec; layout: StoredLayout }
 

@@ -10,7 +10,7 @@ export type TableState = (typeof TABLE_STATES)[number];
 
 export const LIFECYCLE_EVENTS = [
   'create', 'create-paused',
-  'alter:pause', 'alter:resume', 'alter:batch-boundary', 'alter:replan', 'alter:new-table-only', 'alter:none',
+  'alter:pause', 'alter:resume', 'alter:batch-boundary', 'alter:replan', 'alter:new-table-only', 'alter:compactor', 'alter:none',
   'alter:columns', 'alter:refused',
   'rename', 'drop',
   'task-exit', 'task-failed', 'task-hung',
@@ -42,6 +42,7 @@ export const ACTIONS = {
   'record-failure': 'the table is marked failed with the error; nothing restarts it but an ALTER',
   'clear-failure': 'the failure is cleared',
   'cleanup-staging': 'hidden staging files left in the table location are removed',
+  'compact-with-it': 'the compactor uses it from its next round; running tasks go on undisturbed',
 } as const;
 export type Action = keyof typeof ACTIONS;
 
@@ -62,6 +63,7 @@ const runningAlters = {
   'alter:batch-boundary': { next: 'running', actions: ['store-spec', 'restart-at-boundary'], history: 'altered' },
   'alter:replan': { next: 'running', actions: ['store-spec', 'replan'], history: 'replanned' },
   'alter:new-table-only': { next: 'running', actions: ['store-spec'], history: 'altered' },
+  'alter:compactor': { next: 'running', actions: ['store-spec', 'compact-with-it'], history: 'altered' },
   'alter:none': stay('running'),
   'alter:columns': { next: 'running', actions: ['store-spec', 'restart-at-boundary'], history: 'schema-changed' },
   'alter:refused': { next: 'failed', actions: ['keep-spec', 'commit-and-stop', 'record-failure'], history: 'refused' },
@@ -78,6 +80,7 @@ const storeWhile = (state: TableState, history: string) => ({
     ? { next: 'running', actions: ['store-spec', 'clear-failure', 'start-tasks'], history: 'retried' }
     : { next: state, actions: ['store-spec'], history: 'replanned' },
   'alter:new-table-only': { next: state, actions: ['store-spec'], history },
+  'alter:compactor': { next: state, actions: ['store-spec', 'compact-with-it'], history },
   'alter:none': state === 'failed'
     ? { next: 'running', actions: ['clear-failure', 'start-tasks'], history: 'retried' }
     : stay(state),
@@ -142,13 +145,14 @@ export function alterEvent(onAlter: OnAlter): LifecycleEvent {
     case 'batch-boundary': return 'alter:batch-boundary';
     case 'replan': return 'alter:replan';
     case 'new-table-only': return 'alter:new-table-only';
+    case 'compactor': return 'alter:compactor';
     case 'refused': return 'alter:refused';
     case 'pause-resume': return 'alter:batch-boundary'; // only reached when the flag itself is unchanged
   }
 }
 
 /** Which of several changes in one ALTER decides what happens: the strongest. */
-const STRENGTH: readonly LifecycleEvent[] = ['alter:refused', 'alter:pause', 'alter:resume', 'alter:replan', 'alter:columns', 'alter:batch-boundary', 'alter:new-table-only', 'alter:none'];
+const STRENGTH: readonly LifecycleEvent[] = ['alter:refused', 'alter:pause', 'alter:resume', 'alter:replan', 'alter:columns', 'alter:batch-boundary', 'alter:new-table-only', 'alter:compactor', 'alter:none'];
 export function strongest(events: readonly LifecycleEvent[]): LifecycleEvent {
   return STRENGTH.find((e) => events.includes(e)) ?? 'alter:none';
 }

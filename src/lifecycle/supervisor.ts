@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { Ledger, StreamRow } from '../ledger/ledger.ts';
 import { transition, type LifecycleEvent, type TableState } from './states.ts';
+import { taskSettings } from './classify.ts';
 import type { StreamSpec } from '../properties/parse.ts';
 import { backoffMs } from './backoff.ts';
 import { planTasks, samePlan, type TaskAssignment } from './plan.ts';
@@ -232,7 +233,8 @@ export class Supervisor {
     let rt = this.tables.get(tableId);
     const before = rt?.plan.reduce((n, a) => n + a.partitions.length, 0) ?? 0;
     if (rt && rt.configJson !== '' && partitionCount > before) this.apply(tableId, 'partitions-added', { from: before, to: partitionCount });
-    const config = stream!.specJson + stream!.layoutJson; // a new column or bucketing also needs new tasks
+    // A new column or bucketing also needs new tasks; a new kafka.start.offset or compaction setting does not.
+    const config = JSON.stringify(taskSettings(spec)) + stream!.layoutJson;
     if (rt && (rt.configJson !== config || !samePlan(rt.plan, plan))) {
       // Reconfigure at a batch boundary: running tasks commit what they hold, then restart.
       this.deps.log.info({ tableId, plan }, 'table changed: restarting its tasks at a batch boundary');

@@ -22,6 +22,7 @@ export type OnAlter =
   | 'replan'         // tasks are re-planned at a batch boundary
   | 'pause-resume'   // commit the in-flight batch, then stop or start consuming
   | 'new-table-only' // ignored once the table has committed offsets
+  | 'compactor'      // read by the compactor at its next round; running tasks go on undisturbed
   | 'refused';       // changing it is an error: drop and re-create the table
 
 export interface PropertyDef {
@@ -81,11 +82,11 @@ export const PROPERTIES: readonly PropertyDef[] = [
   { name: 'kafka.partition.time.format', aliases: [], required: false, default: '', rule: { kind: 'text' },
     onAlter: 'batch-boundary', doc: 'Formats of the time-based partition columns, e.g. dt=yyyy-MM-dd,hr=HH; dt, hr, year, month, day and hour have defaults.' },
   { name: 'kafka.compaction.target.file.size', aliases: [], required: false, default: '134217728', rule: { kind: 'int', min: 1024, max: 17_179_869_184 },
-    onAlter: 'batch-boundary', doc: 'Compaction merges a partition\'s files toward this size in bytes (a bucketed table: into one file per bucket). See README, "Compaction".' },
+    onAlter: 'compactor', doc: 'Compaction merges a partition\'s files toward this size in bytes (a bucketed table: into one file per bucket). See README, "Compaction".' },
   { name: 'kafka.compaction.min.files', aliases: [], required: false, default: '10', rule: { kind: 'int', min: 0, max: 1_000_000 },
-    onAlter: 'batch-boundary', doc: 'A partition is compacted once it holds this many files older than kafka.compaction.min.age.ms; 0 never compacts the table.' },
+    onAlter: 'compactor', doc: 'A partition is compacted once it holds this many files older than kafka.compaction.min.age.ms; 0 never compacts the table.' },
   { name: 'kafka.compaction.min.age.ms', aliases: [], required: false, default: '600000', rule: { kind: 'int', min: 0, max: 604_800_000 },
-    onAlter: 'batch-boundary', doc: 'Files younger than this do not count toward kafka.compaction.min.files, so the partition being written is not rewritten every round.' },
+    onAlter: 'compactor', doc: 'Files younger than this do not count toward kafka.compaction.min.files, so the partition being written is not rewritten every round.' },
   { name: 'kafka.credentials.profile', aliases: [], required: false, default: '', rule: { kind: 'name' },
     onAlter: 'batch-boundary', doc: 'Name of a credentials profile in the service config (SASL/TLS secrets never live in TBLPROPERTIES).' },
 ];

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ACTIONS, LIFECYCLE_EVENTS, TABLE_STATES, TRANSITIONS, alterEffect, strongest, transition, type LifecycleEvent, type TableState } from '../../src/lifecycle/states.ts';
-import { classifyUpsert, type Known } from '../../src/lifecycle/classify.ts';
+import { classifyUpsert, taskSettings, type Known } from '../../src/lifecycle/classify.ts';
 import { parseTableProperties } from '../../src/properties/parse.ts';
 import { PROPERTIES } from '../../src/properties/rules.ts';
 
@@ -66,6 +66,14 @@ test('strongest: a refusal wins, then pause and resume, then replan', () => {
   assert.equal(strongest([]), 'alter:none');
 });
 
+test('a compaction setting is stored for the compactor and restarts no task, in any state', () => {
+  assert.deepEqual(transition('running', 'alter:compactor'), { next: 'running', actions: ['store-spec', 'compact-with-it'], history: 'altered' });
+  assert.equal(transition('paused', 'alter:compactor').next, 'paused');
+  assert.equal(transition('failed', 'alter:compactor').next, 'failed');
+  for (const p of PROPERTIES.filter((d) => d.name.startsWith('kafka.compaction.'))) assert.equal(p.onAlter, 'compactor', p.name);
+  assert.match(alterEffect('compactor'), /running tasks go on undisturbed/);
+});
+
 // ---- classify -------------------------------------------------------------------------------
 
 function known(props: Record<string, string> = {}, columns = [{ name: 'id', type: 'bigint' }], name = 't'): Known {
@@ -84,6 +92,8 @@ test('each kind of DDL is its event', () => {
   assert.equal(eventOf(known(), known({ 'kafka.batch.maxSize': '10' })), 'alter:batch-boundary');
   assert.equal(eventOf(known(), known({ 'kafka.max.num.tasks': '4' })), 'alter:replan');
   assert.equal(eventOf(known(), known({ 'kafka.start.offset': 'latest' })), 'alter:new-table-only');
+  assert.equal(eventOf(known(), known({ 'kafka.compaction.min.files': '2' })), 'alter:compactor');
+  assert.equal(eventOf(known(), known({ 'kafka.compaction.min.files': '2', 'kafka.batch.maxSize': '10' })), 'alter:batch-boundary');
   assert.equal(eventOf(known(), known({ 'kafka.offset.gap.policy': 'skip' })), 'alter:batch-boundary');
   assert.equal(eventOf(known(), known({ 'kafka.extra.propertie.session.timeout.ms': '10000' })), 'alter:batch-boundary');
   assert.equal(eventOf(known(), known({}, undefined, 'renamed')), 'rename');
@@ -115,4 +125,15 @@ test('only our own verdicts stop a table; a client giving up after its retries i
   assert.equal(restartCanFix(new RecordError('t', 0, 5, 'not JSON')), false);
   assert.equal(restartCanFix(new OffsetGapError('db.t', 't', 0, 10, 19)), false);
   assert.equal(restartCanFix(new LocationError('no WebHDFS address')), false);
+});
+
+test('taskSettings: what running tasks read; a new start offset or compaction setting leaves it unchanged, anything else changes it', () => {
+  const base = JSON.stringify(taskSettings(known().spec));
+  for (const props of [{ 'kafka.start.offset': 'latest' }, { 'kafka.compaction.min.files': '2' }, { 'kafka.compaction.target.file.size': '2048' }, { 'kafka.compaction.min.age.ms': '0' }] as Record<string, string>[]) {
+    assert.equal(JSON.stringify(taskSettings(known(props).spec)), base, JSON.stringify(props));
+  }
+  for (const props of [{ 'kafka.batch.maxSize': '10' }, { 'kafka.max.num.tasks': '4' }, { 'kafka.error.policy': 'skip' }, { 'kafka.extra.propertie.session.timeout.ms': '10000' }, { 'kafka.ingestion.paused': 'true' }] as Record<string, string>[]) {
+    assert.notEqual(JSON.stringify(taskSettings(known(props).spec)), base, JSON.stringify(props));
+  }
+  assert.equal(taskSettings(known().spec).topic, 'a', 'a refused property is still part of what tasks read');
 });
