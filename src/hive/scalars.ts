@@ -93,8 +93,14 @@ export type IntegerTypeName = keyof typeof integerRanges;
 
 /** A whole number in the type's range. Out of range is an error (Hive would wrap or NULL it; we refuse to). */
 export function toInteger(value: unknown, typeName: IntegerTypeName): bigint {
-  const n = exactNumber(value, typeName);
   const [min, max] = integerRanges[typeName];
+  // Most values are already whole: a JSON integer within 2^53 or an exact BigInt needs no digits taken apart.
+  if ((typeof value === 'number' && Number.isSafeInteger(value)) || typeof value === 'bigint') {
+    const whole = BigInt(value);
+    if (whole < min || whole > max) fail(`${describe(value)} is out of range for ${typeName} (${min} to ${max})`);
+    return whole;
+  }
+  const n = exactNumber(value, typeName);
   if (n.exponent < 0) fail(`${describe(value)} is not a whole number (expected ${typeName})`);
   // 20 digits already exceed every range: refuse before building a huge BigInt from "1e999999".
   if (n.digitCount + n.exponent > 20) fail(`${describe(value)} is out of range for ${typeName} (${min} to ${max})`);

@@ -220,3 +220,23 @@ test('records of plain integers take JSON.parse and decode exactly as through lo
   for (const text of texts) assert.deepEqual(decode(parseRecordJson(text)), decode(parse(text)), text);
   assert.deepEqual(decode(parseRecordJson(texts[2]!)).slice(1, 3), [1234567890123456789n, '12.50']);
 });
+
+test('mayHoldInexactNumber says what /[0-9][.eE]|[0-9]{16}|-0(?![0-9])/ says, on random texts of digits, marks and letters', async () => {
+  const { mayHoldInexactNumber } = await import('../../src/hive/convert.ts');
+  const definition = /[0-9][.eE]|[0-9]{16}|-0(?![0-9])/;
+  const alphabet = ['0', '5', '9', '.', 'e', 'E', '-', '"', 'a', 'b', 'c', 'x', 'y', ':', ',', ' ', '{', '}', 'k', 'q', 'z', '_'];
+  let seed = 42;
+  const random = (n: number) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+  let trueCount = 0;
+  for (let k = 0; k < 20_000; k++) {
+    // Long runs of digits too: the 16-digit rule samples every 16th character.
+    const text = Array.from({ length: random(40) }, () => (random(10) === 0 ? '7'.repeat(1 + random(20)) : alphabet[random(alphabet.length)])).join('');
+    const expected = definition.test(text);
+    if (expected) trueCount++;
+    assert.equal(mayHoldInexactNumber(text), expected, JSON.stringify(text));
+  }
+  assert.ok(trueCount > 4000 && trueCount < 16_000, `both answers are exercised (${trueCount} true)`);
+  for (const text of ['', '-0', '-01', '-0]', 'x-', '1.', '.5', 'e5', '1e5', '123456789012345', '1234567890123456', 'a1234567890123456b', '{"a":-0.0}']) {
+    assert.equal(mayHoldInexactNumber(text), definition.test(text), JSON.stringify(text));
+  }
+});
