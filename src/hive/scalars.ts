@@ -94,20 +94,21 @@ export type IntegerTypeName = keyof typeof integerRanges;
 /** A whole number in the type's range. Out of range is an error (Hive would wrap or NULL it; we refuse to). */
 export function toInteger(value: unknown, typeName: IntegerTypeName): bigint {
   const [min, max] = integerRanges[typeName];
+  const result = exactInteger(value, typeName);
+  if (result === undefined || result < min || result > max) fail(`${describe(value)} is out of range for ${typeName} (${min} to ${max})`);
+  return result;
+}
+
+/** The exact whole number a value holds; undefined beyond 20 digits, which exceed every integer type. */
+function exactInteger(value: unknown, typeName: IntegerTypeName): bigint | undefined {
   // Most values are already whole: a JSON integer within 2^53 or an exact BigInt needs no digits taken apart.
-  if ((typeof value === 'number' && Number.isSafeInteger(value)) || typeof value === 'bigint') {
-    const whole = BigInt(value);
-    if (whole < min || whole > max) fail(`${describe(value)} is out of range for ${typeName} (${min} to ${max})`);
-    return whole;
-  }
+  if ((typeof value === 'number' && Number.isSafeInteger(value)) || typeof value === 'bigint') return BigInt(value);
   const n = exactNumber(value, typeName);
   if (n.exponent < 0) fail(`${describe(value)} is not a whole number (expected ${typeName})`);
-  // 20 digits already exceed every range: refuse before building a huge BigInt from "1e999999".
-  if (n.digitCount + n.exponent > 20) fail(`${describe(value)} is out of range for ${typeName} (${min} to ${max})`);
+  // Refused before building a huge BigInt from "1e999999".
+  if (n.digitCount + n.exponent > 20) return undefined;
   const magnitude = n.digits * 10n ** BigInt(n.exponent);
-  const result = n.negative ? -magnitude : magnitude;
-  if (result < min || result > max) fail(`${describe(value)} is out of range for ${typeName} (${min} to ${max})`);
-  return result;
+  return n.negative ? -magnitude : magnitude;
 }
 
 /**

@@ -18,16 +18,14 @@ const PROPERTY_OF: Record<keyof StreamSpec, string> = {
 
 const onAlterOf = (property: string) => PROPERTIES.find((p) => p.name === property)?.onAlter ?? 'batch-boundary';
 
-/** Whether an ALTER of the property only records it, per the lifecycle table: running tasks go on. */
-const leavesTasksAlone = (property: string) =>
-  transition('running', alterEvent(onAlterOf(property))).actions.every((a) => a === 'store-spec' || a === 'compact-with-it');
+/** Spec fields whose ALTER, per the lifecycle table, only records it: running tasks go on (kafka.start.offset, kafka.compaction.*). */
+const NOT_READ_BY_TASKS = new Set(Object.entries(PROPERTY_OF)
+  .filter(([, property]) => transition('running', alterEvent(onAlterOf(property))).actions.every((a) => a === 'store-spec' || a === 'compact-with-it'))
+  .map(([field]) => field));
 
-/**
- * The spec as running tasks read it: without the fields whose ALTER leaves them alone (kafka.start.offset,
- * kafka.compaction.*). The supervisor restarts a table's tasks at a batch boundary when this or the layout changes.
- */
+/** The spec as running tasks read it. The supervisor restarts a table's tasks at a batch boundary when this or the layout changes. */
 export function taskSettings(spec: StreamSpec): Partial<StreamSpec> {
-  return Object.fromEntries(Object.entries(spec).filter(([k]) => !leavesTasksAlone(PROPERTY_OF[k as keyof StreamSpec] ?? '')));
+  return Object.fromEntries(Object.entries(spec).filter(([field]) => !NOT_READ_BY_TASKS.has(field)));
 }
 
 export interface Known { spec: StreamSpec; layout: StoredLayout }
