@@ -59,9 +59,9 @@ export async function statusView(ledger: Ledger, live?: Live): Promise<StatusVie
       : [...rows.values()].map((t) => ({ taskId: t.taskId, partitions: t.partitions, state: t.state, ownerEpoch: t.ownerEpoch ?? undefined,
         heartbeatAt: iso(t.heartbeatAt), lastError: t.lastError ?? undefined }));
     const runsHere = !status?.notHere;
-    const partitions = state === 'dropped' ? [] : live && runsHere ? await live.offsets(s.tableId)
-      : [...ledger.nextOffsets(s.tableId)].sort(([a], [b]) => a - b).map(([partition, committed]) => ({ partition, committed }));
-    return {
+    // Everything but the live offsets is read now, before the wait on Kafka: a failure recorded during
+    // that wait would otherwise show with the restart count from before it.
+    const view: Omit<TableView, 'partitions'> = {
       table: `${s.dbName}.${s.tableName}`,
       tableId: s.tableId,
       state,
@@ -70,12 +70,14 @@ export async function statusView(ledger: Ledger, live?: Live): Promise<StatusVie
       lastError: s.failure ?? status?.lastError ?? ledger.recentErrors(s.tableId, 1)[0]?.message,
       failure: s.failure ?? undefined,
       gaps: ledger.gaps(s.tableId).map((g) => ({ partition: g.kafkaPartition, from: g.firstOffset, to: g.lastOffset, offsets: g.lastOffset - g.firstOffset + 1, policy: g.policy, at: iso(g.at)! })),
-      partitions,
       records: ledger.recordCounts(s.tableId),
       recordsPerSecond: state !== 'dropped' && runsHere ? live?.recordsPerSecond?.(s.tableId) : undefined,
       owner: state === 'dropped' ? undefined : runsHere && status?.tasks.length ? cluster?.instance : cluster?.owners.get(s.tableId),
       notHere: status?.notHere,
     };
+    const partitions = state === 'dropped' ? [] : live && runsHere ? await live.offsets(s.tableId)
+      : [...ledger.nextOffsets(s.tableId)].sort(([a], [b]) => a - b).map(([partition, committed]) => ({ partition, committed }));
+    return { ...view, partitions };
   }));
   const clusterView = cluster && { instance: cluster.instance, cluster: cluster.cluster, generation: cluster.generation, members: cluster.members };
   return { kafkaClient: live?.kafkaClient, source: live ? 'service' : 'ledger', cluster: clusterView, tables };

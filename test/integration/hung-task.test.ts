@@ -57,7 +57,7 @@ test('a task that blocks its shared thread is replaced; its neighbour moves on; 
   }, 60_000, 300);
   assert.ok(existsSync(marker), 'a task really hung');
   assert.equal(JSON.parse(readFileSync(marker, 'utf8')).tableId, hung.tableId, 'the table that blocked the thread is the one called hung');
-  assert.ok(hung.restarts >= 1);
+  assert.ok(hung.restarts >= 1, `the hung table counts a restart; its status: ${JSON.stringify(hung)}\nservice log:\n${service.output().slice(-6000)}`);
   await send(neighbourTopic, 2000, 2000); // the neighbour keeps ingesting after the thread was replaced
 
   const nb = (await service.status()).tables.find((x) => x.table === `default.${neighbour}`)!;
