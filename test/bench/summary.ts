@@ -91,12 +91,14 @@ export function markdownSummary(all: Record<string, any>): string {
   }
   if (r.memory?.steps) {
     const mem = r.memory;
-    out.push(`Memory per task against kafka.batch.maxSize${mem.kafka_client ? ` (client ${mem.kafka_client})` : ''}: one task, one 1-partition topic of exactly that many records, period 1 h, each size in a fresh service.`, '');
-    row('batch records', 'task RSS MB (peak − idle)', 'service peak MB', 'service idle MB', 'CREATE → committed s', 'threads');
-    row('---:', '---:', '---:', '---:', '---:', '---:');
+    const topic = mem.steps[0]?.topic_records;
+    out.push(`Memory per task against kafka.batch.maxSize${mem.kafka_client ? ` (client ${mem.kafka_client})` : ''}: one task, period 1 h, each size in a fresh service, `
+      + (topic ? `each ingesting the same 1-partition topic of ${topic.toLocaleString('en')} records in batches of that size.` : 'one 1-partition topic of exactly that many records.'), '');
+    row('batch records', 'task RSS MB (peak − idle), all committed', 'at the first batch', 'service peak MB', 'service idle MB', 'CREATE → first batch s', 'threads');
+    row('---:', '---:', '---:', '---:', '---:', '---:', '---:');
     for (const st of mem.steps) {
-      if (st.error) row(st.batch_records.toLocaleString('en'), `failed: ${String(st.error).split('\n')[0]!.slice(0, 160)}`, '', '', '', '');
-      else row(st.batch_records.toLocaleString('en'), st.task_rss_mb, st.peak_service_rss_mb, st.idle_service_rss_mb, st.commit_s, st.threads);
+      if (st.error) row(st.batch_records.toLocaleString('en'), `failed: ${String(st.error).split('\n')[0]!.slice(0, 160)}`, '', '', '', '', '');
+      else row(st.batch_records.toLocaleString('en'), st.task_rss_mb, st.task_rss_mb_first_batch ?? 'n/a', st.peak_service_rss_mb, st.idle_service_rss_mb, st.commit_s, st.threads);
     }
     const failedSteps = (mem.steps as any[]).filter((st) => st.error).length;
     out.push('', `Flat across the sweep (largest − smallest task RSS ≤ ${mem.flat_tolerance_mb} MB, every step completed): ${ok(mem.flat)}; `

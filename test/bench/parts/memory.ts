@@ -1,16 +1,23 @@
-// Memory: a sweep over kafka.batch.maxSize. For each size, a 1-partition topic is filled with exactly
-// that many records (fill.ts), then a FRESH service (so the RSS high-water mark of one step cannot
-// carry into the next) ingests it into a table with kafka.max.batch.period.ms=3,600,000, so the one
-// batch fills by size, not by time, and is encoded and committed. Reported per step: the service's
-// peak RSS (VmHWM) minus its RSS when idle with no table, i.e. what the task and its batch cost, and
-// the seconds from the CREATE TABLE to the batch committed. Since the service decodes records straight
-// into the column arrays of the batch's Parquet writers and encodes them a row group at a time, a
-// task's memory should not follow kafka.batch.maxSize: the sweep shows whether it does.
+// Memory: a sweep over kafka.batch.maxSize. For each size, a 1-partition topic is filled with the
+// sweep's largest size of records (fill.ts), the same for every step, then a FRESH service (so the
+// RSS high-water mark of one step cannot carry into the next) ingests it into a table with
+// kafka.max.batch.period.ms=3,600,000, so batches fill by size, not by time: one batch of 2M, or twenty
+// of 100k. Only the batch size differs between steps, not the records ingested nor how long the
+// service runs (a 100k-record topic alone ends in 2 s, before the heap has grown to what a
+// sustained ingest needs). Reported per step: the service's peak RSS (VmHWM) minus its RSS when idle
+// with no table, i.e. what the task and its batches cost, taken when the first batch committed and
+// again when all had; and the seconds from the CREATE TABLE to the first batch committed. Since the
+// service decodes records straight into the column arrays of the batch's Parquet writers and encodes
+// them a row group at a time, a task's memory should not follow kafka.batch.maxSize: the sweep shows
+// whether it does.
 import { benchName, benchService, committedBatches, createTableSql, deleteTopics, hive, procStats, round, sleep, type RunningService } from '../lib.ts';
 import { fill } from './fill.ts';
 
 export interface MemoryStep {
-  batch_records: number; task_rss_mb: number; peak_service_rss_mb: number; idle_service_rss_mb: number; commit_s: number;
+  /** topic_records: what the step ingested (the sweep's largest batch size); task_rss_mb: after all of it was committed. */
+  batch_records: number; topic_records: number; task_rss_mb: number; peak_service_rss_mb: number; idle_service_rss_mb: number; commit_s: number;
+  /** Peak RSS minus idle when the first batch had committed (the sweep's only figure before 2026-12-01). */
+  task_rss_mb_first_batch: number;
   /** The service's threads when the batch was committed. */
   threads: number;
   error?: string;
@@ -33,27 +40,29 @@ export interface Memory {
 const FLAT_TOLERANCE_MB = 64;
 const TARGET_MB = 256;
 
-/** Waits for the table's first batch; fails at once if the service exits or the batch is not the size asked for. */
-async function batchCommitted(service: RunningService, table: string, records: number, timeoutMs: number): Promise<number> {
+/** Waits until the table's batches hold `total` records; fails at once if the service exits or a batch is not the size asked for. */
+async function batchesCommitted(service: RunningService, table: string, records: number, total: number, timeoutMs: number): Promise<{ firstAt: number; firstHwmMb: number }> {
+  const pid = service.child.pid!;
+  let first: { firstAt: number; firstHwmMb: number } | undefined;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (service.child.exitCode !== null || service.child.signalCode !== null) {
       throw new Error(`the service exited (${service.child.exitCode ?? service.child.signalCode}) before ${table} committed; its last output:\n${service.output().slice(-4000)}`);
     }
-    let b;
-    try { b = committedBatches(service.ledgerPath).find((x) => x.tableName === table); } catch { /* the ledger not created yet */ }
-    if (b) {
-      if (b.records !== records) throw new Error(`${table}'s first batch has ${b.records} records, not ${records}`);
-      return b.committedAt;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${table} to commit its ${records}-record batch; the service's last output:\n${service.output().slice(-4000)}`);
+    let batches: ReturnType<typeof committedBatches> = [];
+    try { batches = committedBatches(service.ledgerPath).filter((x) => x.tableName === table); } catch { /* the ledger not created yet */ }
+    const wrong = batches.find((b) => b.records !== records);
+    if (wrong) throw new Error(`${table}'s batch at offset ${wrong.first} has ${wrong.records} records, not ${records}`);
+    if (batches.length > 0 && !first) first = { firstAt: batches[0]!.committedAt, firstHwmMb: procStats(pid).hwmMb };
+    if (first && batches.length * records >= total) return first;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${table} to commit ${total / records} batches of ${records} records (${batches.length} so far); the service's last output:\n${service.output().slice(-4000)}`);
     await sleep(200);
   }
 }
 
-async function step(batchSize: number): Promise<MemoryStep & { kafkaClient?: string }> {
+async function step(batchSize: number, topicRecords: number): Promise<MemoryStep & { kafkaClient?: string }> {
   const table = benchName('mem', `_${batchSize}`);
-  await fill(table, 1, batchSize); // before the service starts: the fill's own memory is not the service's
+  await fill(table, 1, topicRecords); // before the service starts: the fill's own memory is not the service's
   try {
     const service = await benchService(`^default\\.${table}$`);
     const session = await hive();
@@ -65,12 +74,12 @@ async function step(batchSize: number): Promise<MemoryStep & { kafkaClient?: str
       const createdAt = Date.now();
       await session.execute(createTableSql(table, table, { 'kafka.batch.maxSize': batchSize, 'kafka.max.batch.period.ms': 3_600_000 }));
       // One task ingests about 50,000 records/s on these machines (0.02 ms each): allow 0.1 ms a record, and 5 minutes more.
-      const committedAt = await batchCommitted(service, table, batchSize, 300_000 + batchSize / 10);
+      const { firstAt, firstHwmMb } = await batchesCommitted(service, table, batchSize, topicRecords, 300_000 + topicRecords / 10);
       const { hwmMb: peak, threads } = procStats(pid);
       await session.execute(`DROP TABLE ${table}`);
       return {
-        batch_records: batchSize, task_rss_mb: Math.round(peak - idle), peak_service_rss_mb: Math.round(peak), idle_service_rss_mb: Math.round(idle),
-        commit_s: round((committedAt - createdAt) / 1000, 1), threads, kafkaClient,
+        batch_records: batchSize, topic_records: topicRecords, task_rss_mb: Math.round(peak - idle), task_rss_mb_first_batch: Math.round(firstHwmMb - idle),
+        peak_service_rss_mb: Math.round(peak), idle_service_rss_mb: Math.round(idle), commit_s: round((firstAt - createdAt) / 1000, 1), threads, kafkaClient,
       };
     } finally {
       await session.close();
@@ -84,14 +93,15 @@ async function step(batchSize: number): Promise<MemoryStep & { kafkaClient?: str
 export async function memory(opts: { batches: number[]; targetBatch: number }): Promise<Memory> {
   const steps: MemoryStep[] = [];
   let kafkaClient: string | undefined;
+  const topicRecords = Math.max(...opts.batches);
   for (const batchSize of opts.batches) {
     try {
-      const { kafkaClient: client, ...s } = await step(batchSize);
+      const { kafkaClient: client, ...s } = await step(batchSize, topicRecords);
       kafkaClient ??= client;
       steps.push(s);
     } catch (e) {
       // A step that fails (out of memory, say) is a result; the next, each in its own service, still runs.
-      steps.push({ batch_records: batchSize, task_rss_mb: NaN, peak_service_rss_mb: NaN, idle_service_rss_mb: NaN, commit_s: NaN, threads: NaN, error: (e as Error).message.slice(0, 2000) });
+      steps.push({ batch_records: batchSize, topic_records: topicRecords, task_rss_mb: NaN, task_rss_mb_first_batch: NaN, peak_service_rss_mb: NaN, idle_service_rss_mb: NaN, commit_s: NaN, threads: NaN, error: (e as Error).message.slice(0, 2000) });
     }
   }
   const ran = steps.filter((s) => !s.error);
