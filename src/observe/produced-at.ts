@@ -2,12 +2,9 @@
 // table has no task, so no fetch loop to ask): one small Fetch at the table's committed offset, and
 // the timestamp of the first record a reader of the table would get there. Partitions asked for in
 // the same turn of the event loop share one Fetch per leader.
-import type { fetchV17 } from '@platformatic/kafka';
 import type { FetchClient, TopicLayout } from '../task/fetcher.ts';
-import { committedRecords } from '../task/source-platformatic.ts';
-
-type FetchRequestTopic = fetchV17.FetchRequestTopic;
-type FetchResponsePartition = fetchV17.FetchResponsePartition;
+import type { FetchRequestTopic, RawFetchPartition, RawFetchResponse } from '../task/raw-fetch.ts';
+import { decodeCommittedRecords } from '../task/record-batches.ts';
 
 /** Enough for a few small batches; the broker still sends a larger first batch whole. */
 const PARTITION_MAX_BYTES = 64 << 10;
@@ -130,14 +127,14 @@ export class ProducedAt {
   }
 
   private async fetchFrom(leader: number, asked: Asked[]): Promise<void> {
-    let response: fetchV17.FetchResponse;
+    let response: RawFetchResponse;
     try {
       response = await this.client.fetch(leader, requestTopics(asked), true);
     } catch (e) {
       for (const { question } of asked) { this.layouts.delete(question.topic); question.reject(e); }
       return;
     }
-    const parts = new Map<string, FetchResponsePartition>();
+    const parts = new Map<string, RawFetchPartition>();
     for (const t of response.responses) for (const p of t.partitions) parts.set(`${t.topicId}:${p.partitionIndex}`, p);
     for (const { topicId, question } of asked) {
       const part = parts.get(`${topicId}:${question.partition}`);
@@ -152,19 +149,17 @@ export class ProducedAt {
   }
 
   /** The first readable record's timestamp, or a follow-up fetch past batches that held none. */
-  private read(question: Question, part: FetchResponsePartition): void {
-    const batches = part.records ?? [];
+  private read(question: Question, part: RawFetchPartition): void {
     // The same filter and timestamp rule as the tasks' sources (LogAppendTime batches give maxTimestamp).
-    const first = committedRecords(batches, part.abortedTransactions ?? [], question.from)[0];
+    const { records, next: end } = part.records ? decodeCommittedRecords(part.records, part.abortedTransactions, question.from) : { records: [], next: undefined };
+    const first = records[0];
     if (first) { question.resolve(first.timestamp); return; }
-    const last = batches[batches.length - 1];
-    if (!last) {
+    if (end === undefined) {
       // read_committed stops at the last stable offset; before an open transaction nothing is readable yet.
       const readableEnd = part.lastStableOffset >= 0n ? part.lastStableOffset : part.highWatermark;
       question.resolve(readableEnd >= 0n && question.from >= readableEnd ? NOTHING_READABLE : undefined);
       return;
     }
-    const end = last.firstOffset + BigInt(last.lastOffsetDelta) + 1n;
     if (end <= question.from || ++question.rounds >= MAX_ROUNDS) { question.resolve(undefined); return; }
     question.from = end;
     this.ask(question);

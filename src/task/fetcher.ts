@@ -13,15 +13,15 @@
 // the fetch memory is about partitions × maxBytesPerPartition + leaders × maxBytes, whatever the tasks'
 // speed (a slice's record values are views into the buffers it was received in, kept as long as it is).
 //
-// It reads with @platformatic/kafka's low-level Consumer.fetch() and filters with committedRecords;
-// source-platformatic.ts says why neither a consumer group nor the library's MessagesStream is used.
-import { Admin, Consumer, FetchIsolationLevels, ListOffsetTimestamps, protocolErrors, protocolErrorsCodesById, type fetchV17 } from '@platformatic/kafka';
+// It sends Fetch requests through raw-fetch.ts (the records stay bytes) and decodes them with
+// record-batches.ts; source-platformatic.ts says why neither a consumer group nor the library's
+// MessagesStream is used.
+import { Admin, FetchIsolationLevels, ListOffsetTimestamps, protocolErrors, protocolErrorsCodesById, type Broker } from '@platformatic/kafka';
 import type { KafkaAuth } from './kafka-auth.ts';
-import { committedRecords, describe, platformaticConnection } from './source-platformatic.ts';
+import { RawFetcher, type FetchRequestTopic, type RawFetchResponse } from './raw-fetch.ts';
+import { decodeCommittedRecords } from './record-batches.ts';
+import { describe, platformaticConnection } from './source-platformatic.ts';
 import { FETCH_SETTINGS, type PartitionSource, type SourceOptions, type SourceRecord } from './source.ts';
-
-type FetchResponse = fetchV17.FetchResponse;
-type FetchRequestTopic = fetchV17.FetchRequestTopic;
 
 /**
  * Failed attempts of one partition (fetch, metadata, offset lookup) before its registration fails.
@@ -48,7 +48,7 @@ export interface FetchClient {
    * One Fetch to `node`. Resolves even when partitions carry error codes; rejects when the request failed as a whole.
    * `answerAtOnce`: minBytes 1 and no wait, for a probe that wants what is there now (the lag probe), not a stream.
    */
-  fetch(node: number, topics: FetchRequestTopic[], answerAtOnce?: boolean): Promise<FetchResponse>;
+  fetch(node: number, topics: FetchRequestTopic[], answerAtOnce?: boolean): Promise<RawFetchResponse>;
   /** Log start ('earliest') or log end, the high watermark ('latest'), per partition. */
   listOffsets(topic: string, partitions: readonly number[], at: 'earliest' | 'latest'): Promise<Map<number, bigint>>;
   /** Group offsets for lag monitoring, written as a group without members. */
@@ -68,20 +68,22 @@ export interface FetcherOptions {
 export type FetcherSource = PartitionSource & { logStartOffsets(partitions: readonly number[]): Promise<Map<number, number>> };
 
 /**
- * The real client: a Consumer that only fetches and an Admin for metadata, offsets and group offsets.
- * The Consumer has no retries of its own: it would resend a whole request because of one partition's
- * retriable error (to the same, maybe stale, leader) and hold back every other partition on it; the
- * fetcher retries per partition instead.
+ * The real client: raw Fetch requests on a connection pool of their own, and an Admin for metadata,
+ * broker addresses, offsets and group offsets. Nothing retries a Fetch inside the client: the fetcher
+ * retries per partition, so one partition's retriable error does not hold back the others.
  */
 export function platformaticClient(connection: FetcherConnection): FetchClient {
   const options = platformaticConnection(connection);
-  const consumer = new Consumer({ ...options, retries: 0, clientId: 'hive-kafka-fetcher', groupId: 'hive-kafka-fetcher' });
   const admin = new Admin({ ...options, clientId: 'hive-kafka-fetcher-admin' });
+  const brokers = new Map<number, Broker>();
+  const fetcher = new RawFetcher('hive-kafka-fetcher', options, async () => (await admin.listApis()).find((a) => a.name === 'Fetch'));
   const isolationLevel = connection.readUncommitted ? FetchIsolationLevels.READ_UNCOMMITTED : FetchIsolationLevels.READ_COMMITTED;
   return {
     async topic(name) {
       try {
-        const t = (await admin.metadata({ topics: [name], forceUpdate: true })).topics.get(name);
+        const metadata = await admin.metadata({ topics: [name], forceUpdate: true });
+        for (const [id, b] of metadata.brokers) brokers.set(id, { host: b.host, port: b.port });
+        const t = metadata.topics.get(name);
         if (!t) throw new UnknownTopicError(name);
         return { id: t.id, leaders: Array.from({ length: t.partitionsCount }, (_, p) => t.partitions[p]?.leader ?? -1) };
       } catch (e) {
@@ -91,17 +93,11 @@ export function platformaticClient(connection: FetcherConnection): FetchClient {
       }
     },
     async fetch(node, topics, answerAtOnce = false) {
-      try {
-        return await consumer.fetch({ node, topics, minBytes: answerAtOnce ? 1 : FETCH_SETTINGS.minBytes, maxBytes: FETCH_SETTINGS.maxBytes,
-          maxWaitTime: answerAtOnce ? 0 : FETCH_SETTINGS.maxWaitMs, isolationLevel });
-      } catch (e) {
-        // One partition's error code fails the whole call; the parsed response, each partition with
-        // its own code and records, travels on the ResponseError.
-        const response = (e as { response?: FetchResponse }).response;
-        if (response && response.errorCode === 0) return response;
-        consumer.clearMetadata(); // a broker that moved or joined shows up in fresh metadata
-        throw e;
-      }
+      // An unknown node fails the request; the fetcher then reads fresh metadata, with the broker's address.
+      const broker = brokers.get(node);
+      if (!broker) throw new Error(`broker ${node} is not in the metadata read so far`);
+      return fetcher.fetch(broker, { topics, minBytes: answerAtOnce ? 1 : FETCH_SETTINGS.minBytes, maxBytes: FETCH_SETTINGS.maxBytes,
+        maxWaitMs: answerAtOnce ? 0 : FETCH_SETTINGS.maxWaitMs, isolationLevel });
     },
     async listOffsets(topic, partitions, at) {
       const timestamp = at === 'earliest' ? ListOffsetTimestamps.EARLIEST : ListOffsetTimestamps.LATEST;
@@ -113,7 +109,7 @@ export function platformaticClient(connection: FetcherConnection): FetchClient {
       await admin.alterConsumerGroupOffsets({ groupId, topics: [{ name: topic, partitionOffsets: [...offsets].map(([partition, offset]) => ({ partition, offset: BigInt(offset) })) }] });
     },
     async close() {
-      await Promise.allSettled([consumer.close(), admin.close()]);
+      await Promise.allSettled([fetcher.close(), admin.close()]);
     },
   };
 }
@@ -370,7 +366,7 @@ export class SharedFetcher {
   }
 
   /** Each partition of a response to its registration: its records, or its own error code. */
-  private route(response: FetchResponse, slots: Slot[]): void {
+  private route(response: RawFetchResponse, slots: Slot[]): void {
     const inRequest = new Map(slots.map((s) => [`${s.owner.topicId}:${s.partition}`, s]));
     for (const topic of response.responses) {
       for (const part of topic.partitions) {
@@ -379,14 +375,11 @@ export class SharedFetcher {
         slot.state = 'idle';
         if (part.errorCode !== 0) { this.partitionFailed(slot, part.errorCode); continue; }
         slot.failures = 0;
-        const batches = part.records ?? [];
-        const last = batches[batches.length - 1];
-        if (!last) continue;
+        if (!part.records) continue;
         const from = slot.next;
+        const { records, next } = decodeCommittedRecords(part.records, part.abortedTransactions, from);
         // Past the last batch, control batches and aborted records included.
-        const end = last.firstOffset + BigInt(last.lastOffsetDelta) + 1n;
-        if (end > from) slot.next = end;
-        const records = committedRecords(batches, part.abortedTransactions ?? [], from);
+        if (next !== undefined && next > from) slot.next = next;
         if (records.length > 0) slot.owner.deliver(slot, records);
       }
     }

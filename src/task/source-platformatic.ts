@@ -19,16 +19,12 @@
 // group without members (generation -1, as Java's assign() consumers do); nothing reads them back.
 import { Admin, Consumer, FetchIsolationLevels, ListOffsetTimestamps, type ConnectionOptions, type fetchV17, type RecordsBatch, type SASLOptions } from '@platformatic/kafka';
 import { FETCH_SETTINGS, type PartitionSource, type SourceOptions, type SourceRecord } from './source.ts';
+import { CommittedFilter, TIMESTAMP_LOG_APPEND, type AbortedTransaction } from './record-batches.ts';
 
 type FetchResponse = fetchV17.FetchResponse;
 
-const TIMESTAMP_LOG_APPEND = 0x08;
-const TRANSACTIONAL = 0x10;
-const CONTROL = 0x20;
 /** Consecutive failed fetch rounds (each after the client's own retries) before the task is failed. */
 const ROUND_ATTEMPTS = 4;
-
-interface AbortedTransaction { producerId: bigint; firstOffset: bigint }
 
 /**
  * The records of one partition's fetch response a read_committed consumer sees, from offset `from` on:
@@ -36,20 +32,10 @@ interface AbortedTransaction { producerId: bigint; firstOffset: bigint }
  * aborted transactions, so only control records and records below `from` are dropped.
  */
 export function committedRecords(batches: readonly RecordsBatch[], abortedTransactions: readonly AbortedTransaction[], from: bigint): SourceRecord[] {
-  const pending = [...abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
-  let nextPending = 0;
-  const aborting = new Set<bigint>();
+  const filter = new CommittedFilter(abortedTransactions);
   const out: SourceRecord[] = [];
   for (const batch of batches) {
-    const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta);
-    while (nextPending < pending.length && pending[nextPending]!.firstOffset <= lastOffset) aborting.add(pending[nextPending++]!.producerId);
-    if (batch.attributes & CONTROL) {
-      // A control record's key is version (int16) and type (int16): 0 aborts, 1 commits.
-      const key = batch.records[0]?.key;
-      if (key && key.length >= 4 && key.readInt16BE(2) === 0) aborting.delete(batch.producerId);
-      continue;
-    }
-    if (batch.attributes & TRANSACTIONAL && aborting.has(batch.producerId)) continue;
+    if (!filter.keeps(batch.firstOffset + BigInt(batch.lastOffsetDelta), batch.attributes, batch.producerId, () => batch.records[0]?.key)) continue;
     const logAppendTime = (batch.attributes & TIMESTAMP_LOG_APPEND) !== 0;
     for (const r of batch.records) {
       const offset = batch.firstOffset + BigInt(r.offsetDelta);

@@ -4,9 +4,11 @@
 // test/integration/shared-fetcher.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { fetchV17, RecordsBatch } from '@platformatic/kafka';
+import type { RecordsBatch } from '@platformatic/kafka';
 import { FetcherRegistry, SharedFetcher, UnknownTopicError, type FetchClient, type FetcherConnection, type FetcherSource, type TopicLayout } from '../../src/task/fetcher.ts';
 import type { SourceOptions, SourceRecord } from '../../src/task/source.ts';
+import type { FetchRequestTopic, RawFetchPartition, RawFetchResponse } from '../../src/task/raw-fetch.ts';
+import { encodeBatches } from './helpers/record-batches.ts';
 
 const TRANSACTIONAL = 0x10;
 const CONTROL = 0x20;
@@ -68,7 +70,7 @@ class KafkaTwin implements FetchClient {
     return { id: t.id, leaders: [...t.leaders] };
   }
 
-  async fetch(node: number, request: fetchV17.FetchRequestTopic[]): Promise<fetchV17.FetchResponse> {
+  async fetch(node: number, request: FetchRequestTopic[]): Promise<RawFetchResponse> {
     const nameOf = (id: string) => [...this.topics].find(([, t]) => t.id === id)?.[0] ?? id;
     this.requests.push({ node, partitions: request.flatMap((t) => t.partitions.map((p) => `${nameOf(t.topicId)}:${p.partition}@${p.fetchOffset}`)) });
     if (this.down.has(node)) throw new Error(`broker ${node} is down`);
@@ -102,12 +104,14 @@ class KafkaTwin implements FetchClient {
     for (const wake of [...this.waiting]) wake();
   }
 
-  private answer(node: number, request: fetchV17.FetchRequestTopic[]): fetchV17.FetchResponse {
-    const partition = (partitionIndex: number, errorCode: number, records?: RecordsBatch[], log?: Log): fetchV17.FetchResponsePartition => ({
-      partitionIndex, errorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, abortedTransactions: records ? log!.aborted : [], preferredReadReplica: -1, records,
+  private answer(node: number, request: FetchRequestTopic[]): RawFetchResponse {
+    // The broker's answer: the batches as bytes.
+    const partition = (partitionIndex: number, errorCode: number, records?: RecordsBatch[], log?: Log): RawFetchPartition => ({
+      partitionIndex, errorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, abortedTransactions: records ? log!.aborted : [], preferredReadReplica: -1,
+      records: records && encodeBatches(records),
     });
     return {
-      throttleTimeMs: 0, errorCode: 0, sessionId: 0,
+      throttleTimeMs: 0, errorCode: 0,
       responses: request.map(({ topicId, partitions }) => {
         const t = [...this.topics.values()].find((x) => x.id === topicId);
         return {

@@ -3,7 +3,9 @@
 // per leader; and lagSeconds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { fetchV17, RecordsBatch } from '@platformatic/kafka';
+import type { RecordsBatch } from '@platformatic/kafka';
+import type { FetchRequestTopic, RawFetchResponse } from '../../src/task/raw-fetch.ts';
+import { encodeBatches } from './helpers/record-batches.ts';
 import { UnknownTopicError, type FetchClient, type TopicLayout } from '../../src/task/fetcher.ts';
 import { lagSeconds, NOTHING_READABLE, ProducedAt } from '../../src/observe/produced-at.ts';
 
@@ -59,12 +61,12 @@ class KafkaTwin implements FetchClient {
     return { id: t.id, leaders: [...t.leaders] };
   }
 
-  async fetch(node: number, request: fetchV17.FetchRequestTopic[]): Promise<fetchV17.FetchResponse> {
+  async fetch(node: number, request: FetchRequestTopic[]): Promise<RawFetchResponse> {
     const byId = new Map([...this.topics].map(([name, t]) => [t.id, { name, ...t }]));
     this.fetches.push(request.flatMap((t) => t.partitions.map((p) => `${byId.get(t.topicId)?.name}:${p.partition}@${p.fetchOffset}`)));
     if (this.failFetch) throw this.failFetch;
     return {
-      throttleTimeMs: 0, errorCode: 0, sessionId: 0,
+      throttleTimeMs: 0, errorCode: 0,
       responses: request.map(({ topicId, partitions }) => ({
         topicId,
         partitions: partitions.map(({ partition, fetchOffset }) => {
@@ -78,7 +80,7 @@ class KafkaTwin implements FetchClient {
           const errorCode = log.errorCode ?? 0;
           return {
             partitionIndex: partition, errorCode, highWatermark: this.endsUnknown ? -1n : end, lastStableOffset: this.endsUnknown ? -1n : stable, logStartOffset: 0n, preferredReadReplica: -1,
-            abortedTransactions: errorCode === 0 ? log.aborted : [], records: errorCode === 0 && batches.length > 0 ? batches : undefined,
+            abortedTransactions: errorCode === 0 ? log.aborted : [], records: errorCode === 0 && batches.length > 0 ? encodeBatches(batches) : undefined,
           };
         }),
       })),
