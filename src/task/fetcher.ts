@@ -11,7 +11,8 @@
 // FETCH_SETTINGS.maxBytesPerPartition (or one record batch, which the broker sends whole even when it
 // is larger), and a leader has at most one response in flight, of at most FETCH_SETTINGS.maxBytes. So
 // the fetch memory is about partitions × maxBytesPerPartition + leaders × maxBytes, whatever the tasks'
-// speed (a slice's record values are views into the buffers it was received in, kept as long as it is).
+// speed (a slice's record values are views into its partition's bytes of the response, kept as long as
+// it is).
 //
 // It sends Fetch requests through raw-fetch.ts (the records stay bytes) and decodes them with
 // record-batches.ts; source-platformatic.ts says why neither a consumer group nor the library's
