@@ -94,6 +94,8 @@ export class IngestionTask {
   private source: PartitionSource | undefined;
   private readonly buffers = new Map<number, Buffered>();
   private flushChain: Promise<void> = Promise.resolve();
+  /** The chain without the flush enqueued last: a full batch waits for this, so one batch commits while the next fills. */
+  private flushedBeforeLast: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private epoch = 0;
   private failed = false;
@@ -233,7 +235,10 @@ export class IngestionTask {
     const open = this.buffers.get(partition);
     if (open) await this.spill(open);
     if (change) return this.schemaChanged(partition, change);
-    if (full) await this.flushChain; // backpressure: the source fetches nothing more until this resolves
+    // Backpressure: this partition fetches nothing more until the batches before the one just enqueued
+    // are committed. That one commits while the next fills (on HDFS a commit is a whole file over
+    // WebHDFS), so at most two batches of a task are in flight.
+    if (full) await this.flushedBeforeLast;
   }
 
   /**
@@ -292,6 +297,7 @@ export class IngestionTask {
     const batch = this.buffers.get(partition);
     if (!batch) return;
     this.buffers.delete(partition); // later records start a new batch
+    this.flushedBeforeLast = this.flushChain;
     this.flushChain = this.flushChain.then(() => this.commit(partition, batch)).catch((e: Error) => { this.fail(e); });
   }
 
