@@ -94,8 +94,6 @@ export class IngestionTask {
   private source: PartitionSource | undefined;
   private readonly buffers = new Map<number, Buffered>();
   private flushChain: Promise<void> = Promise.resolve();
-  /** The chain without the flush enqueued last: a full batch waits for this, so one batch commits while the next fills. */
-  private flushedBeforeLast: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private epoch = 0;
   private failed = false;
@@ -201,7 +199,8 @@ export class IngestionTask {
     if (records.length > 0) this.expected.set(partition, records[records.length - 1]!.offset + 1);
     if (!this.consuming && records.length > 0) { this.consuming = true; this.deps.onConsuming?.(); }
     let b = this.buffers.get(partition);
-    let full = false;
+    // The commits before the last full batch of these records: that batch commits while the next fills.
+    let committedBefore: Promise<void> | undefined;
     for (const r of records) {
       if (!b) { b = { partition, groups: new Map(), rows: 0, bytes: 0, filtered: 0, rejected: [], firstOffset: r.offset, lastOffset: r.offset, oldestAt: Date.now() }; this.buffers.set(partition, b); }
       try {
@@ -227,9 +226,8 @@ export class IngestionTask {
       b.bytes += r.value?.byteLength ?? 0;
       // kafka.batch.maxSize is a hard limit: a fetch larger than the rest of the batch is split.
       if (b.rows + b.filtered + b.rejected.length >= plan.spec.batchMaxSize) {
-        this.enqueueFlush(partition);
+        committedBefore = this.enqueueFlush(partition);
         b = undefined;
-        full = true;
       }
     }
     const open = this.buffers.get(partition);
@@ -238,7 +236,7 @@ export class IngestionTask {
     // Backpressure: this partition fetches nothing more until the batches before the one just enqueued
     // are committed. That one commits while the next fills (on HDFS a commit is a whole file over
     // WebHDFS), so at most two batches of a task are in flight.
-    if (full) await this.flushedBeforeLast;
+    if (committedBefore) await committedBefore;
   }
 
   /**
@@ -293,12 +291,14 @@ export class IngestionTask {
     for (const [p, b] of this.buffers) if (now - b.oldestAt >= this.plan.spec.maxBatchPeriodMs) this.enqueueFlush(p);
   }
 
-  private enqueueFlush(partition: number): void {
+  /** Queues the partition's batch for commit; resolves when what was queued before it is committed. */
+  private enqueueFlush(partition: number): Promise<void> {
+    const before = this.flushChain;
     const batch = this.buffers.get(partition);
-    if (!batch) return;
+    if (!batch) return before;
     this.buffers.delete(partition); // later records start a new batch
-    this.flushedBeforeLast = this.flushChain;
     this.flushChain = this.flushChain.then(() => this.commit(partition, batch)).catch((e: Error) => { this.fail(e); });
+    return before;
   }
 
   private async commit(partition: number, b: Buffered): Promise<void> {
