@@ -229,6 +229,13 @@ export class MetastoreClient {
     await this.invoke<void>('alter_partition', (done) => this.client.alter_partition(dbName, tableName, partition, done));
   }
 
+  /** False when there is no such table. deleteData=false leaves every file of the table where it is. */
+  async dropTable(dbName: string, tableName: string, deleteData: boolean): Promise<boolean> {
+    const dropped = await this.orUndefined(hms.NoSuchObjectException,
+      this.invoke<void>('drop_table', (done) => this.client.drop_table(dbName, tableName, deleteData, done)).then(() => true));
+    return dropped ?? false;
+  }
+
   /**
    * False when there is no such partition (or table). deleteData only removes files of a managed table
    * (or one with external.table.purge=true); an external table's files stay.

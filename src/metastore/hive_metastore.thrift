@@ -266,6 +266,10 @@ service ThriftHiveMetastore {
   void alter_partition(1: string db_name, 2: string tbl_name, 3: Partition new_part)
     throws (1: InvalidOperationException o1, 2: MetaException o2)
 
+  // The system tables of an earlier layout are dropped and created again; external, so no file goes.
+  void drop_table(1: string dbname, 2: string name, 3: bool deleteData)
+    throws (1: NoSuchObjectException o1, 2: MetaException o3)
+
   bool drop_partition(1: string db_name, 2: string tbl_name, 3: list<string> part_vals, 4: bool deleteData)
     throws (1: NoSuchObjectException o1, 2: MetaException o2)
 

@@ -95,6 +95,10 @@ declare class Client {
 
   alter_partition(db_name: string, tbl_name: string, new_part: Partition, callback?: (error: ttypes.InvalidOperationException | ttypes.MetaException, response: void)=>void): void;
 
+  drop_table(dbname: string, name: string, deleteData: boolean): void;
+
+  drop_table(dbname: string, name: string, deleteData: boolean, callback?: (error: ttypes.NoSuchObjectException | ttypes.MetaException, response: void)=>void): void;
+
   drop_partition(db_name: string, tbl_name: string, part_vals: string[], deleteData: boolean): boolean;
 
   drop_partition(db_name: string, tbl_name: string, part_vals: string[], deleteData: boolean, callback?: (error: ttypes.NoSuchObjectException | ttypes.MetaException, response: boolean)=>void): void;
@@ -129,6 +133,7 @@ declare class Processor {
   process_get_partitions(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
   process_get_partition(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
   process_alter_partition(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
+  process_drop_table(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
   process_drop_partition(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
   process_alter_table_with_environment_context(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
   process_get_next_notification(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;

@@ -1875,6 +1875,158 @@ ThriftHiveMetastore_alter_partition_result.prototype.write = function(output) {
   return;
 };
 
+var ThriftHiveMetastore_drop_table_args = function(args) {
+  this.dbname = null;
+  this.name = null;
+  this.deleteData = null;
+  if (args) {
+    if (args.dbname !== undefined && args.dbname !== null) {
+      this.dbname = args.dbname;
+    }
+    if (args.name !== undefined && args.name !== null) {
+      this.name = args.name;
+    }
+    if (args.deleteData !== undefined && args.deleteData !== null) {
+      this.deleteData = args.deleteData;
+    }
+  }
+};
+ThriftHiveMetastore_drop_table_args.prototype = {};
+ThriftHiveMetastore_drop_table_args.prototype.read = function(input) {
+  input.readStructBegin();
+  while (true) {
+    var ret = input.readFieldBegin();
+    var ftype = ret.ftype;
+    var fid = ret.fid;
+    if (ftype == Thrift.Type.STOP) {
+      break;
+    }
+    switch (fid) {
+      case 1:
+      if (ftype == Thrift.Type.STRING) {
+        this.dbname = input.readString();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 2:
+      if (ftype == Thrift.Type.STRING) {
+        this.name = input.readString();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 3:
+      if (ftype == Thrift.Type.BOOL) {
+        this.deleteData = input.readBool();
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      default:
+        input.skip(ftype);
+    }
+    input.readFieldEnd();
+  }
+  input.readStructEnd();
+  return;
+};
+
+ThriftHiveMetastore_drop_table_args.prototype.write = function(output) {
+  output.writeStructBegin('ThriftHiveMetastore_drop_table_args');
+  if (this.dbname !== null && this.dbname !== undefined) {
+    output.writeFieldBegin('dbname', Thrift.Type.STRING, 1);
+    output.writeString(this.dbname);
+    output.writeFieldEnd();
+  }
+  if (this.name !== null && this.name !== undefined) {
+    output.writeFieldBegin('name', Thrift.Type.STRING, 2);
+    output.writeString(this.name);
+    output.writeFieldEnd();
+  }
+  if (this.deleteData !== null && this.deleteData !== undefined) {
+    output.writeFieldBegin('deleteData', Thrift.Type.BOOL, 3);
+    output.writeBool(this.deleteData);
+    output.writeFieldEnd();
+  }
+  output.writeFieldStop();
+  output.writeStructEnd();
+  return;
+};
+
+var ThriftHiveMetastore_drop_table_result = function(args) {
+  this.o1 = null;
+  this.o3 = null;
+  if (args instanceof ttypes.NoSuchObjectException) {
+    this.o1 = args;
+    return;
+  }
+  if (args instanceof ttypes.MetaException) {
+    this.o3 = args;
+    return;
+  }
+  if (args) {
+    if (args.o1 !== undefined && args.o1 !== null) {
+      this.o1 = args.o1;
+    }
+    if (args.o3 !== undefined && args.o3 !== null) {
+      this.o3 = args.o3;
+    }
+  }
+};
+ThriftHiveMetastore_drop_table_result.prototype = {};
+ThriftHiveMetastore_drop_table_result.prototype.read = function(input) {
+  input.readStructBegin();
+  while (true) {
+    var ret = input.readFieldBegin();
+    var ftype = ret.ftype;
+    var fid = ret.fid;
+    if (ftype == Thrift.Type.STOP) {
+      break;
+    }
+    switch (fid) {
+      case 1:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.o1 = new ttypes.NoSuchObjectException();
+        this.o1.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      case 2:
+      if (ftype == Thrift.Type.STRUCT) {
+        this.o3 = new ttypes.MetaException();
+        this.o3.read(input);
+      } else {
+        input.skip(ftype);
+      }
+      break;
+      default:
+        input.skip(ftype);
+    }
+    input.readFieldEnd();
+  }
+  input.readStructEnd();
+  return;
+};
+
+ThriftHiveMetastore_drop_table_result.prototype.write = function(output) {
+  output.writeStructBegin('ThriftHiveMetastore_drop_table_result');
+  if (this.o1 !== null && this.o1 !== undefined) {
+    output.writeFieldBegin('o1', Thrift.Type.STRUCT, 1);
+    this.o1.write(output);
+    output.writeFieldEnd();
+  }
+  if (this.o3 !== null && this.o3 !== undefined) {
+    output.writeFieldBegin('o3', Thrift.Type.STRUCT, 2);
+    this.o3.write(output);
+    output.writeFieldEnd();
+  }
+  output.writeFieldStop();
+  output.writeStructEnd();
+  return;
+};
+
 var ThriftHiveMetastore_drop_partition_args = function(args) {
   this.db_name = null;
   this.tbl_name = null;
@@ -3217,6 +3369,70 @@ ThriftHiveMetastoreClient.prototype.recv_alter_partition = function(input,mtype,
   callback(null);
 };
 
+ThriftHiveMetastoreClient.prototype.drop_table = function(dbname, name, deleteData, callback) {
+  this._seqid = this.new_seqid();
+  if (callback === undefined) {
+    var _defer = Q.defer();
+    this._reqs[this.seqid()] = function(error, result) {
+      if (error) {
+        _defer.reject(error);
+      } else {
+        _defer.resolve(result);
+      }
+    };
+    this.send_drop_table(dbname, name, deleteData);
+    return _defer.promise;
+  } else {
+    this._reqs[this.seqid()] = callback;
+    this.send_drop_table(dbname, name, deleteData);
+  }
+};
+
+ThriftHiveMetastoreClient.prototype.send_drop_table = function(dbname, name, deleteData) {
+  var output = new this.pClass(this.output);
+  var params = {
+    dbname: dbname,
+    name: name,
+    deleteData: deleteData
+  };
+  var args = new ThriftHiveMetastore_drop_table_args(params);
+  try {
+    output.writeMessageBegin('drop_table', Thrift.MessageType.CALL, this.seqid());
+    args.write(output);
+    output.writeMessageEnd();
+    return this.output.flush();
+  }
+  catch (e) {
+    delete this._reqs[this.seqid()];
+    if (typeof output.reset === 'function') {
+      output.reset();
+    }
+    throw e;
+  }
+};
+
+ThriftHiveMetastoreClient.prototype.recv_drop_table = function(input,mtype,rseqid) {
+  var callback = this._reqs[rseqid] || function() {};
+  delete this._reqs[rseqid];
+  if (mtype == Thrift.MessageType.EXCEPTION) {
+    var x = new Thrift.TApplicationException();
+    x.read(input);
+    input.readMessageEnd();
+    return callback(x);
+  }
+  var result = new ThriftHiveMetastore_drop_table_result();
+  result.read(input);
+  input.readMessageEnd();
+
+  if (null !== result.o1) {
+    return callback(result.o1);
+  }
+  if (null !== result.o3) {
+    return callback(result.o3);
+  }
+  callback(null);
+};
+
 ThriftHiveMetastoreClient.prototype.drop_partition = function(db_name, tbl_name, part_vals, deleteData, callback) {
   this._seqid = this.new_seqid();
   if (callback === undefined) {
@@ -3985,6 +4201,50 @@ ThriftHiveMetastoreProcessor.prototype.process_alter_partition = function(seqid,
       } else {
         result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
         output.writeMessageBegin("alter_partition", Thrift.MessageType.EXCEPTION, seqid);
+      }
+      result_obj.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    });
+  }
+};
+ThriftHiveMetastoreProcessor.prototype.process_drop_table = function(seqid, input, output) {
+  var args = new ThriftHiveMetastore_drop_table_args();
+  args.read(input);
+  input.readMessageEnd();
+  if (this._handler.drop_table.length === 3) {
+    Q.fcall(this._handler.drop_table.bind(this._handler),
+      args.dbname,
+      args.name,
+      args.deleteData
+    ).then(function(result) {
+      var result_obj = new ThriftHiveMetastore_drop_table_result({success: result});
+      output.writeMessageBegin("drop_table", Thrift.MessageType.REPLY, seqid);
+      result_obj.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    }).catch(function (err) {
+      var result;
+      if (err instanceof ttypes.NoSuchObjectException || err instanceof ttypes.MetaException) {
+        result = new ThriftHiveMetastore_drop_table_result(err);
+        output.writeMessageBegin("drop_table", Thrift.MessageType.REPLY, seqid);
+      } else {
+        result = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+        output.writeMessageBegin("drop_table", Thrift.MessageType.EXCEPTION, seqid);
+      }
+      result.write(output);
+      output.writeMessageEnd();
+      output.flush();
+    });
+  } else {
+    this._handler.drop_table(args.dbname, args.name, args.deleteData, function (err, result) {
+      var result_obj;
+      if ((err === null || typeof err === 'undefined') || err instanceof ttypes.NoSuchObjectException || err instanceof ttypes.MetaException) {
+        result_obj = new ThriftHiveMetastore_drop_table_result((err !== null || typeof err === 'undefined') ? err : {success: result});
+        output.writeMessageBegin("drop_table", Thrift.MessageType.REPLY, seqid);
+      } else {
+        result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+        output.writeMessageBegin("drop_table", Thrift.MessageType.EXCEPTION, seqid);
       }
       result_obj.write(output);
       output.writeMessageEnd();
