@@ -87,7 +87,7 @@ export interface ServiceConfig {
   /** Several instances sharing the tables; absent: this one runs every table it can hold. */
   cluster?: ClusterSettings;
   /** The Hive system tables; absent or disabled: none. */
-  systemTables?: { enabled: boolean; database: string; location?: string; periodMs: number; graceMs: number };
+  systemTables?: { enabled: boolean; database: string; location?: string; periodMs: number; graceMs: number; staleMs?: number };
   /** Small-file compaction rounds; absent: the defaults. */
   compaction?: { periodMs: number; graceMs: number };
 }
@@ -192,8 +192,8 @@ export class Service {
     ratesOf = () => this.ledger.listStreams().filter((s) => this.runsHere(s.tableId))
       .map((s) => ({ table: `${s.dbName}.${s.tableName}`, perSecond: this.rateOf(s.tableId).perSecond(Date.now()) }));
     const connectMetastore = () => MetastoreClient.connect(config.metastoreUri, { timeoutMs: config.metastoreTimeoutMs });
-    // Compaction and the system tables move directories Hive reads: one writer each. In a cluster
-    // that needs an elected member, not done yet (README, Limits).
+    // Compaction moves directories Hive reads and keeps its steps in the local ledger: a new owner of
+    // the table could not roll it forward. In a cluster it needs portable state, not done yet (README, Limits).
     if (!config.cluster) {
       const compaction = config.compaction ?? { periodMs: 30_000, graceMs: 3_600_000 };
       this.compactor = new Compactor({
@@ -215,10 +215,13 @@ export class Service {
         },
         reached: crashHook(),
       });
-      if (config.systemTables?.enabled) {
-        this.systemTables = new SystemTables({ catalog: metastoreCatalog(connectMetastore), fileSystems: this.fileSystems, database: config.systemTables.database,
-          location: config.systemTables.location, graceMs: config.systemTables.graceMs, log: log.child({ part: 'system-tables' }) });
-      }
+    }
+    if (config.systemTables?.enabled) {
+      // Each instance writes only its own partition of each system table, so a cluster needs no elected writer.
+      const system = config.systemTables;
+      this.systemTables = new SystemTables({ catalog: metastoreCatalog(connectMetastore), fileSystems: this.fileSystems, database: system.database,
+        location: system.location, graceMs: system.graceMs, instance: config.instanceId, refreshMs: system.periodMs, staleMs: system.staleMs ?? Math.max(60_000, 3 * system.periodMs),
+        log: log.child({ part: 'system-tables' }) });
     }
     this.watcher = new NotificationWatcher({
       connect: () => MetastoreClient.connect(config.metastoreUri, { timeoutMs: config.metastoreTimeoutMs }),
@@ -237,14 +240,24 @@ export class Service {
     this.compactor?.start();
     if (this.systemTables) {
       const period = this.config.systemTables!.periodMs;
-      this.systemRound = this.publishSystemTables(true);
-      this.systemTimer = setInterval(() => { this.systemRound = this.systemRound.then(() => this.publishSystemTables(false)); }, period);
+      // One round at a time, the next a period after this one began: a slow metastore delays rounds
+      // instead of queueing them (a queue would also hold up stop()).
+      const round = (first: boolean) => {
+        const began = Date.now();
+        this.systemRound = this.publishSystemTables(first).then(() => {
+          if (!this.stopping) this.systemTimer = setTimeout(() => round(false), Math.max(0, period - (Date.now() - began)));
+        });
+      };
+      round(true);
     }
   }
 
+  private stopping = false;
+
   /** Commits what the tasks hold, gives the tables up, then leaves the cluster: its other members take them at once. */
   async stop(): Promise<void> {
-    clearInterval(this.systemTimer);
+    this.stopping = true;
+    clearTimeout(this.systemTimer);
     await this.systemRound;
     await this.compactor?.stop();
     await this.watcher.stop();
@@ -270,14 +283,14 @@ export class Service {
         : this.ledger.listStreams().find((s) => s.dbName === n.dbName && s.tableName === n.tableName);
       if (!stream) return;
       const t = transition(stateOf(stream), 'drop');
-      if (t.next === 'dropped' && stream.desiredState !== 'dropped') this.ledger.setDesiredState(stream.tableId, 'dropped', t.history ?? 'dropped');
+      if (t.next === 'dropped' && stream.desiredState !== 'dropped') this.ledger.fromMetastore(() => this.ledger.setDesiredState(stream.tableId, 'dropped', t.history ?? 'dropped'));
       await this.supervisor.notify(stream.tableId);
       return;
     }
     const live = new Set(n.liveTableIds.map(Number));
     for (const s of this.ledger.listStreams()) {
       if (!live.has(s.tableId)) {
-        this.ledger.setDesiredState(s.tableId, 'dropped', transition(stateOf(s), 'drop').history ?? 'dropped', { reason: 'gone from the metastore at resync' });
+        this.ledger.fromMetastore(() => this.ledger.setDesiredState(s.tableId, 'dropped', transition(stateOf(s), 'drop').history ?? 'dropped', { reason: 'gone from the metastore at resync' }));
         await this.supervisor.notify(s.tableId);
       }
     }
@@ -300,6 +313,13 @@ export class Service {
     const t = transition(state, change.event);
     this.log.info({ table: `${table.dbName}.${table.tableName}`, cause, event: change.event, from: state, to: t.next }, 'table notice');
     const desiredState = t.next === 'paused' ? 'paused' : 'running';
+    // Every member of a cluster records this notice; the history table shows it once (README, "System tables").
+    this.ledger.fromMetastore(() => this.recordUpsert(table, record, before, change, t, desiredState));
+    await this.supervisor.notify(tableId);
+  }
+
+  private recordUpsert(table: Table, { tableId, spec, layout }: { tableId: number; spec: StreamSpec; layout: StoredLayout },
+    before: StreamRow | undefined, change: ReturnType<typeof classifyUpsert>, t: ReturnType<typeof transition>, desiredState: 'paused' | 'running'): void {
     if (t.actions.includes('store-spec')) {
       this.ledger.upsertStream({ tableId, dbName: table.dbName, tableName: table.tableName, specJson: JSON.stringify(spec), layoutJson: JSON.stringify(layout), desiredState });
     } else if (before && before.desiredState !== desiredState && t.next !== 'failed') {
@@ -315,7 +335,6 @@ export class Service {
     } else if (history) {
       this.ledger.appendHistory(tableId, history, change.detail);
     }
-    await this.supervisor.notify(tableId);
   }
 
   /** This instance, its cluster's members and the owner of each table. */
@@ -406,10 +425,12 @@ export class Service {
     try {
       if (first || !this.systemTablesReady) { await tables.ensure(); this.systemTablesReady = true; }
       await tables.publish(await this.systemSnapshot());
-      await tables.syncDeadLetterPartitions(this.ledger.listStreams().map((s) => {
-        const layout = JSON.parse(s.layoutJson) as StoredLayout;
-        return { db: s.dbName, table: s.tableName, location: layout.location };
-      }));
+      // Each instance registers the tables it runs; a dropped table's partition goes, unless its name lives on.
+      const all = this.ledger.listStreams({ includeDropped: true });
+      const liveNames = new Set(all.filter((s) => s.desiredState !== 'dropped').map((s) => `${s.dbName}.${s.tableName}`));
+      await tables.syncDeadLetterPartitions(
+        all.filter((s) => this.runsHere(s.tableId)).map((s) => ({ db: s.dbName, table: s.tableName, location: (JSON.parse(s.layoutJson) as StoredLayout).location })),
+        all.filter((s) => s.desiredState === 'dropped' && !liveNames.has(`${s.dbName}.${s.tableName}`)).map((s) => ({ db: s.dbName, table: s.tableName })));
     } catch (error) {
       log.warn({ err: (error as Error).message }, 'system tables not updated this round; retried next round');
     }
@@ -421,16 +442,21 @@ export class Service {
     const at = Date.now();
     const view = await this.statusView();
     const instance = this.config.instanceId;
+    const inCluster = this.config.cluster !== undefined;
     const snapshot: SystemSnapshot = { at, streams: [], partitions: [], history: [] };
     const streams = new Map(this.ledger.listStreams({ includeDropped: true }).map((s) => [s.tableId, s]));
     for (const t of view.tables) {
       const s = streams.get(t.tableId)!;
       if (t.state === 'dropped') continue;
+      // In a cluster each table is in the partition of the member running it. Standalone, a table another
+      // service holds is shown too (owner NULL, why in last_error): nobody else would show it.
+      if (t.notHere && inCluster) continue;
       const spec = JSON.parse(s.specJson) as StreamSpec;
       const known = t.partitions.filter((p) => p.lag !== undefined);
       const seconds = t.partitions.map((p) => p.lagSeconds).filter((x): x is number => x !== undefined);
       snapshot.streams.push({ db: s.dbName, table: s.tableName, tableId: s.tableId, owner: t.notHere ? undefined : instance, state: t.state, tasks: t.tasks.length,
-        restarts: t.restarts, lastError: t.lastError, lastErrorAt: t.lastError ? this.ledger.lastErrorAt(s.tableId) : undefined,
+        restarts: t.restarts, lastError: t.lastError ?? (t.notHere ? `not run here: ${t.notHere}` : undefined),
+        lastErrorAt: t.lastError ? this.ledger.lastErrorAt(s.tableId) : undefined,
         recordsPerSecond: t.recordsPerSecond ?? 0,
         lagRecords: known.length === t.partitions.length && known.length > 0 ? known.reduce((n, p) => n + p.lag!, 0) : undefined,
         lagSeconds: seconds.length === t.partitions.length && seconds.length > 0 ? Math.max(...seconds) : undefined });
@@ -439,7 +465,16 @@ export class Service {
           lagRecords: p.lag, lagSeconds: p.lagSeconds, lastCommitAt: p.lastCommitAt });
       }
     }
+    // A DDL event is in every member's ledger: only the member running the table publishes it (a dropped
+    // table's, the first member by name). What happened on a member is published by that member alone.
+    const cluster = inCluster ? this.clusterStatus() : undefined;
+    const firstMember = !cluster || [...cluster.members].sort()[0] === instance;
+    const speaksFor = (tableId: number) => {
+      const s = streams.get(tableId);
+      return !cluster || (s?.desiredState === 'dropped' ? firstMember : this.runsHere(tableId));
+    };
     for (const h of this.ledger.allHistory()) {
+      if (h.origin === 'metastore' && !speaksFor(h.tableId)) continue;
       snapshot.history.push({ db: h.dbName, table: h.tableName, tableId: h.tableId, eventId: h.id, at: h.at, event: h.event, detail: h.detail });
     }
     return snapshot;

@@ -61,7 +61,10 @@ const ConfigSchema = z.object({
     periodMs: z.coerce.number().int().min(500).default(10_000),
     /** How long a replaced snapshot stays readable, for queries planned on it. */
     graceMs: z.coerce.number().int().min(0).default(60_000),
-  }).strict().default(() => ({ enabled: true, database: 'hive_kafka', periodMs: 10_000, graceMs: 60_000 })),
+    /** Another instance's streams and partitions rows this old are dropped: it stopped publishing (left the cluster, renamed). */
+    staleMs: z.coerce.number().int().min(1000).default(60_000),
+  }).strict().refine((s) => s.staleMs >= 3 * s.periodMs, { message: 'staleMs must be at least 3 x periodMs, or live instances would drop each other\'s rows', path: ['staleMs'] })
+    .default(() => ({ enabled: true, database: 'hive_kafka', periodMs: 10_000, graceMs: 60_000, staleMs: 60_000 })),
   /** Small-file compaction (README, "Compaction"); what and when per table is in its TBLPROPERTIES. */
   compaction: z.object({
     /** How often the compactor looks at every table this instance runs. */

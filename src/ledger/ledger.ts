@@ -12,6 +12,10 @@ const MIGRATIONS_DIR = fileURLToPath(new URL('../../sql/ledger/', import.meta.ur
 
 export type DesiredState = 'running' | 'paused' | 'dropped';
 
+export type HistoryOrigin = 'metastore' | 'service';
+
+export interface HistoryEvent { id: number; tableId: number; dbName: string; tableName: string; at: number; event: string; detail: unknown; origin: HistoryOrigin }
+
 export interface StreamRow {
   tableId: number;
   dbName: string;
@@ -155,8 +159,21 @@ export class Ledger {
   }
 
   appendHistory(tableId: number, event: string, detail?: unknown): void {
-    this.db.prepare('INSERT INTO stream_history (table_id, at, event, detail_json) VALUES (?, ?, ?, ?)')
-      .run(tableId, Date.now(), event, detail === undefined ? null : JSON.stringify(detail));
+    this.db.prepare('INSERT INTO stream_history (table_id, at, event, detail_json, origin) VALUES (?, ?, ?, ?, ?)')
+      .run(tableId, Date.now(), event, detail === undefined ? null : JSON.stringify(detail), this.origin);
+  }
+
+  /** Where the events appended now come from (stream_history.origin, migration 005). */
+  private origin: HistoryOrigin = 'service';
+
+  /** Runs fn (synchronous: ledger calls only) with every event it appends marked as a metastore notice's. */
+  fromMetastore<T>(fn: () => T): T {
+    this.origin = 'metastore';
+    try {
+      return fn();
+    } finally {
+      this.origin = 'service';
+    }
   }
 
   history(tableId: number): { at: number; event: string; detail: unknown }[] {
@@ -165,9 +182,9 @@ export class Ledger {
   }
 
   /** Every lifecycle event of every table, dropped ones included, oldest first: the history system table. */
-  allHistory(): { id: number; tableId: number; dbName: string; tableName: string; at: number; event: string; detail: unknown }[] {
-    return (this.db.prepare(`SELECT h.id, h.table_id AS tableId, s.db_name AS dbName, s.table_name AS tableName, h.at, h.event, h.detail_json AS d
-      FROM stream_history h JOIN streams s USING (table_id) ORDER BY h.id`).all() as { id: number; tableId: number; dbName: string; tableName: string; at: number; event: string; d: string | null }[])
+  allHistory(): HistoryEvent[] {
+    return (this.db.prepare(`SELECT h.id, h.table_id AS tableId, s.db_name AS dbName, s.table_name AS tableName, h.at, h.event, h.detail_json AS d, h.origin
+      FROM stream_history h JOIN streams s USING (table_id) ORDER BY h.id`).all() as (Omit<HistoryEvent, 'detail'> & { d: string | null })[])
       .map(({ d, ...h }) => ({ ...h, detail: d === null ? undefined : JSON.parse(d) }));
   }
 

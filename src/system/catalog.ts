@@ -35,7 +35,11 @@ export interface CatalogCalls {
   createTable(table: CatalogNewTable): Promise<boolean>;
   /** One metastore call: a reader sees the old location or the new one. */
   setTableLocation(db: string, table: string, location: string): Promise<void>;
+  /** False when it existed not. External tables only: no file is deleted. */
+  dropTable(db: string, table: string): Promise<boolean>;
   getPartitions(db: string, table: string): Promise<CatalogPartition[]>;
+  /** One metastore call: a reader of the partition sees the old location or the new one. */
+  setPartitionLocation(db: string, table: string, values: string[], location: string): Promise<void>;
   /** Adds those that do not exist yet, with the table's storage and the given locations. */
   addPartitions(db: string, table: string, partitions: { values: string[]; location: string }[]): Promise<void>;
   /** Drops the partition from the metastore only: its files are never deleted. False when it did not exist. */
@@ -88,6 +92,8 @@ function clientCalls(client: MetastoreClient): CatalogCalls {
     },
     createTable: (table) => client.createTable(table),
     setTableLocation: (db, table, location) => client.setTableLocation(db, table, location),
+    dropTable: (db, table) => client.dropTable(db, table, false),
+    setPartitionLocation: (db, table, values, location) => client.setPartitionLocation(db, table, values, location),
     async getPartitions(db, table) {
       return (await client.getPartitions(db, table)).map((p) => ({ values: p.values, location: p.storage.location }));
     },

@@ -60,6 +60,19 @@ export class MemoryCatalog implements SystemCatalog, CatalogCalls {
     t.location = location;
   }
 
+  async dropTable(db: string, table: string) {
+    this.call('dropTable', `${db}.${table}`);
+    this.partitions.delete(`${db}.${table}`);
+    return this.tables.delete(`${db}.${table}`);
+  }
+
+  async setPartitionLocation(db: string, table: string, values: string[], location: string) {
+    this.call('setPartitionLocation', `${db}.${table}`);
+    const p = (this.partitions.get(`${db}.${table}`) ?? []).find((q) => q.values.join('/') === values.join('/'));
+    if (!p) throw new Error(`NoSuchObjectException: partition ${values.join('/')} of ${db}.${table}`);
+    p.location = location;
+  }
+
   async getPartitions(db: string, table: string) {
     this.call('getPartitions', `${db}.${table}`);
     return (this.partitions.get(`${db}.${table}`) ?? []).map((p) => ({ ...p, values: [...p.values] }));

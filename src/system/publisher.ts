@@ -2,15 +2,23 @@
 // partitions and history atomically, and points the deadletters partitions at the ingested tables'
 // dead-letter directories.
 //
-// Atomic publishing: a table's rows are never rewritten in place. Each new content goes into a new
-// version directory `<db location>/<table>/v<ms, 13 digits>-<counter>/data.json`, and then ONE metastore
-// call moves the table's location to it, so a Hive query plans on the old version or the new one, never
-// on half a file. Old versions stay for graceMs after their successor was created (queries that planned
-// on them can still read them), then go. Everything the clean-up needs is in the directory names, so a
-// restarted service cleans up after its predecessor.
+// One partition per instance: streams, partitions and history are partitioned by `instance`, and each
+// service instance writes only its own partition, with the tables it runs and the events it recorded.
+// Several instances (a cluster, or standalone services for different tables) share the database
+// without ever writing the same metastore object or directory, so no member needs electing.
 //
-// One publisher per database is assumed (in a cluster: one member publishes): a version newer than the
-// table's current location is taken for a failed switch of this publisher and removed.
+// Atomic publishing: a partition's rows are never rewritten in place. Each new content goes into a new
+// version directory `<db location>/<table>/instance=<id>/v<ms, 13 digits>-<counter>/data.json`, and
+// then ONE metastore call moves the partition's location to it, so a Hive query plans on the old
+// version or the new one, never on half a file. Old versions stay for graceMs after their successor was
+// created (queries that planned on them can still read them), then go. Everything the clean-up needs is
+// in the directory names, so a restarted service cleans up after its predecessor. A version newer than
+// the partition's current location is taken for a failed switch of this instance and removed.
+//
+// An instance that stopped publishing (it left the cluster, or was renamed) would leave its rows behind:
+// its streams and partitions partitions are dropped by any other instance once their newest version is
+// staleMs old (a live instance writes one at least every refreshMs), and their files graceMs later.
+// Its history partition stays: it holds what only that instance recorded.
 //
 // Errors: ensure, publish and syncDeadLetterPartitions throw (the caller logs and calls again next
 // round; nothing is left half-done that the next round does not finish). publish and
@@ -21,7 +29,7 @@ import { posix } from 'node:path';
 import type { Logger } from 'pino';
 import { removeDirOfFiles, type FileSystem, type FileSystems } from '../sink/fs.ts';
 import { DEADLETTER_DIR } from './tables.ts';
-import type { CatalogCalls, SystemCatalog } from './catalog.ts';
+import type { CatalogCalls, CatalogPartition, SystemCatalog } from './catalog.ts';
 import { systemRows, type SystemSnapshot } from './rows.ts';
 import { DEADLETTERS, HISTORY, JSON_LINES_STORAGE, PARTITIONS, STREAMS, SYSTEM_TABLES, type PublishedTable, type SystemTableDef } from './tables.ts';
 
@@ -34,6 +42,12 @@ export interface SystemTablesOptions {
   location?: string;
   /** How long a replaced version stays readable: longer than any query on these tables plans and reads. */
   graceMs: number;
+  /** This service instance: the partition it writes. */
+  instance: string;
+  /** An unchanged streams or partitions partition is written again after this long, to show it is alive. */
+  refreshMs: number;
+  /** Another instance's streams or partitions partition this old is dropped (it stopped publishing). */
+  staleMs: number;
   log: Logger;
   /** Clock, for tests. */
   now?: () => number;
@@ -48,6 +62,7 @@ export interface DeadLetterStream {
 
 const PUBLISHED: readonly PublishedTable[] = [STREAMS.name, PARTITIONS.name, HISTORY.name];
 const VERSION = /^v(\d{13})-(\d+)$/;
+const INSTANCE_DIR = /^instance=/;
 const DATA_FILE = 'data.json';
 // Hidden (leading '.') until whole, as every file the service writes.
 const STAGING_FILE = '.data.json.tmp';
@@ -64,6 +79,21 @@ const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).
 const trimSlash = (location: string) => location.replace(/\/+$/, '');
 const partitionKey = (values: readonly string[]) => values.join('\u0000');
 
+/** A directory name for any instance id (the default one holds ':' and '/'): readable, and unique by the hash. */
+export function instanceDirName(instance: string): string {
+  return `instance=${instance.replace(/[^A-Za-z0-9._-]/g, '_')}-${sha256(instance).slice(0, 8)}`;
+}
+
+/** The names in a directory; none when it does not exist (yet, or any more). */
+async function listOrNone(fs: FileSystem, dir: string): Promise<string[]> {
+  try {
+    return await fs.list(dir);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
 function throwAll(errors: unknown[], what: string): void {
   if (errors.length === 1) throw errors[0];
   if (errors.length > 1) {
@@ -77,6 +107,9 @@ export class SystemTables {
   private readonly database: string;
   private readonly location: string | undefined;
   private readonly graceMs: number;
+  private readonly instance: string;
+  private readonly refreshMs: number;
+  private readonly staleMs: number;
   private readonly log: Logger;
   private readonly now: () => number;
   /** Set once ensure() succeeded; cleared when a system table turns out missing, so the next round recreates it. */
@@ -94,6 +127,9 @@ export class SystemTables {
     this.database = options.database.toLowerCase();
     this.location = options.location;
     this.graceMs = options.graceMs;
+    this.instance = options.instance;
+    this.refreshMs = options.refreshMs;
+    this.staleMs = options.staleMs;
     this.log = options.log;
     this.now = options.now ?? Date.now;
   }
@@ -119,9 +155,16 @@ export class SystemTables {
 
   private async ensureTable(c: CatalogCalls, dbLocation: string, def: SystemTableDef): Promise<void> {
     const name = `${this.database}.${def.name}`;
-    const existing = await c.getTable(this.database, def.name);
+    let existing = await c.getTable(this.database, def.name);
+    const describe = (cols: readonly { name: string; type: string }[]) => cols.map((x) => `${x.name.toLowerCase()} ${x.type.toLowerCase()}`).join(', ');
+    if (existing && existing.partitionKeys.length === 0 && def.partitionKeys.length > 0 && describe(existing.columns) === describe(def.columns)) {
+      // hive-kafka's earlier layout (one unpartitioned snapshot for the whole database): its rows are
+      // rewritten next round anyway. External table, so dropping it deletes no file; old versions go after graceMs.
+      await c.dropTable(this.database, def.name);
+      this.log.info({ table: name }, 'system table had the unpartitioned layout of an earlier hive-kafka; creating it again with a partition per instance');
+      existing = undefined;
+    }
     if (existing) {
-      const describe = (cols: readonly { name: string; type: string }[]) => cols.map((x) => `${x.name.toLowerCase()} ${x.type.toLowerCase()}`).join(', ');
       if (describe(existing.columns) !== describe(def.columns) || describe(existing.partitionKeys) !== describe(def.partitionKeys)) {
         // Not altered: the user may have changed it on purpose. Dropping it lets the service create it again.
         this.log.warn({ table: name, columns: describe(existing.columns), expected: describe(def.columns) },
@@ -174,14 +217,17 @@ export class SystemTables {
 
   private async publishTable(c: CatalogCalls, dbLocation: string, table: PublishedTable, text: string): Promise<void> {
     const name = `${this.database}.${table}`;
-    const root = `${dbLocation}/${table}`;
+    const tableRoot = `${dbLocation}/${table}`;
+    const root = `${tableRoot}/${instanceDirName(this.instance)}`;
     const { fs, path: rootPath } = this.fileSystems.for(root, name);
     const meta = await c.getTable(this.database, table);
     if (!meta) {
       this.dbLocation = undefined;
       throw new Error(`system table ${name} does not exist (dropped?); it is created again next round`);
     }
-    const currentPath = meta.location === undefined ? undefined : this.versionPath(fs, rootPath, meta.location);
+    const partitions = await c.getPartitions(this.database, table);
+    const mine = partitions.find((p) => p.values[0] === this.instance);
+    const currentPath = mine?.location === undefined ? undefined : this.versionPath(fs, rootPath, mine.location);
     await this.removeOldVersions(fs, rootPath, currentPath, name);
 
     const hash = sha256(text);
@@ -192,17 +238,70 @@ export class SystemTables {
       const bytes = await fs.readFile(posix.join(currentPath, DATA_FILE)).catch(() => undefined);
       if (bytes !== undefined) known = { path: currentPath, hash: sha256(bytes) };
     }
-    if (known?.hash === hash) {
+    // history is never judged stale (expireOthers), so an unchanged one needs no sign of life.
+    const fresh = table === HISTORY.name || this.now() - (parseVersion(posix.basename(known?.path ?? ''))?.ms ?? 0) < this.refreshMs;
+    if (known?.hash === hash && fresh) {
       this.current.set(table, known);
-      return;
+    } else {
+      const version = await this.writeVersion(fs, rootPath, text);
+      const location = `${root}/${version}`;
+      if (mine) await c.setPartitionLocation(this.database, table, [this.instance], location);
+      else await c.addPartitions(this.database, table, [{ values: [this.instance], location }]);
+      const path = posix.join(rootPath, version);
+      this.current.set(table, { path, hash });
+      this.log.debug({ table: name, instance: this.instance, version }, 'published system table');
+      await this.removeOldVersions(fs, rootPath, path, name);
     }
+    await this.expireOthers(c, table, partitions, tableRoot);
+  }
 
-    const version = await this.writeVersion(fs, rootPath, text);
-    await c.setTableLocation(this.database, table, `${root}/${version}`);
-    const path = posix.join(rootPath, version);
-    this.current.set(table, { path, hash });
-    this.log.debug({ table: name, version }, 'published system table');
-    await this.removeOldVersions(fs, rootPath, path, name);
+  /**
+   * Drops other instances' streams and partitions partitions that are staleMs old (their instance
+   * stopped publishing), and removes the directories of instances no partition names any more once
+   * no query can still be reading them. Failures are logged only: the next round tries again.
+   */
+  private async expireOthers(c: CatalogCalls, table: PublishedTable, partitions: CatalogPartition[], tableRoot: string): Promise<void> {
+    const name = `${this.database}.${table}`;
+    const now = this.now();
+    const msOf = (location: string | undefined) => parseVersion(posix.basename(trimSlash(location ?? '')))?.ms;
+    try {
+      const { fs, path: rootPath } = this.fileSystems.for(tableRoot, name);
+      const newest = new Map<string, number>(); // instance directory -> its newest version, written or being written
+      const entries = await listOrNone(fs, rootPath);
+      for (const entry of entries.filter((e) => INSTANCE_DIR.test(e) && e !== instanceDirName(this.instance))) {
+        const versions = (await listOrNone(fs, posix.join(rootPath, entry))).map(parseVersion).filter((v) => v !== undefined);
+        newest.set(entry, Math.max(-Infinity, ...versions.map((v) => v.ms)));
+      }
+      const registered = new Set<string>();
+      for (const p of partitions) {
+        if (p.values[0] === this.instance) continue;
+        const dir = p.location === undefined ? undefined : posix.basename(posix.dirname(trimSlash(p.location)));
+        // Alive while its location or a version it has begun to write is younger than staleMs.
+        const ms = Math.max(msOf(p.location) ?? -Infinity, dir === undefined ? -Infinity : newest.get(dir) ?? -Infinity);
+        if (table !== HISTORY.name && Number.isFinite(ms) && now - ms > this.staleMs) {
+          await c.dropPartition(this.database, table, p.values);
+          this.log.info({ table: name, instance: p.values[0], lastPublished: new Date(ms).toISOString() }, 'dropped the system table partition of an instance that stopped publishing');
+        } else if (dir !== undefined) {
+          registered.add(dir);
+        }
+      }
+      for (const entry of entries) {
+        const dir = posix.join(rootPath, entry);
+        if (newest.has(entry) && !registered.has(entry)) {
+          // A query may have planned on it before its partition was dropped: the grace, after staleMs.
+          if (now - newest.get(entry)! <= this.staleMs + this.graceMs) continue;
+          const versions = (await listOrNone(fs, dir)).map(parseVersion).filter((v) => v !== undefined);
+          for (const v of versions) await removeDirOfFiles(fs, posix.join(dir, v.name));
+          await fs.remove(dir);
+          this.log.info({ table: name, dir: entry }, 'removed the system table files of an instance that stopped publishing');
+        } else if (parseVersion(entry) !== undefined && now - parseVersion(entry)!.ms > this.graceMs) {
+          // A version of the earlier unpartitioned layout.
+          await removeDirOfFiles(fs, dir);
+        }
+      }
+    } catch (error) {
+      this.log.warn({ table: name, err: error }, 'could not expire other instances\' system table partitions; trying again next round');
+    }
   }
 
   /** The path of a table location when it is one of our version directories under rootPath. */
@@ -240,7 +339,7 @@ export class SystemTables {
    */
   private async removeOldVersions(fs: FileSystem, rootPath: string, currentPath: string | undefined, name: string): Promise<void> {
     try {
-      const versions = (await fs.list(rootPath)).map(parseVersion).filter((v) => v !== undefined).sort(byAge);
+      const versions = (await listOrNone(fs, rootPath)).map(parseVersion).filter((v) => v !== undefined).sort(byAge);
       const currentName = currentPath === undefined ? undefined : posix.basename(currentPath);
       const currentIndex = versions.findIndex((v) => v.name === currentName);
       const now = this.now();
@@ -261,20 +360,23 @@ export class SystemTables {
   }
 
   /**
-   * Makes deadletters have exactly one partition per live stream, (db_name, table_name) at
-   * `<table location>/${DEADLETTER_DIR}`. Partitions of streams not in the list are dropped from
-   * the metastore; their files stay (they belong to the ingested table). Call it with every live stream.
+   * Keeps the deadletters partitions: one (db_name, table_name) at `<table location>/${DEADLETTER_DIR}`
+   * for each stream this instance runs (`live`), and none for the dropped tables in `gone` (their
+   * files stay: they belong to the ingested table). Partitions of tables in neither list are another
+   * instance's business and left as they are, so instances never undo each other's work.
    */
-  async syncDeadLetterPartitions(streams: DeadLetterStream[]): Promise<void> {
+  async syncDeadLetterPartitions(live: DeadLetterStream[], gone: { db: string; table: string }[] = []): Promise<void> {
     await this.ready();
     const db = this.database;
     const table = DEADLETTERS.name;
+    // HMS keeps db and table names in lower case; the values are what queries filter on.
+    const valuesOf = (s: { db: string; table: string }) => [s.db.toLowerCase(), s.table.toLowerCase()];
     const wanted = new Map<string, { values: string[]; location: string }>();
-    for (const s of streams) {
-      // HMS keeps db and table names in lower case; the values are what queries filter on.
-      const values = [s.db.toLowerCase(), s.table.toLowerCase()];
+    for (const s of live) {
+      const values = valuesOf(s);
       wanted.set(partitionKey(values), { values, location: `${trimSlash(s.location)}/${DEADLETTER_DIR}` });
     }
+    const unwanted = new Set(gone.map((s) => partitionKey(valuesOf(s))).filter((k) => !wanted.has(k)));
     const errors: unknown[] = [];
     await this.catalog.round(async (c) => {
       const existing = new Map((await c.getPartitions(db, table)).map((p) => [partitionKey(p.values), p]));
@@ -301,7 +403,7 @@ export class SystemTables {
         this.log.info({ table: `${db}.${table}`, partitions: add.map((p) => p.values.join('.')) }, 'added dead-letter partitions');
       }
       for (const [key, p] of existing) {
-        if (wanted.has(key)) continue;
+        if (!unwanted.has(key)) continue;
         try {
           await c.dropPartition(db, table, p.values);
           this.log.info({ table: `${db}.${table}`, partition: p.values.join('.') }, 'dropped dead-letter partition (files kept)');

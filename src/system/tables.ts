@@ -16,7 +16,10 @@ export interface SystemTableDef<C extends readonly SystemColumn[] = readonly Sys
   readonly name: string;
   readonly comment: string;
   readonly columns: C;
-  /** Only deadletters has them; its partitions point into the ingested tables' locations. */
+  /**
+   * deadletters: (db_name, table_name), partitions in the ingested tables' locations. The published
+   * tables: (instance), one partition per service instance, which only that instance writes.
+   */
   readonly partitionKeys: readonly SystemColumn[];
 }
 
@@ -44,9 +47,12 @@ export const JSON_LINES_STORAGE = {
 
 const col = <N extends string, T extends HiveColumnType>(name: N, type: T, comment: string) => ({ name, type, comment }) as const;
 
+/** The partition key of the published tables: each instance writes its own partition, and only that. */
+const INSTANCE_KEY = col('instance', 'string', 'the hive-kafka instance that published these rows (each instance writes only its own partition)');
+
 export const STREAMS = {
   name: 'streams',
-  comment: 'hive-kafka: one row per table that ingests a Kafka topic, as of snapshot_at',
+  comment: 'hive-kafka: one row per table that ingests a Kafka topic, as of snapshot_at, in the partition of the instance that runs it',
   columns: [
     col('db_name', 'string', 'database of the ingested table'),
     col('table_name', 'string', 'name of the ingested table'),
@@ -62,12 +68,12 @@ export const STREAMS = {
     col('lag_seconds', 'double', 'age of the oldest record not yet in Hive'),
     col('snapshot_at', 'timestamp', 'when hive-kafka took this snapshot (UTC)'),
   ],
-  partitionKeys: [],
+  partitionKeys: [INSTANCE_KEY],
 } as const satisfies SystemTableDef;
 
 export const PARTITIONS = {
   name: 'partitions',
-  comment: 'hive-kafka: one row per Kafka partition of each ingested table, as of snapshot_at',
+  comment: 'hive-kafka: one row per Kafka partition of each ingested table, as of snapshot_at, in the partition of the instance that runs it',
   columns: [
     col('db_name', 'string', 'database of the ingested table'),
     col('table_name', 'string', 'name of the ingested table'),
@@ -80,22 +86,22 @@ export const PARTITIONS = {
     col('last_commit_at', 'timestamp', 'when a batch of this partition last reached Hive (UTC)'),
     col('snapshot_at', 'timestamp', 'when hive-kafka took this snapshot (UTC)'),
   ],
-  partitionKeys: [],
+  partitionKeys: [INSTANCE_KEY],
 } as const satisfies SystemTableDef;
 
 export const HISTORY = {
   name: 'history',
-  comment: 'hive-kafka: lifecycle events of each ingested table (hive-kafka history)',
+  comment: 'hive-kafka: lifecycle events of each ingested table (hive-kafka history); a DDL event once, from the instance that runs the table, a runtime event from the instance it happened on',
   columns: [
     col('db_name', 'string', 'database of the ingested table, as named now'),
     col('table_name', 'string', 'name of the ingested table, as named now'),
     col('table_id', 'bigint', 'metastore table id'),
-    col('event_id', 'bigint', 'order of the events of one service ledger'),
+    col('event_id', 'bigint', 'order of the events in the ledger of the instance that published them'),
     col('at', 'timestamp', 'when it happened (UTC)'),
     col('event', 'string', 'what happened: created, paused, failed, offset-gap, ...'),
     col('detail', 'string', 'the event details as JSON text (get_json_object reads them)'),
   ],
-  partitionKeys: [],
+  partitionKeys: [INSTANCE_KEY],
 } as const satisfies SystemTableDef;
 
 export const DEADLETTERS = {

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -26,11 +26,16 @@ const TABLES = Array.from({ length: 30 }, (_, i) => ({ table: `cl_${i}_${suffix}
 const kafka = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-cluster', logLevel: logLevel.NOTHING });
 const dir = mkdtempSync(join(tmpdir(), 'hive-kafka-cluster-'));
 
+// The system tables, on every member: each writes its own partition (README, "System tables").
+const SYSTEM_DB = `hk_cl_${suffix}`;
+const configFile = join(dir, 'config.json');
+writeFileSync(configFile, JSON.stringify({ systemTables: { database: SYSTEM_DB, periodMs: 2000, graceMs: 3000, staleMs: 20000 } }));
+
 interface Slot { id: string; ledgerPath: string; service?: RunningService }
 const slots: Slot[] = ['node-a', 'node-b', 'node-c'].map((id) => ({ id, ledgerPath: join(dir, `${id}.db`) }));
 
 const start = async (slot: Slot, env: Record<string, string> = {}) => {
-  slot.service = await startService({ tables: suffix, ledgerPath: slot.ledgerPath, env: {
+  slot.service = await startService({ tables: suffix, ledgerPath: slot.ledgerPath, configFile, env: {
     HIVE_KAFKA_CLUSTER: CLUSTER, HIVE_KAFKA_CLUSTER_BOOTSTRAP: stack.kafkaBrokers, HIVE_KAFKA_CLUSTER_SESSION_TIMEOUT_MS: String(SESSION_MS),
     HIVE_KAFKA_INSTANCE_ID: slot.id, ...env,
   } });
@@ -146,7 +151,24 @@ after(async () => {
   console.log(`service logs: ${dir}`);
   await producer?.disconnect();
   await runBeeline(TABLES.map((t) => `DROP TABLE IF EXISTS ${t.table}`).join(';\n')).catch(() => undefined);
+  await runBeeline(['streams', 'partitions', 'history', 'deadletters'].map((t) => `DROP TABLE IF EXISTS ${SYSTEM_DB}.${t}`).concat(`DROP DATABASE IF EXISTS ${SYSTEM_DB}`).join(';\n')).catch(() => undefined);
 });
+
+/** hive_kafka.streams as beeline reads it: table -> [instance partition, owner column], every row. */
+async function streamsRows(): Promise<[string, string, string][]> {
+  return (await runBeeline(`SELECT table_name, instance, owner FROM ${SYSTEM_DB}.streams`)).trim().split('\n').filter(Boolean)
+    .map((l) => l.split('\t') as [string, string, string]);
+}
+
+/** Every table in exactly one row of streams, in the partition of the member that runs it, as `owners` says. */
+const streamsShow = (owners: Map<string, string>, what: string) => eventually(what, async () => {
+  const rows = await streamsRows();
+  const ok = rows.length === TABLES.length && TABLES.every((x) => {
+    const mine = rows.filter((r) => r[0] === x.table);
+    return mine.length === 1 && mine[0]![1] === owners.get(x.table) && mine[0]![2] === owners.get(x.table);
+  });
+  return ok ? rows : undefined;
+}, 60_000, 2000);
 
 test('three instances share 30 tables, each on exactly one, spread evenly; the status of each shows the owners and the members', async (t) => {
   for (const s of slots) await start(s);
@@ -159,6 +181,13 @@ test('three instances share 30 tables, each on exactly one, spread evenly; the s
   assert.deepEqual([...st.cluster!.members].sort(), ['node-a', 'node-b', 'node-c']);
   for (const x of TABLES) assert.equal(st.tables.find((y) => y.table === `default.${x.table}`)?.owner, owners.get(x.table), `owner of ${x.table} in node-a's status`);
   startLoad();
+
+  // From Hive: each member publishes the tables it runs, so every table is in streams once.
+  await streamsShow(owners, 'hive_kafka.streams: each table once, in its owner\'s partition');
+  // Every member recorded each CREATE; history shows it once, from the member running the table.
+  const created = (await runBeeline(`SELECT table_name, instance, count(*) FROM ${SYSTEM_DB}.history WHERE event = 'created' GROUP BY table_name, instance`))
+    .trim().split('\n').filter(Boolean).map((l) => l.split('\t'));
+  assert.deepEqual(created.map((r) => r.join(' ')).sort(), TABLES.map((x) => `${x.table} ${owners.get(x.table)} 1`).sort(), 'each CREATE once in history');
 });
 
 test('kill -9 of one instance: its tables run on the other two within the session timeout + 10 s', async (t) => {
@@ -170,6 +199,9 @@ test('kill -9 of one instance: its tables run on the other two within the sessio
   const took = Date.now() - killedAt;
   t.diagnostic(`hand-over after kill -9: ${took} ms (session timeout ${SESSION_MS} ms)`);
   assert.ok(took <= SESSION_MS + 10_000, `hand-over took ${took} ms`);
+  // node-b's rows stop being refreshed; the others drop its partition once it is staleMs old.
+  const rows = await streamsShow(await allRunningOn([slots[0]!, slots[2]!], 'owners'), 'hive_kafka.streams without the killed member, each table once');
+  assert.ok(rows.every((r) => r[1] !== 'node-b'));
 });
 
 test('SIGSTOP in the middle of a commit, longer than the session timeout: the frozen instance publishes, registers and records nothing after it wakes; counts stay exact', async (t) => {

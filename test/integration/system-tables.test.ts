@@ -93,10 +93,10 @@ test('a table life, then beeline reads streams, partitions, history and deadlett
 
   // The system tables, as any Hive user reads them (rewritten every second here).
   const streams = await eventually('streams row caught up', async () => {
-    const r = await rows(`SELECT state, tasks, restarts, owner, lag_records, lag_seconds, records_per_second > 0, snapshot_at IS NOT NULL FROM ${database}.streams WHERE table_name = '${table}'`);
+    const r = await rows(`SELECT state, tasks, restarts, owner, lag_records, lag_seconds, records_per_second > 0, snapshot_at IS NOT NULL, instance FROM ${database}.streams WHERE table_name = '${table}'`);
     return r.length === 1 && r[0]![4] === '0' && r[0]![0] === 'running' ? r[0] : undefined;
   }, 30_000, 1000);
-  assert.deepEqual(streams, ['running', '1', '0', `it-${suffix}`, '0', '0.0', 'true', 'true']);
+  assert.deepEqual(streams, ['running', '1', '0', `it-${suffix}`, '0', '0.0', 'true', 'true', `it-${suffix}`]);
 
   const parts = await rows(`SELECT topic, kafka_partition, committed_offset, log_end_offset, lag_records, lag_seconds, last_commit_at IS NOT NULL FROM ${database}.partitions WHERE table_name = '${table}'`);
   assert.deepEqual(parts, [[topic, '0', String(produced + 1), String(produced + 1), '0', '0.0', 'true']]);

@@ -76,3 +76,13 @@ test('the cursor, history and state survive a reopen of the file', () => {
   assert.deepEqual(b.history(1).map((h) => h.event), ['created', 'paused', 'dropped'], 'history is kept for audit');
   b.close();
 });
+
+test('history events say where they came from: a metastore notice (every member records it) or this service', () => {
+  const l = ledgerWithStream();
+  l.fromMetastore(() => l.setDesiredState(7, 'paused', 'paused'));
+  l.setFailure(7, 'boom', 'task-failed', { error: 'boom' });
+  assert.throws(() => l.fromMetastore(() => { l.appendHistory(7, 'altered'); throw new Error('in the middle'); }), /in the middle/);
+  l.appendHistory(7, 'offset-gap');
+  assert.deepEqual(l.allHistory().map((h) => `${h.event} ${h.origin}`), [
+    'created service', 'paused metastore', 'task-failed service', 'altered metastore', 'offset-gap service']);
+});
