@@ -11,7 +11,7 @@ import { MetastoreClient } from './metastore/client.ts';
 import { NotificationWatcher, type TableNotice } from './metastore/watcher.ts';
 import type { Table } from './metastore/types.ts';
 import type { StreamSpec } from './properties/parse.ts';
-import { streamRecord, type StoredLayout } from './properties/stream.ts';
+import { streamRecord, tableLocation, type StoredLayout } from './properties/stream.ts';
 import { stagingDir } from './sink/commit.ts';
 import { fileSystems, removeDirOfFiles, type FileSystems, type HdfsSettings } from './sink/fs.ts';
 import { stateOf, Supervisor } from './lifecycle/supervisor.ts';
@@ -201,11 +201,17 @@ export class Service {
         runsHere: (id) => this.runsHere(id),
         partitionLocation: async (db, table, values) => {
           const client = await connectMetastore();
-          try { return (await client.getPartition(db, table, values))?.storage.location; } finally { client.close(); }
+          try {
+            return values.length === 0 ? (await client.getTable(db, table)).storage.location : (await client.getPartition(db, table, values))?.storage.location;
+          } finally { client.close(); }
         },
         setPartitionLocation: async (db, table, values, location) => {
           const client = await connectMetastore();
-          try { await client.setPartitionLocation(db, table, values, location); } finally { client.close(); }
+          try {
+            // An unpartitioned table's switch reaches the watcher as an ALTER_TABLE it recognises (upsert).
+            if (values.length === 0) await client.setTableLocation(db, table, location);
+            else await client.setPartitionLocation(db, table, values, location);
+          } finally { client.close(); }
         },
         graceMs: compaction.graceMs, periodMs: compaction.periodMs,
         onCompacted: (table, counts) => {
@@ -309,6 +315,14 @@ export class Service {
     const before = this.ledger.getStream(tableId);
     const known = before && { spec: JSON.parse(before.specJson) as StreamSpec, layout: JSON.parse(before.layoutJson) as StoredLayout };
     const change = classifyUpsert(known, { spec, layout });
+    if (known && change.event === 'alter:none' && layout.compactedLocation !== known.layout.compactedLocation) {
+      // The notice of a compaction's own switch of an unpartitioned table: remembered, nothing else (on a
+      // failed table 'alter:none' would mean "retry").
+      this.ledger.upsertStream({ tableId, dbName: table.dbName, tableName: table.tableName, specJson: before!.specJson, layoutJson: JSON.stringify(layout), desiredState: before!.desiredState });
+      this.log.info({ table: `${table.dbName}.${table.tableName}`, cause, readsAt: layout.compactedLocation }, 'table notice: compaction switched where Hive reads the table');
+      return;
+    }
+    if (!known && layout.compactedLocation !== undefined) this.adoptCompactedLocation(tableId, layout);
     const state = stateOf(before);
     const t = transition(state, change.event);
     this.log.info({ table: `${table.dbName}.${table.tableName}`, cause, event: change.event, from: state, to: t.next }, 'table notice');
@@ -316,6 +330,17 @@ export class Service {
     // Every member of a cluster records this notice; the history table shows it once (README, "System tables").
     this.ledger.fromMetastore(() => this.recordUpsert(table, record, before, change, t, desiredState));
     await this.supervisor.notify(tableId);
+  }
+
+  /**
+   * A table compacted before this ledger knew it (a new ledger, or another service's table): its batches
+   * go where Hive reads it, as a compaction of this ledger would have sent them.
+   */
+  private adoptCompactedLocation(tableId: number, layout: StoredLayout): void {
+    const name = `${layout.dbName}.${layout.tableName}`;
+    const natural = this.fileSystems.for(layout.location, name).path.replace(/\/+$/, '');
+    const current = this.fileSystems.for(layout.compactedLocation!, name).path.replace(/\/+$/, '');
+    this.ledger.adoptMovedDir(tableId, natural, current);
   }
 
   private recordUpsert(table: Table, { tableId, spec, layout }: { tableId: number; spec: StreamSpec; layout: StoredLayout },
@@ -536,7 +561,7 @@ export class Service {
     try {
       if (!(await client.getAllTables(dropped.dbName)).map((n) => n.toLowerCase()).includes(dropped.tableName.toLowerCase())) return false;
       const now = await client.getTable(dropped.dbName, dropped.tableName);
-      return Number(now.id) !== dropped.tableId && same(now.storage.location ?? '');
+      return Number(now.id) !== dropped.tableId && same(tableLocation(now.storage.location ?? '').location);
     } finally {
       client.close();
     }

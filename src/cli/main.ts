@@ -141,7 +141,9 @@ program.command('release')
     const { readHolder, releaseTable } = await import('../cluster/holder.ts');
     const metastore = await MetastoreClient.connect(config.metastoreUri, { timeoutMs: config.metastoreTimeoutMs });
     try {
-      const location = (await metastore.getTable(db, table)).storage.location ?? '';
+      const { tableLocation } = await import('../properties/stream.ts');
+      // The holder file is in the table's own location, not in a compacted directory Hive may read from.
+      const location = tableLocation((await metastore.getTable(db, table)).storage.location ?? '').location;
       const { fs, path } = fileSystems(config.hdfs).for(location, `${db}.${table}`);
       const holder = await readHolder(fs, path);
       if (!holder) { console.log(`${db}.${table}: no service holds it`); return; }

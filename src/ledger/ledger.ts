@@ -415,13 +415,14 @@ export class Ledger {
   /**
    * Per partition directory Hive reads now, the files committed batches published there and how
    * many of them were committed at or before `olderThan`. Directories a compaction left are not
-   * listed, nor unpartitioned tables (their location is the table's own).
+   * listed. Files outside any Hive partition (an unpartitioned table's, dead letters) have
+   * partitionValues []: the caller keeps only the table's own directory among those.
    */
   compactionCandidates(tableId: number, olderThan: number): CompactionCandidate[] {
-    const rows = this.db.prepare(`SELECT rtrim(f.final_path, replace(f.final_path, '/', '')) AS dir, f.partition_values AS pv,
+    const rows = this.db.prepare(`SELECT rtrim(f.final_path, replace(f.final_path, '/', '')) AS dir, COALESCE(f.partition_values, '[]') AS pv,
         COUNT(*) AS files, SUM(CASE WHEN b.committed_at <= ? THEN 1 ELSE 0 END) AS old
       FROM batch_files f JOIN batches b USING (batch_id)
-      WHERE b.table_id = ? AND b.state = 'committed' AND f.partition_values IS NOT NULL GROUP BY dir`)
+      WHERE b.table_id = ? AND b.state = 'committed' GROUP BY dir`)
       .all(olderThan, tableId) as { dir: string; pv: string; files: number; old: number }[];
     const moved = new Map((this.db.prepare('SELECT natural_dir AS n, current_dir AS c FROM partition_dirs WHERE table_id = ?').all(tableId) as { n: string; c: string }[])
       .map((r) => [r.n, r.c]));
@@ -455,6 +456,14 @@ export class Ledger {
       this.db.prepare(`INSERT INTO partition_dirs (table_id, natural_dir, current_dir) VALUES (?, ?, ?)
         ON CONFLICT (table_id, natural_dir) DO UPDATE SET current_dir = excluded.current_dir`).run(tableId, naturalDir, dir);
       return { compactionId: id, tableId, partitionValues: [...partitionValues], naturalDir, oldDir, newDir: dir, state: 'planned', plannedAt: now, switchedAt: null };
+    });
+  }
+
+  /** Batches bound for naturalDir go to currentDir from now on, unless this ledger already moved it itself. */
+  adoptMovedDir(tableId: number, naturalDir: string, currentDir: string): void {
+    this.write(() => {
+      this.db.prepare('INSERT INTO partition_dirs (table_id, natural_dir, current_dir) VALUES (?, ?, ?) ON CONFLICT (table_id, natural_dir) DO NOTHING')
+        .run(tableId, naturalDir, currentDir);
     });
   }
 

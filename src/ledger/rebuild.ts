@@ -71,6 +71,8 @@ export async function rebuildLedger(ledger: Ledger, table: Table, fsFor: (locati
     layoutJson: JSON.stringify(layout), desiredState: spec.paused ? 'paused' : 'running',
   });
   const { fs, path } = fsFor(layout.location);
+  // A compacted unpartitioned table: new batches go where Hive reads it.
+  if (layout.compactedLocation) ledger.adoptMovedDir(tableId, path.replace(/\/+$/, ''), fsFor(layout.compactedLocation).path.replace(/\/+$/, ''));
   const last = await lastPublishedOffsets(fs, path, spec.topic);
   ledger.rebuildOffsets(tableId, last);
   ledger.appendHistory(tableId, 'ledger-rebuilt', { partitions: Object.fromEntries(last) });

@@ -59,8 +59,9 @@ export function classifyUpsert(known: Known | undefined, next: Known): Classifie
   const events: LifecycleEvent[] = changed.map((p) => p === 'kafka.ingestion.paused' ? (next.spec.paused ? 'alter:pause' : 'alter:resume') : alterEvent(onAlterOf(p)));
   if (columnsChanged) events.push('alter:columns');
   // Partition keys, buckets and location cannot change through Hive on these tables; if they do, new tasks write the new layout.
-  const { columns: _a, dbName: _b, tableName: _c, ...restBefore } = known.layout;
-  const { columns: _d, dbName: _e, tableName: _f, ...restAfter } = next.layout;
+  // A compaction's switch of where Hive reads (compactedLocation) is the service's own doing, not a change.
+  const { columns: _a, dbName: _b, tableName: _c, compactedLocation: _g, ...restBefore } = known.layout;
+  const { columns: _d, dbName: _e, tableName: _f, compactedLocation: _h, ...restAfter } = next.layout;
   if (JSON.stringify(restBefore) !== JSON.stringify(restAfter)) events.push('alter:batch-boundary');
 
   const renamed = known.layout.dbName !== next.layout.dbName || known.layout.tableName !== next.layout.tableName;

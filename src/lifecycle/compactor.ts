@@ -1,7 +1,7 @@
 // When and what to compact (the protocol itself is src/sink/compact.ts). Each round, for every table
 // this instance runs: finish the compactions the ledger has open (after a crash too), then start one
-// for each partition directory holding at least kafka.compaction.min.files files older than
-// kafka.compaction.min.age.ms.
+// for each partition directory (an unpartitioned table: its own directory) holding at least
+// kafka.compaction.min.files files older than kafka.compaction.min.age.ms.
 import type { Logger } from 'pino';
 import type { Ledger, StreamRow } from '../ledger/ledger.ts';
 import type { StreamSpec } from '../properties/parse.ts';
@@ -15,7 +15,9 @@ export interface CompactorDeps {
   log: Logger;
   /** Whether this instance runs the table now: only its owner may move its directories. */
   runsHere(tableId: number): boolean;
+  /** Where Hive reads the partition; values [] name an unpartitioned table itself. */
   partitionLocation(dbName: string, tableName: string, values: string[]): Promise<string | undefined>;
+  /** One metastore call (alter_partition, or alter_table for values []). */
   setPartitionLocation(dbName: string, tableName: string, values: string[], location: string): Promise<void>;
   /** How long a replaced directory stays for queries planned on it. */
   graceMs: number;
@@ -86,9 +88,12 @@ export class Compactor {
     if (settings === undefined || settings.minFiles === 0) return;
 
     const busy = new Set(ledger.openCompactions(stream.tableId).filter((c) => c.state === 'planned').map((c) => c.naturalDir));
+    const root = tableDir.replace(/\/+$/, '');
     for (const candidate of ledger.compactionCandidates(stream.tableId, now - settings.minAgeMs)) {
       if (this.stopped) return;
       if (busy.has(candidate.naturalDir) || candidate.oldFiles < settings.minFiles) continue;
+      // Outside a Hive partition only the table's own directory is data (not its dead letters).
+      if (candidate.partitionValues.length === 0 && (layout.partitionKeys.length > 0 || candidate.naturalDir !== root)) continue;
       const planned = ledger.planCompaction(stream.tableId, candidate.naturalDir, candidate.partitionValues, (id) => compactedDir(tableDir, id));
       if (!planned) continue; // a batch is publishing there right now: next round
       this.deps.reached?.('compaction-planned');

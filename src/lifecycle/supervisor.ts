@@ -6,6 +6,7 @@ import type { Ledger, StreamRow } from '../ledger/ledger.ts';
 import { transition, type LifecycleEvent, type TableState } from './states.ts';
 import { taskSettings } from './classify.ts';
 import type { StreamSpec } from '../properties/parse.ts';
+import type { StoredLayout } from '../properties/stream.ts';
 import { backoffMs } from './backoff.ts';
 import { planTasks, samePlan, type TaskAssignment } from './plan.ts';
 
@@ -233,8 +234,10 @@ export class Supervisor {
     let rt = this.tables.get(tableId);
     const before = rt?.plan.reduce((n, a) => n + a.partitions.length, 0) ?? 0;
     if (rt && rt.configJson !== '' && partitionCount > before) this.apply(tableId, 'partitions-added', { from: before, to: partitionCount });
-    // A new column or bucketing also needs new tasks; a new kafka.start.offset or compaction setting does not.
-    const config = JSON.stringify(taskSettings(spec)) + stream!.layoutJson;
+    // A new column or bucketing also needs new tasks; a new kafka.start.offset or compaction setting does
+    // not, nor a compaction's move of where Hive reads the table (the ledger sends batches there).
+    const { compactedLocation: _moved, ...layout } = JSON.parse(stream!.layoutJson) as StoredLayout;
+    const config = JSON.stringify(taskSettings(spec)) + JSON.stringify(layout);
     if (rt && (rt.configJson !== config || !samePlan(rt.plan, plan))) {
       // Reconfigure at a batch boundary: running tasks commit what they hold, then restart.
       this.deps.log.info({ tableId, plan }, 'table changed: restarting its tasks at a batch boundary');

@@ -1,9 +1,16 @@
 // A metastore table as the ledger records it: the validated spec and the layout tasks write into.
 import type { Table } from '../metastore/types.ts';
+import { COMPACTED_ROOT } from '../sink/compact.ts';
 import { formatProblems, parseTableProperties, type StreamSpec } from './parse.ts';
 
 export interface StoredLayout {
+  /** The table's own location: where tasks compute their directories from, and DROP cleans up. */
   location: string;
+  /**
+   * Where Hive reads an unpartitioned table once compacted (<location>/_hive_kafka_compacted/<id>):
+   * the metastore's location then, absent before. Not a layout change: the ledger sends batches there.
+   */
+  compactedLocation?: string;
   dbName: string;
   tableName: string;
   columns: { name: string; type: string }[];
@@ -33,7 +40,7 @@ export function streamRecord(table: Table): StreamRecord {
     tableId: Number(table.id),
     spec: parsed.spec,
     layout: {
-      location: table.storage.location, dbName: table.dbName, tableName: table.tableName,
+      ...tableLocation(table.storage.location), dbName: table.dbName, tableName: table.tableName,
       columns: table.storage.columns.map((c) => ({ name: c.name, type: c.type })),
       partitionKeys: table.partitionKeys.map((c) => ({ name: c.name, type: c.type })),
       bucketColumns: [...table.storage.bucketColumns],
@@ -42,4 +49,10 @@ export function streamRecord(table: Table): StreamRecord {
       purgedOnDrop: table.tableType === 'MANAGED_TABLE' || table.parameters['external.table.purge']?.toUpperCase() === 'TRUE',
     },
   };
+}
+
+/** A compacted unpartitioned table's metastore location, split into its own location and the compacted directory. */
+export function tableLocation(metastoreLocation: string): Pick<StoredLayout, 'location' | 'compactedLocation'> {
+  const m = new RegExp(`^(.*[^/])/+${COMPACTED_ROOT}/+\\d+/*$`).exec(metastoreLocation);
+  return m ? { location: m[1]!, compactedLocation: metastoreLocation } : { location: metastoreLocation };
 }

@@ -1,16 +1,17 @@
 // The compaction protocol, in one place. Frequent commits leave a partition directory with many
 // small files; a compaction merges them into a new directory and points the Hive partition there in
-// one metastore call, so a reader sees the old directory or the new one, never both and never half.
+// one metastore call (an unpartitioned table: the table itself), so a reader sees the old directory or
+// the new one, never both and never half.
 //
 //   1. plan (ledger, one transaction): choose the new directory; batches recorded from then on
 //      publish there. Refused while a recorded batch still has to publish into the old directory.
 //   2. write: list the old directory (nothing enters it any more) and write its files, merged toward
 //      the target size (one file per bucket in a bucketed table), into the new directory: each under
 //      a hidden name in staging, then renamed, skipped if already there
-//   3. switch: set the Hive partition's location to the new directory (alter_partition); mark it in
-//      the ledger
+//   3. switch: set the Hive partition's location to the new directory (alter_partition; for an
+//      unpartitioned table alter_table, whose notice the service knows for its own); mark it in the ledger
 //   4. clean: after a grace period (queries planned on the old directory finish), remove the old
-//      directory's files and the directory; mark the compaction done
+//      directory's files and the directory (the table's own directory stays); mark the compaction done
 //
 // A crash at any point is rolled forward from the ledger's row: every step is idempotent, and the old
 // directory's files are removed only after Hive reads the new one. Batches committed between 1 and 3
@@ -122,7 +123,12 @@ export async function runCompaction(deps: CompactionDeps, c: Compaction, setting
   }
   if (c.state === 'switched') {
     if (now - (c.switchedAt ?? now) < settings.graceMs) return false;
-    if (await deps.fs.exists(c.oldDir)) await removeDirOfFiles(deps.fs, c.oldDir);
+    if (c.oldDir.replace(/\/+$/, '') === deps.tableDir.replace(/\/+$/, '')) {
+      // An unpartitioned table's own directory also holds its hidden directories: only its data files go.
+      for (const name of await visibleFiles(deps.fs, c.oldDir)) await deps.fs.remove(posix.join(c.oldDir, name));
+    } else if (await deps.fs.exists(c.oldDir)) {
+      await removeDirOfFiles(deps.fs, c.oldDir);
+    }
     const staging = compactionStaging(deps.tableDir, c.compactionId);
     if (await deps.fs.exists(staging)) await removeDirOfFiles(deps.fs, staging);
     deps.reached?.('compaction-cleaned');

@@ -2,7 +2,8 @@
 // every Hive query taken during the run count(*) = count(DISTINCT id), never above what was produced
 // and never below an earlier answer; at the end exactly what was produced. The partitions end with
 // files near kafka.compaction.target.file.size, and the bucketed table with one file per bucket, so
-// TABLESAMPLE counts each bucket exactly. On a file: table and on an hdfs: table.
+// TABLESAMPLE counts each bucket exactly. An unpartitioned table is compacted too (its own location
+// moves). On file: tables and on hdfs: tables.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -24,7 +25,7 @@ const BUCKETS = 4;
 const suffix = randomUUID().slice(0, 8);
 const kafka = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-compaction', logLevel: logLevel.NOTHING });
 const resolver = fileSystems({ nameServices: { [new URL(stack.hdfs).host]: [stack.webHdfs] } });
-const tablesOf = (kind: Warehouse) => ({ plain: `cmp_${kind}_${suffix}`, bucketed: `cmpb_${kind}_${suffix}` });
+const tablesOf = (kind: Warehouse) => ({ plain: `cmp_${kind}_${suffix}`, bucketed: `cmpb_${kind}_${suffix}`, flat: `cmpf_${kind}_${suffix}` });
 let configFile: string;
 
 before(async () => {
@@ -53,15 +54,18 @@ function load(producer: Producer, topic: string) {
   return { produced: () => produced, stop: async () => { stopped = true; await done; } };
 }
 
-/** Files Hive reads in each partition of the table, by partition name, from the metastore's locations. */
+/** Files Hive reads in each partition of the table (an unpartitioned one: '' for the table), from the metastore's locations. */
 async function partitionFiles(table: string): Promise<Map<string, { name: string; size: number }[]>> {
   const m = await MetastoreClient.connect(stack.metastoreUri, { timeoutMs: 30_000 });
   try {
     const out = new Map<string, { name: string; size: number }[]>();
-    for (const p of await m.getPartitions('default', table)) {
-      const { fs, path } = resolver.for(p.storage.location!);
+    const t = await m.getTable('default', table);
+    const places = t.partitionKeys.length === 0 ? [{ name: '', location: t.storage.location! }]
+      : (await m.getPartitions('default', table)).map((p) => ({ name: p.values.join('/'), location: p.storage.location! }));
+    for (const p of places) {
+      const { fs, path } = resolver.for(p.location);
       const names = (await fs.list(path)).filter((n) => !n.startsWith('.') && !n.startsWith('_'));
-      out.set(p.values.join('/'), await Promise.all(names.map(async (name) => ({ name, size: (await fs.readFile(`${path}/${name}`)).byteLength }))));
+      out.set(p.name, await Promise.all(names.map(async (name) => ({ name, size: (await fs.readFile(`${path}/${name}`)).byteLength }))));
     }
     return out;
   } finally {
@@ -72,7 +76,7 @@ async function partitionFiles(table: string): Promise<Map<string, { name: string
 for (const kind of WAREHOUSES) test(`compaction under load with kill -9 at each of its ${steps.length} steps: Hive never sees a record twice or loses one; files end near the target, one per bucket (${kind}:)`, async () => {
   const topic = `compaction-${kind}-${suffix}`;
   await createTopics([{ topic, partitions: 2 }]);
-  const { plain, bucketed } = tablesOf(kind);
+  const { plain, bucketed, flat } = tablesOf(kind);
   const props = `'kafka.topic'='${topic}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.max.batch.period.ms'='500', 'kafka.max.num.tasks'='2',
     'kafka.batch.maxSize'='300', 'kafka.compaction.target.file.size'='${TARGET}', 'kafka.compaction.min.files'='4', 'kafka.compaction.min.age.ms'='0'`;
   const producer = kafka.producer();
@@ -80,9 +84,9 @@ for (const kind of WAREHOUSES) test(`compaction under load with kill -9 at each 
   const traffic = load(producer, topic);
   const ledgerPath = join(mkdtempSync(join(tmpdir(), 'hive-kafka-compaction-ledger-')), 'ledger.db');
   let service: RunningService | undefined;
-  const last = { [plain]: 0, [bucketed]: 0 };
+  const last = { [plain]: 0, [bucketed]: 0, [flat]: 0 };
   const checkHive = async (when: string) => {
-    for (const table of [plain, bucketed]) {
+    for (const table of [plain, bucketed, flat]) {
       // Hive 4.0.1's MR path fails a query on a bucketed table without partitions (NPE in Context.getCS).
       if ((await partitionFiles(table)).size === 0) continue;
       const [count, distinct] = (await runBeeline(`SELECT count(*), count(DISTINCT id) FROM ${table}`)).trim().split('\t').map(Number) as [number, number];
@@ -104,11 +108,15 @@ for (const kind of WAREHOUSES) test(`compaction under load with kill -9 at each 
       STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler' ${locationClause(kind, plain)} TBLPROPERTIES (${props})`);
     await runBeeline(`CREATE TABLE ${bucketed} (id BIGINT, payload STRING) PARTITIONED BY (dt STRING) CLUSTERED BY (id) INTO ${BUCKETS} BUCKETS
       STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler' ${locationClause(kind, bucketed)} TBLPROPERTIES (${props})`);
+    // Unpartitioned: compaction moves the table itself (alter_table), a notice the lifecycle must know for the service's own.
+    await runBeeline(`CREATE TABLE ${flat} (id BIGINT, payload STRING, dt STRING)
+      STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler' ${locationClause(kind, flat)} TBLPROPERTIES (${props})`);
 
     for (const step of steps) {
       service = await startService({ tables: suffix, ledgerPath, configFile, env: { HIVE_KAFKA_CRASH_AT: step }, waitUntilServing: false });
       const died = service;
-      await eventually(`the service killed at ${step}`, async () => (died.child.signalCode !== null || died.child.exitCode !== null ? true : undefined), 120_000, 200);
+      await eventually(`the service killed at ${step}`, async () => (died.child.signalCode !== null || died.child.exitCode !== null ? true : undefined), 240_000, 200)
+        .catch((e: Error) => { died.child.kill('SIGKILL'); throw new Error(`${e.message}; the service's log ends:\n${died.output().slice(-4000)}`); });
       assert.match(died.output(), new RegExp(`killing the service at ${step}`), `died at ${step}, not elsewhere:\n${died.output().slice(-2000)}`);
       await checkHive(`after kill -9 at ${step}`);
     }
@@ -119,8 +127,8 @@ for (const kind of WAREHOUSES) test(`compaction under load with kill -9 at each 
     const produced = traffic.produced();
     // Compact whatever the last batches left, then wait for every old directory to go. Neither a
     // compaction setting nor kafka.start.offset is read by a running task: this ALTER restarts none.
-    for (const table of [plain, bucketed]) await runBeeline(`ALTER TABLE ${table} SET TBLPROPERTIES ('kafka.compaction.min.files'='1', 'kafka.start.offset'='latest')`);
-    for (const table of [plain, bucketed]) {
+    for (const table of [plain, bucketed, flat]) await runBeeline(`ALTER TABLE ${table} SET TBLPROPERTIES ('kafka.compaction.min.files'='1', 'kafka.start.offset'='latest')`);
+    for (const table of [plain, bucketed, flat]) {
       await eventually(`${table}: all ${produced} records`, async () => {
         await checkHive('while it catches up');
         return last[table] === produced ? true : undefined;
@@ -133,22 +141,32 @@ for (const kind of WAREHOUSES) test(`compaction under load with kill -9 at each 
     };
     const plainFiles = await eventually(`${plain}: only compacted files`, () => settled(plain, false), 90_000, 1000);
     const bucketedFiles = await eventually(`${bucketed}: only compacted files`, () => settled(bucketed, true), 90_000, 1000);
+    const flatFiles = await eventually(`${flat}: only compacted files`, () => settled(flat, false), 90_000, 1000);
     await checkHive('after the last compaction');
     assert.equal(last[plain], produced);
     assert.doesNotMatch(service.output(), /restarting its tasks/, 'an ALTER of kafka.compaction.min.files and kafka.start.offset restarted tasks');
     const ledger = new Database(ledgerPath, { readonly: true });
     const altered = ledger.prepare(`SELECT count(*) AS n FROM stream_history h JOIN streams s USING (table_id)
       WHERE s.table_name = ? AND h.event = 'altered' AND h.detail_json LIKE '%kafka.compaction.min.files%'`);
-    for (const table of [plain, bucketed]) assert.equal((altered.get(table) as { n: number }).n, 1, `${table}: the ALTER is in the history`);
+    for (const table of [plain, bucketed, flat]) assert.equal((altered.get(table) as { n: number }).n, 1, `${table}: the ALTER is in the history`);
+    // The table's own switches are no event of its life: only created and the one ALTER.
+    const events = ledger.prepare('SELECT h.event FROM stream_history h JOIN streams s USING (table_id) WHERE s.table_name = ? ORDER BY h.id').pluck().all(flat);
+    assert.deepEqual(events, ['created', 'altered'], `${flat}: history ${events.join(', ')}`);
     ledger.close();
+    assert.equal(last[flat], produced);
+    const m = await MetastoreClient.connect(stack.metastoreUri, { timeoutMs: 30_000 });
+    try {
+      assert.match((await m.getTable('default', flat)).storage.location!, /\/_hive_kafka_compacted\/\d+$/, `${flat}: Hive reads the table from a compacted directory`);
+    } finally { m.close(); }
     assert.equal(last[bucketed], produced);
 
     // Near the target: batches are smaller than half of it (kafka.batch.maxSize), so every merged file
     // is between half the target and the target, but at most one remainder per partition.
-    for (const [partition, files] of plainFiles) {
+    const near = [...[...plainFiles].map(([p, f]) => [`${plain} ${p}`, f] as const), ...[...flatFiles].map(([, f]) => [flat, f] as const)];
+    for (const [where, files] of near) {
       const sizes = files.map((f) => f.size);
-      assert.ok(sizes.every((s) => s <= TARGET * 1.05), `${plain} ${partition}: file sizes ${sizes.join(', ')} within ${TARGET}`);
-      assert.ok(sizes.filter((s) => s < TARGET / 2).length <= 1, `${plain} ${partition}: file sizes ${sizes.join(', ')}: one remainder at most below half of ${TARGET}`);
+      assert.ok(sizes.every((s) => s <= TARGET * 1.05), `${where}: file sizes ${sizes.join(', ')} within ${TARGET}`);
+      assert.ok(sizes.filter((s) => s < TARGET / 2).length <= 1, `${where}: file sizes ${sizes.join(', ')}: one remainder at most below half of ${TARGET}`);
     }
     // One file per bucket, and TABLESAMPLE then counts each bucket exactly.
     for (const [partition, files] of bucketedFiles) {

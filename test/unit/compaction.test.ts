@@ -541,3 +541,57 @@ test('ledger rebuild finds the offsets of compacted batches in the merged files\
   const { lastPublishedOffsets } = await import('../../src/ledger/rebuild.ts');
   assert.deepEqual(Object.fromEntries(await lastPublishedOffsets(new LocalFileSystem(), tableDir, 't')), { 0: 24, 1: 29 });
 });
+
+// ---- unpartitioned tables ------------------------------------------------------------------------
+
+test('an unpartitioned table is compacted as its own directory: Hive reads the table from the new one, later batches follow, hidden entries and dead letters stay', async () => {
+  const tableDir = join(tempDir('hive-kafka-compactor-'), 't');
+  const location = `file:${tableDir}`;
+  const { ledger, epoch } = ledgerWithStream(JSON.stringify({ compaction: { targetFileBytes: 1 << 20, minFiles: 3, minAgeMs: 0 } }),
+    JSON.stringify({ location, dbName: 'db', tableName: 't', columns, partitionKeys: [], bucketColumns: [], numBuckets: -1 }));
+  const deadLetters = join(tableDir, '_hive_kafka_deadletter', 'records');
+  mkdirSync(deadLetters, { recursive: true });
+  writeFileSync(join(tableDir, '.hive-kafka-holder'), '{}');
+  const commitFiles = (paths: string[]) => {
+    const first = ledger.nextOffsets(TABLE).get(0)!;
+    const recorded = ledger.recordIntent({ tableId: TABLE, kafkaPartition: 0, firstOffset: first, lastOffset: first + 4, recordCount: 5, ownerEpoch: epoch,
+      files: paths.map((finalPath, i) => ({ hiddenPath: `/staging/${first}-${i}`, finalPath, partitionValues: null, bucket: null })) });
+    ledger.markCommitted(recorded);
+    return recorded.files.map((f) => f.finalPath);
+  };
+  for (let id = 0; id < 15; id += 5) {
+    const [data, letters] = commitFiles([join(tableDir, `t+0+${id}+${id + 4}.parquet`), join(deadLetters, `t+0+${id}+${id + 4}.json`)]);
+    writeFileSync(data!, parquet(range(id, 5)));
+    writeFileSync(letters!, '{}\n');
+  }
+  let readsAt = location;
+  const set: { values: string[]; location: string }[] = [];
+  const warnings: unknown[] = [];
+  const log = { warn: (o: unknown) => { warnings.push(o); }, info: () => {}, debug: () => {}, error: () => {} } as unknown as Logger;
+  const compactor = new Compactor({ ledger, fileSystems: fileSystems(), log, runsHere: () => true, graceMs: 0, periodMs: 3_600_000,
+    partitionLocation: async (_db, _t, values) => { assert.deepEqual(values, [], 'the table itself'); return readsAt; },
+    setPartitionLocation: async (_db, _t, values, loc) => { set.push({ values, location: loc }); readsAt = loc; } });
+  await compactor.round(Date.now() + 1000);
+  assert.deepEqual(warnings, []);
+  const newDir = compactedDir(tableDir, 1);
+  assert.deepEqual(set, [{ values: [], location: `file:${newDir}` }], 'one switch of the table, none for the dead letters');
+  assert.deepEqual(filesIn(newDir), ['compacted-1-0000.parquet']);
+  assert.deepEqual(await ids(new Uint8Array(readFileSync(join(newDir, 'compacted-1-0000.parquet')))), range(0, 15));
+  // The table's own directory keeps everything but the data files merged away.
+  assert.deepEqual(filesIn(tableDir).filter((n) => !n.startsWith('.hive-kafka-staging')), ['.hive-kafka-holder', '_hive_kafka_compacted', '_hive_kafka_deadletter']);
+  assert.equal(filesIn(deadLetters).length, 3, 'dead letters are not compacted');
+  // The next batch goes where Hive reads the table now.
+  assert.deepEqual(commitFiles([join(tableDir, 't+0+15+19.parquet')]), [join(newDir, 't+0+15+19.parquet')]);
+});
+
+test('a compacted unpartitioned table\'s metastore location splits into its own location and the compacted directory; the switch is no change to the lifecycle', async () => {
+  const { tableLocation } = await import('../../src/properties/stream.ts');
+  const { classifyUpsert } = await import('../../src/lifecycle/classify.ts');
+  assert.deepEqual(tableLocation('hdfs://nn:8020/w/t'), { location: 'hdfs://nn:8020/w/t' });
+  assert.deepEqual(tableLocation('hdfs://nn:8020/w/t/_hive_kafka_compacted/12/'), { location: 'hdfs://nn:8020/w/t', compactedLocation: 'hdfs://nn:8020/w/t/_hive_kafka_compacted/12/' });
+  assert.deepEqual(tableLocation('file:/w/t/_hive_kafka_compacted/x'), { location: 'file:/w/t/_hive_kafka_compacted/x' }, 'not a compaction\'s directory');
+  const spec = { topic: 't' } as never;
+  const layout = { location: 'file:/w/t', dbName: 'db', tableName: 't', columns: [], partitionKeys: [], bucketColumns: [], numBuckets: -1 };
+  assert.equal(classifyUpsert({ spec, layout }, { spec, layout: { ...layout, compactedLocation: 'file:/w/t/_hive_kafka_compacted/1' } }).event, 'alter:none');
+  assert.equal(classifyUpsert({ spec, layout }, { spec, layout: { ...layout, location: 'file:/w/u' } }).event, 'alter:batch-boundary', 'a location the user set is a change');
+});
