@@ -202,7 +202,10 @@ export function paceProducer(p: Producer, topics: { topic: string; partitions: n
   // Failures surface from stop(), never as an unhandled rejection that hides the caller's own error.
   const loop = (async () => {
     while (running) {
-      const due = Math.floor(((Date.now() - started) / 1000) * perSecond) - sentPerTopic;
+      // At most one second's records per topic in a request: after a stall (800 new topics' metadata,
+      // say) the whole backlog in one request went over the broker's socket.request.max.bytes (100 MB),
+      // which closes the connection (write EPIPE here). The backlog is still sent, a second per request.
+      const due = Math.min(perSecond, Math.floor(((Date.now() - started) / 1000) * perSecond) - sentPerTopic);
       if (due > 0) {
         const at = Date.now();
         const topicMessages = topics.map((t) => ({
