@@ -322,13 +322,14 @@ export class Service {
       this.log.info({ table: `${table.dbName}.${table.tableName}`, cause, readsAt: layout.compactedLocation }, 'table notice: compaction switched where Hive reads the table');
       return;
     }
-    if (!known && layout.compactedLocation !== undefined) this.adoptCompactedLocation(tableId, layout);
     const state = stateOf(before);
     const t = transition(state, change.event);
     this.log.info({ table: `${table.dbName}.${table.tableName}`, cause, event: change.event, from: state, to: t.next }, 'table notice');
     const desiredState = t.next === 'paused' ? 'paused' : 'running';
     // Every member of a cluster records this notice; the history table shows it once (README, "System tables").
     this.ledger.fromMetastore(() => this.recordUpsert(table, record, before, change, t, desiredState));
+    // After the stream's row exists (the directory rows refer to it), before any task of it starts.
+    if (!known && layout.compactedLocation !== undefined && this.ledger.getStream(tableId)) this.adoptCompactedLocation(tableId, layout);
     await this.supervisor.notify(tableId);
   }
 
