@@ -5,6 +5,7 @@ import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { Ledger, type StreamRow } from './ledger/ledger.ts';
+import { adoptCompactedLocation } from './ledger/rebuild.ts';
 import { classifyUpsert } from './lifecycle/classify.ts';
 import { transition } from './lifecycle/states.ts';
 import { MetastoreClient } from './metastore/client.ts';
@@ -329,19 +330,8 @@ export class Service {
     // Every member of a cluster records this notice; the history table shows it once (README, "System tables").
     this.ledger.fromMetastore(() => this.recordUpsert(table, record, before, change, t, desiredState));
     // After the stream's row exists (the directory rows refer to it), before any task of it starts.
-    if (!known && layout.compactedLocation !== undefined && this.ledger.getStream(tableId)) this.adoptCompactedLocation(tableId, layout);
+    if (!known && this.ledger.getStream(tableId)) adoptCompactedLocation(this.ledger, tableId, layout, (l) => this.fileSystems.for(l, `${layout.dbName}.${layout.tableName}`));
     await this.supervisor.notify(tableId);
-  }
-
-  /**
-   * A table compacted before this ledger knew it (a new ledger, or another service's table): its batches
-   * go where Hive reads it, as a compaction of this ledger would have sent them.
-   */
-  private adoptCompactedLocation(tableId: number, layout: StoredLayout): void {
-    const name = `${layout.dbName}.${layout.tableName}`;
-    const natural = this.fileSystems.for(layout.location, name).path.replace(/\/+$/, '');
-    const current = this.fileSystems.for(layout.compactedLocation!, name).path.replace(/\/+$/, '');
-    this.ledger.adoptMovedDir(tableId, natural, current);
   }
 
   private recordUpsert(table: Table, { tableId, spec, layout }: { tableId: number; spec: StreamSpec; layout: StoredLayout },

@@ -7,7 +7,7 @@
 // that lists a whole table directory; normal restarts never do.
 import { posix } from 'node:path';
 import type { Table } from '../metastore/types.ts';
-import { streamRecord } from '../properties/stream.ts';
+import { streamRecord, type StoredLayout } from '../properties/stream.ts';
 import { batchOffsetsOfName, COMPACTED_ROOT, lastOffsetsOf } from '../sink/compact.ts';
 import type { FileSystem } from '../sink/fs.ts';
 import type { Ledger } from './ledger.ts';
@@ -62,6 +62,16 @@ export async function lastPublishedOffsets(fs: FileSystem, dir: string, topic: s
   return last;
 }
 
+/**
+ * A table compacted before this ledger knew it (a rebuilt or new ledger, another service's table): its
+ * batches go where Hive reads it, as a compaction of this ledger would have sent them.
+ */
+export function adoptCompactedLocation(ledger: Ledger, tableId: number, layout: StoredLayout, fsFor: (location: string) => { path: string }): void {
+  if (layout.compactedLocation === undefined) return;
+  const trim = (path: string) => path.replace(/\/+$/, '');
+  ledger.adoptMovedDir(tableId, trim(fsFor(layout.location).path), trim(fsFor(layout.compactedLocation).path));
+}
+
 export async function rebuildLedger(ledger: Ledger, table: Table, fsFor: (location: string) => { fs: FileSystem; path: string }): Promise<Map<number, number>> {
   const record = streamRecord(table);
   if (!record.ok) throw new Error(record.message);
@@ -71,8 +81,7 @@ export async function rebuildLedger(ledger: Ledger, table: Table, fsFor: (locati
     layoutJson: JSON.stringify(layout), desiredState: spec.paused ? 'paused' : 'running',
   });
   const { fs, path } = fsFor(layout.location);
-  // A compacted unpartitioned table: new batches go where Hive reads it.
-  if (layout.compactedLocation) ledger.adoptMovedDir(tableId, path.replace(/\/+$/, ''), fsFor(layout.compactedLocation).path.replace(/\/+$/, ''));
+  adoptCompactedLocation(ledger, tableId, layout, fsFor);
   const last = await lastPublishedOffsets(fs, path, spec.topic);
   ledger.rebuildOffsets(tableId, last);
   ledger.appendHistory(tableId, 'ledger-rebuilt', { partitions: Object.fromEntries(last) });
