@@ -253,9 +253,10 @@ export class Supervisor {
     if (rt.retryAt !== undefined && Date.now() < rt.retryAt) return; // the backoff timer brings us back
 
     await this.deps.initOffsets(tableId, spec, plan.flatMap((a) => a.partitions));
-    for (const assignment of plan) {
-      const current = rt.tasks.get(assignment.taskId);
-      if (current?.state === 'running') continue;
+    // The table's tasks start side by side: each may wait for a worker thread to come up and for its
+    // first fetch, and one after another the last task of a busy table began a second or more late.
+    const starting = plan.filter((assignment) => rt.tasks.get(assignment.taskId)?.state !== 'running');
+    const startOne = async (assignment: TaskAssignment) => {
       const entry = { assignment, handle: undefined as RunningTask | undefined, state: 'running' as TaskState, heartbeatWrittenAt: 0 };
       rt.tasks.set(assignment.taskId, entry);
       this.deps.ledger.saveTask({ tableId, taskId: assignment.taskId, partitions: assignment.partitions, state: 'starting', attempts: rt.attempts });
@@ -270,7 +271,8 @@ export class Supervisor {
       } catch (e) {
         this.taskFailed(tableId, assignment.taskId, { message: (e as Error).message, retriable: true });
       }
-    }
+    };
+    await Promise.all(starting.map(startOne));
   }
 
   /** Writes what the lifecycle table says an event does to the ledger; the next reconcile does the rest. */
