@@ -241,6 +241,8 @@ export class Service {
   }
 
   async start(): Promise<void> {
+    // Worker threads up before the first table: a CREATE then waits for no thread to load.
+    await this.workers.warm();
     await this.ownership.start();
     this.supervisor.start();
     this.watcher.start();

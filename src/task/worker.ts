@@ -57,6 +57,8 @@ function claimMarker(path: string, content: string): boolean {
   try { writeFileSync(path, content, { flag: 'wx' }); return true; } catch { return false; }
 }
 
+// The first heartbeat, at once, tells the pool the thread is up (its modules loaded).
+send({ type: 'heartbeat' });
 setInterval(() => send({ type: 'heartbeat' }), init.heartbeatMs);
 
 port.on('message', (m: ToWorker) => {
