@@ -7,7 +7,7 @@ export interface StoredLayout {
   /** The table's own location: where tasks compute their directories from, and DROP cleans up. */
   location: string;
   /**
-   * Where Hive reads an unpartitioned table once compacted (<location>/_hive_kafka_compacted/<id>):
+   * Where Hive reads an unpartitioned table once compacted (<location>/_hive_kafka_compacted/<id>-<random>, or <id> before 2026-12-01):
    * the metastore's location then, absent before. Not a layout change: the ledger sends batches there.
    */
   compactedLocation?: string;
@@ -53,6 +53,6 @@ export function streamRecord(table: Table): StreamRecord {
 
 /** A compacted unpartitioned table's metastore location, split into its own location and the compacted directory. */
 export function tableLocation(metastoreLocation: string): Pick<StoredLayout, 'location' | 'compactedLocation'> {
-  const m = new RegExp(`^(.*[^/])/+${COMPACTED_ROOT}/+\\d+/*$`).exec(metastoreLocation);
+  const m = new RegExp(`^(.*[^/])/+${COMPACTED_ROOT}/+\\d+(?:-[0-9a-f]+)?/*$`).exec(metastoreLocation);
   return m ? { location: m[1]!, compactedLocation: metastoreLocation } : { location: metastoreLocation };
 }

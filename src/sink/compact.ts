@@ -17,6 +17,7 @@
 // directory's files are removed only after Hive reads the new one. Batches committed between 1 and 3
 // are in the new directory and become visible at 3 (seconds later): never twice, never lost.
 // Row groups are copied, not decoded (parquet-merge.ts), so values stay bit for bit what they were.
+import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { removeDirOfFiles, type FileSystem } from './fs.ts';
 import { mergeParquet, parquetKeyValues, parquetSchemaKey } from './parquet-merge.ts';
@@ -85,9 +86,14 @@ export function lastOffsetsOf(name: string, bytes: Uint8Array): Map<number, numb
   return new Map(kept === undefined ? [] : Object.entries(JSON.parse(kept) as Record<string, number>).map(([p, o]) => [Number(p), o]));
 }
 
-/** Directory a compaction writes into: hidden from Hive's listing of the table, one per compaction. */
-export function compactedDir(tableDir: string, compactionId: number): string {
-  return posix.join(tableDir, COMPACTED_ROOT, String(compactionId));
+/**
+ * Directory a compaction writes into: hidden from Hive's listing of the table, one per compaction.
+ * The random part keeps it apart from every other ledger's compactions of the table (a new or rebuilt
+ * ledger numbers its compactions from 1 again): an output file of the same name already there would
+ * count as published, and two partitions would read one directory. The ledger keeps the name it got.
+ */
+export function compactedDir(tableDir: string, compactionId: number, unique = randomBytes(4).toString('hex')): string {
+  return posix.join(tableDir, COMPACTED_ROOT, `${compactionId}-${unique}`);
 }
 
 /** file:/x, file:///x and a trailing slash name the same place. */
@@ -96,8 +102,9 @@ function sameLocation(a: string, b: string): boolean {
   return norm(a) === norm(b);
 }
 
-function compactionStaging(tableDir: string, compactionId: number): string {
-  return posix.join(tableDir, '.hive-kafka-staging', `compaction-${compactionId}`);
+/** Named after the compaction's directory, so that it is just as much its own. */
+function compactionStaging(tableDir: string, c: Pick<Compaction, 'newDir'>): string {
+  return posix.join(tableDir, '.hive-kafka-staging', `compaction-${posix.basename(c.newDir)}`);
 }
 
 /**
@@ -129,7 +136,7 @@ export async function runCompaction(deps: CompactionDeps, c: Compaction, setting
     } else if (await deps.fs.exists(c.oldDir)) {
       await removeDirOfFiles(deps.fs, c.oldDir);
     }
-    const staging = compactionStaging(deps.tableDir, c.compactionId);
+    const staging = compactionStaging(deps.tableDir, c);
     if (await deps.fs.exists(staging)) await removeDirOfFiles(deps.fs, staging);
     deps.reached?.('compaction-cleaned');
     deps.done(c.compactionId);
@@ -150,7 +157,7 @@ async function visibleFiles(fs: CompactionFileSystem, dir: string): Promise<stri
  */
 async function writeOutputs(deps: CompactionDeps, c: Compaction, inputs: readonly string[], settings: CompactionSettings): Promise<number> {
   const { fs } = deps;
-  const staging = compactionStaging(deps.tableDir, c.compactionId);
+  const staging = compactionStaging(deps.tableDir, c);
   await fs.mkdirs(staging);
   await fs.mkdirs(c.newDir);
   let outputs = 0;

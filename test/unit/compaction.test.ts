@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
+import { basename, join, posix } from 'node:path';
 import type { Logger } from 'pino';
 import { parquetReadObjects } from 'hyparquet';
 import { Ledger } from '../../src/ledger/ledger.ts';
@@ -124,7 +124,7 @@ test('after a plan, a batch bound for the moved directory is recorded in the new
   const other = '/w/t/dt=2';
   const c = ledger.planCompaction(TABLE, d0, ['1'], (id) => compactedDir('/w/t', id))!;
   assert.equal(c.oldDir, d0);
-  assert.equal(c.newDir, `/w/t/_hive_kafka_compacted/${c.compactionId}`);
+  assert.match(c.newDir, new RegExp(`^/w/t/_hive_kafka_compacted/${c.compactionId}-[0-9a-f]{8}$`), 'numbered and unique: a rebuilt ledger numbers from 1 again');
   assert.equal(c.state, 'planned');
 
   const recorded = ledger.recordIntent(intentOf(epoch, 0, [`${d0}/t+0+0+9.parquet`, `${other}/t+0+0+9.parquet`]));
@@ -286,7 +286,7 @@ test('an unbucketed partition is merged toward the target size, switched once, a
   assert.deepEqual(calls.switched, [{ id: c.compactionId, counts: { inputFiles: inputs.size, outputFiles: outputs.length } }]);
   assert.deepEqual(calls.done, []);
   assert.deepEqual(filesIn(oldDir), [...inputs.keys()].sort(), 'the old directory stays for queries planned on it');
-  const staging = join(tableDir, '.hive-kafka-staging', `compaction-${c.compactionId}`);
+  const staging = join(tableDir, '.hive-kafka-staging', `compaction-${basename(c.newDir)}`);
   assert.ok(existsSync(staging));
   assert.deepEqual(filesIn(staging), [], 'nothing left in staging');
 
@@ -360,7 +360,7 @@ test('a crash between outputs, then a rerun of the planned compaction, ends as a
     assert.equal(calls.set.length, 1);
     assert.deepEqual(calls.done, [c.compactionId]);
     assert.ok(!existsSync(oldDir));
-    assert.ok(!existsSync(join(tableDir, '.hive-kafka-staging', `compaction-${c.compactionId}`)));
+    assert.ok(!existsSync(join(tableDir, '.hive-kafka-staging', `compaction-${basename(c.newDir)}`)));
     return {
       files: filesIn(c.newDir).map((name) => ({ name, bytes: Buffer.from(readFileSync(join(c.newDir, name))).toString('base64') })),
       counts: calls.switched.map((s) => s.counts),
@@ -470,7 +470,8 @@ test('the compactor compacts a partition with enough old files, not one with few
 
   await s.compactor.round(later);
   assert.deepEqual(s.warnings, []);
-  const newDir = compactedDir(s.tableDir, 1);
+  const newDir = (s.set as { location: string }[])[0]!.location.replace(/^file:/, ''); // the cast undoes deepEqual's narrowing to []
+  assert.match(newDir, new RegExp(`^${s.tableDir}/_hive_kafka_compacted/1-[0-9a-f]{8}$`));
   assert.deepEqual(s.set, [{ table: 'db.t', values: ['1'], location: `file:${newDir}` }]);
   assert.deepEqual(s.compacted, [{ table: 'db.t', counts: { inputFiles: 3, outputFiles: 1 } }]);
   assert.ok(!existsSync(dt1), 'grace 0: the old directory is gone');
@@ -506,9 +507,11 @@ test('a compaction that failed mid-way is rolled forward by the next round', asy
   assert.equal(s.set.length, 0, 'not switched');
   assert.deepEqual(s.ledger.openCompactions(TABLE).map((c) => c.state), ['planned']);
   await s.compactor.round(Date.now() + 2000);
-  assert.deepEqual(s.set.map((x) => x.location), [`file:${compactedDir(s.tableDir, 1)}`]);
+  const [planned] = s.set;
+  assert.equal(s.set.length, 1);
+  assert.match(planned!.location, new RegExp(`^file:${s.tableDir}/_hive_kafka_compacted/1-[0-9a-f]{8}$`));
   assert.deepEqual(s.ledger.openCompactions(TABLE), []);
-  assert.deepEqual(filesIn(compactedDir(s.tableDir, 1)), ['compacted-1-0000.parquet']);
+  assert.deepEqual(filesIn(planned!.location.replace(/^file:/, '')), ['compacted-1-0000.parquet']);
   assert.ok(!existsSync(join(s.tableDir, 'dt=1')));
 });
 
@@ -573,7 +576,8 @@ test('an unpartitioned table is compacted as its own directory: Hive reads the t
     setPartitionLocation: async (_db, _t, values, loc) => { set.push({ values, location: loc }); readsAt = loc; } });
   await compactor.round(Date.now() + 1000);
   assert.deepEqual(warnings, []);
-  const newDir = compactedDir(tableDir, 1);
+  const newDir = (set[0]?.location ?? '').replace(/^file:/, '');
+  assert.match(newDir, new RegExp(`^${tableDir}/_hive_kafka_compacted/1-[0-9a-f]{8}$`));
   assert.deepEqual(set, [{ values: [], location: `file:${newDir}` }], 'one switch of the table, none for the dead letters');
   assert.deepEqual(filesIn(newDir), ['compacted-1-0000.parquet']);
   assert.deepEqual(await ids(new Uint8Array(readFileSync(join(newDir, 'compacted-1-0000.parquet')))), range(0, 15));
@@ -589,9 +593,21 @@ test('a compacted unpartitioned table\'s metastore location splits into its own 
   const { classifyUpsert } = await import('../../src/lifecycle/classify.ts');
   assert.deepEqual(tableLocation('hdfs://nn:8020/w/t'), { location: 'hdfs://nn:8020/w/t' });
   assert.deepEqual(tableLocation('hdfs://nn:8020/w/t/_hive_kafka_compacted/12/'), { location: 'hdfs://nn:8020/w/t', compactedLocation: 'hdfs://nn:8020/w/t/_hive_kafka_compacted/12/' });
+  assert.deepEqual(tableLocation('file:/w/t/_hive_kafka_compacted/3-0a1b2c3d'), { location: 'file:/w/t', compactedLocation: 'file:/w/t/_hive_kafka_compacted/3-0a1b2c3d' }, 'today\'s form');
   assert.deepEqual(tableLocation('file:/w/t/_hive_kafka_compacted/x'), { location: 'file:/w/t/_hive_kafka_compacted/x' }, 'not a compaction\'s directory');
   const spec = { topic: 't' } as never;
   const layout = { location: 'file:/w/t', dbName: 'db', tableName: 't', columns: [], partitionKeys: [], bucketColumns: [], numBuckets: -1 };
   assert.equal(classifyUpsert({ spec, layout }, { spec, layout: { ...layout, compactedLocation: 'file:/w/t/_hive_kafka_compacted/1' } }).event, 'alter:none');
   assert.equal(classifyUpsert({ spec, layout }, { spec, layout: { ...layout, location: 'file:/w/u' } }).event, 'alter:batch-boundary', 'a location the user set is a change');
+});
+
+// ---- a new or rebuilt ledger meets an earlier ledger's compactions --------------------------------
+
+test('two ledgers never name the same compaction directory, though both number their compactions from 1', () => {
+  const names = new Set(Array.from({ length: 50 }, () => compactedDir('/w/t', 1)));
+  assert.equal(names.size, 50);
+  const a = ledgerWithStream().ledger.planCompaction(TABLE, '/w/t/dt=1', ['1'], (id) => compactedDir('/w/t', id))!;
+  const b = ledgerWithStream().ledger.planCompaction(TABLE, '/w/t/dt=1', ['1'], (id) => compactedDir('/w/t', id))!;
+  assert.equal(a.compactionId, b.compactionId, 'the same number');
+  assert.notEqual(a.newDir, b.newDir, 'not the same directory: the second would skip outputs the first published under the same names');
 });
