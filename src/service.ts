@@ -5,12 +5,12 @@ import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { Ledger, type StreamRow } from './ledger/ledger.ts';
-import { adoptCompactedLocation } from './ledger/rebuild.ts';
+import { adoptCompactedLocation, adoptCompactedPartitions } from './ledger/rebuild.ts';
 import { classifyUpsert } from './lifecycle/classify.ts';
 import { transition } from './lifecycle/states.ts';
 import { MetastoreClient } from './metastore/client.ts';
 import { NotificationWatcher, type TableNotice } from './metastore/watcher.ts';
-import type { Table } from './metastore/types.ts';
+import type { Partition, Table } from './metastore/types.ts';
 import type { StreamSpec } from './properties/parse.ts';
 import { streamRecord, tableLocation, type StoredLayout } from './properties/stream.ts';
 import { stagingDir } from './sink/commit.ts';
@@ -329,11 +329,25 @@ export class Service {
     const t = transition(state, change.event);
     this.log.info({ table: `${table.dbName}.${table.tableName}`, cause, event: change.event, from: state, to: t.next }, 'table notice');
     const desiredState = t.next === 'paused' ? 'paused' : 'running';
+    // Read before anything is recorded: if it fails, the watcher retries the notice as new.
+    const partitions = known ? [] : await this.partitionsToAdopt(layout);
     // Every member of a cluster records this notice; the history table shows it once (README, "System tables").
     this.ledger.fromMetastore(() => this.recordUpsert(table, record, before, change, t, desiredState));
-    // After the stream's row exists (the directory rows refer to it), before any task of it starts.
-    if (!known && this.ledger.getStream(tableId)) adoptCompactedLocation(this.ledger, tableId, layout, (l) => this.fileSystems.for(l, `${layout.dbName}.${layout.tableName}`));
+    // A table compacted by an earlier ledger: its batches go where Hive reads it. After the stream's row
+    // exists (the directory rows refer to it), before any task of it starts.
+    if (!known && this.ledger.getStream(tableId)) {
+      const fsFor = (l: string) => this.fileSystems.for(l, `${layout.dbName}.${layout.tableName}`);
+      adoptCompactedLocation(this.ledger, tableId, layout, fsFor);
+      adoptCompactedPartitions(this.ledger, tableId, layout, partitions, fsFor);
+    }
     await this.supervisor.notify(tableId);
+  }
+
+  /** Where Hive reads each partition of a table this ledger has not met (compacted by an earlier ledger?). */
+  private async partitionsToAdopt(layout: StoredLayout): Promise<Partition[]> {
+    if (layout.partitionKeys.length === 0) return [];
+    const client = await MetastoreClient.connect(this.config.metastoreUri, { timeoutMs: this.config.metastoreTimeoutMs });
+    try { return await client.getPartitions(layout.dbName, layout.tableName); } finally { client.close(); }
   }
 
   private recordUpsert(table: Table, { tableId, spec, layout }: { tableId: number; spec: StreamSpec; layout: StoredLayout },

@@ -120,7 +120,9 @@ program.command('ledger')
     const ledger = Ledger.open(config.ledgerPath);
     try {
       const resolver = fileSystems(config.hdfs);
-      const next = await rebuildLedger(ledger, await metastore.getTable(db, table), (location) => resolver.for(location, `${db}.${table}`));
+      const hiveTable = await metastore.getTable(db, table);
+      const partitions = hiveTable.partitionKeys.length > 0 ? await metastore.getPartitions(db, table) : [];
+      const next = await rebuildLedger(ledger, hiveTable, partitions, (location) => resolver.for(location, `${db}.${table}`));
       console.log(`${db}.${table}: next offsets rebuilt from published files`);
       for (const [p, o] of [...next].sort(([a], [b]) => a - b)) console.log(`  partition ${p}: next offset ${o}`);
     } finally {

@@ -6,10 +6,11 @@
 // offset per Kafka partition in their footers instead (src/sink/compact.ts). This is the one place
 // that lists a whole table directory; normal restarts never do.
 import { posix } from 'node:path';
-import type { Table } from '../metastore/types.ts';
+import type { Partition, Table } from '../metastore/types.ts';
 import { streamRecord, type StoredLayout } from '../properties/stream.ts';
 import { batchOffsetsOfName, COMPACTED_ROOT, lastOffsetsOf } from '../sink/compact.ts';
 import type { FileSystem } from '../sink/fs.ts';
+import { partitionDir, partitionLocation } from '../sink/partition-path.ts';
 import type { Ledger } from './ledger.ts';
 
 export interface PublishedFile { partition: number; first: number; last: number; bucket: number | null }
@@ -72,7 +73,25 @@ export function adoptCompactedLocation(ledger: Ledger, tableId: number, layout: 
   ledger.adoptMovedDir(tableId, trim(fsFor(layout.location).path), trim(fsFor(layout.compactedLocation).path));
 }
 
-export async function rebuildLedger(ledger: Ledger, table: Table, fsFor: (location: string) => { fs: FileSystem; path: string }): Promise<Map<number, number>> {
+/**
+ * Likewise for a partitioned table: each partition Hive reads from a compaction's directory gets its
+ * batches there, not in its natural directory, where Hive would never see them.
+ */
+export function adoptCompactedPartitions(ledger: Ledger, tableId: number, layout: StoredLayout, partitions: readonly Pick<Partition, 'values' | 'storage'>[],
+  fsFor: (location: string) => { path: string }): void {
+  if (layout.partitionKeys.length === 0) return;
+  const trim = (path: string) => path.replace(/\/+$/, '');
+  const root = `${trim(layout.location)}/${COMPACTED_ROOT}/`;
+  const keys = layout.partitionKeys.map((k) => k.name);
+  for (const { values, storage } of partitions) {
+    if (!storage.location?.startsWith(root)) continue; // where the service put it, or moved by someone else
+    const natural = partitionLocation(layout.location, partitionDir(keys, values));
+    ledger.adoptMovedDir(tableId, trim(fsFor(natural).path), trim(fsFor(storage.location).path));
+  }
+}
+
+export async function rebuildLedger(ledger: Ledger, table: Table, partitions: readonly Partition[],
+  fsFor: (location: string) => { fs: FileSystem; path: string }): Promise<Map<number, number>> {
   const record = streamRecord(table);
   if (!record.ok) throw new Error(record.message);
   const { tableId, spec, layout } = record;
@@ -82,6 +101,7 @@ export async function rebuildLedger(ledger: Ledger, table: Table, fsFor: (locati
   });
   const { fs, path } = fsFor(layout.location);
   adoptCompactedLocation(ledger, tableId, layout, fsFor);
+  adoptCompactedPartitions(ledger, tableId, layout, partitions, fsFor);
   const last = await lastPublishedOffsets(fs, path, spec.topic);
   ledger.rebuildOffsets(tableId, last);
   ledger.appendHistory(tableId, 'ledger-rebuilt', { partitions: Object.fromEntries(last) });

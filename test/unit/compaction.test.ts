@@ -611,3 +611,19 @@ test('two ledgers never name the same compaction directory, though both number t
   assert.equal(a.compactionId, b.compactionId, 'the same number');
   assert.notEqual(a.newDir, b.newDir, 'not the same directory: the second would skip outputs the first published under the same names');
 });
+
+test('a fresh ledger sends a partition\'s batches where Hive reads it after an earlier ledger compacted it, and leaves other partitions alone', async () => {
+  const { adoptCompactedPartitions } = await import('../../src/ledger/rebuild.ts');
+  const { ledger, epoch } = ledgerWithStream();
+  const layout = { location: 'file:/w/t', dbName: 'db', tableName: 't', columns, partitionKeys: [{ name: 'dt', type: 'string' }], bucketColumns: [], numBuckets: -1 };
+  const fsFor = (location: string) => ({ path: location.replace(/^file:/, '') });
+  adoptCompactedPartitions(ledger, TABLE, layout, [
+    { values: ['1'], storage: { location: 'file:/w/t/_hive_kafka_compacted/4-0a1b2c3d' } }, // compacted by the earlier ledger
+    { values: ['2'], storage: { location: 'file:/w/t/dt=2' } }, // never compacted
+    { values: ['3'], storage: { location: 'file:/elsewhere/dt=3' } }, // moved by a user: not ours to follow
+  ] as never, fsFor);
+  assert.deepEqual(commit(ledger, epoch, ['/w/t/dt=1/t+0+0+9.parquet', '/w/t/dt=2/t+0+0+9.parquet', '/w/t/dt=3/t+0+0+9.parquet']),
+    ['/w/t/_hive_kafka_compacted/4-0a1b2c3d/t+0+0+9.parquet', '/w/t/dt=2/t+0+0+9.parquet', '/w/t/dt=3/t+0+0+9.parquet']);
+  adoptCompactedPartitions(ledger, TABLE, { ...layout, partitionKeys: [] }, [{ values: [], storage: { location: 'file:/w/t/_hive_kafka_compacted/9-00000000' } }] as never, fsFor);
+  assert.deepEqual(commit(ledger, epoch, ['/w/t/t+0+10+19.parquet']), ['/w/t/t+0+10+19.parquet'], 'an unpartitioned table is adoptCompactedLocation\'s job');
+});
