@@ -80,7 +80,7 @@ export class WorkerPool {
   /**
    * Starts the shared threads before any task needs one. A thread took 0.6 s to load its modules
    * (0.4 s of it @platformatic/kafka) and the first CREATE TABLE waited for it. Shared threads then
-   * stay up while the service runs, about 55 MB each when idle; only a task's own (isolated) thread
+   * stay up while the service runs, about 40 MB each when idle; only a task's own (isolated) thread
    * goes when it empties.
    */
   async warm(): Promise<void> {
