@@ -161,6 +161,10 @@ async function writeOutputs(deps: CompactionDeps, c: Compaction, inputs: readonl
   await fs.mkdirs(staging);
   await fs.mkdirs(c.newDir);
   let outputs = 0;
+  // Merged files are named after the compaction's directory, not only its number: an input kept whole
+  // keeps its name, and one an earlier ledger's compaction of the same number merged would otherwise
+  // take the new merged file's name, which then counts as published and is skipped (its records lost).
+  const label = posix.basename(c.newDir);
   /** A single file keeps its name and bytes; merged files are named after the compaction. */
   const publish = async (name: string, files: { name: string; bytes: Uint8Array }[]) => {
     if (outputs > 0) deps.reached?.('compaction-between-outputs');
@@ -189,14 +193,14 @@ async function writeOutputs(deps: CompactionDeps, c: Compaction, inputs: readonl
       const files = await Promise.all(names.map(read));
       if (key.startsWith('other:')) { await publish(names[0]!, files); continue; }
       let part = 0;
-      for (const run of schemaRuns(files)) await publish(`${key}_0_compacted-${c.compactionId}${part++ === 0 ? '' : `-${part - 1}`}.parquet`, run);
+      for (const run of schemaRuns(files)) await publish(`${key}_0_compacted-${label}${part++ === 0 ? '' : `-${part - 1}`}.parquet`, run);
     }
   } else {
     let group: { name: string; bytes: Uint8Array }[] = [];
     let size = 0;
     let part = 0;
     const flush = async () => {
-      for (const run of schemaRuns(group)) await publish(`compacted-${c.compactionId}-${String(part++).padStart(4, '0')}.parquet`, run);
+      for (const run of schemaRuns(group)) await publish(`compacted-${label}-${String(part++).padStart(4, '0')}.parquet`, run);
       group = [];
       size = 0;
     };

@@ -109,7 +109,8 @@ function harness(tableDir: string, ledger: Ledger, opts: { crashAt?: CompactionS
 }
 
 function plan(ledger: Ledger, tableDir: string, naturalDir: string): Compaction {
-  const planned = ledger.planCompaction(TABLE, naturalDir, ['1'], (id) => compactedDir(tableDir, id));
+  // A fixed unique part: runs compared with each other name the same outputs.
+  const planned = ledger.planCompaction(TABLE, naturalDir, ['1'], (id) => compactedDir(tableDir, id, '0000000a'));
   assert.ok(planned, 'the compaction is planned');
   return planned;
 }
@@ -271,7 +272,7 @@ test('an unbucketed partition is merged toward the target size, switched once, a
   assert.ok(Buffer.from(readFileSync(join(c.newDir, bigName))).equals(Buffer.from(bigBytes)), 'and its bytes');
   const merged = outputs.filter((n) => n !== bigName);
   assert.ok(merged.length >= 2, `several merged files: ${outputs.join(', ')}`);
-  assert.ok(merged.every((n) => new RegExp(`^compacted-${c.compactionId}-\\d{4}\\.parquet$`).test(n)), merged.join(', '));
+  assert.ok(merged.every((n) => new RegExp(`^compacted-${basename(c.newDir)}-\\d{4}\\.parquet$`).test(n)), merged.join(', '));
   const mergedSizes = merged.map((n) => readFileSync(join(c.newDir, n)).length);
   assert.ok(mergedSizes.every((s) => s <= TARGET), `merged files within the target: ${mergedSizes.join(', ')}`);
   assert.ok(mergedSizes.filter((s) => s < TARGET / 2).length <= 1, `at most one merged file under half the target: ${mergedSizes.join(', ')}`);
@@ -323,7 +324,7 @@ test('a bucketed partition ends with exactly one file per bucket, its rows prese
   // A tiny target: bucketed tables still get one file per bucket.
   assert.equal(await runCompaction(deps, c, { targetFileBytes: 100, numBuckets: 4, graceMs: 0 }), true);
 
-  const expected = [0, 1, 2, 3].map((b) => `${String(b).padStart(6, '0')}_0_compacted-${c.compactionId}.parquet`);
+  const expected = [0, 1, 2, 3].map((b) => `${String(b).padStart(6, '0')}_0_compacted-${basename(c.newDir)}.parquet`);
   assert.deepEqual(filesIn(c.newDir), expected);
   for (let bucket = 0; bucket < 4; bucket++) {
     const bytes = new Uint8Array(readFileSync(join(c.newDir, expected[bucket]!)));
@@ -476,7 +477,7 @@ test('the compactor compacts a partition with enough old files, not one with few
   assert.deepEqual(s.compacted, [{ table: 'db.t', counts: { inputFiles: 3, outputFiles: 1 } }]);
   assert.ok(!existsSync(dt1), 'grace 0: the old directory is gone');
   const [merged] = filesIn(newDir);
-  assert.equal(merged, 'compacted-1-0000.parquet');
+  assert.equal(merged, `compacted-${basename(newDir)}-0000.parquet`);
   const mergedBytes = new Uint8Array(readFileSync(join(newDir, merged!)));
   assert.equal(parquetRowCount(mergedBytes), s.rows.get('1'));
   assert.deepEqual(await ids(mergedBytes), range(0, 15));
@@ -511,7 +512,7 @@ test('a compaction that failed mid-way is rolled forward by the next round', asy
   assert.equal(s.set.length, 1);
   assert.match(planned!.location, new RegExp(`^file:${s.tableDir}/_hive_kafka_compacted/1-[0-9a-f]{8}$`));
   assert.deepEqual(s.ledger.openCompactions(TABLE), []);
-  assert.deepEqual(filesIn(planned!.location.replace(/^file:/, '')), ['compacted-1-0000.parquet']);
+  assert.deepEqual(filesIn(planned!.location.replace(/^file:/, '')), [`compacted-${basename(planned!.location)}-0000.parquet`]);
   assert.ok(!existsSync(join(s.tableDir, 'dt=1')));
 });
 
@@ -579,8 +580,8 @@ test('an unpartitioned table is compacted as its own directory: Hive reads the t
   const newDir = (set[0]?.location ?? '').replace(/^file:/, '');
   assert.match(newDir, new RegExp(`^${tableDir}/_hive_kafka_compacted/1-[0-9a-f]{8}$`));
   assert.deepEqual(set, [{ values: [], location: `file:${newDir}` }], 'one switch of the table, none for the dead letters');
-  assert.deepEqual(filesIn(newDir), ['compacted-1-0000.parquet']);
-  assert.deepEqual(await ids(new Uint8Array(readFileSync(join(newDir, 'compacted-1-0000.parquet')))), range(0, 15));
+  assert.deepEqual(filesIn(newDir), [`compacted-${basename(newDir)}-0000.parquet`]);
+  assert.deepEqual(await ids(new Uint8Array(readFileSync(join(newDir, `compacted-${basename(newDir)}-0000.parquet`)))), range(0, 15));
   // The table's own directory keeps everything but the data files merged away.
   assert.deepEqual(filesIn(tableDir).filter((n) => !n.startsWith('.hive-kafka-staging')), ['.hive-kafka-holder', '_hive_kafka_compacted', '_hive_kafka_deadletter']);
   assert.equal(filesIn(deadLetters).length, 3, 'dead letters are not compacted');
@@ -626,4 +627,42 @@ test('a fresh ledger sends a partition\'s batches where Hive reads it after an e
     ['/w/t/_hive_kafka_compacted/4-0a1b2c3d/t+0+0+9.parquet', '/w/t/dt=2/t+0+0+9.parquet', '/w/t/dt=3/t+0+0+9.parquet']);
   adoptCompactedPartitions(ledger, TABLE, { ...layout, partitionKeys: [] }, [{ values: [], storage: { location: 'file:/w/t/_hive_kafka_compacted/9-00000000' } }] as never, fsFor);
   assert.deepEqual(commit(ledger, epoch, ['/w/t/t+0+10+19.parquet']), ['/w/t/t+0+10+19.parquet'], 'an unpartitioned table is adoptCompactedLocation\'s job');
+});
+
+test('a merged file never takes the name of an input kept whole that an earlier ledger\'s compaction of the same number merged', async () => {
+  // The partition an earlier ledger compacted (its compaction 1, both name forms) and new batches since:
+  // this ledger's compaction 1 keeps the big files whole under their names and merges the small ones.
+  const inputs = unbucketedInputs();
+  const [bigName, bigBytes] = [...inputs].find(([, b]) => b.length >= TARGET / 2)!;
+  inputs.delete(bigName);
+  inputs.set('compacted-1-0000.parquet', bigBytes); // before 2026-12-02
+  inputs.set('compacted-1-0000000a-0000.parquet', parquet(range(1000, 50))); // the same name this ledger's compaction 1 would give its merged file
+  const inputRows = [...inputs.values()].reduce((n, b) => n + parquetRowCount(b), 0);
+  const { tableDir, oldDir } = tableOnDisk(inputs);
+  const { ledger } = ledgerWithStream();
+  const earlier = plan(ledger, tableDir, oldDir);
+  const { deps, setLocation } = harness(tableDir, ledger);
+  setLocation(`file:${oldDir}`);
+  // The same number and unique part as the file above: only the merged name's own part tells them apart.
+  const c = { ...earlier, newDir: compactedDir(tableDir, earlier.compactionId, '0000000b') };
+  assert.equal(await runCompaction(deps, c, { targetFileBytes: TARGET, numBuckets: 0, graceMs: 0 }), true);
+  const outputs = filesIn(c.newDir);
+  assert.ok(outputs.includes('compacted-1-0000.parquet') && outputs.includes('compacted-1-0000000a-0000.parquet'), `kept whole: ${outputs.join(', ')}`);
+  const rows = outputs.reduce((n, name) => n + parquetRowCount(new Uint8Array(readFileSync(join(c.newDir, name)))), 0);
+  assert.equal(rows, inputRows, `every input row is in the outputs (${outputs.join(', ')})`);
+});
+
+test('a directory adopted from an earlier ledger and then compacted by this one is no candidate of its own', async () => {
+  const { adoptCompactedPartitions } = await import('../../src/ledger/rebuild.ts');
+  const { ledger, epoch } = ledgerWithStream();
+  const layout = { location: 'file:/w/t', dbName: 'db', tableName: 't', columns, partitionKeys: [{ name: 'dt', type: 'string' }], bucketColumns: [], numBuckets: -1 };
+  adoptCompactedPartitions(ledger, TABLE, layout, [{ values: ['1'], storage: { location: 'file:/w/t/_hive_kafka_compacted/4-0a1b2c3d' } }] as never,
+    (location: string) => ({ path: location.replace(/^file:/, '') }));
+  commit(ledger, epoch, ['/w/t/dt=1/t+0+0+9.parquet']);
+  const [adopted] = ledger.compactionCandidates(TABLE, Date.now());
+  assert.deepEqual([adopted?.dir, adopted?.naturalDir], ['/w/t/_hive_kafka_compacted/4-0a1b2c3d', '/w/t/dt=1']);
+  const c = ledger.planCompaction(TABLE, adopted!.naturalDir, ['1'], (id) => compactedDir('/w/t', id))!;
+  commit(ledger, epoch, ['/w/t/dt=1/t+0+10+19.parquet']);
+  // Else it was planned again as a natural directory, and its switch refused every round: Hive reads c.newDir.
+  assert.deepEqual(ledger.compactionCandidates(TABLE, Date.now()).map((x) => [x.dir, x.naturalDir]), [[c.newDir, '/w/t/dt=1']]);
 });
