@@ -6,7 +6,7 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BatchFile, BatchIntent, PendingBatch } from '../sink/commit.ts';
-import type { Compaction } from '../sink/compact.ts';
+import { COMPACTED_ROOT, type Compaction } from '../sink/compact.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../sql/ledger/', import.meta.url));
 
@@ -427,10 +427,12 @@ export class Ledger {
     const moved = new Map((this.db.prepare('SELECT natural_dir AS n, current_dir AS c FROM partition_dirs WHERE table_id = ?').all(tableId) as { n: string; c: string }[])
       .map((r) => [r.n, r.c]));
     const current = new Map([...moved].map(([n, c]) => [c, n]));
-    // A directory a compaction wrote and a later one replaced is neither current nor natural.
+    // A directory a compaction wrote and a later one replaced is neither current nor natural; nor is one
+    // an earlier ledger's compaction wrote, adopted by this one and since replaced (it is in no row here).
     const compacted = new Set(this.db.prepare('SELECT new_dir FROM compactions WHERE table_id = ?').pluck().all(tableId) as string[]);
+    const ofACompaction = (dir: string) => dir.includes(`/${COMPACTED_ROOT}/`);
     return rows.map((r) => ({ dir: r.dir.replace(/\/$/, ''), pv: r.pv, files: r.files, old: r.old }))
-      .filter((r) => current.has(r.dir) || (!moved.has(r.dir) && !compacted.has(r.dir)))
+      .filter((r) => current.has(r.dir) || (!moved.has(r.dir) && !compacted.has(r.dir) && !ofACompaction(r.dir)))
       .map((r) => ({ naturalDir: current.get(r.dir) ?? r.dir, dir: r.dir, partitionValues: JSON.parse(r.pv) as string[], files: r.files, oldFiles: r.old }));
   }
 

@@ -149,7 +149,7 @@ for (const kind of WAREHOUSES) test(`compaction under load with kill -9 at each 
     }
     const settled = async (table: string, isBucketed: boolean) => {
       const files = await partitionFiles(table);
-      const compacted = [...files.values()].every((fs) => fs.length > 0 && fs.every((f) => (isBucketed ? /^\d{6}_0_compacted-\d+\.parquet$/ : /^compacted-\d+-\d{4}\.parquet$/).test(f.name)));
+      const compacted = [...files.values()].every((fs) => fs.length > 0 && fs.every((f) => (isBucketed ? /^\d{6}_0_compacted-\d+-[0-9a-f]{8}\.parquet$/ : /^compacted-\d+-[0-9a-f]{8}-\d{4}\.parquet$/).test(f.name)));
       return compacted ? files : undefined;
     };
     const plainFiles = await eventually(`${plain}: only compacted files`, () => settled(plain, false), 90_000, 1000);
