@@ -17,7 +17,7 @@ import { duckdbQuery } from './helpers/duckdb.ts';
 import { locationClause, readableCopy, WAREHOUSES, type Warehouse } from './helpers/warehouse.ts';
 
 const records = Number(process.env.HIVE_KAFKA_CRASH_RECORDS ?? 40_000);
-const randomCycles = Number(process.env.HIVE_KAFKA_CRASH_CYCLES ?? 15);
+const randomCycles = Number(process.env.HIVE_KAFKA_CRASH_CYCLES ?? 10);
 const forcedSteps = ['after-hidden-write', 'after-intent', 'between-renames', 'after-publish', 'after-register'];
 const suffix = randomUUID().slice(0, 8);
 const topic = `crash-${suffix}`;
