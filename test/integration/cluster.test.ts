@@ -172,8 +172,18 @@ const streamsShow = (owners: Map<string, string>, what: string) => eventually(wh
 
 test('three instances share 30 tables, each on exactly one, spread evenly; the status of each shows the owners and the members', async (t) => {
   for (const s of slots) await start(s);
-  const owners = await allRunningOn(slots, 'all 30 tables running, each on one instance');
-  const perInstance = slots.map((s) => [...owners.values()].filter((o) => o === s.id).length);
+  // Every table on one instance is not enough: the first two can run all 30 before the third's join
+  // rebalances them (seen in CI on 2 slow cores, 2026-12-02: 15, 15, 0).
+  const countsOf = (owners: Map<string, string>) => slots.map((s) => [...owners.values()].filter((o) => o === s.id).length);
+  let seen = '';
+  const owners = await eventually('all 30 tables running, each on one instance, spread over the three', async () => {
+    const r = await runners(slots);
+    if (TABLES.some((t) => r.get(t.table)?.length !== 1)) return undefined;
+    const o = new Map([...r].map(([t, [owner]]) => [t, owner!]));
+    seen = countsOf(o).join(', ');
+    return countsOf(o).every((n) => n >= 9 && n <= 11) ? o : undefined;
+  }, 120_000, 250).catch((e: Error) => { throw new Error(`${e.message}; tables per instance last seen: ${seen}`); });
+  const perInstance = countsOf(owners);
   t.diagnostic(`tables per instance: ${perInstance.join(', ')}`);
   for (const n of perInstance) assert.ok(n >= 9 && n <= 11, `tables per instance ${perInstance.join(', ')}: expected 10 each (±1)`);
   const st = await slots[0]!.service!.status();
