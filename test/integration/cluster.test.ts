@@ -59,11 +59,15 @@ async function runners(slotsToAsk: Slot[]): Promise<Map<string, string[]>> {
   return out;
 }
 
-/** Every table runs on exactly one of `on` (the only ones asked: a frozen instance cannot answer); returns the owner of each. */
-const allRunningOn = (on: Slot[], what: string, timeoutMs = 90_000) => eventually(what, async () => {
+/**
+ * Every table runs on exactly one of `on` (the only ones asked: a frozen instance cannot answer), and
+ * the owners pass `accept` if given; returns the owner of each.
+ */
+const allRunningOn = (on: Slot[], what: string, timeoutMs = 90_000, accept: (owners: Map<string, string>) => boolean = () => true) => eventually(what, async () => {
   const r = await runners(on);
   if (TABLES.some((t) => r.get(t.table)?.length !== 1 || !on.some((s) => s.id === r.get(t.table)![0]))) return undefined;
-  return new Map([...r].map(([t, [owner]]) => [t, owner!]));
+  const owners = new Map([...r].map(([t, [owner]]) => [t, owner!]));
+  return accept(owners) ? owners : undefined;
 }, timeoutMs, 250);
 
 // ---- steady load ---------------------------------------------------------------------------
@@ -176,13 +180,9 @@ test('three instances share 30 tables, each on exactly one, spread evenly; the s
   // rebalances them (seen in CI on 2 slow cores, 2026-12-02: 15, 15, 0).
   const countsOf = (owners: Map<string, string>) => slots.map((s) => [...owners.values()].filter((o) => o === s.id).length);
   let seen = '';
-  const owners = await eventually('all 30 tables running, each on one instance, spread over the three', async () => {
-    const r = await runners(slots);
-    if (TABLES.some((t) => r.get(t.table)?.length !== 1)) return undefined;
-    const o = new Map([...r].map(([t, [owner]]) => [t, owner!]));
-    seen = countsOf(o).join(', ');
-    return countsOf(o).every((n) => n >= 9 && n <= 11) ? o : undefined;
-  }, 120_000, 250).catch((e: Error) => { throw new Error(`${e.message}; tables per instance last seen: ${seen}`); });
+  const spread = (owners: Map<string, string>) => { seen = countsOf(owners).join(', '); return countsOf(owners).every((n) => n >= 9 && n <= 11); };
+  const owners = await allRunningOn(slots, 'all 30 tables running, each on one instance, spread over the three', 120_000, spread)
+    .catch((e: Error) => { throw new Error(`${e.message}; tables per instance last seen: ${seen}`); });
   const perInstance = countsOf(owners);
   t.diagnostic(`tables per instance: ${perInstance.join(', ')}`);
   for (const n of perInstance) assert.ok(n >= 9 && n <= 11, `tables per instance ${perInstance.join(', ')}: expected 10 each (±1)`);
