@@ -122,9 +122,11 @@ program.command('ledger')
       const resolver = fileSystems(config.hdfs);
       const hiveTable = await metastore.getTable(db, table);
       const partitions = hiveTable.partitionKeys.length > 0 ? await metastore.getPartitions(db, table) : [];
-      const next = await rebuildLedger(ledger, hiveTable, partitions, (location) => resolver.for(location, `${db}.${table}`));
+      const { nextOffsets, plannedCompactions } = await rebuildLedger(ledger, hiveTable, partitions, (location) => resolver.for(location, `${db}.${table}`));
       console.log(`${db}.${table}: next offsets rebuilt from published files`);
-      for (const [p, o] of [...next].sort(([a], [b]) => a - b)) console.log(`  partition ${p}: next offset ${o}`);
+      for (const [p, o] of [...nextOffsets].sort(([a], [b]) => a - b)) console.log(`  partition ${p}: next offset ${o}`);
+      // Their batches are invisible to Hive until the switch: the service's compactor finishes them.
+      for (const dir of plannedCompactions) console.log(`  compaction planned and not switched, finished by the service: ${dir}`);
     } finally {
       ledger.close();
       metastore.close();

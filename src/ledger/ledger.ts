@@ -461,6 +461,28 @@ export class Ledger {
     });
   }
 
+  /** The number the next planned compaction gets (its directory is named and marked before the plan). */
+  nextCompactionId(): number {
+    const seq = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'compactions'").pluck().get() as number | undefined;
+    return (seq ?? 0) + 1;
+  }
+
+  /**
+   * A compaction an earlier, lost ledger planned and did not switch (its directory's marker says so):
+   * recorded as planned, so the compactor rolls it forward, and batches bound for its partition go to
+   * its directory, as they did. Nothing if this ledger already has it.
+   */
+  adoptPlannedCompaction(tableId: number, c: { partitionValues: readonly string[]; naturalDir: string; oldDir: string; newDir: string }): void {
+    this.write(() => {
+      const known = this.db.prepare('SELECT COUNT(*) FROM compactions WHERE table_id = ? AND new_dir = ?').pluck().get(tableId, c.newDir) as number;
+      if (known > 0) return;
+      this.db.prepare(`INSERT INTO compactions (table_id, partition_values, natural_dir, old_dir, new_dir, state, planned_at)
+        VALUES (?, ?, ?, ?, ?, 'planned', ?)`).run(tableId, JSON.stringify(c.partitionValues), c.naturalDir, c.oldDir, c.newDir, Date.now());
+      this.db.prepare(`INSERT INTO partition_dirs (table_id, natural_dir, current_dir) VALUES (?, ?, ?)
+        ON CONFLICT (table_id, natural_dir) DO UPDATE SET current_dir = excluded.current_dir`).run(tableId, c.naturalDir, c.newDir);
+    });
+  }
+
   /** Batches bound for naturalDir go to currentDir from now on, unless this ledger already moved it itself. */
   adoptMovedDir(tableId: number, naturalDir: string, currentDir: string): void {
     this.write(() => {

@@ -8,7 +8,7 @@
 import { posix } from 'node:path';
 import type { Partition, Table } from '../metastore/types.ts';
 import { streamRecord, type StoredLayout } from '../properties/stream.ts';
-import { batchOffsetsOfName, COMPACTED_ROOT, lastOffsetsOf } from '../sink/compact.ts';
+import { batchOffsetsOfName, COMPACTED_ROOT, lastOffsetsOf, readPlanMarker } from '../sink/compact.ts';
 import type { FileSystem } from '../sink/fs.ts';
 import { partitionDir, partitionLocation } from '../sink/partition-path.ts';
 import type { Ledger } from './ledger.ts';
@@ -90,8 +90,38 @@ export function adoptCompactedPartitions(ledger: Ledger, tableId: number, layout
   }
 }
 
+/**
+ * Compactions a lost ledger planned and did not switch: Hive still reads the directory the marker names
+ * as the old one, while batches published after the plan are in the new directory. Each is recorded
+ * as planned, so the compactor rolls it forward and the switch makes those batches visible. A marked
+ * directory holding nothing Hive would read (a crash before the plan, or nothing written yet) is left.
+ */
+export async function adoptPlannedCompactions(ledger: Ledger, tableId: number, layout: StoredLayout, partitions: readonly Pick<Partition, 'values' | 'storage'>[],
+  fsFor: (location: string) => { fs: FileSystem; path: string }): Promise<string[]> {
+  const trim = (path: string) => path.replace(/(.)\/+$/, '$1');
+  const { fs, path } = fsFor(layout.location);
+  const root = posix.join(trim(path), COMPACTED_ROOT);
+  if (!(await fs.exists(root))) return [];
+  const readsAt = (values: readonly string[]): string | undefined => (layout.partitionKeys.length === 0
+    ? layout.compactedLocation ?? layout.location
+    : partitions.find((p) => JSON.stringify(p.values) === JSON.stringify(values))?.storage.location);
+  const adopted: string[] = [];
+  for (const name of await fs.list(root)) {
+    const dir = posix.join(root, name);
+    const marker = await readPlanMarker(fs, dir);
+    if (!marker) continue;
+    const location = readsAt(marker.partitionValues);
+    // Switched (Hive reads this directory or a later one), or the partition is gone.
+    if (location === undefined || trim(fsFor(location).path) !== trim(marker.oldDir)) continue;
+    if (!(await fs.list(dir)).some((entry) => !entry.startsWith('.') && !entry.startsWith('_'))) continue;
+    ledger.adoptPlannedCompaction(tableId, { ...marker, newDir: dir });
+    adopted.push(dir);
+  }
+  return adopted;
+}
+
 export async function rebuildLedger(ledger: Ledger, table: Table, partitions: readonly Partition[],
-  fsFor: (location: string) => { fs: FileSystem; path: string }): Promise<Map<number, number>> {
+  fsFor: (location: string) => { fs: FileSystem; path: string }): Promise<{ nextOffsets: Map<number, number>; plannedCompactions: string[] }> {
   const record = streamRecord(table);
   if (!record.ok) throw new Error(record.message);
   const { tableId, spec, layout } = record;
@@ -102,8 +132,9 @@ export async function rebuildLedger(ledger: Ledger, table: Table, partitions: re
   const { fs, path } = fsFor(layout.location);
   adoptCompactedLocation(ledger, tableId, layout, fsFor);
   adoptCompactedPartitions(ledger, tableId, layout, partitions, fsFor);
+  const planned = await adoptPlannedCompactions(ledger, tableId, layout, partitions, fsFor);
   const last = await lastPublishedOffsets(fs, path, spec.topic);
   ledger.rebuildOffsets(tableId, last);
-  ledger.appendHistory(tableId, 'ledger-rebuilt', { partitions: Object.fromEntries(last) });
-  return ledger.nextOffsets(tableId);
+  ledger.appendHistory(tableId, 'ledger-rebuilt', { partitions: Object.fromEntries(last), ...(planned.length > 0 ? { plannedCompactions: planned } : {}) });
+  return { nextOffsets: ledger.nextOffsets(tableId), plannedCompactions: planned };
 }

@@ -6,8 +6,8 @@ import type { Logger } from 'pino';
 import type { Ledger, StreamRow } from '../ledger/ledger.ts';
 import type { StreamSpec } from '../properties/parse.ts';
 import type { StoredLayout } from '../properties/stream.ts';
-import { compactedDir, runCompaction, type CompactionStep } from '../sink/compact.ts';
-import type { FileSystems } from '../sink/fs.ts';
+import { compactedDir, markPlan, runCompaction, type CompactionStep } from '../sink/compact.ts';
+import { removeDirOfFiles, type FileSystems } from '../sink/fs.ts';
 
 export interface CompactorDeps {
   ledger: Ledger;
@@ -94,8 +94,14 @@ export class Compactor {
       if (busy.has(candidate.naturalDir) || candidate.oldFiles < settings.minFiles) continue;
       // Outside a Hive partition only the table's own directory is data (not its dead letters).
       if (candidate.partitionValues.length === 0 && (layout.partitionKeys.length > 0 || candidate.naturalDir !== root)) continue;
-      const planned = ledger.planCompaction(stream.tableId, candidate.naturalDir, candidate.partitionValues, (id) => compactedDir(tableDir, id));
-      if (!planned) continue; // a batch is publishing there right now: next round
+      // Marked before it is planned: from the plan on batches publish there, and a ledger lost before the switch is rebuilt from the marker.
+      const newDir = compactedDir(tableDir, ledger.nextCompactionId());
+      await markPlan(fs, newDir, { partitionValues: candidate.partitionValues, naturalDir: candidate.naturalDir, oldDir: candidate.dir });
+      const planned = ledger.planCompaction(stream.tableId, candidate.naturalDir, candidate.partitionValues, () => newDir);
+      if (!planned) { // a batch is publishing there right now: next round
+        await removeDirOfFiles(fs, newDir);
+        continue;
+      }
       this.deps.reached?.('compaction-planned');
       await runCompaction(deps, planned, compaction, Date.now());
     }

@@ -3,8 +3,11 @@
 // one metastore call (an unpartitioned table: the table itself), so a reader sees the old directory or
 // the new one, never both and never half.
 //
+//   0. mark: write into the new directory which partition it is for and where Hive reads it now
+//      (PLAN_MARKER), so that a ledger lost after the plan can be rebuilt with the plan in it
 //   1. plan (ledger, one transaction): choose the new directory; batches recorded from then on
-//      publish there. Refused while a recorded batch still has to publish into the old directory.
+//      publish there. Refused while a recorded batch still has to publish into the old directory
+//      (the marked directory is then removed).
 //   2. write: list the old directory (nothing enters it any more) and write its files, merged toward
 //      the target size (one file per bucket in a bucketed table), into the new directory: each under
 //      a hidden name in staging, then renamed, skipped if already there
@@ -19,6 +22,7 @@
 // Row groups are copied, not decoded (parquet-merge.ts), so values stay bit for bit what they were.
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
+import { z } from 'zod';
 import { removeDirOfFiles, type FileSystem } from './fs.ts';
 import { mergeParquet, parquetKeyValues, parquetSchemaKey } from './parquet-merge.ts';
 
@@ -71,6 +75,43 @@ export const LAST_OFFSETS_KEY = 'hive-kafka.last.offsets';
 
 /** Parent of the compactions' directories, hidden from Hive's listing of the table. */
 export const COMPACTED_ROOT = '_hive_kafka_compacted';
+
+/**
+ * Written into a compaction's directory before the ledger records the plan: which partition it is
+ * for and which directory it replaces. Batches publish into the new directory from the plan on, and
+ * Hive reads them only after the switch: a ledger lost in between is rebuilt with the plan from this
+ * (`adoptPlannedCompactions` in src/ledger/rebuild.ts), and the compaction rolled forward. Hidden
+ * from Hive ('_'). A crash before the plan leaves a directory holding only this file: never adopted.
+ */
+export const PLAN_MARKER = '_hive_kafka_compaction.json';
+
+export interface PlanMarker {
+  partitionValues: string[];
+  /** Paths on the table's file system, as the ledger records them. */
+  naturalDir: string;
+  oldDir: string;
+}
+
+const planMarkerSchema = z.object({ partitionValues: z.array(z.string()), naturalDir: z.string(), oldDir: z.string() });
+
+/** Step 0: the marker, under a hidden name first and then renamed, so it is never read half written. */
+export async function markPlan(fs: Pick<FileSystem, 'mkdirs' | 'writeFileDurably' | 'rename' | 'exists'>, newDir: string, marker: PlanMarker): Promise<void> {
+  await fs.mkdirs(newDir);
+  const target = posix.join(newDir, PLAN_MARKER);
+  if (await fs.exists(target)) return;
+  const hidden = posix.join(newDir, `.${PLAN_MARKER}.tmp`);
+  await fs.writeFileDurably(hidden, new TextEncoder().encode(JSON.stringify(marker)));
+  await fs.rename(hidden, target);
+}
+
+/** The marker of a compaction's directory; undefined when it has none (written before 2026-12-02, or a crash before its rename). */
+export async function readPlanMarker(fs: Pick<FileSystem, 'exists' | 'readFile'>, dir: string): Promise<PlanMarker | undefined> {
+  const path = posix.join(dir, PLAN_MARKER);
+  if (!(await fs.exists(path))) return undefined;
+  const parsed = planMarkerSchema.safeParse(JSON.parse(new TextDecoder().decode(await fs.readFile(path))));
+  if (!parsed.success) throw new Error(`${path} is not a compaction plan marker: ${parsed.error.message}`);
+  return parsed.data;
+}
 
 /** A batch file's Kafka partition and last offset, from its name (<topic>+<partition>+<first>+<last>.parquet, maybe after a bucket prefix). */
 export function batchOffsetsOfName(name: string): { partition: number; last: number } | undefined {

@@ -17,7 +17,8 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { MetastoreClient } from '../../src/metastore/client.ts';
-import { fileSystems } from '../../src/sink/fs.ts';
+import { readPlanMarker } from '../../src/sink/compact.ts';
+import { fileSystems, LocalFileSystem } from '../../src/sink/fs.ts';
 import { createTopics, requireStack, stack } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
@@ -244,5 +245,81 @@ for (const kind of WAREHOUSES) test(`compaction under load with kill -9 at each 
     await service?.stop();
     // Else the next warehouse's service (same table filter, fresh ledger) takes these on too.
     await runBeeline([plain, bucketed, flat].map((t) => `DROP TABLE IF EXISTS ${t}`).join(';\n')).catch(() => undefined);
+  }
+});
+
+/**
+ * The ledger is lost after a plan and before its switch, while batches went on publishing into the
+ * plan's directory, which Hive does not read yet. Without the plan's marker a rebuilt ledger never
+ * finished that compaction: those batches stayed invisible (README, "Limits", until 2026-12-02).
+ */
+test('a ledger lost between a compaction\'s plan and its switch: the rebuilt ledger finishes it, and the batches published into its directory meanwhile reach Hive, once (file:)', async () => {
+  const own = randomUUID().slice(0, 8); // its own table filter: the test above's tables are not this service's
+  const topic = `compaction-lost-${own}`;
+  const table = `cmpl_${own}`;
+  await createTopics([{ topic, partitions: 1 }]);
+  const dir = mkdtempSync(join(tmpdir(), 'hive-kafka-compaction-lost-'));
+  const quickConfig = join(dir, 'quick.json');
+  const slowConfig = join(dir, 'slow.json'); // no compaction round for 10 min: the plan stays unswitched
+  writeFileSync(quickConfig, JSON.stringify({ compaction: { periodMs: 1000, graceMs: 120_000 }, systemTables: { enabled: false } }));
+  writeFileSync(slowConfig, JSON.stringify({ compaction: { periodMs: 600_000, graceMs: 120_000 }, systemTables: { enabled: false } }));
+  const producer = kafka.producer();
+  await producer.connect();
+  const traffic = load(producer, topic);
+  const lostLedger = join(dir, 'lost.db');
+  let service: RunningService | undefined;
+  try {
+    await runBeeline(`CREATE TABLE ${table} (id BIGINT, payload STRING) PARTITIONED BY (dt STRING)
+      STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler' TBLPROPERTIES ('kafka.topic'='${topic}', 'kafka.broker.list'='${stack.kafkaBrokers}',
+      'kafka.max.batch.period.ms'='1000', 'kafka.compaction.min.files'='3', 'kafka.compaction.min.age.ms'='0')`);
+    service = await startService({ tables: own, ledgerPath: lostLedger, configFile: quickConfig, env: { HIVE_KAFKA_CRASH_AT: 'compaction-planned' }, waitUntilServing: false });
+    const died = service;
+    await eventually('the service killed right after a plan', async () => (died.child.signalCode !== null || died.child.exitCode !== null ? true : undefined), 240_000, 200)
+      .catch((e: Error) => { died.child.kill('SIGKILL'); throw new Error(`${e.message}; the service's log ends:\n${died.output().slice(-4000)}`); });
+    assert.match(died.output(), /killing the service at compaction-planned/);
+
+    const m = await MetastoreClient.connect(stack.metastoreUri, { timeoutMs: 30_000 });
+    const tableDir = resolver.for((await m.getTable('default', table)).storage.location!).path;
+    const readsAt = async () => new Map((await m.getPartitions('default', table)).map((p) => [p.values[0]!, p.storage.location!]));
+    try {
+      const local = new LocalFileSystem();
+      const [planned, ...others] = await local.list(join(tableDir, '_hive_kafka_compacted'));
+      assert.ok(planned !== undefined && others.length === 0, `one planned compaction directory: ${[planned, ...others].join(', ')}`);
+      const plannedDir = join(tableDir, '_hive_kafka_compacted', planned);
+      const before = await readsAt();
+
+      // The same ledger, without compaction rounds: the plan holds, and batches publish into its directory.
+      service = await startService({ tables: own, ledgerPath: lostLedger, configFile: slowConfig });
+      await eventually(`batches published into ${plannedDir}`, async () =>
+        ((await local.list(plannedDir)).filter((n) => n.startsWith(`${topic}+`)).length >= 2 ? true : undefined), 120_000, 500);
+      await service.stop('SIGKILL');
+      assert.deepEqual(await readsAt(), before, 'not switched: Hive does not read those batches yet');
+
+      // The ledger is lost: a fresh one, rebuilt from the warehouse, then the service on it.
+      const freshLedger = join(dir, 'fresh.db');
+      const { stdout } = await runCli(['ledger', 'rebuild', `default.${table}`], { HIVE_KAFKA_LEDGER: freshLedger });
+      assert.ok(stdout.includes(`compaction planned and not switched, finished by the service: ${plannedDir}`), stdout);
+      service = await startService({ tables: own, ledgerPath: freshLedger, configFile: quickConfig });
+      await new Promise((r) => setTimeout(r, 3000));
+      await traffic.stop();
+      const produced = traffic.produced();
+      let seen = '';
+      await eventually(`${table}: all ${produced} records in Hive, once`, async () => {
+        seen = (await runBeeline(`SELECT count(*), count(DISTINCT id) FROM ${table}`)).trim();
+        const [count, distinct] = seen.split('\t').map(Number);
+        assert.equal(count, distinct, `${table}: a record seen twice (${seen})`);
+        assert.ok(count! <= produced, `${table}: ${count} rows, more than the ${produced} produced`);
+        return count === produced ? true : undefined;
+      }, 300_000, 3000).catch((e: Error) => { throw new Error(`${e.message} (last: ${seen}); the service's log ends:\n${service?.output().slice(-3000)}`); });
+      // Switched by the fresh ledger (and maybe compacted again since): Hive no longer reads the old directory.
+      const dt = (await readPlanMarker(local, plannedDir))!.partitionValues[0]!;
+      const now = resolver.for((await readsAt()).get(dt)!).path;
+      assert.ok(now !== resolver.for(before.get(dt)!).path && now.startsWith(`${tableDir}/_hive_kafka_compacted/`), `dt=${dt}: Hive reads ${now}`);
+    } finally { m.close(); }
+  } finally {
+    await traffic.stop().catch(() => undefined);
+    await producer.disconnect();
+    await service?.stop();
+    await runBeeline(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
   }
 });

@@ -14,7 +14,7 @@ import { Ledger } from '../../src/ledger/ledger.ts';
 import type { BatchFile } from '../../src/sink/commit.ts';
 import type { Compaction } from '../../src/sink/compact.ts';
 import { Compactor } from '../../src/lifecycle/compactor.ts';
-import { compactedDir, runCompaction, type CompactionDeps, type CompactionSettings, type CompactionStep } from '../../src/sink/compact.ts';
+import { compactedDir, PLAN_MARKER, runCompaction, type CompactionDeps, type CompactionSettings, type CompactionStep } from '../../src/sink/compact.ts';
 import { LocalFileSystem, fileSystems } from '../../src/sink/fs.ts';
 import { ParquetFileWriter, parquetLayout, type ParquetColumn } from '../../src/sink/parquet.ts';
 import { parquetRowCount } from '../../src/sink/parquet-merge.ts';
@@ -116,6 +116,8 @@ function plan(ledger: Ledger, tableDir: string, naturalDir: string): Compaction 
 }
 
 const filesIn = (dir: string) => readdirSync(dir).sort();
+/** The names Hive reads (not '.' or '_' ones, such as a plan's marker). */
+const dataFilesIn = (dir: string) => filesIn(dir).filter((n) => !n.startsWith('.') && !n.startsWith('_'));
 
 // ---- ledger --------------------------------------------------------------------------------------
 
@@ -447,7 +449,7 @@ function compactorSetup(compaction: { targetFileBytes: number; minFiles: number;
     reached: (step) => { if (step === crashAt) { crashAt = undefined; throw new Crash(step); } },
   });
   return {
-    ledger, tableDir, compactor, set, warnings, compacted, rows,
+    ledger, epoch, tableDir, compactor, set, warnings, compacted, rows,
     setRunsHere: (v: boolean) => { runsHere = v; },
     crashAt: (step: CompactionStep) => { crashAt = step; },
   };
@@ -476,8 +478,9 @@ test('the compactor compacts a partition with enough old files, not one with few
   assert.deepEqual(s.set, [{ table: 'db.t', values: ['1'], location: `file:${newDir}` }]);
   assert.deepEqual(s.compacted, [{ table: 'db.t', counts: { inputFiles: 3, outputFiles: 1 } }]);
   assert.ok(!existsSync(dt1), 'grace 0: the old directory is gone');
-  const [merged] = filesIn(newDir);
+  const [merged] = dataFilesIn(newDir);
   assert.equal(merged, `compacted-${basename(newDir)}-0000.parquet`);
+  assert.deepEqual(filesIn(newDir), [PLAN_MARKER, merged], 'and the plan\'s marker');
   const mergedBytes = new Uint8Array(readFileSync(join(newDir, merged!)));
   assert.equal(parquetRowCount(mergedBytes), s.rows.get('1'));
   assert.deepEqual(await ids(mergedBytes), range(0, 15));
@@ -487,7 +490,7 @@ test('the compactor compacts a partition with enough old files, not one with few
   // Nothing new was committed: the next round compacts nothing again.
   await s.compactor.round(later + 1000);
   assert.equal(s.set.length, 1);
-  assert.deepEqual(filesIn(newDir), [merged]);
+  assert.deepEqual(filesIn(newDir), [PLAN_MARKER, merged]);
 });
 
 test('the compactor never compacts with minFiles 0 or without compaction settings', async () => {
@@ -512,7 +515,7 @@ test('a compaction that failed mid-way is rolled forward by the next round', asy
   assert.equal(s.set.length, 1);
   assert.match(planned!.location, new RegExp(`^file:${s.tableDir}/_hive_kafka_compacted/1-[0-9a-f]{8}$`));
   assert.deepEqual(s.ledger.openCompactions(TABLE), []);
-  assert.deepEqual(filesIn(planned!.location.replace(/^file:/, '')), [`compacted-${basename(planned!.location)}-0000.parquet`]);
+  assert.deepEqual(dataFilesIn(planned!.location.replace(/^file:/, '')), [`compacted-${basename(planned!.location)}-0000.parquet`]);
   assert.ok(!existsSync(join(s.tableDir, 'dt=1')));
 });
 
@@ -580,7 +583,7 @@ test('an unpartitioned table is compacted as its own directory: Hive reads the t
   const newDir = (set[0]?.location ?? '').replace(/^file:/, '');
   assert.match(newDir, new RegExp(`^${tableDir}/_hive_kafka_compacted/1-[0-9a-f]{8}$`));
   assert.deepEqual(set, [{ values: [], location: `file:${newDir}` }], 'one switch of the table, none for the dead letters');
-  assert.deepEqual(filesIn(newDir), [`compacted-${basename(newDir)}-0000.parquet`]);
+  assert.deepEqual(dataFilesIn(newDir), [`compacted-${basename(newDir)}-0000.parquet`]);
   assert.deepEqual(await ids(new Uint8Array(readFileSync(join(newDir, `compacted-${basename(newDir)}-0000.parquet`)))), range(0, 15));
   // The table's own directory keeps everything but the data files merged away.
   assert.deepEqual(filesIn(tableDir).filter((n) => !n.startsWith('.hive-kafka-staging')), ['.hive-kafka-holder', '_hive_kafka_compacted', '_hive_kafka_deadletter']);
@@ -665,4 +668,74 @@ test('a directory adopted from an earlier ledger and then compacted by this one 
   commit(ledger, epoch, ['/w/t/dt=1/t+0+10+19.parquet']);
   // Else it was planned again as a natural directory, and its switch refused every round: Hive reads c.newDir.
   assert.deepEqual(ledger.compactionCandidates(TABLE, Date.now()).map((x) => [x.dir, x.naturalDir]), [[c.newDir, '/w/t/dt=1']]);
+});
+
+// ---- a ledger lost between a plan and its switch --------------------------------------------------
+
+test('a ledger lost after a plan: the marker lets a rebuilt ledger adopt the plan, its batches keep going to the new directory, and the roll-forward makes them visible', async () => {
+  const { adoptPlannedCompactions } = await import('../../src/ledger/rebuild.ts');
+  const { readPlanMarker } = await import('../../src/sink/compact.ts');
+  const s = compactorSetup({ targetFileBytes: 1 << 20, minFiles: 2, minAgeMs: 0 }, { 1: 2 });
+  const dt1 = join(s.tableDir, 'dt=1');
+  s.crashAt('compaction-planned');
+  await s.compactor.round(Date.now() + 1000);
+  const [planned] = s.ledger.openCompactions(TABLE);
+  assert.equal(planned?.state, 'planned');
+  assert.deepEqual(await readPlanMarker(new LocalFileSystem(), planned!.newDir), { partitionValues: ['1'], naturalDir: dt1, oldDir: dt1 });
+  // A batch after the plan publishes into the new directory, which Hive does not read yet.
+  const [after] = commit(s.ledger, s.epoch, [join(dt1, 't+0+10+19.parquet')]);
+  assert.equal(after, join(planned!.newDir, 't+0+10+19.parquet'));
+  writeFileSync(after!, parquet(range(10, 10)));
+
+  // The ledger is lost. A fresh one, rebuilt: Hive still reads dt=1.
+  const layout = { location: `file:${s.tableDir}`, dbName: 'db', tableName: 't', columns, partitionKeys: [{ name: 'dt', type: 'string' }], bucketColumns: [], numBuckets: -1 };
+  const { ledger: fresh, epoch } = ledgerWithStream('{}', JSON.stringify(layout));
+  const fsFor = (location: string) => ({ fs: new LocalFileSystem(), path: location.replace(/^file:/, '') });
+  const partitions = [{ values: ['1'], storage: { location: `file:${dt1}` } }, { values: ['2'], storage: { location: `file:${s.tableDir}/dt=2` } }];
+  assert.deepEqual(await adoptPlannedCompactions(fresh, TABLE, layout, partitions as never, fsFor), [planned!.newDir]);
+  assert.deepEqual(await adoptPlannedCompactions(fresh, TABLE, layout, partitions as never, fsFor), [planned!.newDir], 'twice: still one compaction');
+  assert.deepEqual(fresh.openCompactions(TABLE).map((c) => [c.state, c.oldDir, c.newDir, c.partitionValues]), [['planned', dt1, planned!.newDir, ['1']]]);
+  const [next] = commit(fresh, epoch, [join(dt1, 't+0+20+29.parquet'), join(s.tableDir, 'dt=2', 't+0+20+29.parquet')]);
+  assert.equal(next, join(planned!.newDir, 't+0+20+29.parquet'), 'the rebuilt ledger sends the partition\'s batches where the plan did');
+  writeFileSync(next!, parquet(range(20, 10)));
+
+  const { deps, calls, setLocation } = harness(s.tableDir, fresh);
+  setLocation(`file:${dt1}`);
+  assert.equal(await runCompaction(deps, fresh.openCompactions(TABLE)[0]!, { targetFileBytes: 1 << 20, numBuckets: 0, graceMs: 0 }), true);
+  assert.deepEqual(calls.set, [{ values: ['1'], location: `file:${planned!.newDir}` }], 'Hive reads the new directory');
+  const visible = dataFilesIn(planned!.newDir);
+  const rowsIn = await Promise.all(visible.map((n) => ids(new Uint8Array(readFileSync(join(planned!.newDir, n))))));
+  assert.deepEqual(rowsIn.flat().sort((a, b) => a - b), range(0, 30), 'the earlier batches merged, and both later batches, once each');
+});
+
+test('a marked directory is adopted only while Hive reads what it replaces and it holds data: not after its switch, not for a dropped partition, not a bare marker', async () => {
+  const { adoptPlannedCompactions } = await import('../../src/ledger/rebuild.ts');
+  const { markPlan } = await import('../../src/sink/compact.ts');
+  const tableDir = join(tempDir('hive-kafka-marker-'), 't');
+  const fs = new LocalFileSystem();
+  const layout = { location: `file:${tableDir}`, dbName: 'db', tableName: 't', columns, partitionKeys: [{ name: 'dt', type: 'string' }], bucketColumns: [], numBuckets: -1 };
+  const dir = (n: number) => compactedDir(tableDir, n, '0000000a');
+  for (const [n, dt] of [[1, '1'], [2, '2'], [3, '3']] as const) {
+    await markPlan(fs, dir(n), { partitionValues: [dt], naturalDir: join(tableDir, `dt=${dt}`), oldDir: join(tableDir, `dt=${dt}`) });
+  }
+  writeFileSync(join(dir(1), 't+0+0+9.parquet'), parquet(range(0, 10)));
+  writeFileSync(join(dir(2), 't+0+0+9.parquet'), parquet(range(0, 10)));
+  const { ledger } = ledgerWithStream();
+  const adopted = await adoptPlannedCompactions(ledger, TABLE, layout, [
+    { values: ['1'], storage: { location: `file:${dir(1)}` } }, // switched: Hive reads the new directory
+    // dt=2 is gone; dt=3 is read where the marker says, but its directory holds the marker only
+    { values: ['3'], storage: { location: `file:${tableDir}/dt=3/` } },
+  ] as never, (location: string) => ({ fs, path: location.replace(/^file:/, '') }));
+  assert.deepEqual(adopted, []);
+  assert.deepEqual(ledger.openCompactions(TABLE), []);
+});
+
+test('a plan the ledger refuses leaves no marked directory behind', async () => {
+  const s = compactorSetup({ targetFileBytes: 1 << 20, minFiles: 2, minAgeMs: 0 }, { 1: 2 });
+  // A batch recorded and not yet published into dt=1: planning it is refused.
+  s.ledger.recordIntent(intentOf(s.epoch, s.ledger.nextOffsets(TABLE).get(0)!, [join(s.tableDir, 'dt=1', 't+0+10+19.parquet')]));
+  await s.compactor.round(Date.now() + 1000);
+  assert.deepEqual(s.ledger.openCompactions(TABLE), []);
+  assert.deepEqual(readdirSync(join(s.tableDir, '_hive_kafka_compacted')), []);
+  assert.deepEqual(s.warnings, []);
 });
