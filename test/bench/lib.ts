@@ -153,7 +153,11 @@ export function median(values: number[]): number {
 }
 
 export async function producer(): Promise<Producer> {
-  const p = new Kafka({ brokers, clientId: `bench-${runId}`, logLevel: logLevel.NOTHING }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  // More retries than kafkajs's default 5: the scale part's 200-table step failed on 2 cores with "This
+  // server does not host this topic-partition" (2026-12-02 13:15), from this producer's sends to new
+  // topics or from the wait for their leaders (createTopics).
+  const p = new Kafka({ brokers, clientId: `bench-${runId}`, logLevel: logLevel.NOTHING, retry: { retries: 12, maxRetryTime: 10_000 } })
+    .producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await p.connect();
   return p;
 }

@@ -4,9 +4,14 @@
 import { readdirSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { fileSystemFor } from '../../../src/sink/fs.ts';
-import { benchName, benchService, committedBatches, createTableSql, createTopics, eventually, hive, median, producer, waitForLog } from '../lib.ts';
+import { benchName, benchService, committedBatches, createTableSql, createTopics, eventually, hive, median, producer, serviceLog, waitForLog } from '../lib.ts';
 
-export interface Restart { ms: number; samples: number[]; published_files: number; hive_partitions: number; target_ms: number; within_target: boolean }
+export interface Restart {
+  ms: number; samples: number[];
+  /** Of each sample, spawn → "hive-kafka is serving" (process start, ledger, worker threads): what no table's size changes. */
+  serving_ms: number[];
+  published_files: number; hive_partitions: number; target_ms: number; within_target: boolean;
+}
 
 const HIVE_PARTITIONS = 100;
 
@@ -52,6 +57,7 @@ export async function restart(opts: { files: number; tries: number }): Promise<R
   const ledgerPath = service.ledgerPath;
   const session = await hive();
   const samples: number[] = [];
+  const serving: number[] = [];
   let produced = records;
   try {
     await session.execute(createTableSql(table, topic, { 'kafka.batch.maxSize': batchSize, 'kafka.max.batch.period.ms': 1000 },
@@ -69,10 +75,11 @@ export async function restart(opts: { files: number; tries: number }): Promise<R
       const t0 = Date.now();
       service = await benchService(filter, {}, ledgerPath);
       samples.push((await waitForLog(service, 'task consuming', table, t0)) - t0);
+      serving.push(serviceLog(service, 'hive-kafka is serving')[0]!.time - t0);
     }
     await session.execute(`DROP TABLE ${table}`);
     const ms = median(samples);
-    return { ms, samples, published_files: files, hive_partitions: HIVE_PARTITIONS, target_ms: 3000, within_target: ms <= 3000 };
+    return { ms, samples, serving_ms: serving, published_files: files, hive_partitions: HIVE_PARTITIONS, target_ms: 3000, within_target: ms <= 3000 };
   } finally {
     await session.close();
     await service.stop();

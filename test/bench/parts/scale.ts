@@ -52,14 +52,17 @@ export async function scale(opts: { steps: number[]; perSecond: number; periodMs
   let pace: { stop(): Promise<number> } | undefined;
   try {
     for (const n of opts.steps) {
+      let stage = 'creating topics';
       try {
         const added = Array.from({ length: n - tables.length }, (_, i) => `${base}_${tables.length + i}`);
         await createTopicsInGroups(added.map((topic) => ({ topic, partitions: 1 })));
+        stage = 'CREATE TABLE';
         const createStart = Date.now();
         for (const table of added) await session.execute(createTableSql(table, table, { 'kafka.max.batch.period.ms': opts.periodMs }));
         const createS = (Date.now() - createStart) / 1000;
         tables.push(...added);
         const log = new SendLog();
+        stage = 'producing';
         pace = paceProducer(p, tables.map((topic) => ({ topic, partitions: 1 })), opts.perSecond, log);
         // Every table consuming (each reports once per task start), then a window of steady state.
         await eventually(`all ${n} tables consuming`, async () => {
@@ -93,7 +96,7 @@ export async function scale(opts: { steps: number[]; perSecond: number; periodMs
         pace = undefined;
         let now = { rssMb: NaN, threads: NaN };
         try { now = procStats(service.child.pid!); } catch { /* the service is gone */ }
-        steps.push({ tables: n, error: (e as Error).message, total_rss_mb: Math.round(now.rssMb), cpu_cores: NaN, p50_ms: NaN, p99_ms: NaN,
+        steps.push({ tables: n, error: `${stage}: ${(e as Error).message}`, total_rss_mb: Math.round(now.rssMb), cpu_cores: NaN, p50_ms: NaN, p99_ms: NaN,
           records: 0, within_target: false, create_s: NaN, threads: now.threads });
         break;
       }

@@ -59,7 +59,9 @@ export async function requireStack(): Promise<void> {
 /** Creates a topic on the stack's broker and waits for its partition leaders. */
 export async function createTopics(topics: { topic: string; partitions: number }[]): Promise<void> {
   const { Kafka, logLevel } = await import('kafkajs');
-  const admin = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-admin', logLevel: logLevel.NOTHING }).admin();
+  // More retries than kafkajs's default 5: the bench's 200-table step failed on 2 cores with "This server
+  // does not host this topic-partition" (2026-12-02), from this wait for leaders or from its producer.
+  const admin = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-admin', logLevel: logLevel.NOTHING, retry: { retries: 12, maxRetryTime: 10_000 } }).admin();
   await admin.connect();
   try {
     await admin.createTopics({ topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })), waitForLeaders: true });
