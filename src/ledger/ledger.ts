@@ -455,8 +455,7 @@ export class Ledger {
         VALUES (?, ?, ?, ?, '', 'planned', ?)`).run(tableId, JSON.stringify(partitionValues), naturalDir, oldDir, now).lastInsertRowid);
       const dir = newDir(id);
       this.db.prepare('UPDATE compactions SET new_dir = ? WHERE compaction_id = ?').run(dir, id);
-      this.db.prepare(`INSERT INTO partition_dirs (table_id, natural_dir, current_dir) VALUES (?, ?, ?)
-        ON CONFLICT (table_id, natural_dir) DO UPDATE SET current_dir = excluded.current_dir`).run(tableId, naturalDir, dir);
+      this.moveDir(tableId, naturalDir, dir);
       return { compactionId: id, tableId, partitionValues: [...partitionValues], naturalDir, oldDir, newDir: dir, state: 'planned', plannedAt: now, switchedAt: null };
     });
   }
@@ -478,9 +477,14 @@ export class Ledger {
       if (known > 0) return;
       this.db.prepare(`INSERT INTO compactions (table_id, partition_values, natural_dir, old_dir, new_dir, state, planned_at)
         VALUES (?, ?, ?, ?, ?, 'planned', ?)`).run(tableId, JSON.stringify(c.partitionValues), c.naturalDir, c.oldDir, c.newDir, Date.now());
-      this.db.prepare(`INSERT INTO partition_dirs (table_id, natural_dir, current_dir) VALUES (?, ?, ?)
-        ON CONFLICT (table_id, natural_dir) DO UPDATE SET current_dir = excluded.current_dir`).run(tableId, c.naturalDir, c.newDir);
+      this.moveDir(tableId, c.naturalDir, c.newDir);
     });
+  }
+
+  /** Inside a write transaction: batches bound for naturalDir are recorded in dir from now on. */
+  private moveDir(tableId: number, naturalDir: string, dir: string): void {
+    this.db.prepare(`INSERT INTO partition_dirs (table_id, natural_dir, current_dir) VALUES (?, ?, ?)
+      ON CONFLICT (table_id, natural_dir) DO UPDATE SET current_dir = excluded.current_dir`).run(tableId, naturalDir, dir);
   }
 
   /** Batches bound for naturalDir go to currentDir from now on, unless this ledger already moved it itself. */

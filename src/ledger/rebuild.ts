@@ -13,6 +13,9 @@ import type { FileSystem } from '../sink/fs.ts';
 import { partitionDir, partitionLocation } from '../sink/partition-path.ts';
 import type { Ledger } from './ledger.ts';
 
+/** A directory path without its trailing slashes, as the ledger records directories. */
+const trim = (path: string) => path.replace(/\/+$/, '');
+
 export interface PublishedFile { partition: number; first: number; last: number; bucket: number | null }
 
 /**
@@ -69,7 +72,6 @@ export async function lastPublishedOffsets(fs: FileSystem, dir: string, topic: s
  */
 export function adoptCompactedLocation(ledger: Ledger, tableId: number, layout: StoredLayout, fsFor: (location: string) => { path: string }): void {
   if (layout.compactedLocation === undefined) return;
-  const trim = (path: string) => path.replace(/\/+$/, '');
   ledger.adoptMovedDir(tableId, trim(fsFor(layout.location).path), trim(fsFor(layout.compactedLocation).path));
 }
 
@@ -80,7 +82,6 @@ export function adoptCompactedLocation(ledger: Ledger, tableId: number, layout: 
 export function adoptCompactedPartitions(ledger: Ledger, tableId: number, layout: StoredLayout, partitions: readonly Pick<Partition, 'values' | 'storage'>[],
   fsFor: (location: string) => { path: string }): void {
   if (layout.partitionKeys.length === 0) return;
-  const trim = (path: string) => path.replace(/\/+$/, '');
   const root = `${trim(layout.location)}/${COMPACTED_ROOT}/`;
   const keys = layout.partitionKeys.map((k) => k.name);
   for (const { values, storage } of partitions) {
@@ -98,9 +99,8 @@ export function adoptCompactedPartitions(ledger: Ledger, tableId: number, layout
  */
 export async function adoptPlannedCompactions(ledger: Ledger, tableId: number, layout: StoredLayout, partitions: readonly Pick<Partition, 'values' | 'storage'>[],
   fsFor: (location: string) => { fs: FileSystem; path: string }): Promise<string[]> {
-  const trim = (path: string) => path.replace(/(.)\/+$/, '$1');
   const { fs, path } = fsFor(layout.location);
-  const root = posix.join(trim(path), COMPACTED_ROOT);
+  const root = posix.join(path, COMPACTED_ROOT);
   if (!(await fs.exists(root))) return [];
   const readsAt = (values: readonly string[]): string | undefined => (layout.partitionKeys.length === 0
     ? layout.compactedLocation ?? layout.location
