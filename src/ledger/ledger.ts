@@ -438,10 +438,10 @@ export class Ledger {
 
   /**
    * Starts a compaction of the directory Hive reads for `naturalDir`: from this transaction on,
-   * batches bound there are recorded in `newDir(id)`. Refused (undefined) while a recorded batch
+   * batches bound there are recorded in `newDir` (named for `nextCompactionId()`, and marked, before). Refused (undefined) while a recorded batch
    * still has to publish into the old directory, or another compaction of it is not switched yet.
    */
-  planCompaction(tableId: number, naturalDir: string, partitionValues: readonly string[], newDir: (id: number) => string): Compaction | undefined {
+  planCompaction(tableId: number, naturalDir: string, partitionValues: readonly string[], newDir: string): Compaction | undefined {
     return this.write(() => {
       const oldDir = (this.db.prepare('SELECT current_dir FROM partition_dirs WHERE table_id = ? AND natural_dir = ?').pluck().get(tableId, naturalDir) as string | undefined) ?? naturalDir;
       const busy = this.db.prepare("SELECT COUNT(*) FROM compactions WHERE table_id = ? AND (natural_dir = ? AND state = 'planned' OR new_dir = ?)").pluck().get(tableId, naturalDir, naturalDir) as number;
@@ -452,11 +452,9 @@ export class Ledger {
       if (waiting > 0) return undefined;
       const now = Date.now();
       const id = Number(this.db.prepare(`INSERT INTO compactions (table_id, partition_values, natural_dir, old_dir, new_dir, state, planned_at)
-        VALUES (?, ?, ?, ?, '', 'planned', ?)`).run(tableId, JSON.stringify(partitionValues), naturalDir, oldDir, now).lastInsertRowid);
-      const dir = newDir(id);
-      this.db.prepare('UPDATE compactions SET new_dir = ? WHERE compaction_id = ?').run(dir, id);
-      this.moveDir(tableId, naturalDir, dir);
-      return { compactionId: id, tableId, partitionValues: [...partitionValues], naturalDir, oldDir, newDir: dir, state: 'planned', plannedAt: now, switchedAt: null };
+        VALUES (?, ?, ?, ?, ?, 'planned', ?)`).run(tableId, JSON.stringify(partitionValues), naturalDir, oldDir, newDir, now).lastInsertRowid);
+      this.moveDir(tableId, naturalDir, newDir);
+      return { compactionId: id, tableId, partitionValues: [...partitionValues], naturalDir, oldDir, newDir, state: 'planned', plannedAt: now, switchedAt: null };
     });
   }
 

@@ -97,7 +97,7 @@ export class Compactor {
       // Marked before it is planned: from the plan on batches publish there, and a ledger lost before the switch is rebuilt from the marker.
       const newDir = compactedDir(tableDir, ledger.nextCompactionId());
       await markPlan(fs, newDir, { partitionValues: candidate.partitionValues, naturalDir: candidate.naturalDir, oldDir: candidate.dir });
-      const planned = ledger.planCompaction(stream.tableId, candidate.naturalDir, candidate.partitionValues, () => newDir);
+      const planned = ledger.planCompaction(stream.tableId, candidate.naturalDir, candidate.partitionValues, newDir);
       if (!planned) { // a batch is publishing there right now: next round
         await removeDirOfFiles(fs, newDir);
         continue;

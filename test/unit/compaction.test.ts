@@ -108,9 +108,14 @@ function harness(tableDir: string, ledger: Ledger, opts: { crashAt?: CompactionS
   return { deps, calls, setLocation: (l: string | undefined) => { location = l; } };
 }
 
+/** Plans as the compactor does: the directory is named for the id the plan will get. */
+function planIn(ledger: Ledger, naturalDir: string, partitionValues: string[], name: (id: number) => string): Compaction | undefined {
+  return ledger.planCompaction(TABLE, naturalDir, partitionValues, name(ledger.nextCompactionId()));
+}
+
 function plan(ledger: Ledger, tableDir: string, naturalDir: string): Compaction {
   // A fixed unique part: runs compared with each other name the same outputs.
-  const planned = ledger.planCompaction(TABLE, naturalDir, ['1'], (id) => compactedDir(tableDir, id, '0000000a'));
+  const planned = planIn(ledger, naturalDir, ['1'], (id) => compactedDir(tableDir, id, '0000000a'));
   assert.ok(planned, 'the compaction is planned');
   return planned;
 }
@@ -125,7 +130,7 @@ test('after a plan, a batch bound for the moved directory is recorded in the new
   const { ledger, epoch } = ledgerWithStream();
   const d0 = '/w/t/dt=1';
   const other = '/w/t/dt=2';
-  const c = ledger.planCompaction(TABLE, d0, ['1'], (id) => compactedDir('/w/t', id))!;
+  const c = planIn(ledger, d0, ['1'], (id) => compactedDir('/w/t', id))!;
   assert.equal(c.oldDir, d0);
   assert.match(c.newDir, new RegExp(`^/w/t/_hive_kafka_compacted/${c.compactionId}-[0-9a-f]{8}$`), 'numbered and unique: a rebuilt ledger numbers from 1 again');
   assert.equal(c.state, 'planned');
@@ -149,32 +154,32 @@ test('planning is refused while a recorded batch publishes into the directory, w
 
   // A written (recorded, not committed) batch with a file in d0 blocks; one in another directory does not.
   const waiting = ledger.recordIntent(intentOf(epoch, 0, [`${d0}/a.parquet`]));
-  assert.equal(ledger.planCompaction(TABLE, d0, ['1'], newDir), undefined);
+  assert.equal(planIn(ledger, d0, ['1'], newDir), undefined);
   assert.equal(ledger.openCompactions(TABLE).length, 0, 'a refused plan leaves no row');
   ledger.markCommitted(waiting);
   const elsewhere = ledger.recordIntent(intentOf(epoch, 10, ['/w/t/dt=2/b.parquet']));
-  const c1 = ledger.planCompaction(TABLE, d0, ['1'], newDir);
+  const c1 = planIn(ledger, d0, ['1'], newDir);
   assert.ok(c1);
   ledger.markCommitted(elsewhere);
 
   // Another compaction of the same natural directory is still planned.
-  assert.equal(ledger.planCompaction(TABLE, d0, ['1'], newDir), undefined);
+  assert.equal(planIn(ledger, d0, ['1'], newDir), undefined);
   // A compaction's new directory is not a natural directory.
-  assert.equal(ledger.planCompaction(TABLE, c1.newDir, ['1'], newDir), undefined);
+  assert.equal(planIn(ledger, c1.newDir, ['1'], newDir), undefined);
 
   // Once switched, the next plan starts from the new directory, and a batch written there blocks it.
   ledger.compactionSwitched(c1.compactionId, { inputFiles: 1, outputFiles: 1 });
   const intoD1 = ledger.recordIntent(intentOf(epoch, 20, [`${d0}/c.parquet`]));
   assert.equal(intoD1.files[0]!.finalPath, `${c1.newDir}/c.parquet`);
-  assert.equal(ledger.planCompaction(TABLE, d0, ['1'], newDir), undefined, 'a batch still publishes into the current directory');
+  assert.equal(planIn(ledger, d0, ['1'], newDir), undefined, 'a batch still publishes into the current directory');
   ledger.markCommitted(intoD1);
-  const c2 = ledger.planCompaction(TABLE, d0, ['1'], newDir);
+  const c2 = planIn(ledger, d0, ['1'], newDir);
   assert.ok(c2);
   assert.equal(c2.oldDir, c1.newDir);
   assert.equal(c2.naturalDir, d0);
   assert.notEqual(c2.newDir, c1.newDir);
-  assert.equal(ledger.planCompaction(TABLE, c1.newDir, ['1'], newDir), undefined);
-  assert.equal(ledger.planCompaction(TABLE, c2.newDir, ['1'], newDir), undefined);
+  assert.equal(planIn(ledger, c1.newDir, ['1'], newDir), undefined);
+  assert.equal(planIn(ledger, c2.newDir, ['1'], newDir), undefined);
   assert.deepEqual(ledger.openCompactions(TABLE).map((c) => [c.compactionId, c.state]), [[c1.compactionId, 'switched'], [c2.compactionId, 'planned']]);
 });
 
@@ -192,7 +197,7 @@ test('candidates are the directories Hive reads now, by natural directory, never
   ]);
 
   // c1: d0 -> d1; batches then commit into d1.
-  const c1 = ledger.planCompaction(TABLE, d0, ['1'], newDir)!;
+  const c1 = planIn(ledger, d0, ['1'], newDir)!;
   const d1 = c1.newDir;
   ledger.compactionSwitched(c1.compactionId, { inputFiles: 2, outputFiles: 1 });
   ledger.compactionDone(c1.compactionId);
@@ -201,7 +206,7 @@ test('candidates are the directories Hive reads now, by natural directory, never
   assert.deepEqual(ledger.compactionCandidates(TABLE, now()).map((c) => [c.naturalDir, c.dir, c.files]), [[d0, d1, 2], [other, other, 1]]);
 
   // c2: d1 -> d2 (partition_dirs now d0 -> d2); batches commit into d2. batch_files still name files in d0 and d1.
-  const c2 = ledger.planCompaction(TABLE, d0, ['1'], newDir)!;
+  const c2 = planIn(ledger, d0, ['1'], newDir)!;
   const d2 = c2.newDir;
   assert.equal(c2.oldDir, d1);
   ledger.compactionSwitched(c2.compactionId, { inputFiles: 3, outputFiles: 1 });
@@ -231,7 +236,7 @@ test('candidates are the directories Hive reads now, by natural directory, never
   assert.equal(ledger.compactionCandidates(TABLE, before).find((c) => c.dir === other)!.oldFiles, 1);
 
   // Planning the candidate compacts d2, never d1.
-  const c3 = ledger.planCompaction(TABLE, candidates[0]!.naturalDir, candidates[0]!.partitionValues, newDir)!;
+  const c3 = planIn(ledger, candidates[0]!.naturalDir, candidates[0]!.partitionValues, newDir)!;
   assert.equal(c3.oldDir, d2);
 });
 
@@ -610,8 +615,8 @@ test('a compacted unpartitioned table\'s metastore location splits into its own 
 test('two ledgers never name the same compaction directory, though both number their compactions from 1', () => {
   const names = new Set(Array.from({ length: 50 }, () => compactedDir('/w/t', 1)));
   assert.equal(names.size, 50);
-  const a = ledgerWithStream().ledger.planCompaction(TABLE, '/w/t/dt=1', ['1'], (id) => compactedDir('/w/t', id))!;
-  const b = ledgerWithStream().ledger.planCompaction(TABLE, '/w/t/dt=1', ['1'], (id) => compactedDir('/w/t', id))!;
+  const a = planIn(ledgerWithStream().ledger, '/w/t/dt=1', ['1'], (id) => compactedDir('/w/t', id))!;
+  const b = planIn(ledgerWithStream().ledger, '/w/t/dt=1', ['1'], (id) => compactedDir('/w/t', id))!;
   assert.equal(a.compactionId, b.compactionId, 'the same number');
   assert.notEqual(a.newDir, b.newDir, 'not the same directory: the second would skip outputs the first published under the same names');
 });
@@ -664,7 +669,7 @@ test('a directory adopted from an earlier ledger and then compacted by this one 
   commit(ledger, epoch, ['/w/t/dt=1/t+0+0+9.parquet']);
   const [adopted] = ledger.compactionCandidates(TABLE, Date.now());
   assert.deepEqual([adopted?.dir, adopted?.naturalDir], ['/w/t/_hive_kafka_compacted/4-0a1b2c3d', '/w/t/dt=1']);
-  const c = ledger.planCompaction(TABLE, adopted!.naturalDir, ['1'], (id) => compactedDir('/w/t', id))!;
+  const c = planIn(ledger, adopted!.naturalDir, ['1'], (id) => compactedDir('/w/t', id))!;
   commit(ledger, epoch, ['/w/t/dt=1/t+0+10+19.parquet']);
   // Else it was planned again as a natural directory, and its switch refused every round: Hive reads c.newDir.
   assert.deepEqual(ledger.compactionCandidates(TABLE, Date.now()).map((x) => [x.dir, x.naturalDir]), [[c.newDir, '/w/t/dt=1']]);
