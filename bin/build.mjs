@@ -1,8 +1,9 @@
 // The service's TypeScript as plain JavaScript, built by esbuild (the compiler tsx itself uses) and
-// kept under node_modules/.cache, keyed by a hash of src/, of this file and of the project's place:
-// a start whose sources did not change since the last build loads plain JavaScript and pays neither
-// the TypeScript loader nor a build. Two entries share chunks: the CLI (main.mjs) and the task
-// worker (worker.mjs), which every worker thread loads.
+// kept under node_modules/.cache, keyed by a hash of src/, of this file, of package-lock.json (the
+// build holds dt-sql-parser, and esbuild made it) and of the project's place: a start whose sources
+// did not change since the last build loads plain JavaScript and pays neither the TypeScript loader
+// nor a build. Two entries share chunks: the CLI (main.mjs) and the task worker (worker.mjs), which
+// every worker thread loads.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -35,6 +36,8 @@ export function builtWorker() {
 // 5 ms for src/ (1.4 MB) on 2 x AMD EPYC.
 function sourcesKey() {
   const hash = createHash('sha256').update(ROOT).update('\0').update(readFileSync(THIS_FILE));
+  const lock = join(ROOT, 'package-lock.json');
+  if (existsSync(lock)) hash.update(readFileSync(lock));
   const files = readdirSync(SRC, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
     .map((e) => join(e.parentPath ?? e.path, e.name))
