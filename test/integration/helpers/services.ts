@@ -64,7 +64,27 @@ export async function createTopics(topics: { topic: string; partitions: number }
   const admin = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-admin', logLevel: logLevel.NOTHING, retry: { retries: 12, maxRetryTime: 10_000 } }).admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })), waitForLeaders: true });
+    await admin.createTopics({ topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })), waitForLeaders: false });
+    // Waits for the leaders here: kafkajs's own wait retries LEADER_NOT_AVAILABLE only and gives up at
+    // once on "This server does not host this topic-partition", which a broker started a moment ago
+    // answers for topics it has just created (`npm run bench -- --only scale` on a fresh stack, 2026-12-03).
+    const names = topics.map((t) => t.topic);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      let waiting: string[];
+      try {
+        const { topics: described } = await admin.fetchTopicMetadata({ topics: names });
+        waiting = names.filter((name) => {
+          const t = described.find((d) => d.name === name);
+          return !t || t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0);
+        });
+      } catch (e) {
+        waiting = [`${names.length} topics (${(e as Error).message})`];
+      }
+      if (waiting.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`Kafka at ${stack.kafkaBrokers} created ${waiting.slice(0, 5).join(', ')}${waiting.length > 5 ? ` and ${waiting.length - 5} more` : ''} but gave them no leader within 60 s`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   } finally {
     await admin.disconnect();
   }
