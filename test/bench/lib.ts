@@ -101,6 +101,15 @@ export function procStats(pid: number): { rssMb: number; hwmMb: number; cpuS: nu
   return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024, cpuS: ticks / 100, threads: kb('Threads') };
 }
 
+/**
+ * CPU time of the whole guest so far (all processes, every core), in seconds, from /proc/stat's first
+ * line; `stealS`: time the hypervisor gave the guest's cores to others (a busy host).
+ */
+export function hostCpuS(): { busyS: number; stealS: number } {
+  const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+  return { busyS: (user! + nice! + system! + irq! + softirq!) / 100, stealS: steal! / 100 };
+}
+
 /** Samples a process's RSS until stopped; returns the largest sample. */
 export function rssSampler(pid: number, everyMs = 100): { stop(): number } {
   let max = 0;
@@ -164,16 +173,21 @@ export async function producer(): Promise<Producer> {
 
 /** When each produced record was sent: per topic and partition, offset -> send time. */
 export class SendLog {
-  private readonly sent = new Map<string, { base: number; count: number; at: number }[]>();
-  add(topic: string, partition: number, baseOffset: number, count: number, at: number): void {
+  private readonly sent = new Map<string, { base: number; count: number; at: number; ackedAt: number }[]>();
+  /** `at`: when the produce request was started; `ackedAt`: when the broker acknowledged it. */
+  add(topic: string, partition: number, baseOffset: number, count: number, at: number, ackedAt = at): void {
     const key = `${topic}/${partition}`;
     let runs = this.sent.get(key);
     if (!runs) this.sent.set(key, (runs = []));
-    runs.push({ base: baseOffset, count, at });
+    runs.push({ base: baseOffset, count, at, ackedAt });
   }
-  /** Produce-to-visible latency of every record sent in [from, to) that a committed batch covers. */
-  latencies(topicOf: (b: CommittedBatch) => string, batches: CommittedBatch[], from = 0, to = Infinity): { latencies: number[]; unseen: number } {
+  /**
+   * Produce-to-visible latency of every record sent in [from, to) that a committed batch covers, and
+   * the same from the broker's acknowledgement (what the service adds, without the producer's request).
+   */
+  latencies(topicOf: (b: CommittedBatch) => string, batches: CommittedBatch[], from = 0, to = Infinity): { latencies: number[]; afterAck: number[]; unseen: number } {
     const latencies: number[] = [];
+    const afterAck: number[] = [];
     let seen = 0;
     let total = 0;
     const inWindow = (r: { at: number }) => r.at >= from && r.at < to;
@@ -192,11 +206,11 @@ export class SendLog {
         for (let o = r.base; o < r.base + r.count; o++) {
           while (i < bs.length && bs[i]!.last < o) i++;
           const b = bs[i];
-          if (b && b.first <= o) { latencies.push(b.committedAt - r.at); seen++; }
+          if (b && b.first <= o) { latencies.push(b.committedAt - r.at); afterAck.push(b.committedAt - r.ackedAt); seen++; }
         }
       }
     }
-    return { latencies, unseen: total - seen };
+    return { latencies, afterAck, unseen: total - seen };
   }
 }
 
@@ -204,7 +218,8 @@ export class SendLog {
  * Sends `perSecond` records to each topic (round robin over its partitions) until stopped, in 50 ms
  * ticks that catch up with the clock, and logs the send time of every record.
  */
-export function paceProducer(p: Producer, topics: { topic: string; partitions: number }[], perSecond: number, log: SendLog): { stop(): Promise<number> } {
+export function paceProducer(p: Producer, topics: { topic: string; partitions: number }[], perSecond: number, log: SendLog): { stop(): Promise<number>; requestMs(): number[] } {
+  const requestMs: number[] = [];
   let running = true;
   let nextId = 0;
   let sentPerTopic = 0;
@@ -224,10 +239,12 @@ export function paceProducer(p: Producer, topics: { topic: string; partitions: n
         }));
         sentPerTopic += due;
         const meta = await p.sendBatch({ topicMessages, acks: 1 });
+        const ackedAt = Date.now();
+        requestMs.push(ackedAt - at);
         for (const m of meta) {
           const t = topics.find((x) => x.topic === m.topicName)!;
           const count = topicMessages.find((x) => x.topic === t.topic)!.messages.filter((x) => x.partition === m.partition).length;
-          log.add(m.topicName, m.partition, Number(m.baseOffset), count, at);
+          log.add(m.topicName, m.partition, Number(m.baseOffset), count, at, ackedAt);
         }
       }
       await sleep(50);
@@ -242,6 +259,7 @@ export function paceProducer(p: Producer, topics: { topic: string; partitions: n
       if (failure) throw failure;
       return sentPerTopic;
     },
+    requestMs: () => requestMs,
   };
 }
 

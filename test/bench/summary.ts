@@ -134,7 +134,9 @@ export function markdownSummary(all: Record<string, any>): string {
   if (r.scale) {
     for (const st of r.scale.steps) {
       targets.push([`${st.tables} tables × ${r.scale.per_table_msgs_per_s} msg/s: total RSS, CPU, threads, p50 / p99 (CREATEs took ${n(st.create_s)} s)`,
-        st.error ? `did not complete (${st.error.slice(0, 120)}); RSS then ${n(st.total_rss_mb)} MB, ${n(st.threads)} threads` : `${st.total_rss_mb} MB, ${st.cpu_cores} cores, ${n(st.threads)} threads, ${st.p50_ms} / ${st.p99_ms} ms`,
+        st.error ? `did not complete (${st.error.slice(0, 120)}); RSS then ${n(st.total_rss_mb)} MB, ${n(st.threads)} threads` : `${st.total_rss_mb} MB, ${st.cpu_cores} cores, ${n(st.threads)} threads, ${st.p50_ms} / ${st.p99_ms} ms`
+          + (st.p99_after_ack_ms !== undefined ? `; p99 from the broker's ack ${st.p99_after_ack_ms} ms, produce requests p50 / p99 ${st.produce_request_p50_ms} / ${st.produce_request_p99_ms} ms, `
+            + `${st.produced_per_table_s} msg/s per table produced, host ${st.host_cpu_cores} cores busy (steal ${st.host_steal_cores})` : ''),
         `RSS ≤ ${r.scale.target_rss_mb} MB, p99 ≤ ${r.scale.target_p99_ms} ms`, st.within_target]);
     }
     if (r.scale.largest_within_target !== undefined) targets.push([`Density: the most tables of one partition at ${r.scale.per_table_msgs_per_s} msg/s one service held within target${r.scale.kafka_client ? ` (client ${r.scale.kafka_client})` : ''}`,

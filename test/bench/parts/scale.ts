@@ -3,12 +3,20 @@
 // total RSS (largest sample in the window), CPU (cores busy), the service's threads, and the p99 of
 // produce-to-visible. The target (RSS ≤ 2 GB, p99 ≤ period + 2 s) is judged per step; the result names
 // the largest step that met it. A step that fails ends the sweep and is reported with its error.
-import { SendLog, benchName, benchService, committedBatches, createTableSql, createTopicsInGroups, eventually, hive, paceProducer, percentile, procStats, producer, round, rssSampler, sleep, type RunningService } from '../lib.ts';
+import { SendLog, benchName, benchService, committedBatches, createTableSql, createTopicsInGroups, eventually, hive, hostCpuS, paceProducer, percentile, procStats, producer, round, rssSampler, sleep, type RunningService } from '../lib.ts';
 
 export interface ScaleStep {
   tables: number; error?: string; total_rss_mb: number; cpu_cores: number; p50_ms: number; p99_ms: number; records: number; within_target: boolean; create_s: number;
   /** The service's threads (/proc/<pid>/status) at the end of the window: the main thread, its worker threads, libuv's. */
   threads: number;
+  /**
+   * What else the step measured, to tell the service's share of the latency from the host's: p99 from the
+   * broker's acknowledgement of each produce request (not from its start), the produce requests' p50 and
+   * p99, the records per table and second the producer achieved (the target is `per_table_msgs_per_s`),
+   * and the whole guest's CPU in the window (every process: broker, producer, service) and steal.
+   */
+  p99_after_ack_ms?: number; produce_request_p50_ms?: number; produce_request_p99_ms?: number;
+  produced_per_table_s?: number; host_cpu_cores?: number; host_steal_cores?: number;
 }
 export interface Scale {
   steps: ScaleStep[]; tables: number; total_rss_mb: number; p99_ms: number; period_ms: number; per_table_msgs_per_s: number; target_rss_mb: number; target_p99_ms: number;
@@ -49,7 +57,7 @@ export async function scale(opts: { steps: number[]; perSecond: number; periodMs
   const tables: string[] = [];
   const steps: ScaleStep[] = [];
   let totalSent = 0;
-  let pace: { stop(): Promise<number> } | undefined;
+  let pace: ReturnType<typeof paceProducer> | undefined;
   try {
     for (const n of opts.steps) {
       let stage = 'creating topics';
@@ -72,23 +80,32 @@ export async function scale(opts: { steps: number[]; perSecond: number; periodMs
         await sleep(opts.periodMs); // queues drained of what piled up while tables were created
         const pid = service.child.pid!;
         const cpu0 = procStats(pid).cpuS;
+        const host0 = hostCpuS();
+        const requestsBefore = pace.requestMs().length;
         const rss = rssSampler(pid, 500);
         const from = Date.now();
         await sleep(opts.seconds * 1000);
         const to = Date.now();
         const end = procStats(pid);
-        const cpuCores = (end.cpuS - cpu0) / ((to - from) / 1000);
+        const windowS = (to - from) / 1000;
+        const cpuCores = (end.cpuS - cpu0) / windowS;
+        const host1 = hostCpuS();
+        const requests = pace.requestMs().slice(requestsBefore).sort((a, b) => a - b);
         const totalRss = rss.stop();
         totalSent += (await pace.stop()) * tables.length;
         pace = undefined;
         await eventually(`the ${n} tables to commit all ${totalSent} records sent`, async () =>
           (committedBatches(service.ledgerPath).reduce((s, b) => s + b.records, 0) >= totalSent ? true : undefined), stepTimeoutMs(n), 500);
-        const { latencies, unseen } = log.latencies((b) => b.tableName, committedBatches(service.ledgerPath), from, to);
+        const { latencies, afterAck, unseen } = log.latencies((b) => b.tableName, committedBatches(service.ledgerPath), from, to);
         if (unseen > 0) throw new Error(`${unseen} records sent in the ${n}-table window are in no committed batch, though the tables committed as many records as were sent`);
         latencies.sort((a, b) => a - b);
+        afterAck.sort((a, b) => a - b);
         const p99 = percentile(latencies, 99);
         steps.push({ tables: n, total_rss_mb: Math.round(totalRss), cpu_cores: round(cpuCores, 2), p50_ms: percentile(latencies, 50), p99_ms: p99,
-          records: latencies.length, within_target: p99 <= opts.periodMs + 2000 && totalRss <= 2048, create_s: round(createS, 1), threads: end.threads });
+          records: latencies.length, within_target: p99 <= opts.periodMs + 2000 && totalRss <= 2048, create_s: round(createS, 1), threads: end.threads,
+          p99_after_ack_ms: percentile(afterAck, 99), produce_request_p50_ms: percentile(requests, 50), produce_request_p99_ms: percentile(requests, 99),
+          produced_per_table_s: round(latencies.length / tables.length / windowS, 1),
+          host_cpu_cores: round((host1.busyS - host0.busyS) / windowS, 2), host_steal_cores: round((host1.stealS - host0.stealS) / windowS, 2) });
       } catch (e) {
         // A step the machine cannot carry is a result too: the steps that ran, and this one's failure
         // with the service's RSS at that moment.
