@@ -5,6 +5,7 @@ import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { Ledger, type StreamRow } from './ledger/ledger.ts';
+import { WriteTurns } from './ledger/write-turns.ts';
 import { adoptCompactedLocation, adoptCompactedPartitions } from './ledger/rebuild.ts';
 import { classifyUpsert } from './lifecycle/classify.ts';
 import { transition } from './lifecycle/states.ts';
@@ -125,10 +126,11 @@ export class Service {
   constructor(private readonly config: ServiceConfig, private readonly log: Logger) {
     this.kafkaClient = config.kafkaClient;
     this.fileSystems = fileSystems(config.hdfs);
-    this.ledger = Ledger.open(config.ledgerPath);
+    const ledgerTurns = WriteTurns.create();
+    this.ledger = Ledger.open(config.ledgerPath, { turns: ledgerTurns });
     this.workers = new WorkerPool({
       threads: config.workerThreads,
-      init: { ledgerPath: config.ledgerPath, metastoreUri: config.metastoreUri, metastoreTimeoutMs: config.metastoreTimeoutMs, heartbeatMs: 1000,
+      init: { ledgerPath: config.ledgerPath, ledgerTurns: ledgerTurns.buffer, metastoreUri: config.metastoreUri, metastoreTimeoutMs: config.metastoreTimeoutMs, heartbeatMs: 1000,
         credentialsProfiles: config.credentialsProfiles, schemaRegistries: config.schemaRegistries ?? {}, kafkaClient: config.kafkaClient, hdfs: config.hdfs },
     });
     this.manages = new RegExp(config.tableFilter);

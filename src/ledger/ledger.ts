@@ -7,6 +7,7 @@ import { dirname, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BatchFile, BatchIntent, PendingBatch } from '../sink/commit.ts';
 import { COMPACTED_ROOT, type Compaction } from '../sink/compact.ts';
+import type { WriteTurns } from './write-turns.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../sql/ledger/', import.meta.url));
 
@@ -67,10 +68,13 @@ export class FencedError extends Error {
 }
 
 export class Ledger {
-  private constructor(private readonly db: Database.Database) {}
+  private constructor(private readonly db: Database.Database, private readonly turns: WriteTurns | undefined) {}
 
-  /** `migrate: false` for task workers: they open the ledger the service has already migrated. */
-  static open(path: string, opts: { migrate?: boolean } = {}): Ledger {
+  /**
+   * `migrate: false` for task workers: they open the ledger the service has already migrated.
+   * `turns`: shared by the service's threads, so that their writes take the lock in the order they asked.
+   */
+  static open(path: string, opts: { migrate?: boolean; turns?: WriteTurns } = {}): Ledger {
     let db: Database.Database;
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -82,7 +86,7 @@ export class Ledger {
     db.pragma('synchronous = FULL'); // a committed batch survives power loss, not just a crash
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
-    const ledger = new Ledger(db);
+    const ledger = new Ledger(db, opts.turns);
     if (opts.migrate !== false) ledger.migrate();
     return ledger;
   }
@@ -96,7 +100,9 @@ export class Ledger {
    * tasks committing side by side that failed tasks 186 times in the scale benchmark.
    */
   private write<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    if (this.db.inTransaction) return this.db.transaction(fn)(); // nested: a savepoint in the turn already held
+    const transaction = this.db.transaction(fn);
+    return this.turns ? this.turns.inTurn(() => transaction.immediate()) : transaction.immediate();
   }
 
   /** Applies sql/ledger/NNN_*.sql files not applied yet, each in its own transaction. */
@@ -159,8 +165,8 @@ export class Ledger {
   }
 
   appendHistory(tableId: number, event: string, detail?: unknown): void {
-    this.db.prepare('INSERT INTO stream_history (table_id, at, event, detail_json, origin) VALUES (?, ?, ?, ?, ?)')
-      .run(tableId, Date.now(), event, detail === undefined ? null : JSON.stringify(detail), this.origin);
+    this.write(() => this.db.prepare('INSERT INTO stream_history (table_id, at, event, detail_json, origin) VALUES (?, ?, ?, ?, ?)')
+      .run(tableId, Date.now(), event, detail === undefined ? null : JSON.stringify(detail), this.origin));
   }
 
   /** Where the events appended now come from (stream_history.origin, migration 005). */
@@ -194,7 +200,7 @@ export class Ledger {
   }
 
   recordError(tableId: number | null, scope: string, message: string): void {
-    this.db.prepare('INSERT INTO errors (table_id, at, scope, message) VALUES (?, ?, ?, ?)').run(tableId, Date.now(), scope, message);
+    this.write(() => { this.db.prepare('INSERT INTO errors (table_id, at, scope, message) VALUES (?, ?, ?, ?)').run(tableId, Date.now(), scope, message); });
   }
 
   recentErrors(tableId: number, limit = 10): { at: number; scope: string; message: string }[] {
@@ -229,7 +235,7 @@ export class Ledger {
   /** Writes a task's state as it changes; fields left out keep their stored value. */
   saveTask(t: { tableId: number; taskId: string; partitions?: readonly number[]; state: TaskRowState; ownerEpoch?: number; attempts?: number; lastError?: string | null; heartbeatAt?: number }): void {
     const now = Date.now();
-    this.db.prepare(`INSERT INTO tasks (table_id, task_id, partitions, state, owner_epoch, attempts, last_error, heartbeat_at, updated_at)
+    this.write(() => this.db.prepare(`INSERT INTO tasks (table_id, task_id, partitions, state, owner_epoch, attempts, last_error, heartbeat_at, updated_at)
       VALUES (@tableId, @taskId, @partitions, @state, @ownerEpoch, COALESCE(@attempts, 0), @lastError, @heartbeatAt, @now)
       ON CONFLICT (table_id, task_id) DO UPDATE SET
         partitions = COALESCE(@partitionsGiven, partitions), state = @state, owner_epoch = COALESCE(@ownerEpoch, owner_epoch),
@@ -237,12 +243,18 @@ export class Ledger {
         heartbeat_at = COALESCE(@heartbeatAt, heartbeat_at), updated_at = @now`)
       .run({ tableId: t.tableId, taskId: t.taskId, partitions: JSON.stringify(t.partitions ?? []), partitionsGiven: t.partitions ? JSON.stringify(t.partitions) : null,
         state: t.state, ownerEpoch: t.ownerEpoch ?? null, attempts: t.attempts ?? null, lastError: t.lastError ?? null,
-        lastErrorGiven: t.lastError === undefined ? 0 : 1, heartbeatAt: t.heartbeatAt ?? null, now });
+        lastErrorGiven: t.lastError === undefined ? 0 : 1, heartbeatAt: t.heartbeatAt ?? null, now }));
   }
 
-  /** Heartbeats are written at most this often per task: the ledger fsyncs every write. */
-  heartbeat(tableId: number, taskId: string, at: number): void {
-    this.db.prepare('UPDATE tasks SET heartbeat_at = ? WHERE table_id = ? AND task_id = ?').run(at, tableId, taskId);
+  /**
+   * Many tasks' heartbeats in one transaction, so one fsync. One write per task held SQLite's write lock
+   * for the whole burst (400 tasks started together beat together): the worker threads' commits waited
+   * behind it past busy_timeout and failed with "database is locked" (scale benchmark, 2026-12-03).
+   */
+  heartbeats(beats: readonly { tableId: number; taskId: string; at: number }[]): void {
+    if (beats.length === 0) return;
+    const update = this.db.prepare('UPDATE tasks SET heartbeat_at = ? WHERE table_id = ? AND task_id = ?');
+    this.write(() => { for (const b of beats) update.run(b.at, b.tableId, b.taskId); });
   }
 
   tasks(tableId: number): TaskRow[] {
@@ -266,8 +278,10 @@ export class Ledger {
   }
 
   setWatcherCursor(eventId: bigint): void {
-    this.db.prepare('INSERT INTO watcher_cursor (id, last_event_id) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET last_event_id = excluded.last_event_id')
-      .run(eventId);
+    this.write(() => {
+      this.db.prepare('INSERT INTO watcher_cursor (id, last_event_id) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET last_event_id = excluded.last_event_id')
+        .run(eventId);
+    });
   }
 
   // ---- offsets, ownership and the batch log (used by src/sink/commit.ts) --------------------

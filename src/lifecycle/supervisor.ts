@@ -115,12 +115,13 @@ export class Supervisor {
   private watchHeartbeats(): void {
     const limit = this.deps.hungTaskMs ?? 30_000;
     const now = Date.now();
+    const due: { tableId: number; taskId: string; at: number }[] = [];
     for (const [tableId, rt] of this.tables) {
       for (const [taskId, t] of rt.tasks) {
         const last = t.handle?.lastHeartbeatAt?.();
         if (t.state !== 'running' || last === undefined) continue;
         if (now - last <= limit) {
-          if (now - t.heartbeatWrittenAt >= HEARTBEAT_WRITE_MS) { t.heartbeatWrittenAt = now; this.deps.ledger.heartbeat(tableId, taskId, last); }
+          if (now - t.heartbeatWrittenAt >= HEARTBEAT_WRITE_MS) { t.heartbeatWrittenAt = now; due.push({ tableId, taskId, at: last }); }
           continue;
         }
         const handle = t.handle!;
@@ -128,6 +129,14 @@ export class Supervisor {
         this.taskFailed(tableId, taskId, { message: `hung: no heartbeat for ${Math.round((now - last) / 1000)} s; killed and replaced`, retriable: true }, 'task-hung');
         void handle.kill?.();
       }
+    }
+    try {
+      this.deps.ledger.heartbeats(due);
+    } catch (e) {
+      // Heartbeats in the ledger are for status views only (the hang watch above reads them from memory):
+      // one that could not be written is written at the next tick.
+      for (const b of due) { const t = this.tables.get(b.tableId)?.tasks.get(b.taskId); if (t) t.heartbeatWrittenAt = 0; }
+      this.deps.log.warn({ err: (e as Error).message, tasks: due.length }, 'could not write task heartbeats to the ledger; trying again in a second');
     }
   }
 

@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { builtWorker } from '../../bin/build.mjs';
 import type { CommitReport, OffsetGapReport } from '../task/task.ts';
 import type { PortablePartition } from '../ledger/ledger.ts';
+import { WriteTurns } from '../ledger/write-turns.ts';
 import type { FromWorker, TaskStart, ToWorker, WorkerInit } from '../task/worker-protocol.ts';
 import type { RunningTask, TaskFailure } from './supervisor.ts';
 
@@ -110,6 +111,7 @@ export class WorkerPool {
       execArgv: [...process.execArgv, '--enable-source-maps'],
       workerData: { ...this.options.init, running } satisfies WorkerInit,
     });
+    const threadId = worker.threadId; // -1 once the thread has ended
     let markReady = () => {};
     const ready = new Promise<void>((resolve) => { markReady = resolve; });
     const thread: Thread = { worker, running: new Int32Array(running), members: new Map(), lastHeartbeat: Date.now(), isolated, gone: false, ready, markReady };
@@ -117,7 +119,10 @@ export class WorkerPool {
     worker.on('message', (m: FromWorker) => this.onMessage(thread, m));
     const lost = (why: string) => { thread.markReady(); return this.lose(thread, { message: why, retriable: true }); };
     worker.once('error', (e) => lost(`its worker thread failed: ${e.message}`));
-    worker.once('exit', (code) => lost(`its worker thread exited with code ${code}`));
+    worker.once('exit', (code) => {
+      WriteTurns.of(this.options.init.ledgerTurns).releaseHeldBy(threadId); // terminated inside a ledger write
+      return lost(`its worker thread exited with code ${code}`);
+    });
     return thread;
   }
 

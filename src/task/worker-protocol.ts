@@ -27,6 +27,8 @@ export interface WorkerInit {
    * the task that most likely blocked it.
    */
   running: SharedArrayBuffer;
+  /** The service's turns at the ledger's write lock (ledger/write-turns.ts). */
+  ledgerTurns: SharedArrayBuffer;
 }
 
 /** One task to run: a table's partitions. */

@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Ledger } from '../ledger/ledger.ts';
+import { WriteTurns } from '../ledger/write-turns.ts';
 import { MetastoreSession } from '../metastore/session.ts';
 import { crashHook } from '../sink/crash-points.ts';
 import type { CommitStep } from '../sink/commit.ts';
@@ -19,7 +20,7 @@ import { schemaRegistries } from '../format/registries.ts';
 const init = workerData as WorkerInit;
 const port = parentPort!;
 const send = (m: FromWorker) => port.postMessage(m);
-const ledger = Ledger.open(init.ledgerPath, { migrate: false });
+const ledger = Ledger.open(init.ledgerPath, { migrate: false, turns: WriteTurns.of(init.ledgerTurns) });
 const metastore = new MetastoreSession(init.metastoreUri, init.metastoreTimeoutMs);
 const running = new Int32Array(init.running);
 const sources = new TaskSources(init.kafkaClient, (key: number) => { running[0] = key; });

@@ -86,3 +86,13 @@ test('history events say where they came from: a metastore notice (every member 
   assert.deepEqual(l.allHistory().map((h) => `${h.event} ${h.origin}`), [
     'created service', 'paused metastore', 'task-failed service', 'altered metastore', 'offset-gap service']);
 });
+
+test('heartbeats of many tasks are written together, each to its own task', () => {
+  const l = ledgerWithStream();
+  l.saveTask({ tableId: 7, taskId: 'task-0', partitions: [0], state: 'running' });
+  l.saveTask({ tableId: 7, taskId: 'task-1', partitions: [1], state: 'running' });
+  l.heartbeats([]);
+  assert.deepEqual(l.tasks(7).map((t) => t.heartbeatAt), [null, null], 'no beats, no change');
+  l.heartbeats([{ tableId: 7, taskId: 'task-0', at: 1000 }, { tableId: 7, taskId: 'task-1', at: 2000 }, { tableId: 7, taskId: 'task-9', at: 3000 }]);
+  assert.deepEqual(l.tasks(7).map((t) => [t.taskId, t.heartbeatAt]), [['task-0', 1000], ['task-1', 2000]], 'a beat of a task the ledger no longer has is dropped');
+});

@@ -41,7 +41,7 @@ function setup() {
     startTask: async (_tableId, _assignment, onFailure) => {
       const s: Started = { token: own.tokenOf(7), stopped: false, fail: onFailure };
       started.push(s);
-      return { async stop() { s.stopped = true; } } satisfies RunningTask;
+      return { async stop() { s.stopped = true; }, lastHeartbeatAt: () => Date.now() } satisfies RunningTask;
     },
     cleanup: async () => undefined,
   });
@@ -94,4 +94,23 @@ test('a table that moves to another member: its tasks stop without committing an
   assert.deepEqual(own.released, [[7, 1]]);
   assert.equal(own.tokenOf(7), undefined);
   await supervisor.stop();
+});
+
+test('a heartbeat the ledger refuses (SQLite busy) is logged and written at a later tick; the service does not die of it', async (t) => {
+  const { ledger, own, supervisor } = setup();
+  t.after(() => supervisor.stop()); // also when an assertion fails: its timers would keep the test running
+  own.owned.add(7);
+  const warnings: string[] = [];
+  (supervisor as unknown as { deps: { log: { warn: (o: unknown, m: string) => void } } }).deps.log.warn = (_o, m) => { warnings.push(m); };
+  const written = ledger.heartbeats.bind(ledger);
+  let refuse = true;
+  ledger.heartbeats = (beats) => { if (refuse && beats.length > 0) throw new Error('database is locked'); written(beats); };
+  supervisor.start();
+  await new Promise((resolve) => setTimeout(resolve, 1_300)); // the hang watch ticks every second
+  assert.deepEqual(ledger.tasks(7).map((t) => t.heartbeatAt !== null), [true], 'the start wrote a heartbeat');
+  const atStart = ledger.tasks(7)[0]!.heartbeatAt;
+  assert.ok(warnings.includes('could not write task heartbeats to the ledger; trying again in a second'), `warnings: ${warnings.join('; ')}`);
+  refuse = false;
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  assert.ok(ledger.tasks(7)[0]!.heartbeatAt! > atStart!, 'written at the next tick');
 });
