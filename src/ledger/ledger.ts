@@ -100,7 +100,7 @@ export class Ledger {
    * tasks committing side by side that failed tasks 186 times in the scale benchmark.
    */
   private write<T>(fn: () => T): T {
-    if (this.db.inTransaction) return this.db.transaction(fn)(); // nested: a savepoint in the turn already held
+    // Nested, a transaction is a savepoint (better-sqlite3), and WriteTurns lets a thread's own turn nest.
     const transaction = this.db.transaction(fn);
     return this.turns ? this.turns.inTurn(() => transaction.immediate()) : transaction.immediate();
   }

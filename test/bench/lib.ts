@@ -175,7 +175,7 @@ export async function producer(): Promise<Producer> {
 export class SendLog {
   private readonly sent = new Map<string, { base: number; count: number; at: number; ackedAt: number }[]>();
   /** `at`: when the produce request was started; `ackedAt`: when the broker acknowledged it. */
-  add(topic: string, partition: number, baseOffset: number, count: number, at: number, ackedAt = at): void {
+  add(topic: string, partition: number, baseOffset: number, count: number, at: number, ackedAt: number): void {
     const key = `${topic}/${partition}`;
     let runs = this.sent.get(key);
     if (!runs) this.sent.set(key, (runs = []));

@@ -56,3 +56,16 @@ test('turns: a turn held by a thread that died is given back, and a nested write
   assert.equal(turns.inTurn(() => turns.inTurn(() => 'nested')), 'nested');
   assert.deepEqual([...cells], [2, 2, 0]);
 });
+
+test('a ledger write that nests another (a state change and its history) takes one turn and does not wait for itself', () => {
+  const turns = WriteTurns.create();
+  const ledger = Ledger.open(':memory:', { turns });
+  ledger.upsertStream({ tableId: 7, dbName: 'default', tableName: 'pv', specJson: '{}', layoutJson: '{}', desiredState: 'running' });
+  const cells = new Int32Array(turns.buffer);
+  const before = [...cells];
+  const t0 = performance.now();
+  ledger.setDesiredState(7, 'paused', 'paused');
+  assert.ok(performance.now() - t0 < 1_000, 'no wait for its own turn');
+  assert.deepEqual(ledger.allHistory().map((h) => h.event), ['created', 'paused']);
+  assert.deepEqual([...cells], [before[0]! + 1, before[1]! + 1, 0], 'one turn for the write and its nested history, none held after');
+});
