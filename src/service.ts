@@ -19,6 +19,7 @@ import { fileSystems, removeDirOfFiles, type FileSystems, type HdfsSettings } fr
 import { stateOf, Supervisor } from './lifecycle/supervisor.ts';
 import { WorkerPool } from './lifecycle/worker-pool.ts';
 import { kafkaAuth, type CredentialsProfiles } from './task/kafka-auth.ts';
+import { topicOffsets } from './task/topic-offsets.ts';
 import type { RegistryProfiles } from './format/registries.ts';
 import type { KafkaClientName } from './task/source.ts';
 import { ClusterOwnership, StandaloneOwnership, type ClusterSettings, type ClusterStatus, type Ownership } from './cluster/ownership.ts';
@@ -527,8 +528,8 @@ export class Service {
     const isNewTable = known.size === 0;
     const start = spec.startOffset;
     const offsets = isNewTable && start.kind === 'timestamp'
-      ? await admin.fetchTopicOffsetsByTimestamp(spec.topic, start.ms)
-      : await admin.fetchTopicOffsets(spec.topic);
+      ? await topicOffsets(spec.topic, () => admin.fetchTopicOffsetsByTimestamp(spec.topic, start.ms))
+      : await topicOffsets(spec.topic, () => admin.fetchTopicOffsets(spec.topic));
     const begin = new Map<number, number>();
     for (const o of offsets as { partition: number; offset: string; low?: string; high?: string }[]) {
       if (known.has(o.partition)) continue;

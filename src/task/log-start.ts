@@ -3,6 +3,7 @@
 // kafkajs's admin serves both Kafka clients: this is one ListOffsets request, not a read path.
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { KafkaAuth } from './kafka-auth.ts';
+import { topicOffsets } from './topic-offsets.ts';
 
 export function logStartProbe(brokers: string[], topic: string, auth: KafkaAuth): (partitions: readonly number[]) => Promise<Map<number, number>> {
   let admin: Promise<Admin> | undefined;
@@ -12,7 +13,8 @@ export function logStartProbe(brokers: string[], topic: string, auth: KafkaAuth)
       await a.connect();
       return a;
     })().catch((e: unknown) => { admin = undefined; throw e; });
-    const offsets = await (await admin).fetchTopicOffsets(topic);
+    const connected = await admin;
+    const offsets = await topicOffsets(topic, () => connected.fetchTopicOffsets(topic));
     return new Map(offsets.filter((o) => partitions.includes(o.partition)).map((o) => [o.partition, Number(o.low)]));
   };
 }
