@@ -22,9 +22,58 @@ let current;
 export async function prebuilt() {
   if (current) return current;
   const dir = join(CACHE, `build-${sourcesKey()}`);
-  if (!existsSync(join(dir, 'main.mjs'))) await build(dir);
+  if (existsSync(join(dir, 'main.mjs'))) markInUse(dir);
+  // Checked again after marking: a pruner that read no mark a moment before may have removed it.
+  if (!existsSync(join(dir, 'main.mjs'))) {
+    await build(dir);
+    markInUse(dir);
+    pruneUnused(CACHE, dir);
+  }
   current = { main: pathToFileURL(join(dir, 'main.mjs')), worker: pathToFileURL(join(dir, 'worker.mjs')) };
   return current;
+}
+
+// A process marks the build it runs from for as long as it lives: a service loads its task worker from
+// that build whenever it starts a thread, hours or days after its own start.
+function markInUse(dir) {
+  const mark = join(dir, `${IN_USE}${process.pid}`);
+  writeFileSync(mark, '');
+  process.once('exit', () => rmSync(mark, { force: true }));
+}
+const IN_USE = '.in-use-';
+
+/**
+ * Removes every build but `keep` that no live process runs from, and staging directories whose
+ * builder died. Called after a new build, so the cache holds about one build per running version
+ * instead of one per change of src/ ever made. A mark left by a killed process names a dead pid.
+ */
+export function pruneUnused(cache, keep) {
+  for (const name of readdirSync(cache)) {
+    if (!name.startsWith('build-')) continue;
+    const dir = join(cache, name);
+    if (dir === keep) continue;
+    const staging = /\.(\d+)\.tmp$/.exec(name);
+    const users = staging ? [Number(staging[1])] : marks(dir);
+    if (users.some(alive)) continue;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function marks(dir) {
+  try {
+    return readdirSync(dir).filter((f) => f.startsWith(IN_USE)).map((f) => Number(f.slice(IN_USE.length)));
+  } catch {
+    return [];
+  }
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM'; // alive, another user's
+  }
 }
 
 /** The task worker of the build this process started from (bin/hive-kafka.mjs made it). */

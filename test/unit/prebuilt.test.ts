@@ -3,7 +3,7 @@
 // project whose two entries print what the build gave them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,9 @@ function scratchProject(): string {
   const root = mkdtempSync(join(tmpdir(), 'prebuilt-'));
   mkdirSync(join(root, 'bin'));
   copyFileSync(join(PROJECT, 'bin', 'build.mjs'), join(root, 'bin', 'build.mjs'));
-  symlinkSync(join(PROJECT, 'node_modules'), join(root, 'node_modules'));
+  // Its own node_modules with only esbuild in it: its build cache is its own, and pruning it leaves ours alone.
+  mkdirSync(join(root, 'node_modules'));
+  symlinkSync(join(PROJECT, 'node_modules', 'esbuild'), join(root, 'node_modules', 'esbuild'));
   mkdirSync(join(root, 'src', 'cli'), { recursive: true });
   mkdirSync(join(root, 'src', 'task'), { recursive: true });
   // Resolved from this source's own place, as src/ledger/ledger.ts finds sql/ledger/.
@@ -36,15 +38,13 @@ await import(built.main.href);`;
   return { ...JSON.parse(first!), ...JSON.parse(second!) };
 }
 
-const builds = (root: string) => readdirSync(join(root, 'node_modules', '.cache', 'hive-kafka')).filter((d) => d.startsWith('build-') && !d.endsWith('.tmp'));
+const builds = (root: string) => readdirSync(cache(root)).filter((d) => d.startsWith('build-') && !d.endsWith('.tmp'));
+
+const cache = (root: string) => join(root, 'node_modules', '.cache', 'hive-kafka');
 
 test('the build is made once per change of src/, reused while src/ stays the same, and sources keep their own import.meta.url', (t) => {
   const root = scratchProject();
-  // The scratch project shares node_modules with this one: its builds sit beside ours, keyed apart by the root.
-  mkdirSync(join(root, 'node_modules', '.cache', 'hive-kafka'), { recursive: true });
-  const before = new Set(builds(root));
-  const made = () => builds(root).filter((d) => !before.has(d));
-  t.after(() => { for (const d of made()) rmSync(join(root, 'node_modules', '.cache', 'hive-kafka', d), { recursive: true, force: true }); });
+  t.after(() => rmSync(root, { recursive: true, force: true }));
 
   const first = run(root);
   assert.equal(first.version, 'one');
@@ -58,5 +58,30 @@ test('the build is made once per change of src/, reused while src/ stays the sam
   assert.equal(changed.version, 'two', 'a changed source is built again, never served stale');
   assert.notEqual(changed.dir, first.dir);
 
-  assert.equal(made().length, 2, `one build per distinct src/: ${made().join(', ')}`);
+  // The processes that ran the first build have ended: the new build removed it.
+  assert.deepEqual(builds(root), [changed.dir.split('/').filter(Boolean).pop()], 'one build left: the one in use');
+});
+
+test('a new build removes only the builds and staging directories no live process uses', (t) => {
+  const root = scratchProject();
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+  t.after(() => live.kill());
+  const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+
+  const old = (name: string, pids: number[]) => {
+    mkdirSync(join(cache(root), name), { recursive: true });
+    writeFileSync(join(cache(root), name, 'main.mjs'), '');
+    for (const pid of pids) writeFileSync(join(cache(root), name, `.in-use-${pid}`), '');
+  };
+  old('build-used', [dead, live.pid!]); // a killed process's mark beside a running one's
+  old('build-killed', [dead]);
+  old('build-unmarked', []);
+  old(`build-staging.${live.pid}.tmp`, []);
+  old(`build-staging.${dead}.tmp`, []);
+
+  const made = run(root);
+  const name = made.dir.split('/').filter(Boolean).pop()!;
+  assert.deepEqual(readdirSync(cache(root)).sort(), [name, 'build-staging.' + live.pid + '.tmp', 'build-used'].sort());
+  assert.deepEqual(readdirSync(join(cache(root), name)).filter((f) => f.startsWith('.in-use-')), [], 'the builder\'s own mark goes when it exits');
 });
