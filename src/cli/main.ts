@@ -16,6 +16,8 @@ program.command('serve')
     const { Service } = await import('../service.ts');
     const { serveHttp } = await import('./http.ts');
     const log = pino({ name: 'hive-kafka' });
+    const { exitOnUnexpected } = await import('./last-resort.ts');
+    exitOnUnexpected(log);
     const service = new Service(config, log);
     const server = await serveHttp(service, config.httpHost, config.httpPort);
     await service.start();
