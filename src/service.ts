@@ -527,9 +527,10 @@ export class Service {
     // A partition added later always starts at its beginning: its records are all new to the table.
     const isNewTable = known.size === 0;
     const start = spec.startOffset;
+    const next = 'the table is tried again at the supervisor\'s next tick';
     const offsets = isNewTable && start.kind === 'timestamp'
-      ? await topicOffsets(spec.topic, () => admin.fetchTopicOffsetsByTimestamp(spec.topic, start.ms))
-      : await topicOffsets(spec.topic, () => admin.fetchTopicOffsets(spec.topic));
+      ? await topicOffsets(spec.topic, next, () => admin.fetchTopicOffsetsByTimestamp(spec.topic, start.ms))
+      : await topicOffsets(spec.topic, next, () => admin.fetchTopicOffsets(spec.topic));
     const begin = new Map<number, number>();
     for (const o of offsets as { partition: number; offset: string; low?: string; high?: string }[]) {
       if (known.has(o.partition)) continue;

@@ -14,7 +14,7 @@ export function logStartProbe(brokers: string[], topic: string, auth: KafkaAuth)
       return a;
     })().catch((e: unknown) => { admin = undefined; throw e; });
     const connected = await admin;
-    const offsets = await topicOffsets(topic, () => connected.fetchTopicOffsets(topic));
+    const offsets = await topicOffsets(topic, 'the task fails and is restarted after its backoff', () => connected.fetchTopicOffsets(topic));
     return new Map(offsets.filter((o) => partitions.includes(o.partition)).map((o) => [o.partition, Number(o.low)]));
   };
 }

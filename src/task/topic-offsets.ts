@@ -6,15 +6,15 @@
 export const LEADERLESS_WAITS_MS = [250, 500, 1000];
 
 export class TopicNotReadyError extends Error {
-  constructor(readonly topic: string, cause: Error) {
+  constructor(readonly topic: string, next: string, cause: Error) {
     super(`Kafka topic "${topic}" has partitions without a leader (a topic created a moment ago, or a broker down): `
-      + `its offsets could not be read after ${LEADERLESS_WAITS_MS.length + 1} tries; the table is tried again at the supervisor's next tick `
-      + `(kafkajs: ${cause.message})`, { cause });
+      + `its offsets could not be read after ${LEADERLESS_WAITS_MS.length + 1} tries; ${next} (kafkajs: ${cause.message})`, { cause });
     this.name = 'TopicNotReadyError';
   }
 }
 
-export async function topicOffsets<T>(topic: string, read: () => Promise<T>, sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))): Promise<T> {
+/** `next` says what the caller does when the topic stays without a leader, for the error's reader. */
+export async function topicOffsets<T>(topic: string, next: string, read: () => Promise<T>, sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await read();
@@ -22,7 +22,7 @@ export async function topicOffsets<T>(topic: string, read: () => Promise<T>, sle
       // kafkajs's own errors (KafkaJS*) are meaningful as they are; only its TypeError is this case.
       if (!(e instanceof TypeError)) throw e;
       const wait = LEADERLESS_WAITS_MS[attempt];
-      if (wait === undefined) throw new TopicNotReadyError(topic, e);
+      if (wait === undefined) throw new TopicNotReadyError(topic, next, e);
       await sleep(wait);
     }
   }

@@ -11,7 +11,7 @@ const offsets = [{ partition: 0, offset: '5', high: '5', low: '0' }];
 test('a topic whose leaders appear after two tries yields its offsets, having waited the first two waits', async () => {
   const waits: number[] = [];
   let calls = 0;
-  const got = await topicOffsets('orders', async () => { if (++calls <= 2) throw leaderless(); return offsets; }, async (ms) => { waits.push(ms); });
+  const got = await topicOffsets('orders', 'the table is tried again at the supervisor\'s next tick', async () => { if (++calls <= 2) throw leaderless(); return offsets; }, async (ms) => { waits.push(ms); });
   assert.deepEqual(got, offsets);
   assert.equal(calls, 3);
   assert.deepEqual(waits, LEADERLESS_WAITS_MS.slice(0, 2));
@@ -19,7 +19,7 @@ test('a topic whose leaders appear after two tries yields its offsets, having wa
 
 test('a topic that stays without leaders fails naming the topic, what it means and what happens next', async () => {
   let calls = 0;
-  const error = await topicOffsets('orders', async () => { calls++; throw leaderless(); }, async () => {}).catch((e: unknown) => e);
+  const error = await topicOffsets('orders', 'the table is tried again at the supervisor\'s next tick', async () => { calls++; throw leaderless(); }, async () => {}).catch((e: unknown) => e);
   assert.ok(error instanceof TopicNotReadyError);
   assert.equal(calls, LEADERLESS_WAITS_MS.length + 1);
   assert.match(error.message, /Kafka topic "orders" has partitions without a leader/);
@@ -30,7 +30,7 @@ test('a topic that stays without leaders fails naming the topic, what it means a
 test('any other error is thrown at once, unchanged', async () => {
   const refused = Object.assign(new Error('This server does not host this topic-partition'), { name: 'KafkaJSProtocolError' });
   let calls = 0;
-  const error = await topicOffsets('orders', async () => { calls++; throw refused; }, async () => { assert.fail('no wait'); }).catch((e: unknown) => e);
+  const error = await topicOffsets('orders', 'the table is tried again at the supervisor\'s next tick', async () => { calls++; throw refused; }, async () => { assert.fail('no wait'); }).catch((e: unknown) => e);
   assert.equal(error, refused);
   assert.equal(calls, 1);
 });
