@@ -115,8 +115,10 @@ start_metastore() {
   render metastore-log4j2.properties "$dir/conf/log4j2.properties"
   local cp; cp=$(classpath hive "$HMS_EXCLUDES")
   # Partition filters arrive Kryo-serialized; Kryo needs these JDK internals opened.
+  # derby.locks.waitTimeout: on a new Derby schema the first CREATE TABLE's notification waits for a lock
+  # its own transaction holds (README "The stack"); Derby's default 60 s timeout is what ends that wait.
   ( cd "$dir" && export METASTORE_CONF_DIR=$dir/conf && start metastore "$HMS_PORT" 180 -- "$JAVA21" "$MARK" -Xmx1g "${OPENS[@]}" \
-      -Dlog4j2.configurationFile="file:$dir/conf/log4j2.properties" -Dderby.stream.error.file="$LOG_DIR/derby.log" \
+      -Dlog4j2.configurationFile="file:$dir/conf/log4j2.properties" -Dderby.stream.error.file="$LOG_DIR/derby.log" -Dderby.locks.waitTimeout=10 \
       -cp "$dir/conf:$cp" org.apache.hadoop.hive.metastore.HiveMetaStore )
 }
 
