@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const PROJECT = fileURLToPath(new URL('../../', import.meta.url));
@@ -38,9 +38,12 @@ await import(built.main.href);`;
   return { ...JSON.parse(first!), ...JSON.parse(second!) };
 }
 
+const cache = (root: string) => join(root, 'node_modules', '.cache', 'hive-kafka');
+
 const builds = (root: string) => readdirSync(cache(root)).filter((d) => d.startsWith('build-') && !d.endsWith('.tmp'));
 
-const cache = (root: string) => join(root, 'node_modules', '.cache', 'hive-kafka');
+/** The build directory's name in the cache, from run()'s answer. */
+const buildName = (built: { dir: string }) => basename(fileURLToPath(built.dir));
 
 test('the build is made once per change of src/, reused while src/ stays the same, and sources keep their own import.meta.url', (t) => {
   const root = scratchProject();
@@ -59,7 +62,7 @@ test('the build is made once per change of src/, reused while src/ stays the sam
   assert.notEqual(changed.dir, first.dir);
 
   // The processes that ran the first build have ended: the new build removed it.
-  assert.deepEqual(builds(root), [changed.dir.split('/').filter(Boolean).pop()], 'one build left: the one in use');
+  assert.deepEqual(builds(root), [buildName(changed)], 'one build left: the one in use');
 });
 
 test('a new build removes only the builds and staging directories no live process uses', (t) => {
@@ -80,8 +83,7 @@ test('a new build removes only the builds and staging directories no live proces
   old(`build-staging.${live.pid}.tmp`, []);
   old(`build-staging.${dead}.tmp`, []);
 
-  const made = run(root);
-  const name = made.dir.split('/').filter(Boolean).pop()!;
+  const name = buildName(run(root));
   assert.deepEqual(readdirSync(cache(root)).sort(), [name, 'build-staging.' + live.pid + '.tmp', 'build-used'].sort());
   assert.deepEqual(readdirSync(join(cache(root), name)).filter((f) => f.startsWith('.in-use-')), [], 'the builder\'s own mark goes when it exits');
 });
