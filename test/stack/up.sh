@@ -117,8 +117,11 @@ start_metastore() {
   # Partition filters arrive Kryo-serialized; Kryo needs these JDK internals opened.
   # derby.locks.waitTimeout: on a new Derby schema the first CREATE TABLE's notification waits for a lock
   # its own transaction holds (README "The stack"); Derby's default 60 s timeout is what ends that wait.
+  # derby.locks.deadlockTimeout: concurrent alter_partition calls on one table deadlock in Derby (each
+  # counts the SDS rows of the table's column descriptor the other just changed); Derby looks for
+  # deadlocks only after this wait, and not at all when it is not below waitTimeout (default 20 s).
   ( cd "$dir" && export METASTORE_CONF_DIR=$dir/conf && start metastore "$HMS_PORT" 180 -- "$JAVA21" "$MARK" -Xmx1g "${OPENS[@]}" \
-      -Dlog4j2.configurationFile="file:$dir/conf/log4j2.properties" -Dderby.stream.error.file="$LOG_DIR/derby.log" -Dderby.locks.waitTimeout=10 \
+      -Dlog4j2.configurationFile="file:$dir/conf/log4j2.properties" -Dderby.stream.error.file="$LOG_DIR/derby.log" -Dderby.locks.waitTimeout=10 -Dderby.locks.deadlockTimeout=1 \
       -cp "$dir/conf:$cp" org.apache.hadoop.hive.metastore.HiveMetaStore )
 }
 
