@@ -457,18 +457,27 @@ export class Service {
   private async publishSystemTables(first: boolean): Promise<void> {
     const tables = this.systemTables!;
     const log = this.log.child({ part: 'system-tables' });
+    const began = Date.now();
+    const ms: Record<string, number> = {};
+    const timed = async <T>(phase: string, work: Promise<T>): Promise<T> => {
+      const from = Date.now();
+      try { return await work; } finally { ms[phase] = Date.now() - from; }
+    };
     try {
       if (first || !this.systemTablesReady) { await tables.ensure(); this.systemTablesReady = true; }
-      await tables.publish(await this.systemSnapshot());
+      const snapshot = await timed('snapshot', this.systemSnapshot());
+      await timed('publish', tables.publish(snapshot));
       // Each instance registers the tables it runs; a dropped table's partition goes, unless its name lives on.
       const all = this.ledger.listStreams({ includeDropped: true });
       const liveNames = new Set(all.filter((s) => s.desiredState !== 'dropped').map((s) => `${s.dbName}.${s.tableName}`));
-      await tables.syncDeadLetterPartitions(
+      await timed('deadLetters', tables.syncDeadLetterPartitions(
         all.filter((s) => this.runsHere(s.tableId)).map((s) => ({ db: s.dbName, table: s.tableName, location: (JSON.parse(s.layoutJson) as StoredLayout).location })),
-        all.filter((s) => s.desiredState === 'dropped' && !liveNames.has(`${s.dbName}.${s.tableName}`)).map((s) => ({ db: s.dbName, table: s.tableName })));
+        all.filter((s) => s.desiredState === 'dropped' && !liveNames.has(`${s.dbName}.${s.tableName}`)).map((s) => ({ db: s.dbName, table: s.tableName }))));
     } catch (error) {
       log.warn({ err: (error as Error).message }, 'system tables not updated this round; retried next round');
     }
+    const took = Date.now() - began;
+    if (took > this.config.systemTables!.periodMs) log.warn({ tookMs: took, phaseMs: ms, periodMs: this.config.systemTables!.periodMs }, 'system tables round took longer than its period: the rows are older than the period says');
   }
 
   private systemTablesReady = false;
