@@ -52,11 +52,20 @@ export function pruneUnused(cache, keep) {
     if (!name.startsWith('build-')) continue;
     const dir = join(cache, name);
     if (dir === keep) continue;
-    const staging = /\.(\d+)\.tmp$/.exec(name);
-    const users = staging ? [Number(staging[1])] : marks(dir);
+    const builder = stagingBuilder(name);
+    const users = builder !== undefined ? [builder] : marks(dir);
     if (users.some(alive)) continue;
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+// A build is written to `<build>.<builder's pid>.tmp` first (build()); pruneUnused reads the pid back.
+function stagingDir(dir) {
+  return `${dir}.${process.pid}.tmp`;
+}
+function stagingBuilder(name) {
+  const m = /\.(\d+)\.tmp$/.exec(name);
+  return m ? Number(m[1]) : undefined;
 }
 
 function marks(dir) {
@@ -111,7 +120,7 @@ async function build(dir) {
   });
   // Written beside the final directory and renamed into place: processes starting side by side
   // (tests) never load a half-written build; one that loses the rename uses the winner's.
-  const staging = `${dir}.${process.pid}.tmp`;
+  const staging = stagingDir(dir);
   rmSync(staging, { recursive: true, force: true });
   for (const file of result.outputFiles) {
     const target = join(staging, relative(dir, file.path));
