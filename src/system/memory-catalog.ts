@@ -10,6 +10,8 @@ export class MemoryCatalog implements SystemCatalog, CatalogCalls {
   readonly calls: string[] = [];
   /** Calls (by name) that fail once each, the next time they are made. */
   readonly failOnce = new Set<string>();
+  /** Runs once, just before the named call: another client's change between two calls of ours. */
+  readonly beforeOnce = new Map<string, () => void>();
   rounds = 0;
 
   /** @param warehouse where a database without a location goes, as the metastore's warehouse dir. */
@@ -22,6 +24,9 @@ export class MemoryCatalog implements SystemCatalog, CatalogCalls {
 
   private call(name: string, target: string): void {
     this.calls.push(`${name} ${target}`);
+    const before = this.beforeOnce.get(name);
+    this.beforeOnce.delete(name);
+    before?.();
     if (this.failOnce.delete(name)) throw new Error(`${name} failed (injected)`);
   }
 
@@ -69,7 +74,8 @@ export class MemoryCatalog implements SystemCatalog, CatalogCalls {
   async setPartitionLocation(db: string, table: string, values: string[], location: string) {
     this.call('setPartitionLocation', `${db}.${table}`);
     const p = (this.partitions.get(`${db}.${table}`) ?? []).find((q) => q.values.join('/') === values.join('/'));
-    if (!p) throw new Error(`NoSuchObjectException: partition ${values.join('/')} of ${db}.${table}`);
+    // What Hive 4.1's metastore answers alter_partition for a missing partition (seen 2026-12-03).
+    if (!p) throw new Error(`InvalidOperationException: alter is not possible: partition values=[${values.join(', ')}]`);
     p.location = location;
   }
 

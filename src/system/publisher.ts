@@ -245,14 +245,29 @@ export class SystemTables {
     } else {
       const version = await this.writeVersion(fs, rootPath, text);
       const location = `${root}/${version}`;
-      if (mine) await c.setPartitionLocation(this.database, table, [this.instance], location);
-      else await c.addPartitions(this.database, table, [{ values: [this.instance], location }]);
+      await this.pointPartitionAt(c, table, mine !== undefined, location);
       const path = posix.join(rootPath, version);
       this.current.set(table, { path, hash });
       this.log.debug({ table: name, instance: this.instance, version }, 'published system table');
       await this.removeOldVersions(fs, rootPath, path, name);
     }
     await this.expireOthers(c, table, partitions, tableRoot);
+  }
+
+  /** Points this instance's partition of `table` at `location`, adding the partition if it is not there. */
+  private async pointPartitionAt(c: CatalogCalls, table: PublishedTable, listed: boolean, location: string): Promise<void> {
+    const values = [this.instance];
+    if (!listed) return c.addPartitions(this.database, table, [{ values, location }]);
+    try {
+      await c.setPartitionLocation(this.database, table, values, location);
+    } catch (error) {
+      // Another instance may have dropped ours as stale since we listed it (our rounds ran longer than its
+      // staleMs); the metastore then answers "alter is not possible", not NoSuchObjectException.
+      if ((await c.getPartitions(this.database, table)).some((p) => p.values[0] === this.instance)) throw error;
+      this.log.warn({ table: `${this.database}.${table}`, instance: this.instance },
+        'this instance\'s partition was dropped by another instance as stale (our rounds took longer than its staleMs); added again');
+      await c.addPartitions(this.database, table, [{ values, location }]);
+    }
   }
 
   /**

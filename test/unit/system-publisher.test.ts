@@ -193,6 +193,36 @@ test('a failed switch throws, leaves the table as it was, and its version is rem
   assert.ok(published.endsWith(versions[0]!));
 });
 
+test('our partition dropped as stale by another instance between our listing and our switch: added again in the same round, with the new version', async (t) => {
+  const dir = await scratch(t);
+  const { catalog, tables, clock } = setup(dir);
+  await tables.publish(snapshot(clock.ms));
+  clock.ms += 11_000; // past refreshMs: streams is written again
+  // Another instance's expireOthers drops our streams partition after our getPartitions listed it.
+  catalog.beforeOnce.set('setPartitionLocation', () => {
+    const parts = catalog.partitions.get('hive_kafka.streams')!;
+    parts.splice(parts.findIndex((p) => p.values[0] === 'me'), 1);
+  });
+  await tables.publish(snapshot(clock.ms));
+  const location = locationOf(catalog, 'streams');
+  const newest = (await versionsIn(rootOf(dir, 'streams'))).at(-1)!;
+  assert.ok(location.endsWith(newest), `streams partition re-added at the new version ${newest}, got ${location}`);
+  assert.ok(catalog.calls.includes('addPartitions hive_kafka.streams'));
+});
+
+test('a switch that fails while our partition is still there fails the round (not taken for a drop)', async (t) => {
+  const dir = await scratch(t);
+  const { catalog, tables, clock } = setup(dir);
+  await tables.publish(snapshot(clock.ms));
+  const published = locationOf(catalog, 'streams');
+  clock.ms += 11_000;
+  catalog.failOnce.add('setPartitionLocation');
+  const adds = catalog.calls.filter((c) => c === 'addPartitions hive_kafka.streams').length;
+  await assert.rejects(tables.publish(snapshot(clock.ms)), /setPartitionLocation failed/);
+  assert.equal(locationOf(catalog, 'streams'), published);
+  assert.equal(catalog.calls.filter((c) => c === 'addPartitions hive_kafka.streams').length, adds);
+});
+
 test('a dropped system table is created again on the next round', async (t) => {
   const dir = await scratch(t);
   const { catalog, tables, clock } = setup(dir);
