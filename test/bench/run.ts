@@ -105,9 +105,13 @@ async function part(name: Part, what: string, run: () => Promise<unknown>): Prom
 
 await part('parquet', `${sizes.parquetRows} rows with each writer`, async () => compareParquetWriters(sizes.parquetRows));
 
+/** Rounds of the headline readers one right after another (parts/throughput.ts alternatedRounds). */
+const ALTERNATED_ROUNDS = 3;
+
 await part('throughput', `${sizes.records} records, 4 partitions`, async () => {
   const { fill } = await import('./parts/fill.ts');
-  const { BARE_CLIENTS, CLIENTS, bareConsumer, bareOf, javaConsumer, serviceIngest, warmHiveServer2 } = await import('./parts/throughput.ts');
+  const { BARE_CLIENTS, CLIENTS, alternatedRounds, bareConsumer, bareOf, javaConsumer, serviceIngest, warmHiveServer2 } = await import('./parts/throughput.ts');
+  const { median } = await import('./lib.ts');
   const filled = await fill(benchName('fill'), 4, sizes.records);
   const warmUpMs = await warmHiveServer2(filled.topic);
   log(`HiveServer2 warmed up (a CREATE and a DROP: ${warmUpMs} ms)`);
@@ -129,6 +133,14 @@ await part('throughput', `${sizes.records} records, 4 partitions`, async () => {
   const mappingRun = await serviceIngest(filled, client, 4, 'file', { label: 'mapping', props: {
     'kafka.mapping': "SELECT id, userid, lower(url) AS url, ts, upper(country) AS country WHERE id >= 0",
   } });
+  const rounds = await alternatedRounds(filled, client, ALTERNATED_ROUNDS, log);
+  const alternated = {
+    rounds,
+    median_vs_bare: median(rounds.map((r) => r.vs_bare)),
+    median_vs_java: median(rounds.map((r) => r.vs_java)),
+    median_hdfs_vs_local: median(rounds.map((r) => r.hdfs_vs_local)),
+    basis: `${ALTERNATED_ROUNDS} rounds of Java, bare kafkajs, the service (${client}, 4 tasks) on the local disk and on HDFS, one right after another; the targets are judged on the medians`,
+  };
   // The headline: the configured client with 4 tasks, against bare kafkajs (the issue's yardstick) and Java.
   const headline = service.find((r) => r.client === client && r.tasks === 4)!;
   const best = service.reduce((a, b) => (b.msgsPerS > a.msgsPerS ? b : a));
@@ -151,9 +163,11 @@ await part('throughput', `${sizes.records} records, 4 partitions`, async () => {
     best: { client: best.client, tasks: best.tasks, msgs_per_s: best.msgsPerS, vs_bare_kafkajs: vsKafkajs(best), vs_bare_same_client: vsSame(best), vs_java: vsJava(best) },
     target_ratio_vs_bare: 0.9,
     target_ratio_vs_java: 0.35,
-    within_target_vs_bare: vsKafkajs(headline) >= 0.9,
-    within_target_vs_java: vsJava(headline) >= 0.35,
+    alternated,
+    within_target_vs_bare: alternated.median_vs_bare >= 0.9,
+    within_target_vs_java: alternated.median_vs_java >= 0.35,
     hdfs, hdfs_vs_local: round(hdfs.msgsPerS / headline.msgsPerS, 2), target_hdfs_vs_local: 0.8,
+    within_target_hdfs_vs_local: alternated.median_hdfs_vs_local >= 0.8,
     formats: {
       avro_fill: avroFilled, avro: avroRun, mapping: mappingRun,
       avro_vs_json: round(avroRun.msgsPerS / headline.msgsPerS, 2), mapping_vs_json: round(mappingRun.msgsPerS / headline.msgsPerS, 2),

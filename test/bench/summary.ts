@@ -89,6 +89,13 @@ export function markdownSummary(all: Record<string, any>): string {
       + `vs bare kafkajs ${t.ratio_vs_bare} (target ≥ ${t.target_ratio_vs_bare}: ${ok(t.ratio_vs_bare >= t.target_ratio_vs_bare)}), `
       + `vs Java ${t.ratio_vs_java} (target ≥ ${t.target_ratio_vs_java ?? 0.35}: ${ok(t.ratio_vs_java >= (t.target_ratio_vs_java ?? 0.35))}), vs bare ${same(headClient)} ${t.ratio_vs_bare_same_client ?? 'n/a'}.`);
     if (t.best) out.push(`Best run of all: ${t.best.client}, ${t.best.tasks} task(s), ${t.best.msgs_per_s.toLocaleString('en')} msg/s, vs bare kafkajs ${t.best.vs_bare_kafkajs}, vs Java ${t.best.vs_java}.`);
+    if (t.alternated) {
+      out.push('', `Alternated rounds (${t.alternated.basis}):`, '');
+      row('round', 'Java msg/s', 'bare kafkajs msg/s', 'service msg/s', 'service on HDFS msg/s', 'vs bare kafkajs', 'vs Java', 'HDFS / local');
+      row('---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
+      (t.alternated.rounds as any[]).forEach((a, i) => row(i + 1, n(a.java_msgs_per_s), n(a.bare_kafkajs_msgs_per_s), n(a.service_msgs_per_s), n(a.hdfs_msgs_per_s), a.vs_bare, a.vs_java, a.hdfs_vs_local));
+      row('median', '', '', '', '', t.alternated.median_vs_bare, t.alternated.median_vs_java, t.alternated.median_hdfs_vs_local);
+    }
     out.push('');
   }
   if (r.memory?.steps) {
@@ -111,8 +118,18 @@ export function markdownSummary(all: Record<string, any>): string {
   if (r.throughput) {
     const t = r.throughput;
     const headClient = t.headline?.client ?? r.client;
-    targets.push([`Throughput, service (${headClient}, 4 tasks) / bare kafkajs`, `${t.ratio_vs_bare}`, `≥ ${t.target_ratio_vs_bare}`, t.ratio_vs_bare >= t.target_ratio_vs_bare]);
-    targets.push([`Throughput, service (${headClient}, 4 tasks) / Java ConsumerPerformance`, `${t.ratio_vs_java}`, `≥ ${t.target_ratio_vs_java ?? 0.35}`, t.ratio_vs_java >= (t.target_ratio_vs_java ?? 0.35)]);
+    const javaTarget = t.target_ratio_vs_java ?? 0.35;
+    const a = t.alternated;
+    if (a) {
+      // Judged on the median of the alternated rounds; the single runs of the table above are shown beside it.
+      const rounds = (key: string) => (a.rounds as any[]).map((x) => x[key]).join(', ');
+      targets.push([`Throughput, service (${headClient}, 4 tasks) / bare kafkajs`, `median ${a.median_vs_bare} of ${rounds('vs_bare')} (single run ${t.ratio_vs_bare})`, `≥ ${t.target_ratio_vs_bare}`, a.median_vs_bare >= t.target_ratio_vs_bare]);
+      targets.push([`Throughput, service (${headClient}, 4 tasks) / Java ConsumerPerformance`, `median ${a.median_vs_java} of ${rounds('vs_java')} (single run ${t.ratio_vs_java})`, `≥ ${javaTarget}`, a.median_vs_java >= javaTarget]);
+      targets.push(['HDFS table / local table, same client and tasks', `median ${a.median_hdfs_vs_local} of ${rounds('hdfs_vs_local')} (single run ${t.hdfs_vs_local})`, `≥ ${t.target_hdfs_vs_local}`, a.median_hdfs_vs_local >= t.target_hdfs_vs_local]);
+    } else {
+      targets.push([`Throughput, service (${headClient}, 4 tasks) / bare kafkajs`, `${t.ratio_vs_bare}`, `≥ ${t.target_ratio_vs_bare}`, t.ratio_vs_bare >= t.target_ratio_vs_bare]);
+      targets.push([`Throughput, service (${headClient}, 4 tasks) / Java ConsumerPerformance`, `${t.ratio_vs_java}`, `≥ ${javaTarget}`, t.ratio_vs_java >= javaTarget]);
+    }
   }
   if (r.freshness) targets.push([`Freshness p50 / p95 / p99 at ${r.freshness.rate_msgs_per_s} msg/s, period ${r.freshness.period_ms} ms`, `${r.freshness.p50_ms} / ${r.freshness.p95_ms} / ${r.freshness.p99_ms} ms`, `p99 ≤ ${r.freshness.target_ms} ms`, r.freshness.within_target]);
   if (r.ddl) {

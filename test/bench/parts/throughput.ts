@@ -41,7 +41,8 @@ function rate(records: number, bytes: number, ms: number): Rate {
   return { msgsPerS: round(records / (ms / 1000)), mbPerS: round(bytes / 2 ** 20 / (ms / 1000), 1), ms: Math.round(ms) };
 }
 
-export async function javaConsumer(filled: Filled): Promise<Rate & { fetchMsgsPerS: number }> {
+/** `group`: a consumer group of its own for each run, since ConsumerPerformance commits its offsets. */
+export async function javaConsumer(filled: Filled, group = `${filled.topic}-java`): Promise<Rate & { fetchMsgsPerS: number }> {
   const config = join(mkdtempSync(join(tmpdir(), 'hive-kafka-bench-')), 'consumer.properties');
   writeFileSync(config, [
     `max.partition.fetch.bytes=${FETCH.maxBytesPerPartition}`, `fetch.max.bytes=${FETCH.maxBytes}`, `fetch.min.bytes=${FETCH.minBytes}`, `fetch.max.wait.ms=${FETCH.maxWaitMs}`,
@@ -49,7 +50,7 @@ export async function javaConsumer(filled: Filled): Promise<Rate & { fetchMsgsPe
   ].join('\n'));
   const out = await kafkaTool('org.apache.kafka.tools.ConsumerPerformance', [
     '--bootstrap-server', brokers.join(','), '--topic', filled.topic, '--messages', String(filled.records),
-    '--group', `${filled.topic}-java`, '--timeout', '120000', '--consumer.config', config,
+    '--group', group, '--timeout', '120000', '--consumer.config', config,
   ]);
   // A CSV header line and one line of values.
   const lines = out.trim().split('\n').filter((l) => l.includes(','));
@@ -69,10 +70,10 @@ export async function bareConsumer(filled: Filled, client: BareClient): Promise<
 }
 
 /** The service ingests the whole topic into a new table; timed from the CREATE to the last publish. */
-/** `variant`: another value format or a mapping, named in the table and the result. */
+/** `variant`: another value format or a mapping, named in the table and the result. `alternatedRound`: which alternated round, named in the table. */
 export async function serviceIngest(filled: Filled, client: Client, tasks: number, fileSystem: 'file' | 'hdfs' = 'file',
-  variant?: { label: string; props: Record<string, string | number> }): Promise<ServiceRun> {
-  const table = benchName('tput', `_${client}_${tasks}${fileSystem === 'hdfs' ? '_hdfs' : ''}${variant ? `_${variant.label}` : ''}`);
+  variant?: { label: string; props: Record<string, string | number> }, alternatedRound?: number): Promise<ServiceRun> {
+  const table = benchName('tput', `_${client}_${tasks}${fileSystem === 'hdfs' ? '_hdfs' : ''}${variant ? `_${variant.label}` : ''}${alternatedRound === undefined ? '' : `_r${alternatedRound}`}`);
   const location = fileSystem === 'hdfs' ? `${stack.hdfs}/hive-kafka-bench/${table}` : undefined;
   const service = await benchService(`^default\\.${table}$`, { HIVE_KAFKA_CLIENT: client });
   const session = await hive();
@@ -99,6 +100,34 @@ export async function serviceIngest(filled: Filled, client: Client, tasks: numbe
     await session.close();
     await service.stop();
   }
+}
+
+/** One alternated round: every reader the headline ratios compare, one right after another. */
+export interface AlternatedRound {
+  java_msgs_per_s: number; bare_kafkajs_msgs_per_s: number; service_msgs_per_s: number; hdfs_msgs_per_s: number;
+  vs_bare: number; vs_java: number; hdfs_vs_local: number;
+}
+
+/**
+ * The headline ratios again, in `rounds` rounds of Java, bare kafkajs, the service on the local disk
+ * and the service on HDFS, one right after another. The part's other runs are minutes apart, and the
+ * bare consumers' speed on this shared host moved twofold between runs of one code: the median of
+ * adjacent pairs follows the code more than one pair taken minutes apart does.
+ */
+export async function alternatedRounds(filled: Filled, client: Client, rounds: number, log: (line: string) => void): Promise<AlternatedRound[]> {
+  const results: AlternatedRound[] = [];
+  for (let i = 1; i <= rounds; i++) {
+    log(`alternated round ${i} of ${rounds}: Java, bare kafkajs, service (${client}, 4 tasks) local, then on HDFS`);
+    const java = await javaConsumer(filled, `${filled.topic}-java-r${i}`);
+    const bare = await bareConsumer(filled, 'kafkajs');
+    const local = await serviceIngest(filled, client, 4, 'file', undefined, i);
+    const hdfs = await serviceIngest(filled, client, 4, 'hdfs', undefined, i);
+    results.push({
+      java_msgs_per_s: java.msgsPerS, bare_kafkajs_msgs_per_s: bare.msgsPerS, service_msgs_per_s: local.msgsPerS, hdfs_msgs_per_s: hdfs.msgsPerS,
+      vs_bare: round(local.msgsPerS / bare.msgsPerS, 2), vs_java: round(local.msgsPerS / java.msgsPerS, 2), hdfs_vs_local: round(hdfs.msgsPerS / local.msgsPerS, 2),
+    });
+  }
+  return results;
 }
 
 /**
