@@ -25,9 +25,9 @@ import type { KafkaClientName } from './task/source.ts';
 import { ClusterOwnership, StandaloneOwnership, type ClusterSettings, type ClusterStatus, type Ownership } from './cluster/ownership.ts';
 import { Compactor } from './lifecycle/compactor.ts';
 import { crashHook } from './sink/crash-points.ts';
-import { lagSeconds, ProducedAt } from './observe/produced-at.ts';
+import { lagSeconds, type ProducedAtAnswer } from './observe/lag-seconds.ts';
+import type { ProducedAt } from './observe/produced-at.ts';
 import { RecordRate } from './observe/record-rate.ts';
-import { platformaticClient } from './task/fetcher.ts';
 import { metastoreCatalog } from './system/catalog.ts';
 import { SystemTables } from './system/publisher.ts';
 import type { SystemSnapshot } from './system/rows.ts';
@@ -117,7 +117,7 @@ export class Service {
   private readonly ownership: Ownership;
   readonly kafkaClient: KafkaClientName;
   /** One lag probe per Kafka connection, as admins. */
-  private readonly probes = new Map<string, ProducedAt>();
+  private readonly probes = new Map<string, Promise<ProducedAt>>();
   private readonly rates = new Map<number, RecordRate>();
   private readonly compactor: Compactor | undefined;
   private readonly systemTables: SystemTables | undefined;
@@ -278,7 +278,7 @@ export class Service {
     await this.workers.close();
     await this.ownership.stop();
     for (const admin of this.admins.values()) await admin.disconnect().catch(() => undefined);
-    for (const probe of this.probes.values()) await probe.close().catch(() => undefined);
+    for (const probe of this.probes.values()) await probe.then((p) => p.close()).catch(() => undefined);
     this.ledger.close();
   }
 
@@ -416,21 +416,24 @@ export class Service {
     const now = Date.now();
     return Promise.all([...this.ledger.nextOffsets(tableId)].sort(([a], [b]) => a - b).map(async ([partition, committed]) => {
       const logEnd = ends.get(partition);
-      let producedAt: Awaited<ReturnType<ProducedAt['at']>>;
+      let producedAt: ProducedAtAnswer;
       if (logEnd !== undefined && committed < logEnd) {
-        producedAt = await this.probe(spec).at(spec.topic, partition, committed).catch(() => undefined);
+        producedAt = await this.probe(spec).then((probe) => probe.at(spec.topic, partition, committed)).catch(() => undefined);
       }
       return { partition, committed, logEnd, lag: logEnd === undefined ? undefined : Math.max(0, logEnd - committed),
         lagSeconds: lagSeconds(now, producedAt, committed, logEnd), lastCommitAt: lastCommits.get(partition) };
     }));
   }
 
-  private probe(spec: StreamSpec): ProducedAt {
+  /** Loaded at the first lag asked for, not at start: @platformatic/kafka compiles its option schemas (ajv) as it loads. */
+  private probe(spec: StreamSpec): Promise<ProducedAt> {
     const key = `${spec.brokers.join(',')} ${spec.credentialsProfile ?? ''} ${spec.readUncommitted}`;
     let probe = this.probes.get(key);
     if (!probe) {
       const auth = kafkaAuth(`topic ${spec.topic}`, spec.credentialsProfile, this.credentialsProfiles);
-      probe = new ProducedAt(platformaticClient({ brokers: spec.brokers, auth, clientOverrides: spec.clientOverrides, readUncommitted: spec.readUncommitted }));
+      probe = Promise.all([import('./observe/produced-at.ts'), import('./task/fetcher.ts')]).then(([{ ProducedAt }, { platformaticClient }]) =>
+        new ProducedAt(platformaticClient({ brokers: spec.brokers, auth, clientOverrides: spec.clientOverrides, readUncommitted: spec.readUncommitted })));
+      probe.catch(() => this.probes.delete(key)); // the next lag asked for tries again
       this.probes.set(key, probe);
     }
     return probe;

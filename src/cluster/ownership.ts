@@ -10,7 +10,7 @@ import type { TableWeight } from './assign.ts';
 import { holdTable, readHolder, releaseTable } from './holder.ts';
 import { lastPublishedOffsets } from '../ledger/rebuild.ts';
 import type { StreamSpec } from '../properties/parse.ts';
-import { Membership, type MembershipView } from './membership.ts';
+import type { Membership, MembershipView } from './membership.ts';
 import { OwnershipLostError, StateLog } from './state-log.ts';
 
 export type AcquireResult = { ok: true; token?: number } | { ok: false; reason: string };
@@ -87,24 +87,27 @@ export class StandaloneOwnership extends OwnershipBase {
 
 export class ClusterOwnership extends OwnershipBase {
   private readonly log: StateLog;
-  private readonly membership: Membership;
+  /** Set by start(): loaded then, since @platformatic/kafka compiles its option schemas (ajv) as it loads and a standalone service never needs it. */
+  private membership?: Membership;
   private readonly acquired = new Map<number, number>();
   /** Tables a task was fenced out of, with the generation: not ours again before a newer one. */
   private readonly lostIn = new Map<number, number>();
 
-  constructor(c: Common, private readonly settings: ClusterSettings, onChange: () => void) {
+  constructor(c: Common, private readonly settings: ClusterSettings, private readonly onChange: () => void) {
     super(c, `cluster:${settings.name}`);
     this.log = new StateLog({ brokers: settings.bootstrap, cluster: settings.name, instanceId: c.instanceId, topic: `hive-kafka.${settings.name}.state`, log: c.log });
-    this.membership = new Membership({
-      brokers: settings.bootstrap, cluster: settings.name, instanceId: c.instanceId, sessionTimeoutMs: settings.sessionTimeoutMs, log: c.log,
-      owned: () => [...this.acquired.keys()],
-      tables: () => this.tables(),
-      onView: (view) => { if (!view) this.dropAll(); else this.claimAhead(view); onChange(); },
-    });
   }
 
   async start(): Promise<void> {
     await this.log.start();
+    const { Membership } = await import('./membership.ts');
+    const { settings, c } = this;
+    this.membership = new Membership({
+      brokers: settings.bootstrap, cluster: settings.name, instanceId: c.instanceId, sessionTimeoutMs: settings.sessionTimeoutMs, log: c.log,
+      owned: () => [...this.acquired.keys()],
+      tables: () => this.tables(),
+      onView: (view) => { if (!view) this.dropAll(); else this.claimAhead(view); this.onChange(); },
+    });
     await this.membership.start();
   }
 
@@ -113,7 +116,7 @@ export class ClusterOwnership extends OwnershipBase {
   }
 
   owns(tableId: number): boolean {
-    const view = this.membership.current();
+    const view = this.membership?.current();
     if (!view || (!view.alone && !view.tables.has(tableId))) return false;
     const lost = this.lostIn.get(tableId);
     return lost === undefined || view.generation > lost;
@@ -139,7 +142,7 @@ export class ClusterOwnership extends OwnershipBase {
   }
 
   private async claim(tableId: number): Promise<AcquireResult> {
-    const view = this.membership.current();
+    const view = this.membership?.current();
     if (!view) return { ok: false, reason: 'this instance is not a member of its cluster group right now' };
     const held = this.acquired.get(tableId);
     if (held !== undefined) return { ok: true, token: held };
@@ -178,7 +181,7 @@ export class ClusterOwnership extends OwnershipBase {
 
   lost(tableId: number, token: number | undefined): void {
     if (this.acquired.get(tableId) !== token) return;
-    this.lostIn.set(tableId, this.membership.current()?.generation ?? 0);
+    this.lostIn.set(tableId, this.membership?.current()?.generation ?? 0);
     this.acquired.delete(tableId);
     void this.log.release(tableId);
   }
@@ -188,7 +191,7 @@ export class ClusterOwnership extends OwnershipBase {
   }
 
   status(): ClusterStatus {
-    const view: MembershipView | undefined = this.membership.current();
+    const view: MembershipView | undefined = this.membership?.current();
     const owners = new Map([...this.log.owners()].map(([id, c]) => [id, c.owner]));
     for (const id of this.acquired.keys()) owners.set(id, this.c.instanceId);
     return { cluster: this.settings.name, instanceId: this.c.instanceId, generation: view?.generation, members: view?.members.map((m) => m.instanceId) ?? [], owners };
@@ -196,7 +199,7 @@ export class ClusterOwnership extends OwnershipBase {
 
   /** After the supervisor committed and stopped every table: leave first, so the others rebalance now. */
   async stop(): Promise<void> {
-    await this.membership.stop();
+    await this.membership?.stop();
     this.c.log.info('left the cluster group');
     await this.log.stop();
   }

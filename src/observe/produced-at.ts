@@ -5,6 +5,7 @@
 import type { FetchClient, TopicLayout } from '../task/fetcher.ts';
 import type { FetchRequestTopic, RawFetchPartition, RawFetchResponse } from '../task/raw-fetch.ts';
 import { decodeCommittedRecords } from '../task/record-batches.ts';
+import { NOTHING_READABLE, type ProducedAtAnswer } from './lag-seconds.ts';
 
 /** Enough for a few small batches; the broker still sends a larger first batch whole. */
 const PARTITION_MAX_BYTES = 64 << 10;
@@ -12,16 +13,6 @@ const PARTITION_MAX_BYTES = 64 << 10;
 const MAX_ROUNDS = 4;
 /** Leaders move rarely; a partition error code or a failed request drops the layout sooner. */
 const LAYOUT_TTL_MS = 60_000;
-
-/** Nothing a reader can read at or after the offset: only transaction markers or aborted records up to the readable end. */
-export const NOTHING_READABLE = 'nothing-readable';
-
-/**
- * A record's timestamp in ms; NOTHING_READABLE; or undefined when the time cannot be told: an empty
- * answer below the readable end, a partition error code (OFFSET_OUT_OF_RANGE...), or more than
- * MAX_ROUNDS fetches of markers and aborted records.
- */
-export type ProducedAtAnswer = number | typeof NOTHING_READABLE | undefined;
 
 interface Question {
   topic: string;
@@ -182,18 +173,6 @@ export class ProducedAt {
   private forgetTopic(topic: string): void {
     for (const key of this.answers.keys()) if (key.startsWith(`${topic}\0`)) this.answers.delete(key);
   }
-}
-
-/**
- * Seconds since the oldest unread record was produced: 0 when the committed offset reached the log end
- * or nothing readable is left; undefined when the log end or the record's time is unknown. A producer
- * clock ahead of ours would give a negative lag: 0 instead.
- */
-export function lagSeconds(nowMs: number, producedAtMs: ProducedAtAnswer, committed: number, logEnd: number | undefined): number | undefined {
-  if (logEnd === undefined) return undefined;
-  if (committed >= logEnd || producedAtMs === NOTHING_READABLE) return 0;
-  if (producedAtMs === undefined) return undefined;
-  return Math.max(0, (nowMs - producedAtMs) / 1000);
 }
 
 function partitionKey(topic: string, partition: number): string {

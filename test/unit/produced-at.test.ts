@@ -7,7 +7,8 @@ import type { RecordsBatch } from '@platformatic/kafka';
 import type { FetchRequestTopic, RawFetchResponse } from '../../src/task/raw-fetch.ts';
 import { encodeBatches } from './helpers/record-batches.ts';
 import { UnknownTopicError, type FetchClient, type TopicLayout } from '../../src/task/fetcher.ts';
-import { lagSeconds, NOTHING_READABLE, ProducedAt } from '../../src/observe/produced-at.ts';
+import { ProducedAt } from '../../src/observe/produced-at.ts';
+import { lagSeconds, NOTHING_READABLE } from '../../src/observe/lag-seconds.ts';
 
 const LOG_APPEND_TIME = 0x08;
 const TRANSACTIONAL = 0x10;
