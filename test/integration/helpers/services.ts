@@ -56,15 +56,15 @@ export async function requireStack(): Promise<void> {
   await requireHdfs();
 }
 
-/** Creates a topic on the stack's broker and waits for its partition leaders. */
-export async function createTopics(topics: { topic: string; partitions: number }[]): Promise<void> {
+/** Creates a topic on the stack's broker and waits for its partition leaders. `config`: topic-level settings (retention.ms...). */
+export async function createTopics(topics: { topic: string; partitions: number; config?: Record<string, string> }[]): Promise<void> {
   const { Kafka, logLevel } = await import('kafkajs');
   // More retries than kafkajs's default 5: the bench's 200-table step failed on 2 cores with "This server
   // does not host this topic-partition" (2026-12-02), from this wait for leaders or from its producer.
   const admin = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-admin', logLevel: logLevel.NOTHING, retry: { retries: 12, maxRetryTime: 10_000 } }).admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })), waitForLeaders: false });
+    await admin.createTopics({ topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1, configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })) })), waitForLeaders: false });
     // Waits for the leaders here: kafkajs's own wait retries LEADER_NOT_AVAILABLE only and gives up at
     // once on "This server does not host this topic-partition", which a broker started a moment ago
     // answers for topics it has just created (`npm run bench -- --only scale` on a fresh stack, 2026-12-03).
