@@ -214,6 +214,18 @@ class Registration implements FetcherSource {
     this.deliveries.add(delivery);
   }
 
+  /** The slot's next offsets were deleted: it goes on from the log start once its task has heard of it. */
+  async logStartMoved(slot: Slot, logStart: bigint): Promise<void> {
+    slot.next = logStart;
+    slot.failures = 0;
+    if (!this.running || !this.o.onLogStartMoved) return;
+    const told: Promise<void> = this.o.onLogStartMoved(slot.partition, Number(logStart))
+      .catch((e: unknown) => this.crash(e instanceof Error ? e : new Error(String(e))))
+      .finally(() => { this.deliveries.delete(told); });
+    this.deliveries.add(told);
+    await told;
+  }
+
   /** Fails this registration alone: nothing more is fetched for it; its task is told once. */
   crash(error: Error): void {
     if (!this.running) return;
@@ -428,8 +440,7 @@ export class SharedFetcher {
         this.client.listOffsets(owner.topic, [partition], 'latest'),
       ])).map((offsets) => offsets.get(partition));
       if (start !== undefined && slot.next < start) {
-        slot.next = start;
-        slot.failures = 0;
+        await owner.logStartMoved(slot, start);
       } else if (end !== undefined && slot.next > end) {
         owner.crash(new Error(`partition ${partition} of ${owner.topic}: the next offset ${slot.next} is beyond the log end ${end}; was the topic recreated? (OFFSET_OUT_OF_RANGE)`));
       } else {

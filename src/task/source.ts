@@ -27,6 +27,13 @@ export interface SourceOptions {
   startOffsets: ReadonlyMap<number, number>;
   /** Awaited: nothing more is fetched until it resolves (backpressure while a batch commits). */
   onRecords(partition: number, records: SourceRecord[]): Promise<void>;
+  /**
+   * The partition's next offsets were deleted (retention, DeleteRecords) and the source moves on to
+   * the log start. Awaited before the partition is fetched again, so the task records the gap (or
+   * stops at it) at once, even when no record follows. Only the shared fetch loop calls it; the
+   * per-task clients move on silently, and the task sees the gap at the next record.
+   */
+  onLogStartMoved?(partition: number, logStart: number): Promise<void>;
   /** The source gave up (broker or connection failure after its retries); the supervisor restarts the task. */
   onCrash(error: Error): void;
 }

@@ -145,6 +145,7 @@ export class IngestionTask {
       auth: plan.auth,
       startOffsets: new Map(plan.partitions.map((p) => [p, next.get(p) ?? 0])),
       onRecords: (p, records) => this.append(p, records),
+      onLogStartMoved: (p, logStart) => this.logStartMoved(p, logStart),
       onCrash: (e) => this.fail(e),
     });
     await this.source.start();
@@ -185,6 +186,12 @@ export class IngestionTask {
       throw this.fail(new OffsetGapError(plan.table, plan.spec.topic, partition, gap.from, gap.to));
     }
     this.expected.set(partition, logStart);
+  }
+
+  /** Offsets this task had not read yet were deleted: recorded (or stopped at) now, not at the next record. */
+  private async logStartMoved(partition: number, logStart: number): Promise<void> {
+    if (this.failed || this.held.has(partition)) return;
+    await this.checkGap(partition, logStart);
   }
 
   private async append(partition: number, records: SourceRecord[]): Promise<void> {

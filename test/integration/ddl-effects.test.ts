@@ -14,13 +14,13 @@ import { eventually, startService, type RunningService } from './helpers/service
 const suffix = randomUUID().slice(0, 8);
 const kafka = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-ddl-effects', logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
-const tables = { gapFail: `gap_fail_${suffix}`, gapSkip: `gap_skip_${suffix}`, grow: `grow_${suffix}` };
-const topics = { gapFail: `gap-fail-${suffix}`, gapSkip: `gap-skip-${suffix}`, grow: `grow-${suffix}` };
+const tables = { gapFail: `gap_fail_${suffix}`, gapSkip: `gap_skip_${suffix}`, gapRunning: `gap_running_${suffix}`, grow: `grow_${suffix}` };
+const topics = { gapFail: `gap-fail-${suffix}`, gapSkip: `gap-skip-${suffix}`, gapRunning: `gap-running-${suffix}`, grow: `grow-${suffix}` };
 let service: RunningService;
 
 before(async () => {
   await requireStack();
-  await createTopics([{ topic: topics.gapFail, partitions: 1 }, { topic: topics.gapSkip, partitions: 1 }, { topic: topics.grow, partitions: 1 }]);
+  await createTopics(Object.values(topics).map((topic) => ({ topic, partitions: 1 })));
   await admin.connect();
   service = await startService({ tables: suffix });
 });
@@ -105,6 +105,34 @@ test('offset gap under skip: the table goes on, the gap is in status, history an
   const text = await cli(['history', `default.${tables.gapSkip}`]);
   for (const e of events) assert.match(text, new RegExp(`default\\.${tables.gapSkip}\\s+id=\\d+\\s+${e}\\b`), `history text shows ${e}`);
   assert.match(text, /offset-gap.*partition=0.*from=100.*to=149/);
+});
+
+test('offsets deleted ahead of a running table, with no record after them: it stops at the gap at once, not at the next record', async () => {
+  await create(tables.gapRunning, topics.gapRunning);
+  await produce(topics.gapRunning, range(0, 100));
+  await committed(tables.gapRunning, 100);
+  // An open transaction holds the table (read_committed) at offset 100 while 49 more records follow it;
+  // then Kafka deletes up to 150, the log end: the table had not read them, and nothing comes after.
+  const producer = kafka.producer({ transactionalId: `it-gap-running-${suffix}`, idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const txn = await producer.transaction();
+  try {
+    await txn.send({ topic: topics.gapRunning, messages: [{ value: JSON.stringify({ id: 100 }) }] });
+    await produce(topics.gapRunning, range(101, 150));
+    await admin.fetchTopicMetadata({ topics: [topics.gapRunning] });
+    await admin.deleteTopicRecords({ topic: topics.gapRunning, partitions: [{ partition: 0, offset: '150' }] });
+    const failed = await eventually('the running table failed on the gap', async () => {
+      const t = await statusOf(tables.gapRunning);
+      return t?.state === 'failed' ? t : undefined;
+    }, 30_000, 300);
+    assert.match(failed.failure!, new RegExp(`offsets 100\\.\\.149 of ${topics.gapRunning}/0 \\(50 offsets\\)`));
+    assert.deepEqual(failed.gaps.map((g) => [g.partition, g.from, g.to, g.policy]), [[0, 100, 149, 'fail']]);
+    assert.equal(failed.partitions[0]?.committed, 100);
+  } finally {
+    await txn.abort().catch(() => undefined);
+    await producer.disconnect();
+  }
+  assert.equal(await counts(tables.gapRunning), '100\t100');
 });
 
 test('partitions added to a running topic: their records are in Hive within 15 s, from their first offset', async () => {

@@ -149,6 +149,7 @@ interface Reader {
 
 function reader(register: (o: SourceOptions) => FetcherSource, topic: string, partitions: number[], opts: {
   from?: number; onRecords?: (partition: number, records: SourceRecord[]) => Promise<void>; readUncommitted?: boolean;
+  onLogStartMoved?: (partition: number, logStart: number) => Promise<void>;
 } = {}): Reader {
   const r: Reader = { received: new Map(), crashes: [], calls: 0 } as unknown as Reader;
   r.source = register({
@@ -159,6 +160,7 @@ function reader(register: (o: SourceOptions) => FetcherSource, topic: string, pa
       r.received.set(partition, [...(r.received.get(partition) ?? []), ...records.map((x) => x.value!.toString())]);
       await opts.onRecords?.(partition, records);
     },
+    ...(opts.onLogStartMoved ? { onLogStartMoved: opts.onLogStartMoved } : {}),
     onCrash: (e) => { r.crashes.push(e); },
   });
   return r;
@@ -296,6 +298,38 @@ test('OFFSET_OUT_OF_RANGE beyond the log end fails that registration alone; belo
   assert.deepEqual([deleted.crashes, plain.crashes], [[], []]);
   assert.deepEqual(await deleted.source.logStartOffsets([0]), new Map([[0, 6]]));
   await fetcher.close();
+});
+
+test('deleted offsets a registration had not read: its task hears of the new log start before the partition is fetched again, with no record after them', async () => {
+  const twin = new KafkaTwin();
+  twin.addTopic('emptied', 1);
+  twin.addTopic('failing', 1);
+  for (let i = 0; i < 10; i++) { twin.produce('emptied', 0, [`e${i}`]); twin.produce('failing', 0, [`f${i}`]); }
+  twin.deleteRecordsBefore('emptied', 0, 10n); // retention took every record: none follows the gap
+  twin.deleteRecordsBefore('failing', 0, 4n);
+  const { fetcher } = fetcherOn(twin);
+  const told: [number, number][] = [];
+  const hearing = gate();
+  const emptied = reader((o) => fetcher.source(o), 'emptied', [0], { from: 3, onLogStartMoved: async (p, start) => { told.push([p, start]); await hearing.wait(); } });
+  const failing = reader((o) => fetcher.source(o), 'failing', [0], { from: 1, onLogStartMoved: async () => { throw new Error('gap under fail'); } });
+  await Promise.all([emptied.source.start(), failing.source.start()]);
+  try {
+    await until('the task told', () => told.length === 1 && failing.crashes.length === 1);
+    assert.deepEqual(told, [[0, 10]]);
+    assert.match(failing.crashes[0]!.message, /gap under fail/, 'a task that stops at the gap fails its registration');
+    const requestsWhileHearing = twin.requests.length;
+    await sleep(50);
+    assert.ok(!twin.requests.slice(requestsWhileHearing).some((r) => r.partitions.includes('emptied:0@10')), 'not fetched while the task has not heard');
+    hearing.release();
+    twin.produce('emptied', 0, ['e10']);
+    await until('the next record read from the log start', () => emptied.received.get(0)?.length === 1);
+    assert.deepEqual(emptied.received.get(0), ['e10']);
+    assert.equal(failing.received.size, 0, 'nothing delivered after a failed hearing');
+    assert.deepEqual(emptied.crashes, []);
+  } finally {
+    hearing.release(); // a failed assertion must not leave the fetcher open
+    await fetcher.close();
+  }
 });
 
 test('a request that fails as a whole is retried with backoff, then fails the registrations on that leader only', async () => {
