@@ -4,12 +4,13 @@
 // - 'kafkajs' or 'platformatic': a client of its own per task (source-kafkajs.ts, source-platformatic.ts).
 // Every hand-over of records first marks the task as the one the thread runs, for the hang watch.
 import { FetcherRegistry } from './fetcher.ts';
-import { logStartProbe } from './log-start.ts';
+import { LogStartProbes } from './log-start.ts';
 import type { TaskSourcing } from './runtime.ts';
 import { openSource, type KafkaClientName } from './source.ts';
 
 export class TaskSources {
   private readonly shared: FetcherRegistry | undefined;
+  private readonly probes = new LogStartProbes();
 
   constructor(private readonly client: KafkaClientName, private readonly enter: (taskKey: number) => void) {
     this.shared = client === 'shared' ? new FetcherRegistry() : undefined;
@@ -25,7 +26,7 @@ export class TaskSources {
       },
       logStartOffsets: (connection, topic) => (shared
         ? (partitions) => shared.logStartOffsets(connection, topic, partitions)
-        : logStartProbe(connection.brokers, topic, connection.auth)),
+        : (partitions) => this.probes.offsets(connection, topic, partitions)),
     };
   }
 }

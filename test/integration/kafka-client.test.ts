@@ -3,10 +3,12 @@
 // restart on the same ledger; then Hive and DuckDB see every id exactly once. Transactions of one
 // transactional producer (committed, aborted twice in a row: the case @platformatic/kafka 1.35's own
 // read_committed filter lets through) are in the same topic; no aborted record may reach the table,
-// and a second table with kafka.read_uncommited=true gets all of them.
+// and a second table with kafka.read_uncommited=true gets all of them. Restarting a table's task again
+// and again leaves no Kafka connection behind.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { createTopics, requireStack, stack } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
@@ -19,6 +21,8 @@ const suffix = randomUUID().slice(0, 8);
 const topic = `client-${suffix}`;
 const table = `client_${suffix}`;
 const uncommittedTable = `client_uncommitted_${suffix}`;
+const restartedTopic = `client-restarted-${suffix}`;
+const restartedTable = `client_restarted_${suffix}`;
 const PARTITIONS = 4;
 const PLAIN = 20_000;
 const COMMITTED_BASE = 500_000; // ids of records in committed transactions
@@ -55,7 +59,7 @@ const committedSum = async () => (await tableStatus())?.partitions.reduce((n, p)
 
 before(async () => {
   await requireStack();
-  await createTopics([{ topic, partitions: PARTITIONS }]);
+  await createTopics([{ topic, partitions: PARTITIONS }, { topic: restartedTopic, partitions: 1 }]);
   producer = kafka.producer();
   await producer.connect();
   txProducer = kafka.producer({ transactionalId: `it-client-${suffix}`, idempotent: true, maxInFlightRequests: 1 });
@@ -64,7 +68,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const t of [table, uncommittedTable]) await runBeeline(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+  for (const t of [table, uncommittedTable, restartedTable]) await runBeeline(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
   await service?.stop();
   await producer?.disconnect();
   await txProducer?.disconnect();
@@ -146,4 +150,52 @@ test('platformatic client with kafka.read_uncommited=true ingests the aborted re
   const expected = PLAIN + (nextCommitted - COMMITTED_BASE) + (nextAborted - ABORTED_BASE);
   const hive = (await runBeeline(`SELECT count(*), count(DISTINCT id), sum(CASE WHEN id >= ${ABORTED_BASE} THEN 1 ELSE 0 END) FROM ${uncommittedTable}`)).trim();
   assert.equal(hive, `${expected}\t${expected}\t${nextAborted - ABORTED_BASE}`);
+});
+
+/** The process's established TCP connections to the broker's port (its sockets in /proc, matched by inode). */
+function brokerConnections(pid: number): number {
+  const port = Number(stack.kafkaBrokers.split(',')[0]!.split(':')[1]);
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try { const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`)); if (m) inodes.add(m[1]!); } catch { /* closed meanwhile */ }
+  }
+  let n = 0;
+  for (const file of ['tcp', 'tcp6']) {
+    for (const line of readFileSync(`/proc/${pid}/net/${file}`, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && f[3] === '01' && parseInt(f[2]!.split(':')[1]!, 16) === port && inodes.has(f[9]!)) n++;
+    }
+  }
+  return n;
+}
+
+test('platformatic client: a task restarted five times (ALTER of a batch-boundary property) leaves no Kafka connection behind', async () => {
+  const restarted = kafka.producer();
+  await restarted.connect();
+  try {
+    let sent = 0;
+    const produceAndCommit = async (what: string) => {
+      await restarted.send({ topic: restartedTopic, messages: Array.from({ length: 10 }, () => ({ value: JSON.stringify({ id: sent++ }) })) });
+      await eventually(what, async () => ((await tableStatus(restartedTable))?.partitions[0]?.committed === sent ? true : undefined), 60_000, 200);
+    };
+    await runBeeline(`CREATE TABLE ${restartedTable} (id BIGINT)
+      STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler'
+      TBLPROPERTIES ('kafka.topic'='${restartedTopic}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.max.batch.period.ms'='200')`);
+    await produceAndCommit('the first records committed');
+    const pid = service!.child.pid!;
+    const before = brokerConnections(pid);
+    const epoch = async () => (await tableStatus(restartedTable))?.tasks[0]?.ownerEpoch ?? 0;
+    for (let i = 1; i <= 5; i++) {
+      const was = await epoch();
+      await runBeeline(`ALTER TABLE ${restartedTable} SET TBLPROPERTIES ('kafka.batch.maxSize'='${1000 + i}')`);
+      await eventually(`ALTER ${i} restarted the task (a new owner epoch)`, async () => ((await epoch()) > was ? true : undefined), 30_000, 200);
+      await produceAndCommit(`records committed after ALTER ${i}`);
+    }
+    const after = brokerConnections(pid);
+    assert.ok(before > 0, 'the service holds connections to the broker');
+    assert.ok(after <= before, `connections to the broker went from ${before} to ${after} over five restarts of one task`);
+    assert.equal(await runBeeline(`SELECT count(*), count(DISTINCT id) FROM ${restartedTable}`).then((r) => r.trim()), `${sent}\t${sent}`);
+  } finally {
+    await restarted.disconnect();
+  }
 });
