@@ -474,7 +474,7 @@ export class Service {
       const all = this.ledger.listStreams({ includeDropped: true });
       const liveNames = new Set(all.filter((s) => s.desiredState !== 'dropped').map((s) => `${s.dbName}.${s.tableName}`));
       await timed('deadLetters', tables.syncDeadLetterPartitions(
-        all.filter((s) => this.runsHere(s.tableId)).map((s) => ({ db: s.dbName, table: s.tableName, location: (JSON.parse(s.layoutJson) as StoredLayout).location })),
+        all.filter((s) => this.runsHere(s.tableId)).map((s) => ({ tableId: s.tableId, db: s.dbName, table: s.tableName, location: (JSON.parse(s.layoutJson) as StoredLayout).location })),
         all.filter((s) => s.desiredState === 'dropped' && !liveNames.has(`${s.dbName}.${s.tableName}`)).map((s) => ({ db: s.dbName, table: s.tableName }))));
     } catch (error) {
       log.warn({ err: (error as Error).message }, 'system tables not updated this round; retried next round');

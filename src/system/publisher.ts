@@ -55,6 +55,8 @@ export interface SystemTablesOptions {
 
 /** A live stream and its table location as the metastore has it. */
 export interface DeadLetterStream {
+  /** A table dropped and created again under its name and location is another table: its directory is made again. */
+  tableId: number;
   db: string;
   table: string;
   location: string;
@@ -118,6 +120,7 @@ export class SystemTables {
   private readonly current = new Map<PublishedTable, { path: string; hash: string }>();
   private counter = 0;
   /** Dead-letter directories made by this process: one mkdirs per directory, not per round. */
+  /** Dead-letter directories made, by table id and location: those of tables no longer run here are forgotten. */
   private readonly madeDirs = new Set<string>();
 
   constructor(options: SystemTablesOptions) {
@@ -386,11 +389,14 @@ export class SystemTables {
     const table = DEADLETTERS.name;
     // HMS keeps db and table names in lower case; the values are what queries filter on.
     const valuesOf = (s: { db: string; table: string }) => [s.db.toLowerCase(), s.table.toLowerCase()];
-    const wanted = new Map<string, { values: string[]; location: string }>();
+    const wanted = new Map<string, { values: string[]; location: string; made: string }>();
     for (const s of live) {
       const values = valuesOf(s);
-      wanted.set(partitionKey(values), { values, location: `${trimSlash(s.location)}/${DEADLETTER_DIR}` });
+      const location = `${trimSlash(s.location)}/${DEADLETTER_DIR}`;
+      wanted.set(partitionKey(values), { values, location, made: `${s.tableId} ${location}` });
     }
+    const stillMade = new Set([...wanted.values()].map((w) => w.made));
+    for (const made of this.madeDirs) if (!stillMade.has(made)) this.madeDirs.delete(made);
     const unwanted = new Set(gone.map((s) => partitionKey(valuesOf(s))).filter((k) => !wanted.has(k)));
     const errors: unknown[] = [];
     await this.catalog.round(async (c) => {
@@ -400,9 +406,9 @@ export class SystemTables {
         try {
           const { fs, path } = this.fileSystems.for(w.location, `${w.values.join('.')}`);
           // Hive fails a query over a partition whose directory is missing; a task makes it only with its first dead letter.
-          if (!this.madeDirs.has(w.location)) {
+          if (!this.madeDirs.has(w.made)) {
             await fs.mkdirs(path);
-            this.madeDirs.add(w.location);
+            this.madeDirs.add(w.made);
           }
           const have = existing.get(key);
           if (have?.location !== undefined && this.samePlace(have.location, w.location)) continue;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -226,8 +226,8 @@ test('a dropped system table is created again on the next round', async (t) => {
 test('dead-letter partitions follow the streams run here, at <table location>/_hive_kafka_deadletter/records; a dropped one goes; files are never deleted', async (t) => {
   const dir = await scratch(t);
   const { catalog, tables } = setup(dir);
-  const orders = { db: 'Sales', table: 'Orders', location: `file:${dir}/warehouse/sales.db/orders` };
-  const clicks = { db: 'web', table: 'clicks', location: `file:${dir}/warehouse/web.db/clicks/` };
+  const orders = { tableId: 1, db: 'Sales', table: 'Orders', location: `file:${dir}/warehouse/sales.db/orders` };
+  const clicks = { tableId: 2, db: 'web', table: 'clicks', location: `file:${dir}/warehouse/web.db/clicks/` };
   await tables.syncDeadLetterPartitions([orders, clicks]);
   const parts = () => catalog.partitions.get('hive_kafka.deadletters')!.map((p) => `${p.values.join('/')} ${p.location}`).sort();
   assert.deepEqual(parts(), [
@@ -263,11 +263,23 @@ test('dead-letter partitions follow the streams run here, at <table location>/_h
   assert.equal(writes(), again);
 });
 
+test('dead-letter sync: a table dropped (its location purged) and created again at the same place gets its directory made again', async (t) => {
+  const dir = await scratch(t);
+  const { tables } = setup(dir);
+  const records = `${dir}/warehouse/sales.db/orders/_hive_kafka_deadletter/records`;
+  const orders = { tableId: 1, db: 'sales', table: 'orders', location: `file:${dir}/warehouse/sales.db/orders` };
+  await tables.syncDeadLetterPartitions([orders]);
+  assert.ok(existsSync(records));
+  rmSync(`${dir}/warehouse/sales.db/orders`, { recursive: true }); // DROP TABLE of a managed table: its location goes
+  await tables.syncDeadLetterPartitions([{ ...orders, tableId: 7 }]); // CREATE TABLE again, same name and place
+  assert.ok(existsSync(records), 'Hive fails a query over a partition whose directory is missing');
+});
+
 test('dead-letter sync: a stream whose location cannot be served fails alone; the others are synced', async (t) => {
   const dir = await scratch(t);
   const { catalog, tables } = setup(dir);
-  const good = { db: 'a', table: 'b', location: `file:${dir}/a.db/b` };
-  await assert.rejects(tables.syncDeadLetterPartitions([{ db: 'x', table: 'y', location: 's3a://bucket/y' }, good]), /scheme "s3a:"/);
+  const good = { tableId: 1, db: 'a', table: 'b', location: `file:${dir}/a.db/b` };
+  await assert.rejects(tables.syncDeadLetterPartitions([{ tableId: 2, db: 'x', table: 'y', location: 's3a://bucket/y' }, good]), /scheme "s3a:"/);
   assert.deepEqual(catalog.partitions.get('hive_kafka.deadletters')!.map((p) => p.values.join('/')), ['a/b']);
 });
 
