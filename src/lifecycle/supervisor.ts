@@ -153,6 +153,9 @@ export class Supervisor {
         this.deps.log.error({ err: e, tableId }, 'reconcile failed; will retry on the next tick');
         this.deps.ledger.recordError(tableId, 'supervisor', (e as Error).message);
       }
+    }).finally(() => {
+      // Nothing queued after it: the entry goes, or every table ever created would keep one.
+      if (this.queues.get(tableId) === next) this.queues.delete(tableId);
     });
     this.queues.set(tableId, next);
     return next;
@@ -232,6 +235,11 @@ export class Supervisor {
       if (state === 'dropped' || state === 'absent') {
         this.tables.delete(tableId);
         await this.deps.cleanup(tableId);
+        // The claim goes with the table: in a cluster it holds a transactional producer, kept until the
+        // service stopped when a dropped table stayed claimed.
+        const token = this.holding.get(tableId);
+        if (this.holding.delete(tableId)) await this.deps.ownership?.release(tableId, token);
+        this.refusals.delete(tableId);
       }
       return;
     }

@@ -114,3 +114,16 @@ test('a heartbeat the ledger refuses (SQLite busy) is logged and written at a la
   await new Promise((resolve) => setTimeout(resolve, 1_100));
   assert.ok(ledger.tasks(7)[0]!.heartbeatAt! > atStart!, 'written at the next tick');
 });
+
+test('a dropped table gives its claim up at once (in a cluster a claim holds a transactional producer), not at the service stop', async () => {
+  const { ledger, own, started, supervisor } = setup();
+  own.owned.add(7);
+  await supervisor.notify(7);
+  ledger.setDesiredState(7, 'dropped', 'dropped');
+  await supervisor.notify(7);
+  assert.equal(started[0]!.stopped, true);
+  assert.deepEqual(own.released, [[7, 1]], 'released while the table is still assigned here');
+  assert.equal(own.tokenOf(7), undefined);
+  await supervisor.stop();
+  assert.deepEqual(own.released, [[7, 1]], 'not released a second time at stop');
+});
