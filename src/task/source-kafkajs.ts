@@ -60,6 +60,9 @@ export class KafkajsSource implements PartitionSource {
       minBytes: FETCH_SETTINGS.minBytes,
       maxWaitTimeInMs: FETCH_SETTINGS.maxWaitMs,
       ...(Number.isFinite(session) ? { sessionTimeout: session } : {}),
+      // The supervisor restarts a crashed task from the ledger. kafkajs's own restart is scheduled after
+      // the CRASH event that our stop() answers, so it brought back a consumer no one could stop.
+      retry: { retries: 5, restartOnFailure: async () => false },
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, () => {
