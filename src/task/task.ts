@@ -148,7 +148,14 @@ export class IngestionTask {
       onLogStartMoved: (p, logStart) => this.logStartMoved(p, logStart),
       onCrash: (e) => this.fail(e),
     });
-    await this.source.start();
+    try {
+      await this.source.start();
+    } catch (e) {
+      await this.source.stop().catch(() => undefined); // its client may be connected already
+      throw e;
+    }
+    // A source may crash inside its start (a failed group join): no timer for a failed task, which no one would stop.
+    if (this.failed) return;
     const tick = Math.max(50, Math.min(1000, Math.floor(plan.spec.maxBatchPeriodMs / 4)));
     this.timer = setInterval(() => this.flushDue(), tick);
   }
