@@ -109,7 +109,7 @@ export class Service {
   readonly ledger: Ledger;
   readonly supervisor: Supervisor;
   private readonly watcher: NotificationWatcher;
-  private readonly admins = new Map<string, Admin>();
+  private readonly admins = new Map<string, Promise<Admin>>();
   private readonly manages: RegExp;
   private readonly credentialsProfiles: CredentialsProfiles;
   private readonly fileSystems: FileSystems;
@@ -277,7 +277,7 @@ export class Service {
     this.log.info('every table committed and stopped');
     await this.workers.close();
     await this.ownership.stop();
-    for (const admin of this.admins.values()) await admin.disconnect().catch(() => undefined);
+    for (const admin of this.admins.values()) await admin.then((a) => a.disconnect()).catch(() => undefined);
     for (const probe of this.probes.values()) await probe.then((p) => p.close()).catch(() => undefined);
     this.ledger.close();
   }
@@ -388,14 +388,18 @@ export class Service {
 
   // ---- what the supervisor and tasks need from Kafka and the metastore -----------------------
 
-  private async admin(spec: StreamSpec): Promise<Admin> {
+  /** One admin per Kafka connection; the tables reconciled side by side at start wait for the same connect. */
+  private admin(spec: StreamSpec): Promise<Admin> {
     const key = `${spec.brokers.join(',')} ${spec.credentialsProfile ?? ''}`;
     let admin = this.admins.get(key);
     if (!admin) {
       const auth = kafkaAuth(`topic ${spec.topic}`, spec.credentialsProfile, this.credentialsProfiles);
-      admin = new Kafka({ brokers: spec.brokers, clientId: 'hive-kafka-supervisor', logLevel: logLevel.NOTHING, ...auth }).admin();
-      await admin.connect();
-      this.admins.set(key, admin);
+      const client = new Kafka({ brokers: spec.brokers, clientId: 'hive-kafka-supervisor', logLevel: logLevel.NOTHING, ...auth }).admin();
+      const connecting = client.connect().then(() => client);
+      admin = connecting;
+      this.admins.set(key, connecting);
+      // A failed connect is not kept: the next reconcile tries again.
+      connecting.catch(() => { if (this.admins.get(key) === connecting) this.admins.delete(key); });
     }
     return admin;
   }
@@ -561,6 +565,7 @@ export class Service {
    * name). Otherwise only our staging files go.
    */
   private async cleanup(tableId: number): Promise<void> {
+    this.rates.delete(tableId);
     const stream = this.ledger.getStream(tableId);
     if (!stream) return;
     const layout = JSON.parse(stream.layoutJson) as StoredLayout;

@@ -34,7 +34,15 @@ export class Compactor {
   constructor(private readonly deps: CompactorDeps) {}
 
   start(): void {
-    this.timer = setInterval(() => { this.running = this.running.then(() => this.round()); }, this.deps.periodMs);
+    // A round that outlasts the period (a slow HDFS or metastore) is not queued behind: rounds never pile up.
+    let busy = false;
+    this.timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      this.running = this.round()
+        .catch((error: unknown) => this.deps.log.warn({ err: (error as Error).message }, 'compaction round failed; the next round tries again'))
+        .finally(() => { busy = false; });
+    }, this.deps.periodMs);
   }
 
   async stop(): Promise<void> {

@@ -744,3 +744,23 @@ test('a plan the ledger refuses leaves no marked directory behind', async () => 
   assert.deepEqual(readdirSync(join(s.tableDir, '_hive_kafka_compacted')), []);
   assert.deepEqual(s.warnings, []);
 });
+
+test('rounds that outlast the period do not queue up behind each other, and a failed round does not stop the next', async () => {
+  const log = { warn: () => {}, info: () => {}, debug: () => {}, error: () => {} } as unknown as Logger;
+  let rounds = 0;
+  class SlowCompactor extends Compactor {
+    override async round(): Promise<void> {
+      rounds++;
+      await new Promise((r) => setTimeout(r, 100)); // a slow HDFS: ten periods per round
+      if (rounds === 1) throw new Error('metastore unreachable');
+    }
+  }
+  const compactor = new SlowCompactor({ ledger: Ledger.open(':memory:'), fileSystems: fileSystems(), log, runsHere: () => true, graceMs: 0, periodMs: 10,
+    partitionLocation: async () => undefined, setPartitionLocation: async () => {} });
+  compactor.start();
+  await new Promise((r) => setTimeout(r, 450));
+  const started = Date.now();
+  await compactor.stop();
+  assert.ok(rounds >= 2 && rounds <= 5, `${rounds} rounds in 450 ms of 100 ms rounds`);
+  assert.ok(Date.now() - started < 200, 'stop waits for the round running, not for a backlog');
+});
