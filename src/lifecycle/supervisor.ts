@@ -219,10 +219,14 @@ export class Supervisor {
     if (!this.holding.has(tableId) && !this.tables.has(tableId)) return;
     await this.stopTasks(tableId, false);
     this.tables.delete(tableId);
+    await this.releaseClaim(tableId);
+    this.deps.log.info({ tableId }, 'table handed over to another instance');
+  }
+
+  private async releaseClaim(tableId: number): Promise<void> {
     const token = this.holding.get(tableId);
     this.holding.delete(tableId);
     await this.deps.ownership?.release(tableId, token);
-    this.deps.log.info({ tableId }, 'table handed over to another instance');
   }
 
   private async reconcile(tableId: number): Promise<void> {
@@ -237,8 +241,7 @@ export class Supervisor {
         await this.deps.cleanup(tableId);
         // The claim goes with the table: in a cluster it holds a transactional producer, kept until the
         // service stopped when a dropped table stayed claimed.
-        const token = this.holding.get(tableId);
-        if (this.holding.delete(tableId)) await this.deps.ownership?.release(tableId, token);
+        if (this.holding.has(tableId)) await this.releaseClaim(tableId);
         this.refusals.delete(tableId);
       }
       return;

@@ -119,8 +119,7 @@ export class SystemTables {
   /** Per published table: the version directory (path) we know is current, and its content's hash. */
   private readonly current = new Map<PublishedTable, { path: string; hash: string }>();
   private counter = 0;
-  /** Dead-letter directories made by this process: one mkdirs per directory, not per round. */
-  /** Dead-letter directories made, by table id and location: those of tables no longer run here are forgotten. */
+  /** Dead-letter directories made by this process, by table id and location: one mkdirs per directory, not per round; those of tables no longer run here are forgotten. */
   private readonly madeDirs = new Set<string>();
 
   constructor(options: SystemTablesOptions) {
