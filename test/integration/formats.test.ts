@@ -225,7 +225,12 @@ test("the seed's own DDL with kafka.partition.time: records go to the dt partiti
     ${handler}
     TBLPROPERTIES ("kafka.topic" = "${topic}", "kafka.broker.list" = "${stack.kafkaBrokers}", "kafka.batch.maxSize" = "500000",
       "kafka.max.batch.period.ms" = "1000", "kafka.max.num.tasks" = "5", "kafka.read_uncommited" = "true", "kafka.partition.time" = "timestamp")`);
-  await eventually('60 rows', async () => ((await runBeeline(`SELECT count(*) FROM ${table}`).catch(() => '')).trim() === '60' ? true : undefined), 90_000, 1500);
+  // The last answer goes into the timeout's message: a CI run of 1acde94 timed out here with both batches committed.
+  let lastCount = '';
+  await eventually('60 rows', async () => {
+    lastCount = (await runBeeline(`SELECT count(*) FROM ${table}`).catch((e: Error) => `beeline failed: ${e.message.slice(0, 300)}`)).trim();
+    return lastCount === '60' ? true : undefined;
+  }, 90_000, 1500).catch((e: Error) => { throw new Error(`${e.message}; Hive's last answer: ${lastCount}`); });
   assert.deepEqual(await rowsOf(`SELECT dt, count(*) FROM ${table} GROUP BY dt ORDER BY dt`), ['2024-03-01\t30', '2024-03-02\t30']);
   assert.deepEqual(await rowsOf(`SHOW PARTITIONS ${table}`), ['dt=2024-03-01/country=de', 'dt=2024-03-01/country=fr', 'dt=2024-03-02/country=de', 'dt=2024-03-02/country=fr']);
 });
