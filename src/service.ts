@@ -28,6 +28,7 @@ import { crashHook } from './sink/crash-points.ts';
 import { lagSeconds, type ProducedAtAnswer } from './observe/lag-seconds.ts';
 import type { ProducedAt } from './observe/produced-at.ts';
 import { RecordRate } from './observe/record-rate.ts';
+import { forgetGoneTables } from './observe/table-series.ts';
 import { metastoreCatalog } from './system/catalog.ts';
 import { SystemTables } from './system/publisher.ts';
 import type { SystemSnapshot } from './system/rows.ts';
@@ -68,6 +69,8 @@ new Gauge({ name: 'hive_kafka_records_per_second', help: 'Records committed per 
 const compactions = new Counter({ name: 'hive_kafka_compactions_total', help: 'Partition directories compacted (switched to their merged files)', labelNames: ['table'] });
 const compactedFiles = new Counter({ name: 'hive_kafka_compacted_files_total', help: 'Files compactions replaced (input) and wrote (output)', labelNames: ['table', 'side'] });
 const gapOffsets = new Counter({ name: 'hive_kafka_offset_gap_offsets_total', help: 'Offsets Kafka deleted before the table read them (retention, deleteRecords), by kafka.offset.gap.policy', labelNames: ['table', 'partition', 'policy'] });
+/** Every series above that names a table: forgotten when the table is dropped or renamed. */
+const perTableSeries = [rejectedRecords, commits, storedRecords, filteredRecords, recordBytes, filesPublished, commitSeconds, taskFailures, compactions, compactedFiles, gapOffsets];
 
 export interface ServiceConfig {
   metastoreUri: string;
@@ -147,17 +150,19 @@ export class Service {
       partitionCount: (spec) => this.partitionCount(spec),
       initOffsets: (tableId, spec, partitions) => this.initOffsets(tableId, spec, partitions),
       startTask: (tableId, assignment, onFailure) => {
-        const stream = this.ledger.getStream(tableId)!;
+        const started = this.ledger.getStream(tableId)!;
+        // Its name now: a RENAME reaches the ledger before the task's last commits under the old one.
+        const name = () => { const s = this.ledger.getStream(tableId) ?? started; return `${s.dbName}.${s.tableName}`; };
         const token = this.ownership.tokenOf(tableId);
         return this.workers.startTask(
           { tableId, taskId: assignment.taskId, partitions: assignment.partitions, fenced: token !== undefined },
           {
             onFailure: (failure) => {
-              taskFailures.inc({ table: `${stream.dbName}.${stream.tableName}`, retriable: String(failure.retriable) });
+              taskFailures.inc({ table: name(), retriable: String(failure.retriable) });
               onFailure(failure);
             },
             onCommitted: (_partition, c) => {
-              const table = { table: `${stream.dbName}.${stream.tableName}` };
+              const table = { table: name() };
               this.rateOf(tableId).add(Date.now(), c.records);
               commits.inc(table);
               storedRecords.inc(table, c.records);
@@ -167,16 +172,16 @@ export class Service {
               commitSeconds.observe(table, c.commitMs / 1000);
             },
             fence: (partition, state) => this.ownership.record(tableId, token, new Map([[partition, state]])),
-            onConsuming: () => log.info({ table: `${stream.dbName}.${stream.tableName}`, taskId: assignment.taskId, partitions: assignment.partitions }, 'task consuming'),
+            onConsuming: () => log.info({ table: name(), taskId: assignment.taskId, partitions: assignment.partitions }, 'task consuming'),
             onRejected: (partition, count) => {
-              rejectedRecords.inc({ table: `${stream.dbName}.${stream.tableName}` }, count);
+              rejectedRecords.inc({ table: name() }, count);
               this.ledger.recordError(tableId, 'records', `${count} records of partition ${partition} refused under kafka.error.policy (deadletter keeps them)`);
             },
             onSchemaEvolved: (e) => {
-              log.info({ table: `${stream.dbName}.${stream.tableName}`, partition: e.partition, offset: e.offset, added: e.added }, `new writer schema: ${e.reason}; the table restarts with the new columns`);
+              log.info({ table: name(), partition: e.partition, offset: e.offset, added: e.added }, `new writer schema: ${e.reason}; the table restarts with the new columns`);
             },
             onOffsetGap: (gap) => {
-              const table = `${stream.dbName}.${stream.tableName}`;
+              const table = name();
               gapOffsets.inc({ table, partition: String(gap.partition), policy: gap.policy }, gap.to - gap.from + 1);
               log.warn({ table, ...gap }, 'offsets deleted by Kafka before the table read them');
             },
@@ -336,6 +341,7 @@ export class Service {
     const partitions = known ? [] : await this.partitionsToAdopt(layout);
     // Every member of a cluster records this notice; the history table shows it once (README, "System tables").
     this.ledger.fromMetastore(() => this.recordUpsert(table, record, before, change, t, desiredState));
+    if (change.event === 'rename' || change.detail?.renamedFrom !== undefined) await this.forgetGoneSeries();
     // A table compacted by an earlier ledger: its batches go where Hive reads it. After the stream's row
     // exists (the directory rows refer to it), before any task of it starts.
     if (!known && this.ledger.getStream(tableId)) {
@@ -566,6 +572,7 @@ export class Service {
    */
   private async cleanup(tableId: number): Promise<void> {
     this.rates.delete(tableId);
+    await this.forgetGoneSeries();
     const stream = this.ledger.getStream(tableId);
     if (!stream) return;
     const layout = JSON.parse(stream.layoutJson) as StoredLayout;
@@ -579,6 +586,12 @@ export class Service {
     if (!(await fs.exists(root))) return;
     for (const p of await fs.list(root)) await removeDirOfFiles(fs, posix.join(root, p));
     await fs.remove(root);
+  }
+
+  /** Drops the metric series of names no live table has now (a DROP, or the old name of a RENAME). */
+  private forgetGoneSeries(): Promise<void> {
+    const live = new Set(this.ledger.listStreams().filter((s) => s.desiredState !== 'dropped').map((s) => `${s.dbName}.${s.tableName}`));
+    return forgetGoneTables(perTableSeries, live);
   }
 
   /** Whether another table has this location, in the ledger or (created but not yet seen) in the metastore. */
