@@ -163,6 +163,14 @@ export class ClusterOwnership extends OwnershipBase {
 
   tokenOf(tableId: number): number | undefined { return this.acquired.get(tableId); }
 
+  /** After DROP: the holder file, and the table's state in the log if this instance holds its claim. */
+  override async forget(tableId: number): Promise<void> {
+    await super.forget(tableId);
+    const token = this.acquired.get(tableId);
+    if (token === undefined) return;
+    await this.log.forget(tableId, token).catch((e: Error) => this.c.log.warn({ tableId, err: e.message }, 'the dropped table\'s state stays in the cluster state log'));
+  }
+
   async record(tableId: number, token: number | undefined, states: ReadonlyMap<number, PortablePartition>): Promise<void> {
     if (token === undefined || this.acquired.get(tableId) !== token) throw new OwnershipLostError(tableId, 'its claim was given up or replaced');
     try {

@@ -139,15 +139,26 @@ export class StateLog {
     await this.send(tableId, held, [...states].map(([partition, state]) => ({ key: partitionKey(tableId, partition), entry: { kind: 'partition', partition, state, owner: this.opts.instanceId } })));
   }
 
+  /**
+   * After a DROP, under the claim `token`: a tombstone for the table's claim and each of its partitions,
+   * so that compaction removes them and no member reads a dropped table's state at every start.
+   */
+  async forget(tableId: number, token: number): Promise<void> {
+    const held = this.held.get(tableId);
+    if (!held || held.token !== token) throw new OwnershipLostError(tableId, 'its claim was given up or replaced');
+    const partitions = [...(this.partitions.get(tableId)?.keys() ?? [])];
+    await this.send(tableId, held, [...partitions.map((p) => ({ key: partitionKey(tableId, p), entry: null })), { key: claimKey(tableId), entry: null }]);
+  }
+
   /** The token of this instance's current claim of the table, if it holds one. */
   tokenOf(tableId: number): number | undefined { return this.held.get(tableId)?.token; }
 
-  private send(tableId: number, held: Held, records: { key: string; entry: Entry }[]): Promise<number> {
+  private send(tableId: number, held: Held, records: { key: string; entry: Entry | null }[]): Promise<number> {
     // One transaction at a time per table: a transactional producer allows no other.
     const run = held.chain.then(async () => {
       const tx = await held.producer.transaction();
       try {
-        const [meta] = await tx.send({ topic: this.opts.topic, messages: records.map((r) => ({ key: r.key, value: JSON.stringify(r.entry) })) });
+        const [meta] = await tx.send({ topic: this.opts.topic, messages: records.map((r) => ({ key: r.key, value: r.entry === null ? null : JSON.stringify(r.entry) })) });
         await tx.commit();
         return Number(meta?.baseOffset ?? -1);
       } catch (e) {

@@ -288,3 +288,21 @@ test('at the end every table has count = distinct = produced, in DuckDB and in H
     assert.equal(line, `${x.table}\t${produced.get(x.table)}\t${produced.get(x.table)}`, `${x.table} in Hive`);
   }
 });
+
+test('DROP TABLE in a cluster: its owner leaves a tombstone for the claim and each partition in the state log', async () => {
+  const x = TABLES[1]!; // 2 partitions
+  const c = await MetastoreClient.connect(stack.metastoreUri, { timeoutMs: 30_000 });
+  let tableId: number;
+  try { tableId = Number((await c.getTable('default', x.table)).id); } finally { c.close(); }
+  const from = await stateLogEnd();
+  await runBeeline(`DROP TABLE ${x.table}`);
+  const expected = [`t${tableId}`, ...Array.from({ length: x.partitions }, (_, p) => `t${tableId}/p${p}`)].sort();
+  const tombstones = await eventually(`tombstones of ${x.table} (id ${tableId}) in ${STATE_TOPIC}`, async () => {
+    // -Z: a null value prints as NULL.
+    const { stdout } = await promisify(execFile)('kcat', ['-C', '-b', stack.kafkaBrokers, '-t', STATE_TOPIC, '-p', '0', '-o', String(from), '-e', '-q', '-Z',
+      '-X', 'isolation.level=read_committed', '-f', '%k\t%s\n'], { maxBuffer: 64 << 20 });
+    const keys = stdout.split('\n').filter((l) => l.endsWith('\tNULL')).map((l) => l.split('\t')[0]!).filter((k) => expected.includes(k)).sort();
+    return keys.includes(`t${tableId}`) ? keys : undefined;
+  }, 60_000, 1000);
+  assert.deepEqual(tombstones, expected);
+});
