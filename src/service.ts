@@ -29,6 +29,7 @@ import { lagSeconds, type ProducedAtAnswer } from './observe/lag-seconds.ts';
 import type { ProducedAt } from './observe/produced-at.ts';
 import { RecordRate } from './observe/record-rate.ts';
 import { forgetGoneTables } from './observe/table-series.ts';
+import { relocate } from './sink/relocate.ts';
 import { metastoreCatalog } from './system/catalog.ts';
 import { SystemTables } from './system/publisher.ts';
 import type { SystemSnapshot } from './system/rows.ts';
@@ -190,6 +191,7 @@ export class Service {
       },
       hungTaskMs: config.hungTaskMs,
       cleanup: (tableId) => this.cleanup(tableId),
+      relocate: (tableId) => this.relocate(tableId),
     });
     lagOf = async () => {
       // Paused tables too: their lag is what grows while they wait. Tables side by side, as status.
@@ -363,6 +365,11 @@ export class Service {
     before: StreamRow | undefined, change: ReturnType<typeof classifyUpsert>, t: ReturnType<typeof transition>, desiredState: 'paused' | 'running'): void {
     if (t.actions.includes('store-spec')) {
       this.ledger.upsertStream({ tableId, dbName: table.dbName, tableName: table.tableName, specJson: JSON.stringify(spec), layoutJson: JSON.stringify(layout), desiredState });
+      // Hive moved the directory of a table at its default path; what the tasks write there until they restart follows it.
+      const from = before && (JSON.parse(before.layoutJson) as StoredLayout).location;
+      if (from !== undefined && from !== layout.location && (change.event === 'rename' || change.detail?.renamedFrom !== undefined)) {
+        this.ledger.recordRelocation(tableId, from, layout.location);
+      }
     } else if (before && before.desiredState !== desiredState && t.next !== 'failed') {
       this.ledger.setDesiredState(tableId, desiredState, desiredState);
     }
@@ -586,6 +593,20 @@ export class Service {
     if (!(await fs.exists(root))) return;
     for (const p of await fs.list(root)) await removeDirOfFiles(fs, posix.join(root, p));
     await fs.remove(root);
+  }
+
+  /** What a RENAME left at the table's old location, moved to the new one (src/sink/relocate.ts). */
+  private async relocate(tableId: number): Promise<void> {
+    const stream = this.ledger.getStream(tableId);
+    if (!stream) return;
+    const table = `${stream.dbName}.${stream.tableName}`;
+    for (const r of this.ledger.relocations(tableId)) {
+      const from = this.fileSystems.for(r.fromLocation, table);
+      const to = this.fileSystems.for(r.toLocation, table);
+      if (from.fs !== to.fs) throw new Error(`table ${table}: moved from ${r.fromLocation} to ${r.toLocation}, another file system; hive-kafka cannot follow that move`);
+      const moved = await relocate(from.fs, this.ledger, { tableId, fromLocation: r.fromLocation, fromDir: from.path, toDir: to.path });
+      this.log.info({ table, from: r.fromLocation, to: r.toLocation, moved }, 'table moved by a RENAME: files its tasks wrote to the old location moved to the new one');
+    }
   }
 
   /** Drops the metric series of names no live table has now (a DROP, or the old name of a RENAME). */

@@ -418,6 +418,49 @@ export class Ledger {
     return new Map(rows.map((r) => [r.p, r.at]));
   }
 
+  // ---- relocation after a RENAME (used by src/sink/relocate.ts) ---------------------------------
+
+  /** The metastore moved the table from one location to another (a RENAME); kept until relocate() finishes it. */
+  recordRelocation(tableId: number, fromLocation: string, toLocation: string): void {
+    this.write(() => this.db.prepare(`INSERT INTO relocations (table_id, from_location, to_location, recorded_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (table_id, from_location) DO UPDATE SET to_location = excluded.to_location, recorded_at = excluded.recorded_at`)
+      .run(tableId, fromLocation, toLocation, Date.now()));
+  }
+
+  /** Moves of the table not finished yet, oldest first. */
+  relocations(tableId: number): { fromLocation: string; toLocation: string }[] {
+    return this.db.prepare('SELECT from_location AS fromLocation, to_location AS toLocation FROM relocations WHERE table_id = ? ORDER BY recorded_at, rowid')
+      .all(tableId) as { fromLocation: string; toLocation: string }[];
+  }
+
+  /** A page of the table's batches of one Kafka partition, newest first, below `beforeBatchId`, with their files. */
+  batchesNewestFirst(tableId: number, kafkaPartition: number, beforeBatchId: number, limit: number): { batchId: number; files: BatchFile[] }[] {
+    const ids = this.db.prepare('SELECT batch_id FROM batches WHERE table_id = ? AND kafka_partition = ? AND batch_id < ? ORDER BY batch_id DESC LIMIT ?')
+      .pluck().all(tableId, kafkaPartition, beforeBatchId, limit) as number[];
+    return ids.map((batchId) => ({ batchId, files: this.batchFiles(batchId) }));
+  }
+
+  /** Kafka partitions the table has batches of. */
+  batchPartitions(tableId: number): number[] {
+    return this.db.prepare('SELECT DISTINCT kafka_partition FROM batches WHERE table_id = ? ORDER BY 1').pluck().all(tableId) as number[];
+  }
+
+  /**
+   * Every path of the table under `fromDir` (batch files, compaction directories) now under `toDir`,
+   * and the relocation from `fromLocation` done: one transaction.
+   */
+  finishRelocation(tableId: number, fromLocation: string, fromDir: string, toDir: string): void {
+    const like = `${fromDir.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`;
+    const rebase = (table: string, column: string, where: string) => this.db.prepare(`UPDATE ${table} SET ${column} = ? || substr(${column}, ?)
+      WHERE ${where} AND (${column} = ? OR ${column} LIKE ? ESCAPE '\\')`).run(toDir, fromDir.length + 1, tableId, fromDir, like);
+    this.write(() => {
+      for (const column of ['hidden_path', 'final_path']) rebase('batch_files', column, 'batch_id IN (SELECT batch_id FROM batches WHERE table_id = ?)');
+      for (const column of ['natural_dir', 'current_dir']) rebase('partition_dirs', column, 'table_id = ?');
+      for (const column of ['natural_dir', 'old_dir', 'new_dir']) rebase('compactions', column, 'table_id = ?');
+      this.db.prepare('DELETE FROM relocations WHERE table_id = ? AND from_location = ?').run(tableId, fromLocation);
+    });
+  }
+
   /** Paths of every published file of the table (committed batches). */
   publishedFiles(tableId: number): string[] {
     return this.db.prepare(`SELECT f.final_path FROM batch_files f JOIN batches b USING (batch_id) WHERE b.table_id = ? AND b.state = 'committed' ORDER BY f.final_path`)

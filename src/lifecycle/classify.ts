@@ -62,10 +62,16 @@ export function classifyUpsert(known: Known | undefined, next: Known): Classifie
   // A compaction's switch of where Hive reads (compactedLocation) is the service's own doing, not a change.
   const { columns: _a, dbName: _b, tableName: _c, compactedLocation: _g, ...restBefore } = known.layout;
   const { columns: _d, dbName: _e, tableName: _f, compactedLocation: _h, ...restAfter } = next.layout;
+  const renamed = known.layout.dbName !== next.layout.dbName || known.layout.tableName !== next.layout.tableName;
+  // A RENAME moves the directory of a table at its default path: that new location is part of the rename.
+  const moved = renamed && known.layout.location !== next.layout.location;
+  if (moved) { restBefore.location = ''; restAfter.location = ''; }
   if (JSON.stringify(restBefore) !== JSON.stringify(restAfter)) events.push('alter:batch-boundary');
 
-  const renamed = known.layout.dbName !== next.layout.dbName || known.layout.tableName !== next.layout.tableName;
-  if (events.length === 0 && renamed) return { event: 'rename', detail: { from: `${known.layout.dbName}.${known.layout.tableName}`, to: name } };
+  if (events.length === 0 && renamed) {
+    return { event: 'rename', detail: { from: `${known.layout.dbName}.${known.layout.tableName}`, to: name,
+      ...(moved ? { location: { from: known.layout.location, to: next.layout.location } } : {}) } };
+  }
   const detail: Record<string, unknown> = {};
   if (changed.length > 0) detail.properties = changed;
   if (columnsChanged) detail.columns = next.layout.columns.map((c) => `${c.name} ${c.type}`);

@@ -49,6 +49,8 @@ export interface SupervisorDeps {
   startTask(tableId: number, assignment: TaskAssignment, onFailure: (e: TaskFailure) => void): Promise<RunningTask>;
   /** After a DROP: remove what the service left in the table location (staging files). */
   cleanup(tableId: number): Promise<void>;
+  /** Before a table's tasks start: finish moving what it left at a location a RENAME moved it from. */
+  relocate?(tableId: number): Promise<void>;
   /** How often tables are re-checked (new partitions, due restarts). */
   tickMs?: number;
   /** A task without a heartbeat for this long is killed and replaced. */
@@ -272,6 +274,8 @@ export class Supervisor {
     }
     if (rt.retryAt !== undefined && Date.now() < rt.retryAt) return; // the backoff timer brings us back
 
+    // No task of an earlier location runs now (a changed location restarted them above).
+    await this.deps.relocate?.(tableId);
     await this.deps.initOffsets(tableId, spec, plan.flatMap((a) => a.partitions));
     // The table's tasks start side by side: each may wait for a worker thread to come up and for its
     // first fetch, and one after another the last task of a busy table began a second or more late.

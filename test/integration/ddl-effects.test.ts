@@ -10,12 +10,16 @@ import { Kafka, logLevel } from 'kafkajs';
 import { createTopics, requireStack, stack } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
+import { MetastoreClient } from '../../src/metastore/client.ts';
+import { fileSystems } from '../../src/sink/fs.ts';
 
 const suffix = randomUUID().slice(0, 8);
 const kafka = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-ddl-effects', logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
-const tables = { gapFail: `gap_fail_${suffix}`, gapSkip: `gap_skip_${suffix}`, gapRunning: `gap_running_${suffix}`, grow: `grow_${suffix}` };
-const topics = { gapFail: `gap-fail-${suffix}`, gapSkip: `gap-skip-${suffix}`, gapRunning: `gap-running-${suffix}`, grow: `grow-${suffix}` };
+const tables = { gapFail: `gap_fail_${suffix}`, gapSkip: `gap_skip_${suffix}`, gapRunning: `gap_running_${suffix}`, grow: `grow_${suffix}`,
+  renameFrom: `rename_from_${suffix}`, renameTo: `rename_to_${suffix}`, renameFromP: `rename_from_${suffix}_p`, renameToP: `rename_to_${suffix}_p`,
+  renameFromH: `rename_from_${suffix}_h`, renameToH: `rename_to_${suffix}_h` };
+const topics = { gapFail: `gap-fail-${suffix}`, gapSkip: `gap-skip-${suffix}`, gapRunning: `gap-running-${suffix}`, grow: `grow-${suffix}`, rename: `rename-${suffix}` };
 let service: RunningService;
 
 before(async () => {
@@ -100,6 +104,7 @@ test('offset gap under skip: the table goes on, the gap is in status, history an
   await eventually('the new column reached the service', async () => (await history(tables.gapSkip)).some((e) => e.event === 'schema-changed') ? true : undefined, 30_000, 300);
   await runBeeline(`DROP TABLE ${tables.gapSkip}`);
   await eventually('the drop reached the service', async () => ((await statusOf(tables.gapSkip))?.state === 'dropped' ? true : undefined), 30_000, 300);
+  await eventually(`/metrics forgot ${tables.gapSkip}`, async () => (await metricsText()).includes(tables.gapSkip) ? undefined : true, 30_000, 300);
   const events = (await history(tables.gapSkip)).map((e) => e.event);
   assert.deepEqual(events, ['created', 'paused', 'resumed', 'offset-gap', 'altered', 'schema-changed', 'dropped']);
   const text = await cli(['history', `default.${tables.gapSkip}`]);
@@ -150,6 +155,66 @@ test('partitions added to a running topic: their records are in Hive within 15 s
   assert.equal(events.length, 1);
   assert.deepEqual(events[0]!.detail, { from: 1, to: 3 });
 });
+
+// Tables at their default path on the local warehouse, and one with an explicit LOCATION on HDFS.
+for (const variant of [{ name: 'an unpartitioned table', tag: '' }, { name: 'a partitioned table', tag: '_p', partitioned: true },
+  { name: 'a table with an explicit LOCATION on HDFS', tag: '_h', location: `${stack.hdfs}/hive-kafka-it/rename_${suffix}` }]) {
+  const from = `${tables.renameFrom}${variant.tag}`;
+  const to = `${tables.renameTo}${variant.tag}`;
+  const topic = `${topics.rename}${variant.tag.replace('_', '-')}`;
+  test(`RENAME of ${variant.name} while records flow: every record once under the new name, where Hive reads it; the old name leaves status and /metrics`, async (t) => {
+    await createTopics([{ topic, partitions: 1 }]);
+    const send = async (ids: number[]) => {
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({ topic, messages: ids.map((id) => ({ value: JSON.stringify({ id, grp: `g${id % 3}` }) })) });
+      await producer.disconnect();
+    };
+    await runBeeline(`CREATE TABLE ${from} (id BIGINT${variant.partitioned ? ') PARTITIONED BY (grp STRING)' : ', grp STRING)'}
+      STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler' ${variant.location ? `LOCATION '${variant.location}'` : ''}
+      TBLPROPERTIES ('kafka.topic'='${topic}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.max.batch.period.ms'='300')`);
+    await send(range(0, 100));
+    await committed(from, 100);
+    const oldLocation = await locationOf(from);
+    assert.match(await metricsText(), new RegExp(`hive_kafka_records_total\\{table="default\\.${from}"\\} 100`));
+    // Batches commit every 300 ms while Hive renames the table (and moves the directory of one at its default path).
+    let flowing = true;
+    const flow = (async () => {
+      for (let next = 100; (flowing || next < 300) && next < 600; next += 10) {
+        await send(range(next, next + 10));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    await runBeeline(`ALTER TABLE ${from} RENAME TO ${to}`);
+    await eventually('the rename reached the service', async () => ((await statusOf(to)) ? true : undefined), 30_000, 200);
+    await new Promise((r) => setTimeout(r, 2000));
+    flowing = false;
+    await flow;
+    const end = Number((await admin.fetchTopicOffsets(topic))[0]!.high);
+    await committed(to, end);
+    const moves = service.output().split('\n').filter((l) => l.includes('table moved by a RENAME') && l.includes(to));
+    t.diagnostic(`files the tasks wrote to the old location after the move, moved by the service: ${moves.map((l) => /"moved":(\d+)/.exec(l)?.[1]).join(', ') || 'no move'}`);
+    assert.equal(await counts(to), `${end}\t${end}`, 'each record once, in the renamed table');
+    // Hive 4 moves the directory of a table translated to external even from an explicit LOCATION.
+    const newLocation = await locationOf(to);
+    t.diagnostic(`Hive moved ${oldLocation} to ${newLocation}`);
+    assert.notEqual(newLocation, oldLocation, 'Hive moved the table (else this test proves nothing)');
+    const old = resolver.for(oldLocation);
+    assert.equal(await old.fs.exists(old.path), false, `nothing left at the old location ${oldLocation}`);
+    assert.equal(await statusOf(from), undefined);
+    assert.ok((await history(to)).some((e) => e.event === 'renamed'));
+    const metrics = await metricsText();
+    assert.doesNotMatch(metrics, new RegExp(`table="default\\.${from}"`));
+    assert.match(metrics, new RegExp(`hive_kafka_records_total\\{table="default\\.${to}"\\} [1-9]`));
+  });
+}
+
+async function locationOf(table: string): Promise<string> {
+  const c = await MetastoreClient.connect(stack.metastoreUri, { timeoutMs: 30_000 });
+  try { return (await c.getTable('default', table)).storage.location!; } finally { c.close(); }
+}
+const resolver = fileSystems({ nameServices: { [new URL(stack.hdfs).host]: [stack.webHdfs] } });
+const metricsText = async () => (await fetch(`${service.url}/metrics`)).text();
 
 async function cli(args: string[]): Promise<string> {
   const { stdout } = await promisify(execFile)(process.execPath, ['bin/hive-kafka.mjs', ...args], { env: { ...process.env, HIVE_KAFKA_LEDGER: service.ledgerPath } });

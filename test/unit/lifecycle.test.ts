@@ -100,6 +100,17 @@ test('each kind of DDL is its event', () => {
   assert.equal(eventOf(known(), known({}, [{ name: 'id', type: 'bigint' }, { name: 'referrer', type: 'string' }])), 'alter:columns');
 });
 
+test('a RENAME that moved the directory is a rename, with both locations; a location change alone restarts at a batch boundary', () => {
+  const renamed = known({}, undefined, 'renamed');
+  renamed.layout.location = 'file:/w/renamed';
+  const c = classifyUpsert(known(), renamed);
+  assert.equal(c.event, 'rename');
+  assert.deepEqual(c.detail, { from: 'default.t', to: 'default.renamed', location: { from: 'file:/w/t', to: 'file:/w/renamed' } });
+  const elsewhere = known();
+  elsewhere.layout.location = 'file:/w/elsewhere';
+  assert.equal(eventOf(known(), elsewhere), 'alter:batch-boundary');
+});
+
 test('a topic change is refused with the message that says what to do', () => {
   const c = classifyUpsert(known(), known({ 'kafka.topic': 'b' }));
   assert.equal(c.event, 'alter:refused');

@@ -1,0 +1,85 @@
+// After a RENAME the metastore has moved the table's directory (a managed or translated-to-external
+// table: Hive moves a table that lives at its default path). The service hears of it a moment later,
+// and in that moment its tasks went on writing to the old location: batches published there would
+// be committed in the ledger but outside every directory Hive reads, and a batch whose hidden file
+// moved with the directory would find neither of its names. Before the table's tasks start again,
+// this moves what they left at the old location to the same place under the new one, then points
+// every path of the ledger there. Safe to repeat: a crash in between finishes it at the next start.
+import { posix } from 'node:path';
+import type { BatchFile } from './commit.ts';
+import type { FileSystem } from './fs.ts';
+
+export interface RelocationLedger {
+  batchPartitions(tableId: number): number[];
+  batchesNewestFirst(tableId: number, kafkaPartition: number, beforeBatchId: number, limit: number): { batchId: number; files: BatchFile[] }[];
+  finishRelocation(tableId: number, fromLocation: string, fromDir: string, toDir: string): void;
+}
+
+export interface Relocation {
+  tableId: number;
+  fromLocation: string;
+  /** Both directories on `fs`: a rename never changes file system. */
+  fromDir: string;
+  toDir: string;
+}
+
+const PAGE = 50;
+
+/** Moves the table's files left under fromDir to toDir, then rebases the ledger. Returns the files moved. */
+export async function relocate(fs: Pick<FileSystem, 'exists' | 'mkdirs' | 'rename' | 'list' | 'remove'>, ledger: RelocationLedger, r: Relocation): Promise<number> {
+  const under = (p: string) => p.startsWith(`${r.fromDir}/`);
+  const target = (p: string) => r.toDir + p.slice(r.fromDir.length);
+  const dirsLeft = new Set<string>();
+  let moved = 0;
+  if (await fs.exists(r.fromDir)) {
+    // The move was one atomic rename of the directory, and a partition's batches publish one after
+    // another: going back from the newest, the first batch with nothing at the old location was
+    // published before the move, and so was every batch before it.
+    for (const partition of ledger.batchPartitions(r.tableId)) {
+      let before = Number.MAX_SAFE_INTEGER;
+      for (let page = ledger.batchesNewestFirst(r.tableId, partition, before, PAGE), done = false; page.length > 0 && !done;
+        before = page.at(-1)!.batchId, page = ledger.batchesNewestFirst(r.tableId, partition, before, PAGE)) {
+        for (const batch of page) {
+          let left = 0;
+          for (const path of batch.files.flatMap((f) => [f.hiddenPath, f.finalPath]).filter(under)) {
+            if (!(await fs.exists(path))) continue;
+            await fs.mkdirs(posix.dirname(target(path)));
+            await fs.rename(path, target(path)); // never replaces: a file at both places stops here, named
+            dirsLeft.add(posix.dirname(path));
+            left += 1;
+          }
+          moved += left;
+          if (left === 0) { done = true; break; }
+        }
+      }
+    }
+  }
+  ledger.finishRelocation(r.tableId, r.fromLocation, r.fromDir, r.toDir);
+  if (await fs.exists(r.fromDir)) await removeLeftovers(fs, r.fromDir, dirsLeft);
+  return moved;
+}
+
+/**
+ * What the tasks made at the old location and nothing else: hidden files of batches never recorded
+ * (their records are read again), the staging directories, then each directory a file was moved out
+ * of, up to the old location itself, while empty. Whatever else is there (another table created at
+ * that location since) stays.
+ */
+async function removeLeftovers(fs: Pick<FileSystem, 'exists' | 'list' | 'remove'>, root: string, dirsLeft: ReadonlySet<string>): Promise<void> {
+  const staging = posix.join(root, '.hive-kafka-staging');
+  if (await fs.exists(staging)) {
+    for (const p of await fs.list(staging)) {
+      const dir = posix.join(staging, p);
+      for (const name of await fs.list(dir)) if (name.endsWith('.tmp')) await fs.remove(posix.join(dir, name));
+      await removeIfEmpty(fs, dir);
+    }
+    await removeIfEmpty(fs, staging);
+  }
+  const chains = [...dirsLeft].flatMap((d) => { const out: string[] = []; for (let x = d; x.startsWith(`${root}/`); x = posix.dirname(x)) out.push(x); return out; });
+  for (const dir of [...new Set(chains)].sort((a, b) => b.length - a.length)) await removeIfEmpty(fs, dir);
+  await removeIfEmpty(fs, root);
+}
+
+async function removeIfEmpty(fs: Pick<FileSystem, 'exists' | 'list' | 'remove'>, dir: string): Promise<void> {
+  if ((await fs.exists(dir)) && (await fs.list(dir)).length === 0) await fs.remove(dir);
+}
