@@ -31,6 +31,7 @@ before(async () => {
 
 after(async () => {
   for (const t of Object.values(tables)) await runBeeline(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+  await runBeeline(`DROP DATABASE IF EXISTS ddl_db_${suffix} CASCADE`).catch(() => undefined);
   await admin.disconnect();
   await service?.stop();
 });
@@ -209,9 +210,63 @@ for (const variant of [{ name: 'an unpartitioned table', tag: '' }, { name: 'a p
   });
 }
 
-async function locationOf(table: string): Promise<string> {
+test('the rest of Hive\'s DDL: ANALYZE and MSCK change nothing, CREATE TABLE LIKE copies no stream, DROP DATABASE CASCADE drops it; TRUNCATE, LOAD and other ALTERs are refused by Hive', async () => {
+  const db = `ddl_db_${suffix}`;
+  const name = `other_${suffix}`;
+  const table = `${db}.${name}`;
+  const topic = `other-${suffix}`;
+  await createTopics([{ topic, partitions: 1 }]);
+  const send = async (ids: number[]) => {
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic, messages: ids.map((id) => ({ value: JSON.stringify({ id, grp: `g${id % 2}` }) })) });
+    await producer.disconnect();
+  };
+  const status = async () => (await service.status()).tables.find((t) => t.table === table);
+  const committedTo = (offset: number) => eventually(`${table} committed up to ${offset}`, async () => ((await status())?.partitions[0]?.committed === offset ? true : undefined), 60_000, 300);
+  await runBeeline(`CREATE DATABASE ${db}`);
+  await runBeeline(`CREATE TABLE ${table} (id BIGINT) PARTITIONED BY (grp STRING)
+    STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler'
+    TBLPROPERTIES ('kafka.topic'='${topic}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.max.batch.period.ms'='300')`);
+  await send(range(0, 50));
+  await committedTo(50);
+  const location = await locationOf(name, db);
+
+  // Statistics (an ALTER_TABLE event of Hive's own parameters) and a partition repair: the table runs on, untouched.
+  await runBeeline(`ANALYZE TABLE ${table} PARTITION (grp) COMPUTE STATISTICS; MSCK REPAIR TABLE ${table}`);
+  await send(range(50, 100));
+  await committedTo(100);
+  const after = (await status())!;
+  assert.equal(after.restarts, 0);
+  assert.deepEqual((await history(name, db)).map((e) => e.event), ['created']);
+
+  // CREATE TABLE LIKE copies the columns, not the storage handler nor the kafka.* properties: a plain table.
+  await runBeeline(`CREATE TABLE ${db}.copy_${suffix} LIKE ${table}`);
+  assert.doesNotMatch(await runBeeline(`SHOW CREATE TABLE ${db}.copy_${suffix}`), /KafkaStreamStorageHandler|kafka\.topic/);
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal((await service.status()).tables.some((t) => t.table === `${db}.copy_${suffix}`), false, 'the copy is not a stream');
+
+  // What would write or move the files behind the service is refused when the statement compiles.
+  for (const [sql, error] of [
+    [`TRUNCATE TABLE ${table}`, /Error 10147.*Cannot truncate non-native table/],
+    [`LOAD DATA LOCAL INPATH '/etc/hostname' INTO TABLE ${table} PARTITION (grp='g0')`, /Error 10101.*non-native table cannot be used as target for LOAD/],
+    [`ALTER TABLE ${table} SET LOCATION 'file:///tmp/elsewhere_${suffix}'`, /Error 10134/],
+    [`ALTER TABLE ${table} DROP PARTITION (grp='g0')`, /Error 10134/],
+    [`ALTER TABLE ${table} ADD PARTITION (grp='g9')`, /Error 10134/],
+    [`ALTER TABLE ${table} SET OWNER USER someone_else`, /Error 10134/],
+  ] as const) await assert.rejects(runBeeline(sql), error, sql);
+  assert.equal((await runBeeline(`SELECT count(*), count(DISTINCT id) FROM ${table}`)).trim(), '100\t100');
+
+  // DROP DATABASE CASCADE writes a DROP_TABLE event per table: the table stops as at a DROP TABLE, its files go.
+  await runBeeline(`DROP DATABASE ${db} CASCADE`);
+  await eventually(`${table} dropped`, async () => ((await status())?.state === 'dropped' ? true : undefined), 30_000, 300);
+  const where = resolver.for(location);
+  await eventually(`${location} removed`, async () => ((await where.fs.exists(where.path)) ? undefined : true), 30_000, 300);
+});
+
+async function locationOf(table: string, db = 'default'): Promise<string> {
   const c = await MetastoreClient.connect(stack.metastoreUri, { timeoutMs: 30_000 });
-  try { return (await c.getTable('default', table)).storage.location!; } finally { c.close(); }
+  try { return (await c.getTable(db, table)).storage.location!; } finally { c.close(); }
 }
 const resolver = fileSystems({ nameServices: { [new URL(stack.hdfs).host]: [stack.webHdfs] } });
 const metricsText = async () => (await fetch(`${service.url}/metrics`)).text();
@@ -221,6 +276,6 @@ async function cli(args: string[]): Promise<string> {
   return stdout;
 }
 
-async function history(table: string): Promise<{ event: string; detail: unknown }[]> {
-  return JSON.parse(await cli(['history', `default.${table}`, '--json'])) as { event: string; detail: unknown }[];
+async function history(table: string, db = 'default'): Promise<{ event: string; detail: unknown }[]> {
+  return JSON.parse(await cli(['history', `${db}.${table}`, '--json'])) as { event: string; detail: unknown }[];
 }
