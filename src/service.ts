@@ -365,8 +365,9 @@ export class Service {
     before: StreamRow | undefined, change: ReturnType<typeof classifyUpsert>, t: ReturnType<typeof transition>, desiredState: 'paused' | 'running'): void {
     if (t.actions.includes('store-spec')) {
       this.ledger.upsertStream({ tableId, dbName: table.dbName, tableName: table.tableName, specJson: JSON.stringify(spec), layoutJson: JSON.stringify(layout), desiredState });
-      // Hive moved the directory of a table at its default path; what the tasks write there until they restart follows it.
-      const from = before && (JSON.parse(before.layoutJson) as StoredLayout).location;
+      // Hive moved the directory it read the table from (a compacted one, if a compaction switched the
+      // table there) to the new name's; what the tasks write there until they restart follows it.
+      const from = before && ((l: StoredLayout) => l.compactedLocation ?? l.location)(JSON.parse(before.layoutJson) as StoredLayout);
       if (from !== undefined && from !== layout.location && (change.event === 'rename' || change.detail?.renamedFrom !== undefined)) {
         this.ledger.recordRelocation(tableId, from, layout.location);
       }

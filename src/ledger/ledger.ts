@@ -452,14 +452,18 @@ export class Ledger {
   finishRelocation(tableId: number, fromLocation: string, fromDir: string, toDir: string): void {
     const like = `${fromDir.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`;
     const rebase = (table: string, column: string, where: string) => this.db.prepare(`UPDATE ${table} SET ${column} = ? || substr(${column}, ?)
-      WHERE ${where} AND (${column} = ? OR ${column} LIKE ? ESCAPE '\\')`).run(toDir, fromDir.length + 1, tableId, fromDir, like);
+      WHERE ${where} AND ${column} LIKE ? ESCAPE '\\'`).run(toDir, fromDir.length + 1, tableId, like);
     this.write(() => {
+      // The compacted directory Hive read an unpartitioned table from became the table's own location:
+      // it is no longer where a natural directory moved to, and a compaction that wrote it no longer hides it.
+      this.db.prepare('DELETE FROM partition_dirs WHERE table_id = ? AND current_dir = ?').run(tableId, fromDir);
       for (const column of ['hidden_path', 'final_path']) rebase('batch_files', column, 'batch_id IN (SELECT batch_id FROM batches WHERE table_id = ?)');
       for (const column of ['natural_dir', 'current_dir']) rebase('partition_dirs', column, 'table_id = ?');
       for (const column of ['natural_dir', 'old_dir', 'new_dir']) rebase('compactions', column, 'table_id = ?');
       this.db.prepare('DELETE FROM relocations WHERE table_id = ? AND from_location = ?').run(tableId, fromLocation);
     });
   }
+
 
   /** Paths of every published file of the table (committed batches). */
   publishedFiles(tableId: number): string[] {

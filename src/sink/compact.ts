@@ -171,8 +171,10 @@ export async function runCompaction(deps: CompactionDeps, c: Compaction, setting
   }
   if (c.state === 'switched') {
     if (now - (c.switchedAt ?? now) < settings.graceMs) return false;
-    if (c.oldDir.replace(/\/+$/, '') === deps.tableDir.replace(/\/+$/, '')) {
+    const bare = (d: string) => d.replace(/\/+$/, '');
+    if (bare(c.oldDir) === bare(deps.tableDir) || (c.partitionValues.length === 0 && bare(c.oldDir) === bare(c.naturalDir))) {
       // An unpartitioned table's own directory also holds its hidden directories: only its data files go.
+      // (Its directory before a RENAME too: Hive moved only the compacted directory it read from.)
       for (const name of await visibleFiles(deps.fs, c.oldDir)) await deps.fs.remove(posix.join(c.oldDir, name));
     } else if (await deps.fs.exists(c.oldDir)) {
       await removeDirOfFiles(deps.fs, c.oldDir);

@@ -323,3 +323,55 @@ test('a ledger lost between a compaction\'s plan and its switch: the rebuilt led
     await runBeeline(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
   }
 });
+
+/**
+ * Hive reads a compacted unpartitioned table from `<table>/_hive_kafka_compacted/<n>`, and a RENAME
+ * moves that directory (not the table's own) to the new name's path.
+ */
+test('RENAME of an unpartitioned table Hive reads from a compacted directory, under load: every record once under the new name, and compaction goes on there (file:)', async () => {
+  const own = randomUUID().slice(0, 8);
+  const topic = `compaction-rename-${own}`;
+  const table = `cmpr_${own}`;
+  const renamed = `cmpr_${own}_renamed`;
+  await createTopics([{ topic, partitions: 1 }]);
+  const producer = kafka.producer();
+  await producer.connect();
+  const traffic = load(producer, topic);
+  let service: RunningService | undefined;
+  const m = await MetastoreClient.connect(stack.metastoreUri, { timeoutMs: 30_000 });
+  const locationOf = async (name: string) => (await m.getTable('default', name)).storage.location!;
+  try {
+    await runBeeline(`CREATE TABLE ${table} (id BIGINT, dt STRING, payload STRING)
+      STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler' TBLPROPERTIES ('kafka.topic'='${topic}', 'kafka.broker.list'='${stack.kafkaBrokers}',
+      'kafka.max.batch.period.ms'='500', 'kafka.compaction.min.files'='3', 'kafka.compaction.min.age.ms'='0')`);
+    service = await startService({ tables: own, configFile });
+    const compacted = await eventually(`${table} switched to a compacted directory`, async () => {
+      const at = await locationOf(table);
+      return at.includes('/_hive_kafka_compacted/') ? at : undefined;
+    }, 120_000, 500);
+    await runBeeline(`ALTER TABLE ${table} RENAME TO ${renamed}`);
+    const movedTo = await locationOf(renamed);
+    assert.ok(!movedTo.includes('/_hive_kafka_compacted/'), `Hive moved ${compacted} to ${movedTo}`);
+    await new Promise((r) => setTimeout(r, 3000));
+    await traffic.stop();
+    const produced = traffic.produced();
+    let seen = '';
+    await eventually(`${renamed}: all ${produced} records in Hive, once`, async () => {
+      seen = (await runBeeline(`SELECT count(*), count(DISTINCT id) FROM ${renamed}`)).trim();
+      const [count, distinct] = seen.split('\t').map(Number);
+      assert.equal(count, distinct, `${renamed}: a record seen twice (${seen})`);
+      return count === produced ? true : undefined;
+    }, 180_000, 3000).catch((e: Error) => { throw new Error(`${e.message} (last: ${seen}); the service's log ends:\n${service?.output().slice(-3000)}`); });
+    // The next compaction plans under the new name's directory and switches Hive there.
+    await eventually(`${renamed} compacted again under ${movedTo}`, async () =>
+      ((await locationOf(renamed)).startsWith(`${movedTo}/_hive_kafka_compacted/`) ? true : undefined), 120_000, 1000)
+      .catch((e: Error) => { throw new Error(`${e.message}; the service's log ends:\n${service?.output().slice(-3000)}`); });
+    assert.equal((await runBeeline(`SELECT count(*), count(DISTINCT id) FROM ${renamed}`)).trim(), `${produced}\t${produced}`);
+  } finally {
+    m.close();
+    await traffic.stop().catch(() => undefined);
+    await producer.disconnect();
+    await service?.stop();
+    for (const t of [table, renamed]) await runBeeline(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+  }
+});
