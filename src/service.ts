@@ -294,7 +294,9 @@ export class Service {
   private async onNotice(n: TableNotice): Promise<void> {
     if (n.kind === 'upsert') {
       // Another service may own tables outside the filter: two services on one table would both write it.
-      if (!this.manages.test(`${n.table.dbName}.${n.table.tableName}`)) return;
+      // A table this service already runs stays its own under any new name: the filter picks new tables.
+      const known = n.table.id !== undefined && this.ledger.getStream(Number(n.table.id)) !== undefined;
+      if (!known && !this.manages.test(`${n.table.dbName}.${n.table.tableName}`)) return;
       return this.upsert(n.table, n.cause);
     }
     if (n.kind === 'drop') {

@@ -14,6 +14,7 @@ import { MetastoreClient } from '../../src/metastore/client.ts';
 import { fileSystems } from '../../src/sink/fs.ts';
 
 const suffix = randomUUID().slice(0, 8);
+const elsewhere = randomUUID().slice(0, 8); // names outside the service's table filter
 const kafka = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-ddl-effects', logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
 const tables = { gapFail: `gap_fail_${suffix}`, gapSkip: `gap_skip_${suffix}`, gapRunning: `gap_running_${suffix}`, grow: `grow_${suffix}`,
@@ -31,7 +32,7 @@ before(async () => {
 
 after(async () => {
   for (const t of Object.values(tables)) await runBeeline(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
-  await runBeeline(`DROP DATABASE IF EXISTS ddl_db_${suffix} CASCADE`).catch(() => undefined);
+  for (const db of [`ddl_db_${suffix}`, `hk_elsewhere_${elsewhere}`]) await runBeeline(`DROP DATABASE IF EXISTS ${db} CASCADE`).catch(() => undefined);
   await admin.disconnect();
   await service?.stop();
 });
@@ -48,7 +49,8 @@ const create = (table: string, topic: string, props = '') => runBeeline(`CREATE 
   STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler'
   TBLPROPERTIES ('kafka.topic'='${topic}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.max.batch.period.ms'='300'${props})`);
 const alter = (table: string, props: string) => runBeeline(`ALTER TABLE ${table} SET TBLPROPERTIES (${props})`);
-const statusOf = async (table: string) => (await service.status()).tables.find((t) => t.table === `default.${table}`);
+const qualified = (table: string) => (table.includes('.') ? table : `default.${table}`);
+const statusOf = async (table: string) => (await service.status()).tables.find((t) => t.table === qualified(table));
 const counts = async (table: string) => (await runBeeline(`SELECT count(*), count(DISTINCT id) FROM ${table}`)).trim();
 const committed = (table: string, offset: number) => eventually(`${table} committed up to ${offset}`,
   async () => ((await statusOf(table))?.partitions[0]?.committed === offset ? true : undefined), 60_000, 300);
@@ -159,9 +161,11 @@ test('partitions added to a running topic: their records are in Hive within 15 s
 
 // Tables at their default path on the local warehouse, and one with an explicit LOCATION on HDFS.
 for (const variant of [{ name: 'an unpartitioned table', tag: '' }, { name: 'a partitioned table', tag: '_p', partitioned: true },
-  { name: 'a table with an explicit LOCATION on HDFS', tag: '_h', location: `${stack.hdfs}/hive-kafka-it/rename_${suffix}` }]) {
+  { name: 'a table with an explicit LOCATION on HDFS', tag: '_h', location: `${stack.hdfs}/hive-kafka-it/rename_${suffix}` },
+  // The service's table filter (this test's suffix) picks new tables; one it runs stays its own under any name.
+  { name: 'a table into another database, under a name outside the service\'s table filter', tag: '_o', elsewhere: `hk_elsewhere_${elsewhere}.moved` }]) {
   const from = `${tables.renameFrom}${variant.tag}`;
-  const to = `${tables.renameTo}${variant.tag}`;
+  const to = variant.elsewhere ?? `${tables.renameTo}${variant.tag}`;
   const topic = `${topics.rename}${variant.tag.replace('_', '-')}`;
   test(`RENAME of ${variant.name} while records flow: every record once under the new name, where Hive reads it; the old name leaves status and /metrics`, async (t) => {
     await createTopics([{ topic, partitions: 1 }]);
@@ -186,6 +190,7 @@ for (const variant of [{ name: 'an unpartitioned table', tag: '' }, { name: 'a p
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
+    if (variant.elsewhere) await runBeeline(`CREATE DATABASE IF NOT EXISTS ${to.split('.')[0]}`);
     await runBeeline(`ALTER TABLE ${from} RENAME TO ${to}`);
     await eventually('the rename reached the service', async () => ((await statusOf(to)) ? true : undefined), 30_000, 200);
     await new Promise((r) => setTimeout(r, 2000));
@@ -206,7 +211,7 @@ for (const variant of [{ name: 'an unpartitioned table', tag: '' }, { name: 'a p
     assert.ok((await history(to)).some((e) => e.event === 'renamed'));
     const metrics = await metricsText();
     assert.doesNotMatch(metrics, new RegExp(`table="default\\.${from}"`));
-    assert.match(metrics, new RegExp(`hive_kafka_records_total\\{table="default\\.${to}"\\} [1-9]`));
+    assert.match(metrics, new RegExp(`hive_kafka_records_total\\{table="${qualified(to).replace('.', '\\.')}"\\} [1-9]`));
   });
 }
 
@@ -265,8 +270,9 @@ test('the rest of Hive\'s DDL: ANALYZE and MSCK change nothing, CREATE TABLE LIK
 });
 
 async function locationOf(table: string, db = 'default'): Promise<string> {
+  const [d, t] = table.includes('.') ? table.split('.') as [string, string] : [db, table];
   const c = await MetastoreClient.connect(stack.metastoreUri, { timeoutMs: 30_000 });
-  try { return (await c.getTable(db, table)).storage.location!; } finally { c.close(); }
+  try { return (await c.getTable(d, t)).storage.location!; } finally { c.close(); }
 }
 const resolver = fileSystems({ nameServices: { [new URL(stack.hdfs).host]: [stack.webHdfs] } });
 const metricsText = async () => (await fetch(`${service.url}/metrics`)).text();
@@ -277,5 +283,5 @@ async function cli(args: string[]): Promise<string> {
 }
 
 async function history(table: string, db = 'default'): Promise<{ event: string; detail: unknown }[]> {
-  return JSON.parse(await cli(['history', `${db}.${table}`, '--json'])) as { event: string; detail: unknown }[];
+  return JSON.parse(await cli(['history', table.includes('.') ? table : `${db}.${table}`, '--json'])) as { event: string; detail: unknown }[];
 }
