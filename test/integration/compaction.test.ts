@@ -70,6 +70,21 @@ function load(producer: Producer, topic: string) {
   return { produced: () => produced, stop: async () => { stopped = true; await done; } };
 }
 
+/** Stops the traffic, then waits until Hive counts every record it produced once; returns that count. */
+async function allOnceInHive(traffic: ReturnType<typeof load>, table: string, service: RunningService | undefined): Promise<number> {
+  await traffic.stop();
+  const produced = traffic.produced();
+  let seen = '';
+  await eventually(`${table}: all ${produced} records in Hive, once`, async () => {
+    seen = (await runBeeline(`SELECT count(*), count(DISTINCT id) FROM ${table}`)).trim();
+    const [count, distinct] = seen.split('\t').map(Number);
+    assert.equal(count, distinct, `${table}: a record seen twice (${seen})`);
+    assert.ok(count! <= produced, `${table}: ${count} rows, more than the ${produced} produced`);
+    return count === produced ? true : undefined;
+  }, 300_000, 3000).catch((e: Error) => { throw new Error(`${e.message} (last: ${seen}); the service's log ends:\n${service?.output().slice(-3000)}`); });
+  return produced;
+}
+
 /** Files Hive reads in each partition of the table (an unpartitioned one: '' for the table), from the metastore's locations. */
 async function partitionFiles(table: string): Promise<Map<string, { name: string; size: number }[]>> {
   const m = await MetastoreClient.connect(stack.metastoreUri, { timeoutMs: 30_000 });
@@ -301,16 +316,7 @@ test('a ledger lost between a compaction\'s plan and its switch: the rebuilt led
       assert.ok(stdout.includes(`compaction planned and not switched, finished by the service: ${plannedDir}`), stdout);
       service = await startService({ tables: own, ledgerPath: freshLedger, configFile: quickConfig });
       await new Promise((r) => setTimeout(r, 3000));
-      await traffic.stop();
-      const produced = traffic.produced();
-      let seen = '';
-      await eventually(`${table}: all ${produced} records in Hive, once`, async () => {
-        seen = (await runBeeline(`SELECT count(*), count(DISTINCT id) FROM ${table}`)).trim();
-        const [count, distinct] = seen.split('\t').map(Number);
-        assert.equal(count, distinct, `${table}: a record seen twice (${seen})`);
-        assert.ok(count! <= produced, `${table}: ${count} rows, more than the ${produced} produced`);
-        return count === produced ? true : undefined;
-      }, 300_000, 3000).catch((e: Error) => { throw new Error(`${e.message} (last: ${seen}); the service's log ends:\n${service?.output().slice(-3000)}`); });
+      await allOnceInHive(traffic, table, service);
       // Switched by the fresh ledger (and maybe compacted again since): Hive no longer reads the old directory.
       const dt = (await readPlanMarker(local, plannedDir))!.partitionValues[0]!;
       const now = resolver.for((await readsAt()).get(dt)!).path;
@@ -353,15 +359,7 @@ test('RENAME of an unpartitioned table Hive reads from a compacted directory, un
     const movedTo = await locationOf(renamed);
     assert.ok(!movedTo.includes('/_hive_kafka_compacted/'), `Hive moved ${compacted} to ${movedTo}`);
     await new Promise((r) => setTimeout(r, 3000));
-    await traffic.stop();
-    const produced = traffic.produced();
-    let seen = '';
-    await eventually(`${renamed}: all ${produced} records in Hive, once`, async () => {
-      seen = (await runBeeline(`SELECT count(*), count(DISTINCT id) FROM ${renamed}`)).trim();
-      const [count, distinct] = seen.split('\t').map(Number);
-      assert.equal(count, distinct, `${renamed}: a record seen twice (${seen})`);
-      return count === produced ? true : undefined;
-    }, 180_000, 3000).catch((e: Error) => { throw new Error(`${e.message} (last: ${seen}); the service's log ends:\n${service?.output().slice(-3000)}`); });
+    const produced = await allOnceInHive(traffic, renamed, service);
     // The next compaction plans under the new name's directory and switches Hive there.
     await eventually(`${renamed} compacted again under ${movedTo}`, async () =>
       ((await locationOf(renamed)).startsWith(`${movedTo}/_hive_kafka_compacted/`) ? true : undefined), 120_000, 1000)

@@ -37,12 +37,14 @@ after(async () => {
   await service?.stop();
 });
 
-async function produce(topic: string, ids: number[], partition?: number): Promise<void> {
+async function produce(topic: string, ids: number[], partition?: number, value = (id: number): object => ({ id })): Promise<void> {
   const producer = kafka.producer();
   await producer.connect();
-  await producer.send({ topic, messages: ids.map((id) => ({ value: JSON.stringify({ id }), ...(partition === undefined ? {} : { partition }) })) });
+  await producer.send({ topic, messages: ids.map((id) => ({ value: JSON.stringify(value(id)), ...(partition === undefined ? {} : { partition }) })) });
   await producer.disconnect();
 }
+/** Records with a `grp` column too, in `groups` values. */
+const produceGrouped = (topic: string, ids: number[], groups: number) => produce(topic, ids, undefined, (id) => ({ id, grp: `g${id % groups}` }));
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
 const create = (table: string, topic: string, props = '') => runBeeline(`CREATE TABLE ${table} (id BIGINT)
@@ -169,12 +171,7 @@ for (const variant of [{ name: 'an unpartitioned table', tag: '' }, { name: 'a p
   const topic = `${topics.rename}${variant.tag.replace('_', '-')}`;
   test(`RENAME of ${variant.name} while records flow: every record once under the new name, where Hive reads it; the old name leaves status and /metrics`, async (t) => {
     await createTopics([{ topic, partitions: 1 }]);
-    const send = async (ids: number[]) => {
-      const producer = kafka.producer();
-      await producer.connect();
-      await producer.send({ topic, messages: ids.map((id) => ({ value: JSON.stringify({ id, grp: `g${id % 3}` }) })) });
-      await producer.disconnect();
-    };
+    const send = (ids: number[]) => produceGrouped(topic, ids, 3);
     await runBeeline(`CREATE TABLE ${from} (id BIGINT${variant.partitioned ? ') PARTITIONED BY (grp STRING)' : ', grp STRING)'}
       STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler' ${variant.location ? `LOCATION '${variant.location}'` : ''}
       TBLPROPERTIES ('kafka.topic'='${topic}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.max.batch.period.ms'='300')`);
@@ -221,12 +218,7 @@ test('the rest of Hive\'s DDL: ANALYZE and MSCK change nothing, CREATE TABLE LIK
   const table = `${db}.${name}`;
   const topic = `other-${suffix}`;
   await createTopics([{ topic, partitions: 1 }]);
-  const send = async (ids: number[]) => {
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({ topic, messages: ids.map((id) => ({ value: JSON.stringify({ id, grp: `g${id % 2}` }) })) });
-    await producer.disconnect();
-  };
+  const send = (ids: number[]) => produceGrouped(topic, ids, 2);
   const status = async () => (await service.status()).tables.find((t) => t.table === table);
   const committedTo = (offset: number) => eventually(`${table} committed up to ${offset}`, async () => ((await status())?.partitions[0]?.committed === offset ? true : undefined), 60_000, 300);
   await runBeeline(`CREATE DATABASE ${db}`);
