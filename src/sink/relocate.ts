@@ -1,5 +1,5 @@
-// After a RENAME the metastore has moved the table's directory (a managed or translated-to-external
-// table: Hive moves a table that lives at its default path). The service hears of it a moment later,
+// After a RENAME the metastore has moved the table's directory (Hive 4 moves a table translated to
+// external to the new name's path, even from an explicit LOCATION). The service hears of it a moment later,
 // and in that moment its tasks went on writing to the old location: batches published there would
 // be committed in the ledger but outside every directory Hive reads, and a batch whose hidden file
 // moved with the directory would find neither of its names. Before the table's tasks start again,
@@ -37,20 +37,25 @@ export async function relocate(fs: Pick<FileSystem, 'exists' | 'mkdirs' | 'renam
     // published before the move, and so was every batch before it.
     for (const partition of ledger.batchPartitions(r.tableId)) {
       let before = Number.MAX_SAFE_INTEGER;
-      for (let page = ledger.batchesNewestFirst(r.tableId, partition, before, PAGE), done = false; page.length > 0 && !done;
-        before = page.at(-1)!.batchId, page = ledger.batchesNewestFirst(r.tableId, partition, before, PAGE)) {
+      walk: for (;;) {
+        const page = ledger.batchesNewestFirst(r.tableId, partition, before, PAGE);
+        if (page.length === 0) break;
         for (const batch of page) {
+          // A batch without files (every record filtered out) says nothing about the move.
+          const paths = batch.files.flatMap((f) => [f.hiddenPath, f.finalPath]).filter(under);
+          if (paths.length === 0) continue;
           let left = 0;
-          for (const path of batch.files.flatMap((f) => [f.hiddenPath, f.finalPath]).filter(under)) {
+          for (const path of paths) {
             if (!(await fs.exists(path))) continue;
             await fs.mkdirs(posix.dirname(target(path)));
             await fs.rename(path, target(path)); // never replaces: a file at both places stops here, named
             dirsLeft.add(posix.dirname(path));
             left += 1;
           }
+          if (left === 0) break walk;
           moved += left;
-          if (left === 0) { done = true; break; }
         }
+        before = page.at(-1)!.batchId;
       }
     }
   }

@@ -36,7 +36,8 @@ test('published and pending files left at the old location move under the new on
   const straggler = batch(20, 29, 'b');
   put(straggler.files[0]!.finalPath);
   ledger.markCommitted(ledger.recordIntent(straggler));
-  const pending = batch(30, 39, 'c');
+  ledger.markCommitted(ledger.recordIntent({ ...batch(30, 34, 'c'), files: [] })); // every record filtered out: no file
+  const pending = batch(35, 39, 'c');
   put(pending.files[0]!.hiddenPath);
   ledger.recordIntent(pending);
   put(join(from, '.hive-kafka-staging', '0', '40-g1.7.tmp')); // a batch still filling: never recorded
@@ -47,10 +48,10 @@ test('published and pending files left at the old location move under the new on
   assert.equal(moved, 2);
   assert.equal(existsSync(from), false, 'nothing of ours left at the old location');
   assert.deepEqual(readdirSync(join(to, 'dt=b')).sort(), ['t+0+10+19.parquet', 't+0+20+29.parquet']);
-  assert.ok(existsSync(join(to, '.hive-kafka-staging', '0', '30-0.tmp')));
+  assert.ok(existsSync(join(to, '.hive-kafka-staging', '0', '35-0.tmp')));
   assert.ok(ledger.publishedFiles(7).every((p) => p.startsWith(`${to}/`)), ledger.publishedFiles(7).join(', '));
   assert.deepEqual(ledger.pendingBatches(7)[0]!.files.map((f) => [f.hiddenPath, f.finalPath]),
-    [[join(to, '.hive-kafka-staging', '0', '30-0.tmp'), join(to, 'dt=c', 't+0+30+39.parquet')]]);
+    [[join(to, '.hive-kafka-staging', '0', '35-0.tmp'), join(to, 'dt=c', 't+0+35+39.parquet')]]);
   assert.deepEqual(ledger.relocations(7), []);
   // Repeated (a crash after the moves, before the ledger): nothing moves twice, nothing fails.
   assert.equal(await relocate(new LocalFileSystem(), ledger, { tableId: 7, fromLocation: 'file:/old_name', fromDir: from, toDir: to }), 0);
