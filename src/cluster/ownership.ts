@@ -48,6 +48,15 @@ abstract class OwnershipBase {
     return { ...this.c.fileSystems.for((JSON.parse(s.layoutJson) as StoredLayout).location, table), table };
   }
 
+  /**
+   * After a RENAME moved the table: a start retried before the service heard of it made the holder
+   * file again at the old location. It goes, if it names us, so the old location can go too.
+   */
+  async releaseMoved(fromLocation: string, table: string): Promise<void> {
+    const { fs, path } = this.c.fileSystems.for(fromLocation, table);
+    if ((await fs.exists(path)) && (await readHolder(fs, path))?.holder === this.holderName) await releaseTable(fs, path);
+  }
+
   /** After DROP: the holder file goes with the table's other files, if it names us. */
   async forget(tableId: number): Promise<void> {
     const located = this.locate(tableId);
