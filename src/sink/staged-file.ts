@@ -5,11 +5,14 @@ import { posix } from 'node:path';
 import type { FileSystem, PieceWriter } from './fs.ts';
 
 export class StagedFile {
+  /** The handle, once open: kept apart from the write chain, so that a failed write still lets it be closed. */
+  private readonly opened: Promise<PieceWriter>;
   private chain: Promise<PieceWriter>;
 
   constructor(readonly hiddenPath: string, fs: Pick<FileSystem, 'mkdirs'> & Required<Pick<FileSystem, 'openDurably'>>) {
-    this.chain = fs.mkdirs(posix.dirname(hiddenPath)).then(() => fs.openDurably(hiddenPath));
-    this.chain.catch(() => undefined); // the failure reaches whoever writes or closes next
+    this.opened = fs.mkdirs(posix.dirname(hiddenPath)).then(() => fs.openDurably(hiddenPath));
+    this.opened.catch(() => undefined); // the failure reaches whoever writes or closes next
+    this.chain = this.opened;
   }
 
   /** Appends after everything written before; resolves when these pieces are written. */
@@ -24,14 +27,19 @@ export class StagedFile {
     return this.chain.then(() => undefined);
   }
 
-  /** The last pieces, then fsync of the file and its directory. */
+  /** The last pieces, then fsync of the file and its directory. A failed write closes the handle before it throws. */
   async close(last: readonly Uint8Array[]): Promise<void> {
-    await this.write(last);
+    try {
+      await this.write(last);
+    } catch (error) {
+      this.abandon();
+      throw error;
+    }
     await (await this.chain).close();
   }
 
-  /** The batch will not commit: close the handle; recovery removes the file. */
+  /** The batch will not commit: close the handle, even after a failed write; recovery removes the file. */
   abandon(): void {
-    void this.chain.then((file) => file.abandon(), () => undefined);
+    void this.opened.then((file) => file.abandon(), () => undefined);
   }
 }

@@ -134,3 +134,23 @@ test('openDurably and StagedFile: pieces land in order, even when written from o
   await Promise.all([...writes, closed]);
   assert.equal(await readFile(path, 'utf8'), 'abcde');
 });
+
+test('StagedFile: a write that failed (a full disk) still lets its handle be closed, by close and by abandon', async () => {
+  const handles = { closed: 0 };
+  const failing = {
+    mkdirs: async () => undefined,
+    openDurably: async () => ({
+      append: async () => { throw new Error('ENOSPC: no space left on device'); },
+      close: async () => { handles.closed += 1; },
+      abandon: async () => { handles.closed += 1; },
+    }),
+  };
+  const piece = new Uint8Array([1]);
+  const closing = new StagedFile('/t/.hive-kafka-staging/0/1-g0.1.tmp', failing);
+  await assert.rejects(closing.close([piece]), /ENOSPC/);
+  const abandoned = new StagedFile('/t/.hive-kafka-staging/0/2-g0.1.tmp', failing);
+  await assert.rejects(abandoned.write([piece]), /ENOSPC/);
+  abandoned.abandon();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(handles.closed, 2, 'each handle closed once: none left open by a failed batch');
+});
