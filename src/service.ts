@@ -608,8 +608,8 @@ export class Service {
       const to = this.fileSystems.for(r.toLocation, table);
       if (from.fs !== to.fs) throw new Error(`table ${table}: moved from ${r.fromLocation} to ${r.toLocation}, another file system; hive-kafka cannot follow that move`);
       await this.ownership.releaseMoved(r.fromLocation, table);
-      const moved = await relocate(from.fs, this.ledger, { tableId, fromLocation: r.fromLocation, fromDir: from.path, toDir: to.path });
-      this.log.info({ table, from: r.fromLocation, to: r.toLocation, moved }, 'table moved by a RENAME: files its tasks wrote to the old location moved to the new one');
+      const done = await relocate(from.fs, this.ledger, { tableId, fromLocation: r.fromLocation, fromDir: from.path, toDir: to.path });
+      this.log.info({ table, from: r.fromLocation, to: r.toLocation, ...done }, 'table moved by a RENAME: files its tasks wrote to the old location moved to the new one');
     }
   }
 

@@ -450,7 +450,7 @@ export class Ledger {
    * and the relocation from `fromLocation` done: one transaction.
    */
   finishRelocation(tableId: number, fromLocation: string, fromDir: string, toDir: string): void {
-    const like = `${fromDir.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`;
+    const like = likeUnder(fromDir);
     const rebase = (table: string, column: string, where: string) => this.db.prepare(`UPDATE ${table} SET ${column} = ? || substr(${column}, ?)
       WHERE ${where} AND ${column} LIKE ? ESCAPE '\\'`).run(toDir, fromDir.length + 1, tableId, like);
     this.write(() => {
@@ -464,6 +464,28 @@ export class Ledger {
     });
   }
 
+
+  /** Final paths of the table's batch files in `dir` (not below it), committed or not. */
+  batchFilesIn(tableId: number, dir: string): string[] {
+    const like = likeUnder(dir);
+    return (this.db.prepare(`SELECT f.final_path FROM batch_files f JOIN batches b USING (batch_id)
+      WHERE b.table_id = ? AND f.final_path LIKE ? ESCAPE '\\' ORDER BY f.final_path`).pluck().all(tableId, like) as string[])
+      .filter((p) => posix.dirname(p) === dir);
+  }
+
+  /**
+   * A planned compaction given up (its directory left behind by a RENAME): its batches are recorded
+   * at `toDir` instead, batches are no longer bound for its directory, and its row goes. One transaction.
+   */
+  cancelCompaction(tableId: number, c: Pick<Compaction, 'compactionId' | 'naturalDir' | 'newDir'>, toDir: string): void {
+    const like = likeUnder(c.newDir);
+    this.write(() => {
+      this.db.prepare(`UPDATE batch_files SET final_path = ? || substr(final_path, ?)
+        WHERE batch_id IN (SELECT batch_id FROM batches WHERE table_id = ?) AND final_path LIKE ? ESCAPE '\\'`).run(toDir, c.newDir.length + 1, tableId, like);
+      this.db.prepare('DELETE FROM partition_dirs WHERE table_id = ? AND natural_dir = ? AND current_dir = ?').run(tableId, c.naturalDir, c.newDir);
+      this.db.prepare("DELETE FROM compactions WHERE compaction_id = ? AND state = 'planned'").run(c.compactionId);
+    });
+  }
 
   /** Paths of every published file of the table (committed batches). */
   publishedFiles(tableId: number): string[] {
@@ -509,7 +531,7 @@ export class Ledger {
       if (busy > 0) return undefined; // another compaction of it is under way, or it is not a natural directory
       const waiting = this.db.prepare(`SELECT COUNT(*) FROM batch_files f JOIN batches b USING (batch_id)
         WHERE b.table_id = ? AND b.state = 'written' AND f.final_path LIKE ? ESCAPE '\\'`).pluck()
-        .get(tableId, `${oldDir.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`) as number;
+        .get(tableId, likeUnder(oldDir)) as number;
       if (waiting > 0) return undefined;
       const now = Date.now();
       const id = Number(this.db.prepare(`INSERT INTO compactions (table_id, partition_values, natural_dir, old_dir, new_dir, state, planned_at)
@@ -586,3 +608,8 @@ export class Ledger {
 
 const STREAM_SELECT = `SELECT table_id AS tableId, db_name AS dbName, table_name AS tableName, spec_json AS specJson, layout_json AS layoutJson,
   desired_state AS desiredState, created_at AS createdAt, updated_at AS updatedAt, dropped_at AS droppedAt, failure FROM streams`;
+
+/** A LIKE pattern (ESCAPE '\\') for every path strictly below `dir`. */
+function likeUnder(dir: string): string {
+  return `${dir.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`;
+}

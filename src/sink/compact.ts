@@ -144,7 +144,7 @@ function sameLocation(a: string, b: string): boolean {
 }
 
 /** Named after the compaction's directory, so that it is just as much its own. */
-function compactionStaging(tableDir: string, c: Pick<Compaction, 'newDir'>): string {
+export function compactionStaging(tableDir: string, c: Pick<Compaction, 'newDir'>): string {
   return posix.join(tableDir, '.hive-kafka-staging', `compaction-${posix.basename(c.newDir)}`);
 }
 

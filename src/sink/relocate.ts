@@ -7,12 +7,16 @@
 // every path of the ledger there. Safe to repeat: a crash in between finishes it at the next start.
 import { posix } from 'node:path';
 import type { BatchFile } from './commit.ts';
-import type { FileSystem } from './fs.ts';
+import { compactionStaging, type Compaction } from './compact.ts';
+import { removeDirOfFiles, type FileSystem } from './fs.ts';
 
 export interface RelocationLedger {
   batchPartitions(tableId: number): number[];
   batchesNewestFirst(tableId: number, kafkaPartition: number, beforeBatchId: number, limit: number): { batchId: number; files: BatchFile[] }[];
   finishRelocation(tableId: number, fromLocation: string, fromDir: string, toDir: string): void;
+  openCompactions(tableId: number): Compaction[];
+  batchFilesIn(tableId: number, dir: string): string[];
+  cancelCompaction(tableId: number, c: Pick<Compaction, 'compactionId' | 'naturalDir' | 'newDir'>, toDir: string): void;
 }
 
 export interface Relocation {
@@ -25,12 +29,13 @@ export interface Relocation {
 
 const PAGE = 50;
 
-/** Moves the table's files left under fromDir to toDir, then rebases the ledger. Returns the files moved. */
-export async function relocate(fs: Pick<FileSystem, 'exists' | 'mkdirs' | 'rename' | 'list' | 'remove'>, ledger: RelocationLedger, r: Relocation): Promise<number> {
+/** Moves the table's files left under fromDir to toDir, then rebases the ledger. Returns the files moved and the compactions given up. */
+export async function relocate(fs: Pick<FileSystem, 'exists' | 'mkdirs' | 'rename' | 'list' | 'remove'>, ledger: RelocationLedger, r: Relocation): Promise<{ moved: number; compactionsGivenUp: number }> {
   const under = (p: string) => p.startsWith(`${r.fromDir}/`);
   const target = (p: string) => r.toDir + p.slice(r.fromDir.length);
   const dirsLeft = new Set<string>();
   let moved = 0;
+  let compactionsGivenUp = 0;
   if (await fs.exists(r.fromDir)) {
     // The move was one atomic rename of the directory, and a partition's batches publish one after
     // another: going back from the newest, the first batch with nothing at the old location was
@@ -59,9 +64,26 @@ export async function relocate(fs: Pick<FileSystem, 'exists' | 'mkdirs' | 'renam
       }
     }
   }
+  // A compaction planned, not switched, of the directory Hive read and moved: the batches published
+  // since its plan are in its own directory, which Hive never read and which may not have moved with
+  // the table (an unpartitioned table read from a compacted directory). They go to the new location,
+  // the compaction is given up, and the next one is planned there.
+  for (const c of ledger.openCompactions(r.tableId)) {
+    if (c.state !== 'planned' || c.oldDir !== r.fromDir) continue;
+    const now = (p: string) => (under(p) ? target(p) : p);
+    for (const path of ledger.batchFilesIn(r.tableId, c.newDir)) {
+      if (!(await fs.exists(now(path)))) continue;
+      await fs.rename(now(path), posix.join(r.toDir, posix.basename(path)));
+      moved += 1;
+    }
+    // Left in it: the plan marker and merged copies of files the table has at its new location.
+    for (const dir of [now(c.newDir), now(compactionStaging(c.naturalDir, c))]) if (await fs.exists(dir)) await removeDirOfFiles(fs, dir);
+    ledger.cancelCompaction(r.tableId, c, r.toDir);
+    compactionsGivenUp += 1;
+  }
   ledger.finishRelocation(r.tableId, r.fromLocation, r.fromDir, r.toDir);
   if (await fs.exists(r.fromDir)) await removeLeftovers(fs, r.fromDir, dirsLeft);
-  return moved;
+  return { moved, compactionsGivenUp };
 }
 
 /**

@@ -332,35 +332,64 @@ test('a ledger lost between a compaction\'s plan and its switch: the rebuilt led
 
 /**
  * Hive reads a compacted unpartitioned table from `<table>/_hive_kafka_compacted/<n>`, and a RENAME
- * moves that directory (not the table's own) to the new name's path.
+ * moves that directory (not the table's own) to the new name's path. Here the RENAME comes while a
+ * second compaction is planned and not switched: its directory, where batches publish from the plan
+ * on, is under the old path, which Hive does not move, and no longer where Hive will ever read.
  */
-test('RENAME of an unpartitioned table Hive reads from a compacted directory, under load: every record once under the new name, and compaction goes on there (file:)', async () => {
+test('RENAME of an unpartitioned table Hive reads from a compacted directory, while a second compaction is planned, under load: every record once under the new name, and compaction goes on there (file:)', async () => {
   const own = randomUUID().slice(0, 8);
   const topic = `compaction-rename-${own}`;
   const table = `cmpr_${own}`;
   const renamed = `cmpr_${own}_renamed`;
   await createTopics([{ topic, partitions: 1 }]);
+  const dir = mkdtempSync(join(tmpdir(), 'hive-kafka-compaction-rename-'));
+  const ledgerPath = join(dir, 'ledger.db');
+  const slowConfig = join(dir, 'slow.json'); // no compaction round for 10 min: a plan stays unswitched
+  writeFileSync(slowConfig, JSON.stringify({ compaction: { periodMs: 600_000, graceMs: 120_000 }, systemTables: { enabled: false } }));
   const producer = kafka.producer();
   await producer.connect();
   const traffic = load(producer, topic);
   let service: RunningService | undefined;
   const m = await MetastoreClient.connect(stack.metastoreUri, { timeoutMs: 30_000 });
   const locationOf = async (name: string) => (await m.getTable('default', name)).storage.location!;
+  const local = new LocalFileSystem();
   try {
     await runBeeline(`CREATE TABLE ${table} (id BIGINT, dt STRING, payload STRING)
       STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler' TBLPROPERTIES ('kafka.topic'='${topic}', 'kafka.broker.list'='${stack.kafkaBrokers}',
       'kafka.max.batch.period.ms'='500', 'kafka.compaction.min.files'='3', 'kafka.compaction.min.age.ms'='0')`);
-    service = await startService({ tables: own, configFile });
+    const tableDir = resolver.for(await locationOf(table)).path;
+    service = await startService({ tables: own, ledgerPath, configFile });
     const compacted = await eventually(`${table} switched to a compacted directory`, async () => {
       const at = await locationOf(table);
       return at.includes('/_hive_kafka_compacted/') ? at : undefined;
     }, 120_000, 500);
+    await service.stop();
+    // The next compaction is planned, and the service dies right after the plan...
+    service = await startService({ tables: own, ledgerPath, configFile, env: { HIVE_KAFKA_CRASH_AT: 'compaction-planned' }, waitUntilServing: false });
+    const died = service;
+    await eventually('the service killed right after the second plan', async () => (died.child.signalCode !== null || died.child.exitCode !== null ? true : undefined), 240_000, 200)
+      .catch((e: Error) => { died.child.kill('SIGKILL'); throw new Error(`${e.message}; the service's log ends:\n${died.output().slice(-4000)}`); });
+    assert.match(died.output(), /killing the service at compaction-planned/);
+    const plannedName = (await local.list(join(tableDir, '_hive_kafka_compacted'))).find((n) => !compacted.endsWith(`/${n}`));
+    assert.ok(plannedName, `a second compaction directory beside ${compacted}`);
+    const plannedDir = join(tableDir, '_hive_kafka_compacted', plannedName);
+    // ... and runs again without compaction rounds: the plan holds, batches publish into its directory.
+    service = await startService({ tables: own, ledgerPath, configFile: slowConfig });
+    await eventually(`batches published into ${plannedDir}`, async () =>
+      ((await local.list(plannedDir)).filter((n) => n.startsWith(`${topic}+`)).length >= 2 ? true : undefined), 120_000, 500);
+
     await runBeeline(`ALTER TABLE ${table} RENAME TO ${renamed}`);
     const movedTo = await locationOf(renamed);
     assert.ok(!movedTo.includes('/_hive_kafka_compacted/'), `Hive moved ${compacted} to ${movedTo}`);
     await new Promise((r) => setTimeout(r, 3000));
     const produced = await allOnceInHive(traffic, renamed, service);
+    const move = service.output().split('\n').find((l) => l.includes('table moved by a RENAME'));
+    assert.match(move ?? 'no move logged', /"compactionsGivenUp":1/, 'the planned compaction was given up');
+    assert.equal(await local.exists(plannedDir), false, `${plannedDir}: its batches moved, its copies removed`);
+
     // The next compaction plans under the new name's directory and switches Hive there.
+    await service.stop();
+    service = await startService({ tables: own, ledgerPath, configFile });
     await eventually(`${renamed} compacted again under ${movedTo}`, async () =>
       ((await locationOf(renamed)).startsWith(`${movedTo}/_hive_kafka_compacted/`) ? true : undefined), 120_000, 1000)
       .catch((e: Error) => { throw new Error(`${e.message}; the service's log ends:\n${service?.output().slice(-3000)}`); });

@@ -43,9 +43,9 @@ test('published and pending files left at the old location move under the new on
   put(join(from, '.hive-kafka-staging', '0', '40-g1.7.tmp')); // a batch still filling: never recorded
   ledger.recordRelocation(7, 'file:/old_name', 'file:/new_name');
 
-  const moved = await relocate(new LocalFileSystem(), ledger, { tableId: 7, fromLocation: 'file:/old_name', fromDir: from, toDir: to });
+  const done = await relocate(new LocalFileSystem(), ledger, { tableId: 7, fromLocation: 'file:/old_name', fromDir: from, toDir: to });
 
-  assert.equal(moved, 2);
+  assert.deepEqual(done, { moved: 2, compactionsGivenUp: 0 });
   assert.equal(existsSync(from), false, 'nothing of ours left at the old location');
   assert.deepEqual(readdirSync(join(to, 'dt=b')).sort(), ['t+0+10+19.parquet', 't+0+20+29.parquet']);
   assert.ok(existsSync(join(to, '.hive-kafka-staging', '0', '35-0.tmp')));
@@ -54,7 +54,7 @@ test('published and pending files left at the old location move under the new on
     [[join(to, '.hive-kafka-staging', '0', '35-0.tmp'), join(to, 'dt=c', 't+0+35+39.parquet')]]);
   assert.deepEqual(ledger.relocations(7), []);
   // Repeated (a crash after the moves, before the ledger): nothing moves twice, nothing fails.
-  assert.equal(await relocate(new LocalFileSystem(), ledger, { tableId: 7, fromLocation: 'file:/old_name', fromDir: from, toDir: to }), 0);
+  assert.deepEqual(await relocate(new LocalFileSystem(), ledger, { tableId: 7, fromLocation: 'file:/old_name', fromDir: from, toDir: to }), { moved: 0, compactionsGivenUp: 0 });
 });
 
 test('what another table keeps at the old location stays', async () => {
@@ -67,4 +67,46 @@ test('what another table keeps at the old location stays', async () => {
   await relocate(new LocalFileSystem(), ledger, { tableId: 7, fromLocation: 'file:/old_name', fromDir: from, toDir: to });
   assert.deepEqual(readdirSync(from), ['someone-elses.parquet']);
   assert.ok(existsSync(b.files[0]!.finalPath.replace(from, to)));
+});
+
+test('a compaction planned and not switched when Hive moved the table: the batches published into its directory go to the new location, and it is given up', async (t) => {
+  for (const readFrom of ['the compacted directory of an earlier compaction', 'the table directory itself'] as const) {
+    await t.test(readFrom, async () => {
+      const { from, to, ledger, put } = setUp();
+      const batch = (first: number, last: number) => {
+        const intent = ledger.recordIntent({ tableId: 7, kafkaPartition: 0, firstOffset: first, lastOffset: last, recordCount: last - first + 1, ownerEpoch: ledger.claimPartitions(7, [0]),
+          files: [{ hiddenPath: join(from, '.hive-kafka-staging', '0', `${first}-0.tmp`), finalPath: join(from, `t+0+${first}+${last}.parquet`), partitionValues: null, bucket: null }] });
+        put(intent.files[0]!.finalPath); // where the ledger bound it
+        ledger.markCommitted(intent);
+      };
+      let hiveReads = from;
+      if (readFrom === 'the compacted directory of an earlier compaction') {
+        const first = ledger.planCompaction(7, from, [], join(from, '_hive_kafka_compacted', '1-aaaa'))!;
+        batch(0, 9);
+        ledger.compactionSwitched(first.compactionId, { inputFiles: 0, outputFiles: 1 });
+        ledger.compactionDone(first.compactionId);
+        hiveReads = first.newDir;
+      } else {
+        batch(0, 9);
+      }
+      const planned = ledger.planCompaction(7, from, [], join(from, '_hive_kafka_compacted', '2-bbbb'))!;
+      assert.equal(planned.oldDir, hiveReads);
+      put(join(planned.newDir, '_hive_kafka_compaction.json'));
+      put(join(planned.newDir, 'compacted-2-bbbb-0000.parquet')); // a merged copy of what Hive reads
+      batch(10, 19); // published into the planned compaction's directory
+      renameSync(hiveReads, to); // Hive's RENAME moves the directory it reads, and only that one
+      ledger.recordRelocation(7, `file:${hiveReads}`, `file:${to}`);
+
+      assert.deepEqual(await relocate(new LocalFileSystem(), ledger, { tableId: 7, fromLocation: `file:${hiveReads}`, fromDir: hiveReads, toDir: to }), { moved: 1, compactionsGivenUp: 1 });
+
+      assert.deepEqual(readdirSync(to).filter((n) => n.endsWith('.parquet')).sort(), ['t+0+0+9.parquet', 't+0+10+19.parquet']);
+      assert.deepEqual(ledger.publishedFiles(7), [join(to, 't+0+0+9.parquet'), join(to, 't+0+10+19.parquet')]);
+      assert.deepEqual(ledger.openCompactions(7), [], 'the planned compaction is given up');
+      for (const dir of [planned.newDir, join(to, '_hive_kafka_compacted', '2-bbbb')]) assert.equal(existsSync(dir), false, `${dir} removed`);
+      // Batches from now on are bound for the new location itself, and a compaction can be planned there.
+      assert.equal(ledger.recordIntent({ tableId: 7, kafkaPartition: 0, firstOffset: 20, lastOffset: 29, recordCount: 10, ownerEpoch: ledger.claimPartitions(7, [0]),
+        files: [{ hiddenPath: join(to, '.hive-kafka-staging', '0', '20-0.tmp'), finalPath: join(to, 't+0+20+29.parquet'), partitionValues: null, bucket: null }] }).files[0]!.finalPath,
+      join(to, 't+0+20+29.parquet'));
+    });
+  }
 });
