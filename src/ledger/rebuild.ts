@@ -1,8 +1,6 @@
 // `hive-kafka ledger rebuild db.table`: a lost or empty ledger is rebuilt from the metastore (what the
-// table is) and from the names of the published files (where ingestion got to): every published file
-// is named <topic>+<kafka partition>+<first offset>+<last offset>.parquet, or, in a bucketed table,
-// <bucket, 6+ digits>_0_<topic>+<kafka partition>+<first offset>+<last offset>.parquet (the prefix is
-// where Hive reads the bucket; src/sink/bucket.ts). A compaction's merged files carry the highest
+// table is) and from the names of the published files (where ingestion got to), which carry each
+// batch's Kafka partition and offsets (src/sink/published-names.ts). A compaction's merged files carry the highest
 // offset per Kafka partition in their footers instead (src/sink/compact.ts). This is the one place
 // that lists a whole table directory; normal restarts never do.
 import { posix } from 'node:path';
@@ -10,27 +8,12 @@ import type { Partition, Table } from '../metastore/types.ts';
 import { streamRecord, type StoredLayout } from '../properties/stream.ts';
 import { batchOffsetsOfName, COMPACTED_ROOT, lastOffsetsOf, readPlanMarker } from '../sink/compact.ts';
 import type { FileSystem } from '../sink/fs.ts';
+import { publishedFilesUnder, publishedNameParser } from '../sink/published-names.ts';
 import { partitionDir, partitionLocation } from '../sink/partition-path.ts';
 import type { Ledger } from './ledger.ts';
 
 /** A directory path without its trailing slashes, as the ledger records directories. */
 const trim = (path: string) => path.replace(/\/+$/, '');
-
-export interface PublishedFile { partition: number; first: number; last: number; bucket: number | null }
-
-/**
- * Reads what a published file name of `topic` says: Kafka partition, offsets and, in a bucketed
- * table, the bucket. Any other name (another topic's, Hive's own) gives undefined.
- */
-export function publishedNameParser(topic: string): (name: string) => PublishedFile | undefined {
-  const literal = topic.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const pattern = new RegExp(`^(?:(\\d{6,})_0_)?${literal}\\+(\\d+)\\+(\\d+)\\+(\\d+)\\.parquet$`);
-  return (name) => {
-    const m = pattern.exec(name);
-    if (!m) return undefined;
-    return { bucket: m[1] === undefined ? null : Number(m[1]), partition: Number(m[2]), first: Number(m[3]), last: Number(m[4]) };
-  };
-}
 
 /**
  * Highest published last offset per Kafka partition of `topic` under `dir`, skipping hidden entries
@@ -40,16 +23,8 @@ export async function lastPublishedOffsets(fs: FileSystem, dir: string, topic: s
   const last = new Map<number, number>();
   const parse = publishedNameParser(topic);
   const note = (partition: number, offset: number) => last.set(partition, Math.max(last.get(partition) ?? -1, offset));
-  const visit = async (d: string): Promise<void> => {
-    for (const name of await fs.list(d)) {
-      if (name.startsWith('.') || name.startsWith('_')) continue; // staging and Hive's own hidden files
-      const published = parse(name);
-      // Every bucket file of a batch carries the batch's offsets, so any one of them is enough.
-      if (published) note(published.partition, published.last);
-      else if (name.includes('=')) await visit(posix.join(d, name)); // a partition directory
-    }
-  };
-  await visit(dir);
+  // Every bucket file of a batch carries the batch's offsets, so any one of them is enough.
+  for (const published of await publishedFilesUnder(fs, dir, topic)) note(published.partition, published.last);
   const compacted = posix.join(dir, COMPACTED_ROOT);
   if (await fs.exists(compacted)) {
     for (const id of await fs.list(compacted)) {

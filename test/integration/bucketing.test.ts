@@ -20,7 +20,7 @@ import { requireHdfs, requireHiveServer2, requireKafka, requireMetastore, stack 
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 import { locationClause, WAREHOUSES, type Warehouse } from './helpers/warehouse.ts';
-import { publishedNameParser } from '../../src/ledger/rebuild.ts';
+import { publishedNameParser } from '../../src/sink/published-names.ts';
 import { MetastoreClient } from '../../src/metastore/client.ts';
 
 const numBuckets = 8;

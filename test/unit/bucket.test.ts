@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bucketFileName, bucketingVersionOf, makeBucketer, makeRowHash, murmur3, type BucketLayout } from '../../src/sink/bucket.ts';
 import { makeRowDecoder } from '../../src/hive/convert.ts';
-import { lastPublishedOffsets, publishedNameParser } from '../../src/ledger/rebuild.ts';
+import { lastPublishedOffsets } from '../../src/ledger/rebuild.ts';
+import { publishedNameParser } from '../../src/sink/published-names.ts';
 import { LocalFileSystem } from '../../src/sink/fs.ts';
 
 // Where Hive 4.0.1 itself put each value (npm run fixtures:buckets): the bucket from the name of the
