@@ -32,6 +32,7 @@ import { forgetGoneTables } from './observe/table-series.ts';
 import { relocate } from './sink/relocate.ts';
 import { metastoreCatalog } from './system/catalog.ts';
 import { SystemTables } from './system/publisher.ts';
+import { DEADLETTER_DIR } from './system/tables.ts';
 import type { SystemSnapshot } from './system/rows.ts';
 import { statusView, type StatusView } from './observe/status-view.ts';
 
@@ -117,6 +118,8 @@ export class Service {
   private readonly manages: RegExp;
   private readonly credentialsProfiles: CredentialsProfiles;
   private readonly fileSystems: FileSystems;
+  /** Test builds only (HIVE_KAFKA_CRASH_AT=relocation-started): dies where a RENAME's move begins. */
+  private readonly reachedRelocation = crashHook();
   private readonly workers: WorkerPool;
   private readonly ownership: Ownership;
   readonly kafkaClient: KafkaClientName;
@@ -603,13 +606,19 @@ export class Service {
     const stream = this.ledger.getStream(tableId);
     if (!stream) return;
     const table = `${stream.dbName}.${stream.tableName}`;
+    const { topic } = JSON.parse(stream.specJson) as StreamSpec;
     for (const r of this.ledger.relocations(tableId)) {
+      this.reachedRelocation?.('relocation-started');
       const from = this.fileSystems.for(r.fromLocation, table);
       const to = this.fileSystems.for(r.toLocation, table);
       if (from.fs !== to.fs) throw new Error(`table ${table}: moved from ${r.fromLocation} to ${r.toLocation}, another file system; hive-kafka cannot follow that move`);
       await this.ownership.releaseMoved(r.fromLocation, table);
-      const done = await relocate(from.fs, this.ledger, { tableId, fromLocation: r.fromLocation, fromDir: from.path, toDir: to.path });
+      const done = await relocate(from.fs, this.ledger, { tableId, fromLocation: r.fromLocation, fromDir: from.path, toDir: to.path, topic, sideDirs: [DEADLETTER_DIR] });
       this.log.info({ table, from: r.fromLocation, to: r.toLocation, ...done }, 'table moved by a RENAME: files its tasks wrote to the old location moved to the new one');
+      if (done.stayed > 0) {
+        this.log.warn({ table, from: r.fromLocation, to: r.toLocation, topic, stayed: done.stayed },
+          `table ${table} moved by a RENAME: ${done.stayed} files named for topic ${topic} stay at ${r.fromLocation}, not proven to be this table's batches; if they are, move them into ${r.toLocation} (README, "Limits")`);
+      }
     }
   }
 

@@ -434,10 +434,16 @@ export class Ledger {
   }
 
   /** A page of the table's batches of one Kafka partition, newest first, below `beforeBatchId`, with their files. */
-  batchesNewestFirst(tableId: number, kafkaPartition: number, beforeBatchId: number, limit: number): { batchId: number; files: BatchFile[] }[] {
-    const ids = this.db.prepare('SELECT batch_id FROM batches WHERE table_id = ? AND kafka_partition = ? AND batch_id < ? ORDER BY batch_id DESC LIMIT ?')
-      .pluck().all(tableId, kafkaPartition, beforeBatchId, limit) as number[];
-    return ids.map((batchId) => ({ batchId, files: this.batchFiles(batchId) }));
+  batchesNewestFirst(tableId: number, kafkaPartition: number, beforeBatchId: number, limit: number): { batchId: number; lastOffset: number; files: BatchFile[] }[] {
+    const rows = this.db.prepare('SELECT batch_id AS batchId, last_offset AS lastOffset FROM batches WHERE table_id = ? AND kafka_partition = ? AND batch_id < ? ORDER BY batch_id DESC LIMIT ?')
+      .all(tableId, kafkaPartition, beforeBatchId, limit) as { batchId: number; lastOffset: number }[];
+    return rows.map((row) => ({ ...row, files: this.batchFiles(row.batchId) }));
+  }
+
+  /** The partition's committed batch that ends at `lastOffset`, if this ledger recorded it (in a cluster, another member may have). */
+  batchEndingAt(tableId: number, kafkaPartition: number, lastOffset: number): { firstOffset: number; files: number } | undefined {
+    return this.db.prepare(`SELECT b.first_offset AS firstOffset, (SELECT COUNT(*) FROM batch_files f WHERE f.batch_id = b.batch_id) AS files
+      FROM batches b WHERE b.table_id = ? AND b.kafka_partition = ? AND b.last_offset = ? AND b.state = 'committed' LIMIT 1`).get(tableId, kafkaPartition, lastOffset) as { firstOffset: number; files: number } | undefined;
   }
 
   /** Kafka partitions the table has batches of. */

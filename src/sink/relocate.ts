@@ -9,14 +9,19 @@ import { posix } from 'node:path';
 import type { BatchFile } from './commit.ts';
 import { compactionStaging, type Compaction } from './compact.ts';
 import { removeDirOfFiles, type FileSystem } from './fs.ts';
+import { publishedFilesUnder } from './published-names.ts';
 
 export interface RelocationLedger {
   batchPartitions(tableId: number): number[];
-  batchesNewestFirst(tableId: number, kafkaPartition: number, beforeBatchId: number, limit: number): { batchId: number; files: BatchFile[] }[];
+  batchesNewestFirst(tableId: number, kafkaPartition: number, beforeBatchId: number, limit: number): { batchId: number; lastOffset: number; files: BatchFile[] }[];
   finishRelocation(tableId: number, fromLocation: string, fromDir: string, toDir: string): void;
   openCompactions(tableId: number): Compaction[];
   batchFilesIn(tableId: number, dir: string): string[];
   cancelCompaction(tableId: number, c: Pick<Compaction, 'compactionId' | 'naturalDir' | 'newDir'>, toDir: string): void;
+  /** Next offset to read per Kafka partition: what is committed, here or (in a cluster) by an earlier owner. */
+  nextOffsets(tableId: number): Map<number, number>;
+  /** The partition's batch that ends at `lastOffset`, if this ledger recorded it (in a cluster another member may have). */
+  batchEndingAt(tableId: number, kafkaPartition: number, lastOffset: number): { firstOffset: number; files: number } | undefined;
 }
 
 export interface Relocation {
@@ -25,17 +30,27 @@ export interface Relocation {
   /** Both directories on `fs`: a rename never changes file system. */
   fromDir: string;
   toDir: string;
+  /** The table's topic: published file names carry it with their offsets. */
+  topic: string;
+  /** Directories (relative to the table's) where a batch has files besides its Parquet ones: the dead letters. */
+  sideDirs?: readonly string[];
 }
 
 const PAGE = 50;
 
-/** Moves the table's files left under fromDir to toDir, then rebases the ledger. Returns the files moved and the compactions given up. */
-export async function relocate(fs: Pick<FileSystem, 'exists' | 'mkdirs' | 'rename' | 'list' | 'remove'>, ledger: RelocationLedger, r: Relocation): Promise<{ moved: number; compactionsGivenUp: number }> {
+/**
+ * Moves the table's files left under fromDir to toDir, then rebases the ledger. Returns the files moved,
+ * the compactions given up, and the files named for the topic that stayed because no chain of committed
+ * batches reached them (another table's, or a batch behind an offset gap: see moveUnrecorded).
+ */
+export async function relocate(fs: Pick<FileSystem, 'exists' | 'mkdirs' | 'rename' | 'list' | 'remove'>, ledger: RelocationLedger, r: Relocation): Promise<{ moved: number; compactionsGivenUp: number; stayed: number }> {
   const under = (p: string) => p.startsWith(`${r.fromDir}/`);
   const target = (p: string) => r.toDir + p.slice(r.fromDir.length);
   const dirsLeft = new Set<string>();
+  const movedBatches = new Set<string>(); // `${kafka partition}+${last offset}`
   let moved = 0;
   let compactionsGivenUp = 0;
+  let stayed = 0;
   if (await fs.exists(r.fromDir)) {
     // The move was one atomic rename of the directory, and a partition's batches publish one after
     // another: going back from the newest, the first batch with nothing at the old location was
@@ -59,10 +74,14 @@ export async function relocate(fs: Pick<FileSystem, 'exists' | 'mkdirs' | 'renam
           }
           if (left === 0) break walk;
           moved += left;
+          movedBatches.add(`${partition}+${batch.lastOffset}`);
         }
         before = page.at(-1)!.batchId;
       }
     }
+    const byName = await moveUnrecorded(fs, ledger, r, movedBatches, dirsLeft);
+    moved += byName.moved;
+    stayed = byName.stayed;
   }
   // A compaction planned, not switched, of the directory Hive read and moved: the batches published
   // since its plan are in its own directory, which Hive never read and which may not have moved with
@@ -83,7 +102,42 @@ export async function relocate(fs: Pick<FileSystem, 'exists' | 'mkdirs' | 'renam
   }
   ledger.finishRelocation(r.tableId, r.fromLocation, r.fromDir, r.toDir);
   if (await fs.exists(r.fromDir)) await removeLeftovers(fs, r.fromDir, dirsLeft);
-  return { moved, compactionsGivenUp };
+  return { moved, compactionsGivenUp, stayed };
+}
+
+/**
+ * In a cluster some of those batches may be another member's, one that died between Hive's move and
+ * its own: the state log gave this ledger their offsets, not their files. File names carry the
+ * offsets, so the committed batches are followed back from the next offset to read, each found in
+ * this ledger or by the names at the old location: those with files there are moved (or were, above),
+ * those without files are passed, and the first one found at neither was published before the move.
+ * The chain needs each batch to start where the one before ended: an offset gap (a transaction's
+ * marker, a compacted topic) stops it there, and what lies behind it stays, counted as `stayed`.
+ */
+async function moveUnrecorded(fs: Pick<FileSystem, 'exists' | 'mkdirs' | 'rename' | 'list'>, ledger: RelocationLedger, r: Relocation,
+  movedBatches: ReadonlySet<string>, dirsLeft: Set<string>): Promise<{ moved: number; stayed: number }> {
+  const left = await publishedFilesUnder(fs, r.fromDir, r.topic, r.sideDirs);
+  let moved = 0;
+  for (const [partition, next] of ledger.nextOffsets(r.tableId)) {
+    for (let end = next - 1; end >= 0;) {
+      const named = left.filter((f) => f.partition === partition && f.last === end);
+      if (named.length > 0) {
+        for (const f of named) {
+          const to = r.toDir + f.path.slice(r.fromDir.length);
+          await fs.mkdirs(posix.dirname(to));
+          await fs.rename(f.path, to); // never replaces
+          dirsLeft.add(posix.dirname(f.path));
+          moved += 1;
+        }
+        end = named[0]!.first - 1;
+        continue;
+      }
+      const recorded = ledger.batchEndingAt(r.tableId, partition, end);
+      if (!recorded || (recorded.files > 0 && !movedBatches.has(`${partition}+${end}`))) break;
+      end = recorded.firstOffset - 1;
+    }
+  }
+  return { moved, stayed: left.length - moved };
 }
 
 /**

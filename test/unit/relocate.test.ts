@@ -43,9 +43,9 @@ test('published and pending files left at the old location move under the new on
   put(join(from, '.hive-kafka-staging', '0', '40-g1.7.tmp')); // a batch still filling: never recorded
   ledger.recordRelocation(7, 'file:/old_name', 'file:/new_name');
 
-  const done = await relocate(new LocalFileSystem(), ledger, { tableId: 7, fromLocation: 'file:/old_name', fromDir: from, toDir: to });
+  const done = await relocate(new LocalFileSystem(), ledger, { tableId: 7, fromLocation: 'file:/old_name', fromDir: from, toDir: to, topic: 't' });
 
-  assert.deepEqual(done, { moved: 2, compactionsGivenUp: 0 });
+  assert.deepEqual(done, { moved: 2, compactionsGivenUp: 0, stayed: 0 });
   assert.equal(existsSync(from), false, 'nothing of ours left at the old location');
   assert.deepEqual(readdirSync(join(to, 'dt=b')).sort(), ['t+0+10+19.parquet', 't+0+20+29.parquet']);
   assert.ok(existsSync(join(to, '.hive-kafka-staging', '0', '35-0.tmp')));
@@ -54,7 +54,7 @@ test('published and pending files left at the old location move under the new on
     [[join(to, '.hive-kafka-staging', '0', '35-0.tmp'), join(to, 'dt=c', 't+0+35+39.parquet')]]);
   assert.deepEqual(ledger.relocations(7), []);
   // Repeated (a crash after the moves, before the ledger): nothing moves twice, nothing fails.
-  assert.deepEqual(await relocate(new LocalFileSystem(), ledger, { tableId: 7, fromLocation: 'file:/old_name', fromDir: from, toDir: to }), { moved: 0, compactionsGivenUp: 0 });
+  assert.deepEqual(await relocate(new LocalFileSystem(), ledger, { tableId: 7, fromLocation: 'file:/old_name', fromDir: from, toDir: to, topic: 't' }), { moved: 0, compactionsGivenUp: 0, stayed: 0 });
 });
 
 test('what another table keeps at the old location stays', async () => {
@@ -64,7 +64,7 @@ test('what another table keeps at the old location stays', async () => {
   ledger.markCommitted(ledger.recordIntent(b));
   renameSync(from, to);
   put(join(from, 'someone-elses.parquet')); // a table created at the old name since
-  await relocate(new LocalFileSystem(), ledger, { tableId: 7, fromLocation: 'file:/old_name', fromDir: from, toDir: to });
+  await relocate(new LocalFileSystem(), ledger, { tableId: 7, fromLocation: 'file:/old_name', fromDir: from, toDir: to, topic: 't' });
   assert.deepEqual(readdirSync(from), ['someone-elses.parquet']);
   assert.ok(existsSync(b.files[0]!.finalPath.replace(from, to)));
 });
@@ -97,7 +97,7 @@ test('a compaction planned and not switched when Hive moved the table: the batch
       renameSync(hiveReads, to); // Hive's RENAME moves the directory it reads, and only that one
       ledger.recordRelocation(7, `file:${hiveReads}`, `file:${to}`);
 
-      assert.deepEqual(await relocate(new LocalFileSystem(), ledger, { tableId: 7, fromLocation: `file:${hiveReads}`, fromDir: hiveReads, toDir: to }), { moved: 1, compactionsGivenUp: 1 });
+      assert.deepEqual(await relocate(new LocalFileSystem(), ledger, { tableId: 7, fromLocation: `file:${hiveReads}`, fromDir: hiveReads, toDir: to, topic: 't' }), { moved: 1, compactionsGivenUp: 1, stayed: 0 });
 
       assert.deepEqual(readdirSync(to).filter((n) => n.endsWith('.parquet')).sort(), ['t+0+0+9.parquet', 't+0+10+19.parquet']);
       assert.deepEqual(ledger.publishedFiles(7), [join(to, 't+0+0+9.parquet'), join(to, 't+0+10+19.parquet')]);
@@ -109,4 +109,46 @@ test('a compaction planned and not switched when Hive moved the table: the batch
       join(to, 't+0+20+29.parquet'));
     });
   }
+});
+
+test('in a cluster, the newest batches an owner that died published at the old location move too, found by their names from the committed offsets', async () => {
+  const { from, to, ledger, put } = setUp();
+  // This member's ledger knows the table only from the state log: offsets, no batches of the dead owner.
+  ledger.importPortable(7, new Map([[0, { next: 40, pending: null }], [1, { next: 15, pending: null }]]));
+  const at = (dir: string, ...names: string[]) => names.forEach((n) => put(join(dir, n)));
+  // Published before Hive moved the directory, so now at the new location ...
+  at(join(to, 'dt=a'), 't+0+0+9.parquet', 't+0+10+19.parquet');
+  at(join(to, 'dt=a'), 't+1+0+14.parquet');
+  // ... and after it, by the owner that died before its own move: two batches, one of them in two Hive
+  // partitions, bucketed, with a dead letter beside it.
+  at(join(from, 'dt=a'), 't+0+20+29.parquet', '000000_0_t+0+30+39.parquet', '000001_0_t+0+30+39.parquet');
+  at(join(from, 'dt=b'), 't+0+30+39.parquet');
+  at(join(from, '_hive_kafka_deadletter', 'records'), 't+0+30+39.jsonl');
+  // Not ours to move: an older batch that does not chain to the committed offset, another topic's file.
+  at(join(from, 'dt=a'), 't+0+0+4.parquet', 'other+0+20+39.parquet');
+  ledger.recordRelocation(7, 'file:/old_name', 'file:/new_name');
+
+  const done = await relocate(new LocalFileSystem(), ledger, { tableId: 7, fromLocation: 'file:/old_name', fromDir: from, toDir: to, topic: 't', sideDirs: ['_hive_kafka_deadletter/records'] });
+
+  assert.deepEqual(done, { moved: 5, compactionsGivenUp: 0, stayed: 1 });
+  assert.deepEqual(readdirSync(join(to, 'dt=a')).sort(), ['000000_0_t+0+30+39.parquet', '000001_0_t+0+30+39.parquet', 't+0+0+9.parquet', 't+0+10+19.parquet', 't+0+20+29.parquet', 't+1+0+14.parquet']);
+  assert.deepEqual(readdirSync(join(to, 'dt=b')), ['t+0+30+39.parquet']);
+  assert.deepEqual(readdirSync(join(to, '_hive_kafka_deadletter', 'records')), ['t+0+30+39.jsonl']);
+  assert.deepEqual(readdirSync(join(from, 'dt=a')).sort(), ['other+0+20+39.parquet', 't+0+0+4.parquet']);
+  assert.deepEqual(ledger.relocations(7), []);
+});
+
+test('in a cluster, batches of this member and of an owner that died before it, at the old location, all move', async () => {
+  const { from, to, ledger, batch, put } = setUp();
+  ledger.importPortable(7, new Map([[0, { next: 20, pending: null }]])); // the dead owner committed 0..19
+  put(join(to, 'dt=a', 't+0+0+9.parquet')); // its batch published before Hive's move
+  put(join(from, 'dt=a', 't+0+10+19.parquet')); // its batch published after it
+  const mine = batch(20, 29, 'a'); // this member took over before it heard of the rename
+  put(mine.files[0]!.finalPath);
+  ledger.markCommitted(ledger.recordIntent(mine));
+  ledger.recordRelocation(7, 'file:/old_name', 'file:/new_name');
+
+  assert.deepEqual(await relocate(new LocalFileSystem(), ledger, { tableId: 7, fromLocation: 'file:/old_name', fromDir: from, toDir: to, topic: 't' }), { moved: 2, compactionsGivenUp: 0, stayed: 0 });
+  assert.deepEqual(readdirSync(join(to, 'dt=a')).sort(), ['t+0+0+9.parquet', 't+0+10+19.parquet', 't+0+20+29.parquet']);
+  assert.equal(existsSync(from), false, 'nothing of ours left at the old location');
 });
