@@ -617,7 +617,7 @@ export class Service {
       this.log.info({ table, from: r.fromLocation, to: r.toLocation, ...done }, 'table moved by a RENAME: files its tasks wrote to the old location moved to the new one');
       if (done.stayed > 0) {
         this.log.warn({ table, from: r.fromLocation, to: r.toLocation, topic, stayed: done.stayed },
-          `table ${table} moved by a RENAME: ${done.stayed} files named for topic ${topic} stay at ${r.fromLocation}, not proven to be this table's batches; if they are, move them into ${r.toLocation} (README, "Limits")`);
+          `table ${table} moved by a RENAME: ${done.stayed} files named for topic ${topic} stay at ${r.fromLocation}: batches of this table behind an offset gap, or of a table created there since; move only this table's into ${r.toLocation} (README, "Limits")`);
       }
     }
   }
