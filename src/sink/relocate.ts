@@ -38,6 +38,9 @@ export interface Relocation {
 
 const PAGE = 50;
 
+/** A batch of one Kafka partition, named by its last offset. */
+const batchKey = (kafkaPartition: number, lastOffset: number) => `${kafkaPartition}+${lastOffset}`;
+
 /**
  * Moves the table's files left under fromDir to toDir, then rebases the ledger. Returns the files moved,
  * the compactions given up, and the files named for the topic that stayed because no chain of committed
@@ -47,7 +50,12 @@ export async function relocate(fs: Pick<FileSystem, 'exists' | 'mkdirs' | 'renam
   const under = (p: string) => p.startsWith(`${r.fromDir}/`);
   const target = (p: string) => r.toDir + p.slice(r.fromDir.length);
   const dirsLeft = new Set<string>();
-  const movedBatches = new Set<string>(); // `${kafka partition}+${last offset}`
+  const moveToNew = async (path: string) => {
+    await fs.mkdirs(posix.dirname(target(path)));
+    await fs.rename(path, target(path)); // never replaces: a file at both places stops here, named
+    dirsLeft.add(posix.dirname(path));
+  };
+  const movedBatches = new Set<string>();
   let moved = 0;
   let compactionsGivenUp = 0;
   let stayed = 0;
@@ -67,19 +75,17 @@ export async function relocate(fs: Pick<FileSystem, 'exists' | 'mkdirs' | 'renam
           let left = 0;
           for (const path of paths) {
             if (!(await fs.exists(path))) continue;
-            await fs.mkdirs(posix.dirname(target(path)));
-            await fs.rename(path, target(path)); // never replaces: a file at both places stops here, named
-            dirsLeft.add(posix.dirname(path));
+            await moveToNew(path);
             left += 1;
           }
           if (left === 0) break walk;
           moved += left;
-          movedBatches.add(`${partition}+${batch.lastOffset}`);
+          movedBatches.add(batchKey(partition, batch.lastOffset));
         }
         before = page.at(-1)!.batchId;
       }
     }
-    const byName = await moveUnrecorded(fs, ledger, r, movedBatches, dirsLeft);
+    const byName = await moveUnrecorded(fs, ledger, r, movedBatches, moveToNew);
     moved += byName.moved;
     stayed = byName.stayed;
   }
@@ -114,26 +120,24 @@ export async function relocate(fs: Pick<FileSystem, 'exists' | 'mkdirs' | 'renam
  * The chain needs each batch to start where the one before ended: an offset gap (a transaction's
  * marker, a compacted topic) stops it there, and what lies behind it stays, counted as `stayed`.
  */
-async function moveUnrecorded(fs: Pick<FileSystem, 'exists' | 'mkdirs' | 'rename' | 'list'>, ledger: RelocationLedger, r: Relocation,
-  movedBatches: ReadonlySet<string>, dirsLeft: Set<string>): Promise<{ moved: number; stayed: number }> {
+async function moveUnrecorded(fs: Pick<FileSystem, 'exists' | 'list'>, ledger: RelocationLedger, r: Relocation,
+  movedBatches: ReadonlySet<string>, moveToNew: (path: string) => Promise<void>): Promise<{ moved: number; stayed: number }> {
   const left = await publishedFilesUnder(fs, r.fromDir, r.topic, r.sideDirs);
+  if (left.length === 0) return { moved: 0, stayed: 0 };
+  const byBatch = new Map<string, typeof left>();
+  for (const f of left) byBatch.set(batchKey(f.partition, f.last), [...(byBatch.get(batchKey(f.partition, f.last)) ?? []), f]);
   let moved = 0;
   for (const [partition, next] of ledger.nextOffsets(r.tableId)) {
     for (let end = next - 1; end >= 0;) {
-      const named = left.filter((f) => f.partition === partition && f.last === end);
-      if (named.length > 0) {
-        for (const f of named) {
-          const to = r.toDir + f.path.slice(r.fromDir.length);
-          await fs.mkdirs(posix.dirname(to));
-          await fs.rename(f.path, to); // never replaces
-          dirsLeft.add(posix.dirname(f.path));
-          moved += 1;
-        }
+      const named = byBatch.get(batchKey(partition, end));
+      if (named) {
+        for (const f of named) await moveToNew(f.path);
+        moved += named.length;
         end = named[0]!.first - 1;
         continue;
       }
       const recorded = ledger.batchEndingAt(r.tableId, partition, end);
-      if (!recorded || (recorded.files > 0 && !movedBatches.has(`${partition}+${end}`))) break;
+      if (!recorded || (recorded.files > 0 && !movedBatches.has(batchKey(partition, end)))) break;
       end = recorded.firstOffset - 1;
     }
   }
