@@ -1,5 +1,6 @@
 // The commit protocol, in one place. A batch is the records of one Kafka partition from firstOffset
-// to lastOffset, split into one file per Hive partition (and bucket). Three positions, as in Kafka
+// (right after the batch before: a partition's batches tile its offsets) to lastOffset (its last
+// record), split into one file per Hive partition (and bucket). Three positions, as in Kafka
 // Connect: consumed (the task's buffer), written (files under hidden names + the intent in the
 // ledger), committed (files published and registered, offset moved in the ledger).
 //

@@ -1,7 +1,10 @@
 // What a published file's name says. Every batch file is named
 // <topic>+<kafka partition>+<first offset>+<last offset>.parquet, or, in a bucketed table,
 // <bucket, 6+ digits>_0_<topic>+<kafka partition>+<first offset>+<last offset>.parquet (the prefix is
-// where Hive reads the bucket; bucket.ts). `ledger rebuild` and a relocation after a RENAME read
+// where Hive reads the bucket; bucket.ts). The first offset is where the batch before ended + 1, so
+// the names of a partition's batches tile its offsets, transaction markers and aborted or compacted
+// records included (files published before 2026-12-05 start at their first record instead).
+// `ledger rebuild` and a relocation after a RENAME read
 // offsets back from these names when the ledger does not hold them.
 import { posix } from 'node:path';
 import type { FileSystem } from './fs.ts';

@@ -108,6 +108,12 @@ export class IngestionTask {
   private consuming = false;
   /** Per partition, the offset the next record should have if nothing was deleted in between. */
   private readonly expected = new Map<number, number>();
+  /**
+   * Per partition, where the next batch's offset range begins: right after the batch before, so that a
+   * partition's batches tile its offsets even where records are missing (transaction markers, aborted
+   * or compacted records). File names carry these ranges; a RENAME's relocation follows them back.
+   */
+  private readonly nextBatchFrom = new Map<number, number>();
 
   private readonly commitDeps: CommitDeps;
 
@@ -128,7 +134,7 @@ export class IngestionTask {
     this.epoch = deps.ledger.claimPartitions(plan.tableId, plan.partitions);
     await recover(this.commitDeps, plan.tableId, plan.layout.dir, plan.partitions);
     const next = deps.ledger.nextOffsets(plan.tableId);
-    for (const p of plan.partitions) this.expected.set(p, next.get(p) ?? 0);
+    for (const p of plan.partitions) { this.expected.set(p, next.get(p) ?? 0); this.nextBatchFrom.set(p, next.get(p) ?? 0); }
     // A partition whose next offsets were deleted while the table was paused or stopped: found here
     // even when no record follows the gap yet.
     const starts = await deps.logStartOffsets(plan.partitions);
@@ -216,7 +222,7 @@ export class IngestionTask {
     // The commits before the last full batch of these records: that batch commits while the next fills.
     let committedBefore: Promise<void> | undefined;
     for (const r of records) {
-      if (!b) { b = { partition, groups: new Map(), rows: 0, bytes: 0, filtered: 0, rejected: [], firstOffset: r.offset, lastOffset: r.offset, oldestAt: Date.now() }; this.buffers.set(partition, b); }
+      if (!b) { b = { partition, groups: new Map(), rows: 0, bytes: 0, filtered: 0, rejected: [], firstOffset: this.nextBatchFrom.get(partition) ?? r.offset, lastOffset: r.offset, oldestAt: Date.now() }; this.buffers.set(partition, b); }
       try {
         if (this.decoder!.decode(r, partition, this.row, this.partitionValues) === 'row') {
           this.groupFor(b).file.append(this.row, r.value?.byteLength ?? 0);
@@ -310,7 +316,8 @@ export class IngestionTask {
     const before = this.flushChain;
     const batch = this.buffers.get(partition);
     if (!batch) return before;
-    this.buffers.delete(partition); // later records start a new batch
+    this.buffers.delete(partition); // later records start a new batch, where this one ends
+    this.nextBatchFrom.set(partition, batch.lastOffset + 1);
     this.flushChain = this.flushChain.then(() => this.commit(partition, batch)).catch((e: Error) => { this.fail(e); });
     return before;
   }

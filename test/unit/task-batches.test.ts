@@ -1,0 +1,47 @@
+// A partition's batches tile its offsets: each batch's range starts right after the batch before, even
+// where Kafka has no record to hand over (a transaction's marker, aborted or compacted records). The
+// file names carry those ranges, and a RENAME's relocation follows them back batch by batch
+// (src/sink/relocate.ts): a range that started at its first record left a hole at every marker.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IngestionTask, type TaskDeps } from '../../src/task/task.ts';
+import { Ledger } from '../../src/ledger/ledger.ts';
+import { LocalFileSystem } from '../../src/sink/fs.ts';
+import { parseTableProperties } from '../../src/properties/parse.ts';
+import type { SourceOptions, SourceRecord } from '../../src/task/source.ts';
+
+const record = (offset: number): SourceRecord => ({ offset, value: Buffer.from(JSON.stringify({ id: offset })), timestamp: Date.now(), key: null });
+
+test('batches of a partition with offsets missing between records are named by ranges that tile the partition', async () => {
+  const parsed = parseTableProperties({ 'kafka.topic': 'tx', 'kafka.broker.list': '127.0.0.1:9092', 'kafka.batch.maxSize': '3' });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  const ledger = Ledger.open(':memory:');
+  ledger.upsertStream({ tableId: 1, dbName: 'db', tableName: 't', specJson: '{}', layoutJson: '{}', desiredState: 'running' });
+  ledger.initPartitions(1, new Map([[0, 100]]));
+  let source: SourceOptions | undefined;
+  const failures: string[] = [];
+  const deps = {
+    fs: new LocalFileSystem(), ledger,
+    registerPartitions: async () => {}, registries: {}, addColumns: async () => [],
+    logStartOffsets: async () => new Map([[0, 0]]),
+    onFailure: (e: Error) => { failures.push(e.message); },
+    openSource: async (o: SourceOptions) => { source = o; return { start: async () => {}, committed: async () => {}, stop: async () => {} }; },
+  } as unknown as TaskDeps;
+  const dir = mkdtempSync(join(tmpdir(), 'task-batches-'));
+  const task = new IngestionTask({ taskId: 't0', tableId: 1, table: 'db.t', partitions: [0], spec: parsed.spec,
+    layout: { dir, columns: [{ name: 'id', type: 'bigint' }], partitionKeys: [] }, auth: {} } as never, deps);
+  await task.start();
+  // A transaction of three records and its marker (103), one of two (106 is an aborted record's place),
+  // then a compacted stretch: Kafka hands over only the records.
+  await source!.onRecords(0, [100, 101, 102, 104, 105, 107].map(record));
+  await source!.onRecords(0, [200, 201].map(record));
+  await task.stop({ commitBuffered: true });
+  assert.deepEqual(failures, []);
+  const names = readdirSync(dir).filter((n) => n.endsWith('.parquet')).sort((a, b) => Number(a.split('+')[2]) - Number(b.split('+')[2]));
+  assert.deepEqual(names, ['tx+0+100+102.parquet', 'tx+0+103+107.parquet', 'tx+0+108+201.parquet']);
+  assert.equal(ledger.nextOffsets(1).get(0), 202);
+  assert.deepEqual(ledger.batchEndingAt(1, 0, 107), { firstOffset: 103, files: 1 });
+});
