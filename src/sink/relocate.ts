@@ -117,8 +117,10 @@ export async function relocate(fs: Pick<FileSystem, 'exists' | 'mkdirs' | 'renam
  * offsets, so the committed batches are followed back from the next offset to read, each found in
  * this ledger or by the names at the old location: those with files there are moved (or were, above),
  * those without files are passed, and the first one found at neither was published before the move.
- * The chain needs each batch to start where the one before ended: an offset gap (a transaction's
- * marker, a compacted topic) stops it there, and what lies behind it stays, counted as `stayed`.
+ * The chain needs each batch to start where the one before ended, as every batch does since its range
+ * begins right after the one before (task.ts); a hole among older files (named from their first
+ * record, so a transaction's marker left one) stops it there, and what lies behind stays, counted as
+ * `stayed`.
  */
 async function moveUnrecorded(fs: Pick<FileSystem, 'exists' | 'list'>, ledger: RelocationLedger, r: Relocation,
   movedBatches: ReadonlySet<string>, moveToNew: (path: string) => Promise<void>): Promise<{ moved: number; stayed: number }> {
