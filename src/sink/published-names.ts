@@ -4,8 +4,8 @@
 // where Hive reads the bucket; bucket.ts). The first offset is where the batch before ended + 1, so
 // the names of a partition's batches tile its offsets, transaction markers and aborted or compacted
 // records included (files published before 2026-12-05 start at their first record instead).
-// `ledger rebuild` and a relocation after a RENAME read
-// offsets back from these names when the ledger does not hold them.
+// `ledger rebuild` and a relocation after a RENAME read offsets back from these names when the
+// ledger does not hold them.
 import { posix } from 'node:path';
 import type { FileSystem } from './fs.ts';
 

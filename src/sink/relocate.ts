@@ -127,7 +127,11 @@ async function moveUnrecorded(fs: Pick<FileSystem, 'exists' | 'list'>, ledger: R
   const left = await publishedFilesUnder(fs, r.fromDir, r.topic, r.sideDirs);
   if (left.length === 0) return { moved: 0, stayed: 0 };
   const byBatch = new Map<string, typeof left>();
-  for (const f of left) byBatch.set(batchKey(f.partition, f.last), [...(byBatch.get(batchKey(f.partition, f.last)) ?? []), f]);
+  for (const f of left) {
+    const key = batchKey(f.partition, f.last);
+    const files = byBatch.get(key);
+    if (files) files.push(f); else byBatch.set(key, [f]);
+  }
   let moved = 0;
   for (const [partition, next] of ledger.nextOffsets(r.tableId)) {
     for (let end = next - 1; end >= 0;) {
