@@ -60,7 +60,7 @@ export const PROPERTIES: readonly PropertyDef[] = [
   { name: 'kafka.error.max.ratio', aliases: [], required: false, default: '1', rule: { kind: 'ratio' },
     onAlter: 'batch-boundary', doc: 'Share of bad records per batch that skip/deadletter tolerate before the table fails; the default 1 never fails (as Kafka Connect\'s errors.tolerance=all), a lower value is a circuit breaker.' },
   { name: 'kafka.offset.gap.policy', aliases: [], required: false, default: 'fail', rule: { kind: 'enum', values: ['fail', 'skip'] },
-    onAlter: 'batch-boundary', doc: 'What the table does when Kafka deleted offsets it had not read yet (retention, deleteRecords): fail stops it naming the partition and range; skip goes on from the log start and records the gap (status, history, /metrics).' },
+    onAlter: 'batch-boundary', doc: 'What the table does when Kafka deleted offsets it had not read yet (retention, deleteRecords): fail stops it naming the partition and range; skip goes on from the log start and records the gap (status, history, /metrics); the first batch after it is named from the offset after the batch before, so its name\'s range includes the deleted offsets.' },
   { name: 'kafka.value.format', aliases: [], required: false, default: 'json', rule: { kind: 'enum', values: ['json', 'avro', 'csv'] },
     onAlter: 'batch-boundary', doc: 'Record value format: json (one object per record, fields by column name), avro (Confluent wire format, writer schemas from a Schema Registry) or csv (one row per record, RFC 4180 by default).' },
   { name: 'kafka.schema.registry.url', aliases: [], required: false, default: '', rule: { kind: 'url' },
