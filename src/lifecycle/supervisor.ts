@@ -316,9 +316,10 @@ export class Supervisor {
       task.state = 'stopped';
       this.deps.log.warn({ tableId, taskId, err: failure.message }, 'fenced out: another instance took the table');
       this.deps.ownership?.lost(tableId, this.holding.get(tableId));
-      this.holding.delete(tableId);
-      // If the table is ours again under a newer claim, the next reconcile starts it under that one.
-      void this.stopTasks(tableId, false).then(() => { this.tables.delete(tableId); void this.notify(tableId); });
+      // The rest happens on the table's queue: its other tasks stop there (mayRun sees the claim gone) before
+      // any reconcile starts tasks under a newer claim. Done here, beside the queue, a reconcile could start a
+      // task whose entry the late clean-up then dropped, leaving it running untracked next to its successor.
+      void this.notify(tableId);
       return;
     }
     task.state = 'failed';

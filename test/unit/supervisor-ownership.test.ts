@@ -127,3 +127,46 @@ test('a dropped table gives its claim up at once (in a cluster a claim holds a t
   await supervisor.stop();
   assert.deepEqual(own.released, [[7, 1]], 'not released a second time at stop');
 });
+
+test('fenced out while a neighbour task is still stopping, then claimed again: every task runs once, under the new claim, and none is left behind', async () => {
+  const ledger = Ledger.open(':memory:');
+  ledger.upsertStream({ tableId: 7, dbName: 'default', tableName: 'pv', specJson: JSON.stringify({ maxNumTasks: 2 }), layoutJson: '{}', desiredState: 'running' });
+  const own = new OwnershipTwin();
+  own.owned.add(7);
+  let slowStop: (() => void) | undefined;
+  const running: { taskId: string; token: number | undefined; ended: boolean; fail(f: TaskFailure): void }[] = [];
+  const supervisor = new Supervisor({
+    ledger, log: pino({ level: 'silent' }), ownership: own, tickMs: 3_600_000,
+    partitionCount: async () => 2,
+    initOffsets: async (tableId, _spec, partitions) => ledger.initPartitions(tableId, new Map(partitions.map((p) => [p, 0]))),
+    startTask: async (_tableId, assignment, onFailure) => {
+      const s = { taskId: assignment.taskId, token: own.tokenOf(7), ended: false, fail: (f: TaskFailure) => { s.ended = true; onFailure(f); } };
+      running.push(s);
+      return {
+        // The first task of the first claim takes its time to stop (a commit on a slow file system).
+        async stop() { if (running.indexOf(s) === 1) await new Promise<void>((resolve) => { slowStop = resolve; }); s.ended = true; },
+        lastHeartbeatAt: () => Date.now(),
+      } satisfies RunningTask;
+    },
+    cleanup: async () => undefined,
+  });
+  try {
+    await supervisor.notify(7);
+    assert.deepEqual(running.map((s) => s.token), [1, 1]);
+    running[0]!.fail({ name: 'OwnershipLostError', message: 'another instance claimed it', retriable: false });
+    await new Promise((resolve) => setImmediate(resolve));
+    own.reclaim(7); // the table comes back to this instance under a new claim before the neighbour has stopped
+    const reconciled = supervisor.notify(7);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    slowStop?.();
+    await reconciled;
+    await supervisor.notify(7);
+    const live = running.filter((s) => !s.ended);
+    assert.deepEqual(live.map((s) => [s.taskId, s.token]).sort(), [...new Set(running.map((s) => s.taskId))].sort().map((id) => [id, 2]),
+      `each task once under claim 2; started: ${JSON.stringify(running.map(({ taskId, token, ended }) => ({ taskId, token, ended })))}`);
+    assert.deepEqual(supervisor.status(7)!.tasks.map((t) => t.state), ['running', 'running']);
+  } finally {
+    slowStop?.();
+    await supervisor.stop();
+  }
+});
