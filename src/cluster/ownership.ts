@@ -172,12 +172,42 @@ export class ClusterOwnership extends OwnershipBase {
 
   tokenOf(tableId: number): number | undefined { return this.acquired.get(tableId); }
 
-  /** After DROP: the holder file, and the table's state in the log if this instance holds its claim. */
+  /**
+   * After DROP: the holder file, and the table's state in the log. The member holding its claim writes
+   * the tombstones. A table nobody holds (paused, failed, or its owner gone) would keep its records in
+   * the log for good, read by every member at every start: its last claimant, or the first live member
+   * by name if that one is gone, takes a claim of its own for them.
+   */
   override async forget(tableId: number): Promise<void> {
     await super.forget(tableId);
-    const token = this.acquired.get(tableId);
+    const held = this.acquired.get(tableId);
+    const token = held ?? (this.tombstonesFallToMe(tableId) ? await this.claimForTombstones(tableId) : undefined);
     if (token === undefined) return;
-    await this.log.forget(tableId, token).catch((e: Error) => this.c.log.warn({ tableId, err: e.message }, 'the dropped table\'s state stays in the cluster state log'));
+    try {
+      await this.log.forget(tableId, token);
+    } catch (e) {
+      this.c.log.warn({ tableId, err: (e as Error).message }, 'the dropped table\'s state stays in the cluster state log');
+    } finally {
+      if (held === undefined) await this.log.release(tableId);
+    }
+  }
+
+  private tombstonesFallToMe(tableId: number): boolean {
+    const last = this.log.owners().get(tableId);
+    const view = this.membership?.current();
+    if (!last || !view) return false;
+    if (last.owner === this.c.instanceId) return true;
+    const live = view.members.map((m) => m.instanceId);
+    return !live.includes(last.owner) && [...live].sort()[0] === this.c.instanceId;
+  }
+
+  private async claimForTombstones(tableId: number): Promise<number | undefined> {
+    try {
+      return (await this.log.claim(tableId, this.membership?.current()?.generation ?? 0)).token;
+    } catch (e) {
+      this.c.log.warn({ tableId, err: (e as Error).message }, 'the dropped table\'s state stays in the cluster state log: no claim for its tombstones');
+      return undefined;
+    }
   }
 
   async record(tableId: number, token: number | undefined, states: ReadonlyMap<number, PortablePartition>): Promise<void> {

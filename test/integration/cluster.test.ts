@@ -289,20 +289,46 @@ test('at the end every table has count = distinct = produced, in DuckDB and in H
   }
 });
 
-test('DROP TABLE in a cluster: its owner leaves a tombstone for the claim and each partition in the state log', async () => {
-  const x = TABLES[1]!; // 2 partitions
-  const c = await MetastoreClient.connect(stack.metastoreUri, { timeoutMs: 30_000 });
-  let tableId: number;
-  try { tableId = Number((await c.getTable('default', x.table)).id); } finally { c.close(); }
-  const from = await stateLogEnd();
-  await runBeeline(`DROP TABLE ${x.table}`);
+/** Waits for a tombstone of the dropped table's claim, then returns the tombstoned keys among its claim's and partitions'. */
+async function tombstonesAfter(from: number, x: (typeof TABLES)[number], tableId: number): Promise<{ keys: string[]; expected: string[] }> {
   const expected = [`t${tableId}`, ...Array.from({ length: x.partitions }, (_, p) => `t${tableId}/p${p}`)].sort();
-  const tombstones = await eventually(`tombstones of ${x.table} (id ${tableId}) in ${STATE_TOPIC}`, async () => {
+  const keys = await eventually(`tombstones of ${x.table} (id ${tableId}) in ${STATE_TOPIC}`, async () => {
     // -Z: a null value prints as NULL.
     const { stdout } = await promisify(execFile)('kcat', ['-C', '-b', stack.kafkaBrokers, '-t', STATE_TOPIC, '-p', '0', '-o', String(from), '-e', '-q', '-Z',
       '-X', 'isolation.level=read_committed', '-f', '%k\t%s\n'], { maxBuffer: 64 << 20 });
-    const keys = stdout.split('\n').filter((l) => l.endsWith('\tNULL')).map((l) => l.split('\t')[0]!).filter((k) => expected.includes(k)).sort();
-    return keys.includes(`t${tableId}`) ? keys : undefined;
+    const found = stdout.split('\n').filter((l) => l.endsWith('\tNULL')).map((l) => l.split('\t')[0]!).filter((k) => expected.includes(k)).sort();
+    return found.includes(`t${tableId}`) ? found : undefined;
   }, 60_000, 1000);
-  assert.deepEqual(tombstones, expected);
+  return { keys, expected };
+}
+
+async function tableIdOf(table: string): Promise<number> {
+  const c = await MetastoreClient.connect(stack.metastoreUri, { timeoutMs: 30_000 });
+  try { return Number((await c.getTable('default', table)).id); } finally { c.close(); }
+}
+
+test('DROP TABLE in a cluster: its owner leaves a tombstone for the claim and each partition in the state log', async () => {
+  const x = TABLES[1]!; // 2 partitions
+  const tableId = await tableIdOf(x.table);
+  const from = await stateLogEnd();
+  await runBeeline(`DROP TABLE ${x.table}`);
+  const { keys, expected } = await tombstonesAfter(from, x, tableId);
+  assert.deepEqual(keys, expected);
+});
+
+test('DROP TABLE of a paused table whose owner restarted since (nobody holds its claim): its last claimant still leaves the tombstones', async () => {
+  const x = TABLES[2]!; // 3 partitions
+  const ownerId = (await runners(slots)).get(x.table)?.[0];
+  const owner = slots.find((s) => s.id === ownerId);
+  assert.ok(owner, `${x.table} runs on no instance`);
+  await runBeeline(`ALTER TABLE ${x.table} SET TBLPROPERTIES ('kafka.ingestion.paused'='true')`);
+  await eventually(`${x.table} paused on every instance`, async () => ((await runners(slots)).has(x.table) ? undefined : true), 30_000, 250);
+  // A restart forgets every claim; a paused table is not claimed again (it runs nowhere).
+  await owner.service!.stop('SIGTERM');
+  await start(owner);
+  const tableId = await tableIdOf(x.table);
+  const from = await stateLogEnd();
+  await runBeeline(`DROP TABLE ${x.table}`);
+  const { keys, expected } = await tombstonesAfter(from, x, tableId);
+  assert.deepEqual(keys, expected);
 });
