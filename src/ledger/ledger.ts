@@ -17,6 +17,9 @@ export type HistoryOrigin = 'metastore' | 'service';
 
 export interface HistoryEvent { id: number; tableId: number; dbName: string; tableName: string; at: number; event: string; detail: unknown; origin: HistoryOrigin }
 
+/** The detail of an event that repeats while its cause lasts: which task, and how it failed. */
+export interface RepeatableDetail { task?: string; error?: string; [key: string]: unknown }
+
 export interface StreamRow {
   tableId: number;
   dbName: string;
@@ -167,6 +170,28 @@ export class Ledger {
   appendHistory(tableId: number, event: string, detail?: unknown): void {
     this.write(() => this.db.prepare('INSERT INTO stream_history (table_id, at, event, detail_json, origin) VALUES (?, ?, ?, ?, ?)')
       .run(tableId, Date.now(), event, detail === undefined ? null : JSON.stringify(detail), this.origin));
+  }
+
+  /**
+   * Appends the event, unless the same task failed the same way since the table's last event of
+   * another kind: that row then counts it (`repeats`, `lastAt`), so a failure that lasts a week is one
+   * row, not thousands read by every system-tables round. "The same way": the error with its numbers
+   * left out (a port, an offset or a count of seconds changes from one try to the next).
+   */
+  appendOrCountHistory(tableId: number, event: string, detail: RepeatableDetail): void {
+    const shape = (error: string | undefined) => error?.replace(/\d+/g, '#');
+    this.write(() => {
+      const since = this.db.prepare('SELECT id, detail_json AS d FROM stream_history WHERE table_id = ? AND event = ? AND id > (SELECT COALESCE(MAX(id), 0) FROM stream_history WHERE table_id = ? AND event != ?) ORDER BY id')
+        .all(tableId, event, tableId, event) as { id: number; d: string | null }[];
+      for (const row of since) {
+        const earlier = (row.d === null ? {} : JSON.parse(row.d)) as RepeatableDetail & { repeats?: number };
+        if (earlier.task !== detail.task || shape(earlier.error) !== shape(detail.error)) continue;
+        const counted = { ...earlier, repeats: (earlier.repeats ?? 0) + 1, lastAt: Date.now(), lastError: detail.error };
+        this.db.prepare('UPDATE stream_history SET detail_json = ? WHERE id = ?').run(JSON.stringify(counted), row.id);
+        return;
+      }
+      this.appendHistory(tableId, event, detail);
+    });
   }
 
   /** Where the events appended now come from (stream_history.origin, migration 005). */

@@ -51,6 +51,11 @@ export interface Transition {
   actions: readonly Action[];
   /** The event written to the table's history, if any. */
   history?: string;
+  /**
+   * A retriable failure repeats for as long as its cause lasts (about every 45 s at the backoff's cap):
+   * the same task failing the same way is counted on its earlier row instead of adding one.
+   */
+  historyRepeats?: 'counted';
 }
 
 const stay = (state: TableState): Transition => ({ next: state, actions: [] });
@@ -110,7 +115,7 @@ export const TRANSITIONS: Readonly<Record<TableState, Readonly<Record<LifecycleE
     ...runningAlters,
     rename: { next: 'running', actions: ['store-spec'], history: 'renamed' },
     drop,
-    'task-exit': { next: 'running', actions: ['restart-after-backoff'], history: 'task-failed' },
+    'task-exit': { next: 'running', actions: ['restart-after-backoff'], history: 'task-failed', historyRepeats: 'counted' },
     'task-failed': { next: 'failed', actions: ['commit-and-stop', 'record-failure'], history: 'failed' },
     'task-hung': { next: 'running', actions: ['kill-and-replace'], history: 'task-hung' },
     'partitions-added': { next: 'running', actions: ['init-new-partitions', 'replan'], history: 'partitions-added' },

@@ -2,7 +2,7 @@
 // tasks actually running. Every change of a table arrives as a notice on that table's queue and is handled one at a
 // time, so nothing here needs locks; repeated notices for a table collapse into one.
 import type { Logger } from 'pino';
-import type { Ledger, StreamRow } from '../ledger/ledger.ts';
+import type { Ledger, RepeatableDetail, StreamRow } from '../ledger/ledger.ts';
 import { transition, type LifecycleEvent, type TableState } from './states.ts';
 import { taskSettings } from './classify.ts';
 import type { StreamSpec } from '../properties/parse.ts';
@@ -303,6 +303,7 @@ export class Supervisor {
   private apply(tableId: number, event: LifecycleEvent, detail?: Record<string, unknown>, failure?: string): TableState {
     const t = transition(stateOf(this.deps.ledger.getStream(tableId)), event);
     if (t.actions.includes('record-failure')) this.deps.ledger.setFailure(tableId, failure ?? event, t.history, detail);
+    else if (t.history && t.historyRepeats === 'counted') this.deps.ledger.appendOrCountHistory(tableId, t.history, detail as RepeatableDetail);
     else if (t.history) this.deps.ledger.appendHistory(tableId, t.history, detail);
     return t.next;
   }

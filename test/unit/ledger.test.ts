@@ -87,6 +87,28 @@ test('history events say where they came from: a metastore notice (every member 
     'created service', 'paused metastore', 'task-failed service', 'altered metastore', 'offset-gap service']);
 });
 
+test('a task failing the same way again is counted on its row; another task, another error or an event between starts a new row', () => {
+  const l = ledgerWithStream();
+  const refused = (port: number) => `KafkaJSConnectionError: connect ECONNREFUSED 10.0.0.7:${port}`;
+  for (let i = 0; i < 50; i++) {
+    l.appendOrCountHistory(7, 'task-failed', { task: 'task-0', partitions: [0], error: refused(9092 + (i % 2)) });
+    l.appendOrCountHistory(7, 'task-failed', { task: 'task-1', partitions: [1], error: refused(9092) });
+  }
+  l.appendOrCountHistory(7, 'task-failed', { task: 'task-0', partitions: [0], error: 'hung: no heartbeat for 31 s; killed and replaced' });
+  l.appendHistory(7, 'altered');
+  l.appendOrCountHistory(7, 'task-failed', { task: 'task-0', partitions: [0], error: refused(9092) });
+  const rows = l.history(7).map((h) => ({ event: h.event, ...(h.detail as { task?: string; repeats?: number; lastError?: string }) }));
+  assert.deepEqual(rows.map((r) => [r.event, r.task, r.repeats]), [
+    ['created', undefined, undefined],
+    ['task-failed', 'task-0', 49],
+    ['task-failed', 'task-1', 49],
+    ['task-failed', 'task-0', undefined],
+    ['altered', undefined, undefined],
+    ['task-failed', 'task-0', undefined],
+  ]);
+  assert.equal(rows[1]!.lastError, refused(9093), 'the counted row keeps the first error and shows the last');
+});
+
 test('heartbeats of many tasks are written together, each to its own task', () => {
   const l = ledgerWithStream();
   l.saveTask({ tableId: 7, taskId: 'task-0', partitions: [0], state: 'running' });

@@ -170,3 +170,20 @@ test('fenced out while a neighbour task is still stopping, then claimed again: e
     await supervisor.stop();
   }
 });
+
+test('a task that keeps failing with the same retriable error adds one history row that counts the tries, not one row per try', async () => {
+  const { ledger, own, started, supervisor } = setup();
+  own.owned.add(7);
+  await supervisor.notify(7);
+  const table = (supervisor as unknown as { tables: Map<number, { retryAt?: number }> }).tables;
+  for (let i = 0; i < 5; i++) {
+    started.at(-1)!.fail({ message: `KafkaJSConnectionError: connect ECONNREFUSED 10.0.0.7:${9092 + i}`, retriable: true });
+    table.get(7)!.retryAt = undefined; // the backoff timer's work, without its wait
+    await supervisor.notify(7);
+  }
+  assert.equal(started.length, 6, 'restarted after each failure');
+  const failures = ledger.history(7).filter((h) => h.event === 'task-failed');
+  assert.equal(failures.length, 1, JSON.stringify(failures));
+  assert.equal((failures[0]!.detail as { repeats: number }).repeats, 4);
+  await supervisor.stop();
+});
