@@ -17,6 +17,9 @@ export type HistoryOrigin = 'metastore' | 'service';
 
 export interface HistoryEvent { id: number; tableId: number; dbName: string; tableName: string; at: number; event: string; detail: unknown; origin: HistoryOrigin }
 
+/** Errors kept per table (and for the service itself): status shows the latest. */
+export const KEPT_ERRORS = 100;
+
 /** The detail of an event that repeats while its cause lasts: which task, and how it failed. */
 export interface RepeatableDetail { task?: string; error?: string; [key: string]: unknown }
 
@@ -221,11 +224,16 @@ export class Ledger {
 
   /** When the table's last error was recorded. */
   lastErrorAt(tableId: number): number | undefined {
-    return this.db.prepare('SELECT MAX(at) FROM errors WHERE table_id = ?').pluck().get(tableId) as number | null ?? undefined;
+    return this.db.prepare('SELECT at FROM errors WHERE table_id = ? ORDER BY id DESC LIMIT 1').pluck().get(tableId) as number | undefined;
   }
 
+  /** Keeps a table's newest KEPT_ERRORS errors: only the latest few are ever read, and a failing table adds one a minute. */
   recordError(tableId: number | null, scope: string, message: string): void {
-    this.write(() => { this.db.prepare('INSERT INTO errors (table_id, at, scope, message) VALUES (?, ?, ?, ?)').run(tableId, Date.now(), scope, message); });
+    this.write(() => {
+      this.db.prepare('INSERT INTO errors (table_id, at, scope, message) VALUES (?, ?, ?, ?)').run(tableId, Date.now(), scope, message);
+      this.db.prepare('DELETE FROM errors WHERE table_id IS ? AND id <= (SELECT id FROM errors WHERE table_id IS ? ORDER BY id DESC LIMIT 1 OFFSET ?)')
+        .run(tableId, tableId, KEPT_ERRORS);
+    });
   }
 
   recentErrors(tableId: number, limit = 10): { at: number; scope: string; message: string }[] {

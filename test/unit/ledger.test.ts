@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FencedError, Ledger } from '../../src/ledger/ledger.ts';
+import { FencedError, KEPT_ERRORS, Ledger } from '../../src/ledger/ledger.ts';
 import type { BatchIntent } from '../../src/sink/commit.ts';
 
 function ledgerWithStream(): Ledger {
@@ -107,6 +107,19 @@ test('a task failing the same way again is counted on its row; another task, ano
     ['task-failed', 'task-0', undefined],
   ]);
   assert.equal(rows[1]!.lastError, refused(9093), 'the counted row keeps the first error and shows the last');
+});
+
+test('a table keeps its newest 100 errors, found by index: status asks for every table\'s latest each round', () => {
+  const l = ledgerWithStream();
+  for (let i = 0; i < 150; i++) l.recordError(7, 'task', `try ${i}`);
+  for (let i = 0; i < 3; i++) l.recordError(null, 'watcher', `metastore down ${i}`);
+  const kept = l.recentErrors(7, 1000);
+  assert.equal(kept.length, KEPT_ERRORS);
+  assert.deepEqual([kept[0]!.message, kept.at(-1)!.message], ['try 149', 'try 50']);
+  assert.equal(l.recentErrors(8, 1).length, 0);
+  const db = (l as unknown as { db: { prepare(sql: string): { all(...a: unknown[]): { detail: string }[] } } }).db;
+  const plan = db.prepare('EXPLAIN QUERY PLAN SELECT at, scope, message FROM errors WHERE table_id = ? ORDER BY id DESC LIMIT ?').all(7, 1).map((r) => r.detail).join('; ');
+  assert.match(plan, /USING INDEX errors_by_table/, plan);
 });
 
 test('heartbeats of many tasks are written together, each to its own task', () => {
