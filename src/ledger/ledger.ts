@@ -402,11 +402,13 @@ export class Ledger {
   markCommitted(batch: number | { batchId: number }): void {
     const batchId = typeof batch === 'number' ? batch : batch.batchId;
     this.write(() => {
-      const b = this.db.prepare("SELECT table_id AS t, kafka_partition AS p, last_offset AS last FROM batches WHERE batch_id = ? AND state = 'written'")
-        .get(batchId) as { t: number; p: number; last: number } | undefined;
+      const b = this.db.prepare(`SELECT table_id AS t, kafka_partition AS p, last_offset AS last, record_count AS stored, filtered_count AS filtered, rejected_count AS rejected
+        FROM batches WHERE batch_id = ? AND state = 'written'`).get(batchId) as { t: number; p: number; last: number; stored: number; filtered: number; rejected: number } | undefined;
       if (!b) return; // already committed: replaying a commit is harmless
-      this.db.prepare("UPDATE batches SET state = 'committed', committed_at = ? WHERE batch_id = ?").run(Date.now(), batchId);
-      this.db.prepare('UPDATE partition_offsets SET next_offset = MAX(next_offset, ?) WHERE table_id = ? AND kafka_partition = ?').run(b.last + 1, b.t, b.p);
+      const now = Date.now();
+      this.db.prepare("UPDATE batches SET state = 'committed', committed_at = ? WHERE batch_id = ?").run(now, batchId);
+      this.db.prepare(`UPDATE partition_offsets SET next_offset = MAX(next_offset, ?), stored_records = stored_records + ?, filtered_records = filtered_records + ?,
+        rejected_records = rejected_records + ?, last_commit_at = ? WHERE table_id = ? AND kafka_partition = ?`).run(b.last + 1, b.stored, b.filtered, b.rejected, now, b.t, b.p);
     });
   }
 
@@ -440,13 +442,13 @@ export class Ledger {
 
   /** Records of the table's committed batches: stored as rows, filtered out, refused. */
   recordCounts(tableId: number): RecordCounts {
-    return this.db.prepare(`SELECT COALESCE(SUM(record_count), 0) AS stored, COALESCE(SUM(filtered_count), 0) AS filtered, COALESCE(SUM(rejected_count), 0) AS rejected
-      FROM batches WHERE table_id = ? AND state = 'committed'`).get(tableId) as RecordCounts;
+    return this.db.prepare(`SELECT COALESCE(SUM(stored_records), 0) AS stored, COALESCE(SUM(filtered_records), 0) AS filtered, COALESCE(SUM(rejected_records), 0) AS rejected
+      FROM partition_offsets WHERE table_id = ?`).get(tableId) as RecordCounts;
   }
 
   /** When a batch of each Kafka partition last committed. */
   lastCommitTimes(tableId: number): Map<number, number> {
-    const rows = this.db.prepare("SELECT kafka_partition AS p, MAX(committed_at) AS at FROM batches WHERE table_id = ? AND state = 'committed' GROUP BY kafka_partition")
+    const rows = this.db.prepare('SELECT kafka_partition AS p, last_commit_at AS at FROM partition_offsets WHERE table_id = ? AND last_commit_at IS NOT NULL')
       .all(tableId) as { p: number; at: number }[];
     return new Map(rows.map((r) => [r.p, r.at]));
   }

@@ -31,6 +31,35 @@ test('a committed batch moves the next offset past its last record', () => {
   assert.deepEqual(l.publishedFiles(7), ['/t/pageviews+0+0+9.parquet']);
 });
 
+test('record counts and last commit times are kept by the commit itself, a replay counted once; an older ledger gets them from its batches', () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'ledger-')), 'ledger.db');
+  const l = Ledger.open(path);
+  l.upsertStream({ tableId: 7, dbName: 'default', tableName: 'pageviews', specJson: '{}', layoutJson: '{}', desiredState: 'running' });
+  l.initPartitions(7, new Map([[0, 0], [1, 100]]));
+  const epoch = l.claimPartitions(7, [0, 1]);
+  const first = l.recordIntent({ ...intent(epoch, 0, 9), filteredCount: 2, rejectedCount: 1, recordCount: 7 });
+  l.markCommitted(first);
+  l.markCommitted(first); // a replayed commit
+  l.markCommitted(l.recordIntent({ ...intent(epoch, 100, 119), kafkaPartition: 1, files: [] }));
+  l.recordIntent(intent(epoch, 10, 19)); // written, not committed: not counted
+  const counts = l.recordCounts(7);
+  const times = l.lastCommitTimes(7);
+  assert.deepEqual(counts, { stored: 27, filtered: 2, rejected: 1 });
+  assert.deepEqual([...times.keys()].sort(), [0, 1]);
+  const db = (l as unknown as { db: { exec(sql: string): void; prepare(sql: string): { all(...a: unknown[]): { detail: string }[] } } }).db;
+  const plan = (sql: string) => db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(7).map((r) => r.detail).join('; ');
+  assert.doesNotMatch(plan('SELECT COALESCE(SUM(stored_records), 0) FROM partition_offsets WHERE table_id = ?'), /batches/);
+  assert.match(plan('SELECT hidden_path FROM batch_files WHERE batch_id = ?'), /USING INDEX batch_files_by_batch/);
+  // The ledger as it was before these columns: the migration sums what its batches hold.
+  db.exec(`DROP INDEX batch_files_by_batch; ALTER TABLE partition_offsets DROP COLUMN stored_records; ALTER TABLE partition_offsets DROP COLUMN filtered_records;
+    ALTER TABLE partition_offsets DROP COLUMN rejected_records; ALTER TABLE partition_offsets DROP COLUMN last_commit_at; DELETE FROM schema_migrations WHERE version = 8;`);
+  l.close();
+  const again = Ledger.open(path);
+  assert.deepEqual(again.recordCounts(7), counts);
+  assert.deepEqual(again.lastCommitTimes(7), times);
+  again.close();
+});
+
 test('a replaced owner is fenced from recording intents', () => {
   const l = ledgerWithStream();
   const old = l.claimPartitions(7, [0]);
