@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { requireHdfs, requireHiveServer2, requireKafka, requireMetastore, stack } from './helpers/services.ts';
+import { requireHdfs, requireHiveServer2, requireKafka, requireMetastore, stack, producerFor } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 import { locationClause, WAREHOUSES, type Warehouse } from './helpers/warehouse.ts';
@@ -50,7 +50,7 @@ function record(id: number): string {
 
 /** Records with ids from `first` up to (not including) `end`, round-robin over the partitions. */
 async function produce(topic: string, first: number, end: number, partitions: number): Promise<void> {
-  const producer = kafka.producer();
+  const producer = producerFor(kafka);
   await producer.connect();
   const messages = Array.from({ length: end - first }, (_, i) => ({ partition: (first + i) % partitions, value: record(first + i) }));
   for (let i = 0; i < messages.length; i += 500) await producer.send({ topic, messages: messages.slice(i, i + 500) });

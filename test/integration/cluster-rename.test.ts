@@ -16,7 +16,7 @@ import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTopics, requireStack, stack } from './helpers/services.ts';
+import { createTopics, requireStack, stack, producerFor } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 import { MetastoreClient } from '../../src/metastore/client.ts';
@@ -94,7 +94,7 @@ for (const transactional of [false, true]) {
       TBLPROPERTIES ('kafka.topic'='${topic}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.max.batch.period.ms'='300')`);
     const producer = transactional
       ? kafka.producer({ transactionalId: `it-clr-${suffix}`, idempotent: true, maxInFlightRequests: 1 })
-      : kafka.producer();
+      : producerFor(kafka);
     await producer.connect();
     let next = 0;
     // Ten records a send, five to each partition: with a transactional producer both partitions get a

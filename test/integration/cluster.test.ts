@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import { createTopics, requireStack, stack } from './helpers/services.ts';
+import { createTopics, requireStack, stack, producerFor } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { duckdbQuery } from './helpers/duckdb.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
@@ -136,7 +136,7 @@ async function stateLogFrom(offset: number): Promise<{ key: string; value: { kin
 before(async () => {
   await requireStack();
   await createTopics(TABLES.map((t) => ({ topic: t.topic, partitions: t.partitions })));
-  producer = kafka.producer();
+  producer = producerFor(kafka);
   await producer.connect();
   await runBeeline(TABLES.map((t) => `CREATE TABLE ${t.table} (id BIGINT${t.partitioned ? '' : ', grp STRING'})${t.partitioned ? ' PARTITIONED BY (grp STRING)' : ''}
     STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler'

@@ -19,7 +19,7 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { MetastoreClient } from '../../src/metastore/client.ts';
 import { readPlanMarker } from '../../src/sink/compact.ts';
 import { fileSystems, LocalFileSystem } from '../../src/sink/fs.ts';
-import { createTopics, requireStack, stack } from './helpers/services.ts';
+import { createTopics, requireStack, stack, producerFor } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 import { locationClause, WAREHOUSES, type Warehouse } from './helpers/warehouse.ts';
@@ -110,7 +110,7 @@ for (const kind of WAREHOUSES) test(`compaction under load with kill -9 at each 
   const { plain, bucketed, flat } = tablesOf(kind);
   const props = `'kafka.topic'='${topic}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.max.batch.period.ms'='2000', 'kafka.max.num.tasks'='2',
     'kafka.batch.maxSize'='300', 'kafka.compaction.target.file.size'='${TARGET}', 'kafka.compaction.min.files'='4', 'kafka.compaction.min.age.ms'='0'`;
-  const producer = kafka.producer();
+  const producer = producerFor(kafka);
   await producer.connect();
   const traffic = load(producer, topic);
   const ledgerPath = join(mkdtempSync(join(tmpdir(), 'hive-kafka-compaction-ledger-')), 'ledger.db');
@@ -278,7 +278,7 @@ test('a ledger lost between a compaction\'s plan and its switch: the rebuilt led
   const slowConfig = join(dir, 'slow.json'); // no compaction round for 10 min: the plan stays unswitched
   writeFileSync(quickConfig, JSON.stringify({ compaction: { periodMs: 1000, graceMs: 120_000 }, systemTables: { enabled: false } }));
   writeFileSync(slowConfig, JSON.stringify({ compaction: { periodMs: 600_000, graceMs: 120_000 }, systemTables: { enabled: false } }));
-  const producer = kafka.producer();
+  const producer = producerFor(kafka);
   await producer.connect();
   const traffic = load(producer, topic);
   const lostLedger = join(dir, 'lost.db');
@@ -346,7 +346,7 @@ test('RENAME of an unpartitioned table Hive reads from a compacted directory, wh
   const ledgerPath = join(dir, 'ledger.db');
   const slowConfig = join(dir, 'slow.json'); // no compaction round for 10 min: a plan stays unswitched
   writeFileSync(slowConfig, JSON.stringify({ compaction: { periodMs: 600_000, graceMs: 120_000 }, systemTables: { enabled: false } }));
-  const producer = kafka.producer();
+  const producer = producerFor(kafka);
   await producer.connect();
   const traffic = load(producer, topic);
   let service: RunningService | undefined;

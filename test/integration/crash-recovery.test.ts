@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parquetReadObjects } from 'hyparquet';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTopics, requireStack, stack } from './helpers/services.ts';
+import { createTopics, requireStack, stack, producerFor } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService } from './helpers/service.ts';
 import { MetastoreClient } from '../../src/metastore/client.ts';
@@ -30,7 +30,7 @@ const cyclesOf = (kind: Warehouse) => (kind === 'file' ? randomCycles : Math.cei
 before(async () => {
   await requireStack();
   await createTopics([{ topic, partitions: 4 }]);
-  const producer = kafka.producer();
+  const producer = producerFor(kafka);
   await producer.connect();
   for (let start = 0; start < records; start += 5000) {
     const n = Math.min(5000, records - start);

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTopics, requireStack, stack } from './helpers/services.ts';
+import { createTopics, requireStack, stack, producerFor } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 import { MetastoreClient } from '../../src/metastore/client.ts';
@@ -38,7 +38,7 @@ after(async () => {
 });
 
 async function produce(topic: string, ids: number[], partition?: number, value = (id: number): object => ({ id })): Promise<void> {
-  const producer = kafka.producer();
+  const producer = producerFor(kafka);
   await producer.connect();
   await producer.send({ topic, messages: ids.map((id) => ({ value: JSON.stringify(value(id)), ...(partition === undefined ? {} : { partition }) })) });
   await producer.disconnect();

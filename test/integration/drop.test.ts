@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { MetastoreClient } from '../../src/metastore/client.ts';
 import { fileSystems } from '../../src/sink/fs.ts';
-import { createTopics, requireHdfs, requireStack, stack } from './helpers/services.ts';
+import { createTopics, requireHdfs, requireStack, stack, producerFor } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 
@@ -33,7 +33,7 @@ function keepProducing(): { stop(): Promise<number> } {
   let running = true;
   let sent = 0;
   const done = (async () => {
-    const producer = kafka.producer();
+    const producer = producerFor(kafka);
     await producer.connect();
     while (running) {
       await producer.send({ topic, messages: Array.from({ length: 20 }, () => ({ value: JSON.stringify({ id: sent++, dt: `d${sent % 3}` }) })) });

@@ -10,7 +10,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { MetastoreClient } from '../../src/metastore/client.ts';
 import { localPath } from '../../src/sink/fs.ts';
 import { DEADLETTER_DIR } from '../../src/system/tables.ts';
-import { createTopics, requireStack, stack } from './helpers/services.ts';
+import { createTopics, requireStack, stack, producerFor } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 
@@ -24,7 +24,7 @@ const bad = ['not json at all', '{"id": "forty-two"}', '[1, 2, 3]'];
 before(async () => {
   await requireStack();
   await createTopics([{ topic, partitions: 1 }]);
-  const producer = kafka.producer();
+  const producer = producerFor(kafka);
   await producer.connect();
   // 100 good records with the 3 bad ones at offsets 10, 50 and 90.
   const values = Array.from({ length: 100 }, (_, id) => JSON.stringify({ id }));

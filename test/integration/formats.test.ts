@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import avro from 'avsc';
 import { Kafka, logLevel } from 'kafkajs';
 import { SchemaRegistryClient } from '../../src/format/schema-registry.ts';
-import { createTopics, requireRegistry, requireStack, stack } from './helpers/services.ts';
+import { createTopics, requireRegistry, requireStack, stack, producerFor } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 
@@ -30,7 +30,7 @@ after(async () => {
 });
 
 async function produce(topic: string, messages: { value: Buffer | string; timestamp?: string; key?: string }[]): Promise<void> {
-  const producer = kafka.producer();
+  const producer = producerFor(kafka);
   await producer.connect();
   await producer.send({ topic, messages });
   await producer.disconnect();

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTopics, requireStack, stack } from './helpers/services.ts';
+import { createTopics, requireStack, stack, producerFor } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 import { locationClause } from './helpers/warehouse.ts';
@@ -24,7 +24,7 @@ let nextId = 0;
 function keepProducing(): { stop(): Promise<void> } {
   let running = true;
   const done = (async () => {
-    const producer = kafka.producer();
+    const producer = producerFor(kafka);
     await producer.connect();
     while (running) {
       await producer.send({ topic, messages: Array.from({ length: 100 }, () => { const id = nextId++; return { value: JSON.stringify({ id, dt: `d${id % 4}` }) }; }) });

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTopics, requireStack, stack } from './helpers/services.ts';
+import { createTopics, requireStack, stack, producerFor } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 
@@ -20,7 +20,7 @@ let beta: RunningService;
 let nextId = 0;
 
 async function produce(n: number): Promise<void> {
-  const producer = kafka.producer();
+  const producer = producerFor(kafka);
   await producer.connect();
   await producer.send({ topic, messages: Array.from({ length: n }, () => ({ value: JSON.stringify({ id: nextId++ }) })) });
   await producer.disconnect();

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTopics, requireStack, stack } from './helpers/services.ts';
+import { createTopics, requireStack, stack, producerFor } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 
@@ -21,7 +21,7 @@ const neighbourTopic = `hungnb-${suffix}`;
 const neighbour = `hung_nb_${suffix}`;
 const marker = join(mkdtempSync(join(tmpdir(), 'hung-')), 'hung-once');
 const kafka = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-hung', logLevel: logLevel.NOTHING });
-const producer = kafka.producer();
+const producer = producerFor(kafka);
 let service: RunningService;
 
 const send = (t: string, from: number, count: number) => producer.send({ topic: t, messages: Array.from({ length: count }, (_, i) => ({ value: JSON.stringify({ id: from + i }) })) });

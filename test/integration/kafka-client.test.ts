@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import { createTopics, requireStack, stack } from './helpers/services.ts';
+import { createTopics, requireStack, stack, producerFor } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 import { duckdbQuery } from './helpers/duckdb.ts';
@@ -60,7 +60,7 @@ const committedSum = async () => (await tableStatus())?.partitions.reduce((n, p)
 before(async () => {
   await requireStack();
   await createTopics([{ topic, partitions: PARTITIONS }, { topic: restartedTopic, partitions: 1 }]);
-  producer = kafka.producer();
+  producer = producerFor(kafka);
   await producer.connect();
   txProducer = kafka.producer({ transactionalId: `it-client-${suffix}`, idempotent: true, maxInFlightRequests: 1 });
   await txProducer.connect();
@@ -170,7 +170,7 @@ function brokerConnections(pid: number): number {
 }
 
 test('platformatic client: a task restarted five times (ALTER of a batch-boundary property) leaves no Kafka connection behind', async () => {
-  const restarted = kafka.producer();
+  const restarted = producerFor(kafka);
   await restarted.connect();
   try {
     let sent = 0;

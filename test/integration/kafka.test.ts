@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { requireKafka, stack } from './helpers/services.ts';
+import { requireKafka, stack, producerFor } from './helpers/services.ts';
 
 const run = promisify(execFile);
 const topic = `it-roundtrip-${randomUUID().slice(0, 8)}`;
@@ -19,7 +19,7 @@ before(async () => {
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
   await admin.disconnect();
-  const producer = kafka.producer();
+  const producer = producerFor(kafka);
   await producer.connect();
   await producer.send({ topic, messages: records });
   await producer.disconnect();

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTopics, requireStack, stack } from './helpers/services.ts';
+import { createTopics, requireStack, stack, producerFor } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 
@@ -17,7 +17,7 @@ let service: RunningService;
 let nextId = 0;
 
 async function produce(n: number): Promise<void> {
-  const producer = kafka.producer();
+  const producer = producerFor(kafka);
   await producer.connect();
   const messages = Array.from({ length: n }, () => {
     const id = nextId++;

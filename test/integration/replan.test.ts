@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTopics, requireStack, stack } from './helpers/services.ts';
+import { createTopics, requireStack, stack, producerFor } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 
@@ -32,7 +32,7 @@ test('kafka.max.num.tasks 1 -> 4 re-plans live, with no loss and no duplicate', 
   await eventually('one task', async () => ((await tasksOf()).length === 1 ? true : undefined), 30_000, 200);
 
   // Produce in the background while the ALTER lands.
-  const producer = kafka.producer();
+  const producer = producerFor(kafka);
   await producer.connect();
   let id = 0;
   const producing = (async () => {

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTopics, requireStack, stack } from './helpers/services.ts';
+import { createTopics, requireStack, stack, producerFor } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 import { hiveWriteRefusal, schemaChangeProblems, topicChangeProblem } from '../../src/properties/schema-change.ts';
@@ -234,7 +234,7 @@ test('INSERT from Hive is refused while compiling, saying why, and the table kee
 });
 
 test('ALTER of kafka.topic is refused with what to do instead, and the table keeps reading its own topic exactly', async () => {
-  const producer = kafka.producer();
+  const producer = producerFor(kafka);
   await producer.connect();
   await producer.send({ topic: otherTopic, messages: Array.from({ length: 20 }, (_, i) => ({ value: JSON.stringify({ id: 1_000_000 + i }) })) });
   await producer.disconnect();

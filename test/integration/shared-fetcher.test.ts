@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import { createTopics, requireStack, stack } from './helpers/services.ts';
+import { createTopics, requireStack, stack, producerFor } from './helpers/services.ts';
 import { eventually } from './helpers/service.ts';
 import { SharedFetcher, platformaticClient, type FetcherSource } from '../../src/task/fetcher.ts';
 import type { SourceRecord } from '../../src/task/source.ts';
@@ -59,7 +59,7 @@ async function transactions(): Promise<void> {
 before(async () => {
   await requireStack();
   await createTopics([...small.map((topic) => ({ topic, partitions: 1 })), { topic: wide, partitions: WIDE_PARTITIONS }]);
-  producer = kafka.producer();
+  producer = producerFor(kafka);
   await producer.connect();
   txProducer = kafka.producer({ transactionalId: `it-shared-fetcher-${suffix}`, idempotent: true, maxInFlightRequests: 1 });
   await txProducer.connect();

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import { createTopics, requireStack, stack } from './helpers/services.ts';
+import { createTopics, requireStack, stack, producerFor } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 
@@ -36,7 +36,7 @@ const metric = async (name: string) => {
 before(async () => {
   await requireStack();
   await createTopics([{ topic, partitions: 1 }]);
-  producer = kafka.producer();
+  producer = producerFor(kafka);
   await producer.connect();
   await send(range(0, 20));
   await producer.send({ topic, messages: [{ value: badValue }] }); // offset 20
