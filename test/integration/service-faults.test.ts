@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTopics, requireStack, stack, producerFor } from './helpers/services.ts';
+import { createTopics, requireStack, stack } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 
@@ -19,7 +19,7 @@ let service: RunningService;
 let nextId = 0;
 
 async function produce(n: number): Promise<void> {
-  const producer = producerFor(kafka);
+  const producer = kafka.producer();
   await producer.connect();
   for (let i = 0; i < n; i += 100) {
     await producer.send({ topic, messages: Array.from({ length: Math.min(100, n - i) }, () => {
@@ -110,7 +110,7 @@ test('a metastore restart mid-stream (new Hive partitions needed meanwhile): no 
   await restart('metastore');
   await producing;
   // Records for Hive partitions that do not exist yet: their registration needs the new metastore.
-  const producer = producerFor(kafka);
+  const producer = kafka.producer();
   await producer.connect();
   await producer.send({ topic, messages: Array.from({ length: 100 }, () => { const id = nextId++; return { value: JSON.stringify({ id, dt: `new${id % 2}` }) }; }) });
   await producer.disconnect();

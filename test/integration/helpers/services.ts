@@ -95,6 +95,8 @@ export async function createTopics(topics: { topic: string; partitions: number; 
  * The tests' producer. Idempotent, because the tests count every record exactly once: a plain
  * producer writes a batch twice when the broker appended it but answered too late and the send was
  * retried (CI, 2026-12-06: a new topic's first 10 records at offsets 0-9 and again at 10-19, which the
- * compaction test then counted twice in Hive).
+ * compaction test then counted twice in Hive). Not across a broker restart: kafkajs's idempotent
+ * producer then fails with OUT_OF_ORDER_SEQUENCE_NUMBER, so service-faults.test.ts keeps a plain one
+ * and checks the table against what the topic holds.
  */
 export const producerFor = (kafka: Kafka): Producer => kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
