@@ -543,21 +543,22 @@ export class Ledger {
    * partitionValues []: the caller keeps only the table's own directory among those.
    */
   compactionCandidates(tableId: number, olderThan: number): CompactionCandidate[] {
-    const rows = this.db.prepare(`SELECT rtrim(f.final_path, replace(f.final_path, '/', '')) AS dir, COALESCE(f.partition_values, '[]') AS pv,
-        COUNT(*) AS files, SUM(CASE WHEN b.committed_at <= ? THEN 1 ELSE 0 END) AS old
-      FROM batch_files f JOIN batches b USING (batch_id)
-      WHERE b.table_id = ? AND b.state = 'committed' GROUP BY dir`)
-      .all(olderThan, tableId) as { dir: string; pv: string; files: number; old: number }[];
-    const moved = new Map((this.db.prepare('SELECT natural_dir AS n, current_dir AS c FROM partition_dirs WHERE table_id = ?').all(tableId) as { n: string; c: string }[])
-      .map((r) => [r.n, r.c]));
-    const current = new Map([...moved].map(([n, c]) => [c, n]));
+    // Directories first (batch_dirs: those files went into, less finished compactions' old ones), then
+    // the files of the live ones only: the cost follows the files not compacted yet, not the history.
     // A directory a compaction wrote and a later one replaced is neither current nor natural; nor is one
     // an earlier ledger's compaction wrote, adopted by this one and since replaced (it is in no row here).
-    const compacted = new Set(this.db.prepare('SELECT new_dir FROM compactions WHERE table_id = ?').pluck().all(tableId) as string[]);
-    const ofACompaction = (dir: string) => dir.includes(`/${COMPACTED_ROOT}/`);
-    return rows.map((r) => ({ dir: r.dir.replace(/\/$/, ''), pv: r.pv, files: r.files, old: r.old }))
-      .filter((r) => current.has(r.dir) || (!moved.has(r.dir) && !compacted.has(r.dir) && !ofACompaction(r.dir)))
-      .map((r) => ({ naturalDir: current.get(r.dir) ?? r.dir, dir: r.dir, partitionValues: JSON.parse(r.pv) as string[], files: r.files, oldFiles: r.old }));
+    const dirs = this.db.prepare(`SELECT d.dir,
+        (SELECT p.natural_dir FROM partition_dirs p WHERE p.table_id = d.table_id AND p.current_dir = d.dir) AS naturalDir,
+        EXISTS (SELECT 1 FROM partition_dirs p WHERE p.table_id = d.table_id AND p.natural_dir = d.dir) AS moved,
+        EXISTS (SELECT 1 FROM compactions c WHERE c.table_id = d.table_id AND c.new_dir = d.dir) AS compacted
+      FROM batch_dirs d WHERE d.table_id = ? ORDER BY d.dir`).all(tableId) as { dir: string; naturalDir: string | null; moved: number; compacted: number }[];
+    const live = dirs.filter((d) => d.naturalDir !== null || (!d.moved && !d.compacted && !d.dir.includes(`/${COMPACTED_ROOT}/`)));
+    const filesIn = this.db.prepare(`SELECT COALESCE(f.partition_values, '[]') AS pv, COUNT(*) AS files, SUM(CASE WHEN b.committed_at <= ? THEN 1 ELSE 0 END) AS old
+      FROM batch_files f JOIN batches b USING (batch_id) WHERE f.dir = ? AND b.table_id = ? AND b.state = 'committed'`);
+    return live.flatMap(({ dir, naturalDir }) => {
+      const r = filesIn.get(olderThan, dir, tableId) as { pv: string; files: number; old: number | null };
+      return r.files === 0 ? [] : [{ naturalDir: naturalDir ?? dir, dir, partitionValues: JSON.parse(r.pv) as string[], files: r.files, oldFiles: r.old ?? 0 }];
+    });
   }
 
   /**
@@ -620,7 +621,7 @@ export class Ledger {
   /** Compactions not done yet: recovery rolls them forward. */
   openCompactions(tableId: number): Compaction[] {
     return (this.db.prepare(`SELECT compaction_id AS compactionId, table_id AS tableId, partition_values AS pv, natural_dir AS naturalDir, old_dir AS oldDir,
-      new_dir AS newDir, state, planned_at AS plannedAt, switched_at AS switchedAt FROM compactions WHERE table_id = ? AND state != 'done' ORDER BY compaction_id`)
+      new_dir AS newDir, state, planned_at AS plannedAt, switched_at AS switchedAt FROM compactions WHERE table_id = ? AND state IN ('planned', 'switched') ORDER BY compaction_id`)
       .all(tableId) as (Omit<Compaction, 'partitionValues'> & { pv: string })[])
       .map(({ pv, ...c }) => ({ ...c, partitionValues: JSON.parse(pv) as string[] }));
   }
@@ -633,7 +634,12 @@ export class Ledger {
   }
 
   compactionDone(compactionId: number): void {
-    this.write(() => { this.db.prepare("UPDATE compactions SET state = 'done', done_at = ? WHERE compaction_id = ?").run(Date.now(), compactionId); });
+    this.write(() => {
+      this.db.prepare("UPDATE compactions SET state = 'done', done_at = ? WHERE compaction_id = ?").run(Date.now(), compactionId);
+      // Its old directory is gone and nothing is recorded there again: the compactor stops listing it.
+      this.db.prepare(`DELETE FROM batch_dirs WHERE (table_id, dir) IN (SELECT c.table_id, c.old_dir FROM compactions c WHERE c.compaction_id = ?
+        AND NOT EXISTS (SELECT 1 FROM partition_dirs p WHERE p.table_id = c.table_id AND p.current_dir = c.old_dir))`).run(compactionId);
+    });
   }
 
   /**

@@ -240,6 +240,65 @@ test('candidates are the directories Hive reads now, by natural directory, never
   assert.equal(c3.oldDir, d2);
 });
 
+test('candidates follow files a given-up compaction and a RENAME moved to directories they were never recorded in', () => {
+  const { ledger, epoch } = ledgerWithStream();
+  const d0 = '/w/t/dt=1';
+  commit(ledger, epoch, [`${d0}/a.parquet`]);
+  const c1 = planIn(ledger, d0, ['1'], (id) => compactedDir('/w/t', id))!;
+  assert.deepEqual(commit(ledger, epoch, [`${d0}/b.parquet`]), [`${c1.newDir}/b.parquet`]);
+  const at = () => ledger.compactionCandidates(TABLE, Date.now() + 1000).map((c) => [c.naturalDir, c.dir, c.files]);
+  assert.deepEqual(at(), [[d0, c1.newDir, 1]]);
+
+  // A RENAME gives the plan up: its batch is recorded under the new location, where nothing was before.
+  ledger.cancelCompaction(TABLE, c1, '/w/u/dt=1');
+  assert.deepEqual(at(), [['/w/t/dt=1', '/w/t/dt=1', 1], ['/w/u/dt=1', '/w/u/dt=1', 1]]);
+  ledger.finishRelocation(TABLE, 'file:/w/t', '/w/t', '/w/u');
+  assert.deepEqual(at(), [['/w/u/dt=1', '/w/u/dt=1', 2]]);
+  assert.deepEqual(ledger.compactionCandidates(TABLE, Date.now() + 1000)[0]?.partitionValues, ['1']);
+});
+
+test('a ledger from before the directory list (migration 009) lists the same candidates, and not the old directories of finished compactions', async () => {
+  const { default: Database } = await import('better-sqlite3');
+  const path = join(tempDir('hive-kafka-ledger-009-'), 'ledger.db');
+  let ledger = Ledger.open(path);
+  ledger.upsertStream({ tableId: TABLE, dbName: 'db', tableName: 't', specJson: '{}', layoutJson: '{}', desiredState: 'running' });
+  ledger.initPartitions(TABLE, new Map([[0, 0]]));
+  const epoch = ledger.claimPartitions(TABLE, [0]);
+  const newDir = (id: number) => compactedDir('/w/t', id);
+  for (let i = 0; i < 3; i++) commit(ledger, epoch, ['/w/t/dt=1/a' + i + '.parquet', '/w/t/dt=2/a' + i + '.parquet']);
+  const c1 = planIn(ledger, '/w/t/dt=1', ['1'], newDir)!;
+  ledger.compactionSwitched(c1.compactionId, { inputFiles: 3, outputFiles: 1 });
+  ledger.compactionDone(c1.compactionId);
+  commit(ledger, epoch, ['/w/t/dt=1/b.parquet']);
+  const c2 = planIn(ledger, '/w/t/dt=1', ['1'], newDir)!;
+  ledger.compactionSwitched(c2.compactionId, { inputFiles: 2, outputFiles: 1 });
+  commit(ledger, epoch, ['/w/t/dt=1/c.parquet', '/w/t/dt=3/c.parquet']);
+  const olderThan = Date.now() + 1000;
+  const expected = ledger.compactionCandidates(TABLE, olderThan);
+  assert.deepEqual(expected.map((c) => [c.naturalDir, c.dir, c.files]), [['/w/t/dt=1', c2.newDir, 1], ['/w/t/dt=2', '/w/t/dt=2', 3], ['/w/t/dt=3', '/w/t/dt=3', 1]]);
+  ledger.close();
+
+  // The ledger as version 008 left it.
+  const db = new Database(path);
+  db.exec(`DROP TRIGGER batch_dirs_on_record; DROP TRIGGER batch_dirs_on_move; DROP TABLE batch_dirs; DROP INDEX batch_files_by_dir;
+    DROP INDEX partition_dirs_by_current; DROP INDEX compactions_by_new_dir; ALTER TABLE batch_files DROP COLUMN dir; DELETE FROM schema_migrations WHERE version = 9`);
+  db.close();
+
+  ledger = Ledger.open(path);
+  assert.deepEqual(ledger.compactionCandidates(TABLE, olderThan), expected);
+  const listed = new Database(path, { readonly: true });
+  const dirs = listed.prepare('SELECT dir FROM batch_dirs WHERE table_id = ? ORDER BY dir').pluck().all(TABLE);
+  listed.close();
+  // dt=1 went to c1's directory, which c2 replaced and is not done yet: both stay listed until c2 is done.
+  assert.deepEqual(dirs, [c1.newDir, c2.newDir, '/w/t/dt=2', '/w/t/dt=3']);
+  ledger.compactionDone(c2.compactionId);
+  assert.deepEqual(ledger.compactionCandidates(TABLE, olderThan), expected);
+  ledger.close();
+  const after = new Database(path, { readonly: true });
+  assert.deepEqual(after.prepare('SELECT dir FROM batch_dirs WHERE table_id = ? ORDER BY dir').pluck().all(TABLE), [c2.newDir, '/w/t/dt=2', '/w/t/dt=3'], 'c2 done: c1\'s directory is gone');
+  after.close();
+});
+
 // ---- the protocol --------------------------------------------------------------------------------
 
 const TARGET = 20_000;
