@@ -14,6 +14,7 @@
 //   HIVE_KAFKA_BENCH_BATCH (500000: the sweep's step the ≤ 256 MB per task target is judged on)
 //   HIVE_KAFKA_BENCH_FILES (10000: published files before a restart)
 //   HIVE_KAFKA_BENCH_CLUSTER (15,30,60: tables over three instances), HIVE_KAFKA_BENCH_HANDOVERS (3)
+//   HIVE_KAFKA_BENCH_LEDGER_BATCHES (2500,25000,100000: one table's committed batches, ledger-age)
 // The service runs with its configured defaults (kafkaClient, workerThreads: HIVE_KAFKA_CLIENT,
 // HIVE_KAFKA_WORKER_THREADS) except where a part sets the client: throughput and client-cost run
 // every client ('shared', 'kafkajs', 'platformatic').
@@ -44,6 +45,7 @@ const sizes = {
   batch: env('HIVE_KAFKA_BENCH_BATCH', 500_000),
   batches: (process.env.HIVE_KAFKA_BENCH_BATCHES ?? '100000,500000,1000000,2000000').split(',').map(Number),
   files: env('HIVE_KAFKA_BENCH_FILES', 10_000),
+  ledgerBatches: (process.env.HIVE_KAFKA_BENCH_LEDGER_BATCHES ?? '2500,25000,100000').split(',').map(Number),
   parquetRows: 500_000,
 };
 
@@ -181,6 +183,8 @@ await part('freshness', `5000 msg/s for ${sizes.seconds} s, period 5000 ms`, asy
 await part('ddl', `${sizes.tries} tries each`, async () => (await import('./parts/ddl.ts')).ddlReaction(sizes.tries));
 await part('memory', `one task, a batch of ${sizes.batches.join(', ')} records, each in a fresh service`, async () =>
   (await import('./parts/memory.ts')).memory({ batches: sizes.batches, targetBatch: sizes.batch }));
+await part('ledger-age', `one table's per-round ledger reads at ${sizes.ledgerBatches.join(', ')} committed batches`, async () =>
+  (await import('./parts/ledger-age.ts')).ledgerAge({ batches: sizes.ledgerBatches, flatFactor: 2 }));
 await part('restart', `${sizes.files} published files`, async () => (await import('./parts/restart.ts')).restart({ files: sizes.files, tries: 3 }));
 await part('scale', `${sizes.scale.join(', ')} tables at 50 msg/s each`, async () =>
   (await import('./parts/scale.ts')).scale({ steps: sizes.scale, perSecond: 50, periodMs: 5000, seconds: sizes.seconds }));

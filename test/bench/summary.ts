@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { BareClient, Client, ServiceRun } from './parts/throughput.ts';
 
 /** The benchmark's parts, in the order run.ts runs them. */
-export const PARTS = ['parquet', 'throughput', 'freshness', 'ddl', 'memory', 'restart', 'scale', 'client-cost', 'cluster'] as const;
+export const PARTS = ['parquet', 'throughput', 'freshness', 'ddl', 'memory', 'ledger-age', 'restart', 'scale', 'client-cost', 'cluster'] as const;
 
 /**
  * The Parquet writer and the Kafka client this run's figures choose, by stated rules (the configured
@@ -144,6 +144,14 @@ export function markdownSummary(all: Record<string, any>): string {
       const ran = (r.memory.steps as any[]).filter((st) => !st.error);
       targets.push([`Task RSS flat as kafka.batch.maxSize goes ${(r.memory.steps as any[]).map((st) => st.batch_records.toLocaleString('en')).join(' → ')}`,
         `${ran.map((st) => st.task_rss_mb).join(' / ')} MB (spread ${n(r.memory.flat_spread_mb)} MB)`, `spread ≤ ${r.memory.flat_tolerance_mb} MB`, r.memory.flat]);
+    }
+  }
+  if (r['ledger-age']) {
+    const a = r['ledger-age'];
+    for (const g of a.growth as { shape: string; from_batches: number; to_batches: number; ratio: number }[]) {
+      const at = (b: number) => (a.steps as any[]).find((st) => st.shape === g.shape && st.batches === b);
+      targets.push([`Ledger reads of one table per round (compaction candidates, counts), ${g.shape}, ${n(g.from_batches)} → ${n(g.to_batches)} committed batches`,
+        `${at(g.from_batches).round_ms} → ${at(g.to_batches).round_ms} ms (× ${g.ratio}; candidates ${at(g.to_batches).candidates_ms} ms at ${n(g.to_batches)})`, `flat (× ≤ ${a.flat_factor})`, g.ratio <= a.flat_factor]);
     }
   }
   if (r.restart) targets.push([`Restart → consuming, ${r.restart.published_files.toLocaleString('en')} files (median of ${r.restart.samples.length})`, `${r.restart.ms} ms`
