@@ -33,7 +33,7 @@ import { relocate } from './sink/relocate.ts';
 import { metastoreCatalog } from './system/catalog.ts';
 import { SystemTables } from './system/publisher.ts';
 import { DEADLETTER_DIR } from './system/tables.ts';
-import type { SystemSnapshot } from './system/rows.ts';
+import { historyKey, type SystemSnapshot } from './system/rows.ts';
 import { statusView, type StatusView } from './observe/status-view.ts';
 
 const rejectedRecords = new Counter({ name: 'hive_kafka_records_rejected_total', help: 'Records refused by the decoder under kafka.error.policy skip or deadletter', labelNames: ['table'] });
@@ -543,12 +543,19 @@ export class Service {
       const s = streams.get(tableId);
       return !cluster || (s?.desiredState === 'dropped' ? firstMember : this.runsHere(tableId));
     };
-    for (const h of this.ledger.allHistory()) {
-      if (h.origin === 'metastore' && !speaksFor(h.tableId)) continue;
-      snapshot.history.push({ db: h.dbName, table: h.tableName, tableId: h.tableId, eventId: h.id, at: h.at, event: h.event, detail: h.detail });
+    // The whole history is read and written out again only when it changed, or a name or whom we speak for did.
+    const key = historyKey(this.ledger.historyVersion(), [...streams.values()].map((s) => ({ tableId: s.tableId, db: s.dbName, table: s.tableName, speaksFor: speaksFor(s.tableId) })));
+    if (this.lastHistory?.key !== key) {
+      const rows = this.ledger.allHistory().filter((h) => h.origin !== 'metastore' || speaksFor(h.tableId))
+        .map((h) => ({ db: h.dbName, table: h.tableName, tableId: h.tableId, eventId: h.id, at: h.at, event: h.event, detail: h.detail }));
+      this.lastHistory = { key, rows };
     }
+    snapshot.history = this.lastHistory.rows;
     return snapshot;
   }
+
+  /** The history rows of the last system-tables round and what they were built from (historyKey). */
+  private lastHistory: { key: string; rows: SystemSnapshot['history'] } | undefined;
 
   private async partitionCount(spec: StreamSpec): Promise<number> {
     const meta = await (await this.admin(spec)).fetchTopicMetadata({ topics: [spec.topic] });

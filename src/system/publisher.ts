@@ -118,6 +118,8 @@ export class SystemTables {
   private dbLocation: string | undefined;
   /** Per published table: the version directory (path) we know is current, and its content's hash. */
   private readonly current = new Map<PublishedTable, { path: string; hash: string }>();
+  /** The last text hashed per table: an unchanged history is the same string, and 50 MB take 0.1 s to hash. */
+  private readonly hashed = new Map<PublishedTable, { text: string; hash: string }>();
   private counter = 0;
   /** Dead-letter directories made by this process, by table id and location: one mkdirs per directory, not per round; those of tables no longer run here are forgotten. */
   private readonly madeDirs = new Set<string>();
@@ -232,7 +234,9 @@ export class SystemTables {
     const currentPath = mine?.location === undefined ? undefined : this.versionPath(fs, rootPath, mine.location);
     await this.removeOldVersions(fs, rootPath, currentPath, name);
 
-    const hash = sha256(text);
+    const last = this.hashed.get(table);
+    const hash = last?.text === text ? last.hash : sha256(text);
+    this.hashed.set(table, { text, hash });
     let known = this.current.get(table);
     if (known !== undefined && known.path !== currentPath) known = undefined; // moved by someone else
     if (known === undefined && currentPath !== undefined) {

@@ -55,6 +55,17 @@ const cmp = (a: string | number | bigint, b: string | number | bigint) => (a < b
 /** JSON lines, each ending in a newline; an empty table is the empty string. */
 const lines = (rows: string[]) => rows.map((line) => `${line}\n`).join('');
 
+/** History texts already written out, by the rows they came from: an unchanged history is kept as the same array. */
+const historyTexts = new WeakMap<readonly HistorySnapshot[], string>();
+
+/**
+ * What a round's history rows depend on besides the ledger's history: each table's name (a RENAME
+ * renames its past events too) and whether this instance speaks for it. Equal keys, equal rows.
+ */
+export function historyKey(historyVersion: number, tables: Iterable<{ tableId: number; db: string; table: string; speaksFor: boolean }>): string {
+  return JSON.stringify([historyVersion, ...[...tables].map((t) => [t.tableId, t.db, t.table, t.speaksFor]).sort((a, b) => (a[0] as number) - (b[0] as number))]);
+}
+
 /**
  * The text of each published table. Rows are sorted so that the order the caller collected them in
  * does not change the bytes: an unchanged history is then recognised and not rewritten.
@@ -92,7 +103,12 @@ export function systemRows(snapshot: SystemSnapshot): Record<PublishedTable, str
       last_commit_at: p.lastCommitAt,
       snapshot_at: at,
     }));
-  const history = [...snapshot.history]
+  const history = historyTexts.get(snapshot.history) ?? historyText(snapshot.history);
+  return { streams: lines(streams), partitions: lines(partitions), history };
+}
+
+function historyText(rows: readonly HistorySnapshot[]): string {
+  const history = [...rows]
     .sort((a, b) => cmp(a.tableId, b.tableId) || cmp(a.eventId, b.eventId))
     .map((h) => jsonLine(HISTORY, {
       db_name: h.db,
@@ -103,5 +119,7 @@ export function systemRows(snapshot: SystemSnapshot): Record<PublishedTable, str
       event: h.event,
       detail: h.detail === undefined || h.detail === null ? null : JSON.stringify(h.detail),
     }));
-  return { streams: lines(streams), partitions: lines(partitions), history: lines(history) };
+  const text = lines(history);
+  historyTexts.set(rows, text);
+  return text;
 }

@@ -138,6 +138,26 @@ test('a task failing the same way again is counted on its row; another task, ano
   assert.equal(rows[1]!.lastError, refused(9093), 'the counted row keeps the first error and shows the last');
 });
 
+test('the history version moves with every change of the history, and only then', () => {
+  const l = ledgerWithStream();
+  const moved = (what: string, change: () => void) => {
+    const before = l.historyVersion();
+    change();
+    assert.ok(l.historyVersion() > before, `${what} moves the history version`);
+  };
+  moved('an appended event', () => l.appendHistory(7, 'altered'));
+  moved('a DDL state', () => l.setDesiredState(7, 'paused', 'paused'));
+  moved('a failure', () => l.setFailure(7, 'boom', 'task-failed', { error: 'boom' }));
+  moved('a first failure of a task', () => l.appendOrCountHistory(7, 'task-failed', { task: 'task-0', partitions: [0], error: 'refused 1' }));
+  moved('a repeat counted on its row', () => l.appendOrCountHistory(7, 'task-failed', { task: 'task-0', partitions: [0], error: 'refused 2' }));
+  const still = l.historyVersion();
+  l.allHistory();
+  l.history(7);
+  l.setFailure(7, null);
+  l.recordError(7, 'task', 'not history');
+  assert.equal(l.historyVersion(), still, 'reads, and changes that add no event, leave it');
+});
+
 test('a table keeps its newest 100 errors, found by index: status asks for every table\'s latest each round', () => {
   const l = ledgerWithStream();
   for (let i = 0; i < 150; i++) l.recordError(7, 'task', `try ${i}`);

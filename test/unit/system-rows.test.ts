@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { systemRows, type SystemSnapshot } from '../../src/system/rows.ts';
+import { historyKey, systemRows, type SystemSnapshot } from '../../src/system/rows.ts';
 import { deadLetterLine, DEADLETTERS, HISTORY, hiveTimestamp, PARTITIONS, STREAMS } from '../../src/system/tables.ts';
 
 const at = Date.UTC(2024, 0, 2, 3, 4, 5, 67);
@@ -83,6 +83,23 @@ test('rows: the same snapshot in another order gives the same bytes', () => {
   const b = { db: 'a', table: 't', topic: 'x', partition: 1, committed: 1 };
   assert.equal(systemRows({ at, streams: [], partitions: [a, b], history: [] }).partitions,
     systemRows({ at, streams: [], partitions: [b, a], history: [] }).partitions);
+});
+
+test('history: the rows of a round are written out again only as a new array, and the key says when one is needed', () => {
+  const event = (eventId: number) => ({ db: 'db', table: 't', tableId: 7, eventId, at, event: 'altered' });
+  const history = [event(1)];
+  const first = systemRows({ at, streams: [], partitions: [], history }).history;
+  assert.equal(systemRows({ at: at + 1, streams: [], partitions: [], history }).history, first);
+  const next = systemRows({ at, streams: [], partitions: [], history: [event(1), event(2)] }).history;
+  assert.deepEqual(parse(next).map((r) => r.event_id), [1, 2]);
+
+  const tables = [{ tableId: 7, db: 'db', table: 't', speaksFor: true }, { tableId: 8, db: 'db', table: 'u', speaksFor: true }];
+  const key = historyKey(3, tables);
+  assert.equal(historyKey(3, [...tables].reverse()), key, 'the order tables are listed in does not matter');
+  assert.notEqual(historyKey(4, tables), key, 'a new event or a counted repeat');
+  assert.notEqual(historyKey(3, [tables[0]!, { ...tables[1]!, table: 'renamed' }]), key, 'a RENAME names the past events anew');
+  assert.notEqual(historyKey(3, [tables[0]!, { ...tables[1]!, speaksFor: false }]), key, 'a table this member no longer speaks for');
+  assert.notEqual(historyKey(3, [tables[0]!]), key, 'a table gone from the ledger');
 });
 
 test('deadLetterLine: the deadletters columns, UTF-8 text and base64 of the raw value', () => {
