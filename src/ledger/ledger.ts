@@ -638,12 +638,27 @@ export class Ledger {
     });
   }
 
+  /**
+   * The compaction's old directory is cleaned. Its files are gone and nothing is recorded there again:
+   * their rows go, with the batches they leave without files, and the compactor stops listing it. So
+   * a compacted table's ledger holds the batches not compacted yet, not every batch it ever committed
+   * (766 bytes a batch with HDFS paths).
+   */
   compactionDone(compactionId: number): void {
     this.write(() => {
       this.db.prepare("UPDATE compactions SET state = 'done', done_at = ? WHERE compaction_id = ?").run(Date.now(), compactionId);
-      // Its old directory is gone and nothing is recorded there again: the compactor stops listing it.
-      this.db.prepare(`DELETE FROM batch_dirs WHERE (table_id, dir) IN (SELECT c.table_id, c.old_dir FROM compactions c WHERE c.compaction_id = ?
-        AND NOT EXISTS (SELECT 1 FROM partition_dirs p WHERE p.table_id = c.table_id AND p.current_dir = c.old_dir))`).run(compactionId);
+      const c = this.db.prepare(`SELECT c.table_id AS tableId, c.old_dir AS dir FROM compactions c WHERE c.compaction_id = ?
+        AND NOT EXISTS (SELECT 1 FROM partition_dirs p WHERE p.table_id = c.table_id AND p.current_dir = c.old_dir)`).get(compactionId) as { tableId: number; dir: string } | undefined;
+      if (!c) return;
+      const batches = this.db.prepare(`SELECT DISTINCT f.batch_id FROM batch_files f JOIN batches b USING (batch_id)
+        WHERE f.dir = ? AND b.table_id = ? AND b.state = 'committed'`).pluck().all(c.dir, c.tableId) as number[];
+      const dropFiles = this.db.prepare('DELETE FROM batch_files WHERE batch_id = ? AND dir = ?');
+      const dropEmptied = this.db.prepare('DELETE FROM batches WHERE batch_id = ? AND NOT EXISTS (SELECT 1 FROM batch_files f WHERE f.batch_id = batches.batch_id)');
+      for (const id of batches) {
+        dropFiles.run(id, c.dir);
+        dropEmptied.run(id);
+      }
+      this.db.prepare('DELETE FROM batch_dirs WHERE table_id = ? AND dir = ?').run(c.tableId, c.dir);
     });
   }
 

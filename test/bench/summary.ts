@@ -151,7 +151,8 @@ export function markdownSummary(all: Record<string, any>): string {
     for (const g of a.growth as { shape: string; from_batches: number; to_batches: number; ratio: number }[]) {
       const at = (b: number) => (a.steps as any[]).find((st) => st.shape === g.shape && st.batches === b);
       targets.push([`Ledger reads of one table per round (compaction candidates, counts), ${g.shape}, ${n(g.from_batches)} → ${n(g.to_batches)} committed batches`,
-        `${at(g.from_batches).round_ms} → ${at(g.to_batches).round_ms} ms (× ${g.ratio}; candidates ${at(g.to_batches).candidates_ms} ms at ${n(g.to_batches)})`, `flat (× ≤ ${a.flat_factor})`, g.ratio <= a.flat_factor]);
+        `${at(g.from_batches).round_ms} → ${at(g.to_batches).round_ms} ms (× ${g.ratio}; candidates ${at(g.to_batches).candidates_ms} ms at ${n(g.to_batches)}`
+          + `${at(g.to_batches).ledger_mb !== undefined ? `; ledger ${at(g.from_batches).ledger_mb} → ${at(g.to_batches).ledger_mb} MB, ${n(at(g.to_batches).batches_held)} batches held` : ''})`, `flat (× ≤ ${a.flat_factor})`, g.ratio <= a.flat_factor]);
     }
   }
   if (r.restart) targets.push([`Restart → consuming, ${r.restart.published_files.toLocaleString('en')} files (median of ${r.restart.samples.length})`, `${r.restart.ms} ms`

@@ -218,8 +218,8 @@ test('candidates are the directories Hive reads now, by natural directory, never
   const middle = Date.now();
   await sleep(3);
   commit(ledger, epoch, [`${d0}/f.parquet`]);
-  const published = ledger.publishedFiles(TABLE);
-  assert.ok(published.some((p) => p.startsWith(`${d0}/`)) && published.some((p) => p.startsWith(`${d1}/`)), 'old batch files still name d0 and d1');
+  // c1 and c2 are done: the files they cleaned from d0 and d1 left the ledger; a batch that also published into `other` keeps that file.
+  assert.deepEqual(ledger.publishedFiles(TABLE), [`${d2}/e.parquet`, `${d2}/f.parquet`, `${other}/a.parquet`].sort());
 
   const candidates = ledger.compactionCandidates(TABLE, now());
   assert.deepEqual(candidates, [
@@ -257,6 +257,24 @@ test('candidates follow files a given-up compaction and a RENAME moved to direct
   assert.deepEqual(ledger.compactionCandidates(TABLE, Date.now() + 1000)[0]?.partitionValues, ['1']);
 });
 
+test('a compacted table\'s ledger keeps the batches not compacted yet, not every batch it committed', () => {
+  const { ledger, epoch } = ledgerWithStream();
+  const d0 = '/w/t/dt=1';
+  const batchesHeld = () => ledger.batchesNewestFirst(TABLE, 0, Number.MAX_SAFE_INTEGER, 10_000).length;
+  for (let cycle = 0; cycle < 10; cycle++) {
+    for (let i = 0; i < 15; i++) commit(ledger, epoch, [`${d0}/c${cycle}-${i}.parquet`]);
+    const c = planIn(ledger, d0, ['1'], (id) => compactedDir('/w/t', id))!;
+    ledger.compactionSwitched(c.compactionId, { inputFiles: 15, outputFiles: 1 });
+    commit(ledger, epoch, [`${d0}/after${cycle}-a.parquet`]);
+    commit(ledger, epoch, [`${d0}/after${cycle}-b.parquet`]);
+    assert.equal(batchesHeld(), (cycle === 0 ? 15 : 17) + 2, `cycle ${cycle}: until the old directory is cleaned, its batches stay`);
+    ledger.compactionDone(c.compactionId);
+    assert.equal(batchesHeld(), 2, `cycle ${cycle}: the two batches published into the new directory`);
+    assert.deepEqual(ledger.publishedFiles(TABLE), [`${c.newDir}/after${cycle}-a.parquet`, `${c.newDir}/after${cycle}-b.parquet`]);
+  }
+  assert.equal(ledger.nextOffsets(TABLE).get(0), 170 * 10, 'offsets move on as ever');
+});
+
 test('a ledger from before the directory list (migration 009) lists the same candidates, and not the old directories of finished compactions', async () => {
   const { default: Database } = await import('better-sqlite3');
   const path = join(tempDir('hive-kafka-ledger-009-'), 'ledger.db');
@@ -281,11 +299,17 @@ test('a ledger from before the directory list (migration 009) lists the same can
   // The ledger as version 008 left it.
   const db = new Database(path);
   db.exec(`DROP TRIGGER batch_dirs_on_record; DROP TRIGGER batch_dirs_on_move; DROP TABLE batch_dirs; DROP INDEX batch_files_by_dir;
-    DROP INDEX partition_dirs_by_current; DROP INDEX compactions_by_new_dir; ALTER TABLE batch_files DROP COLUMN dir; DELETE FROM schema_migrations WHERE version = 9`);
+    DROP INDEX partition_dirs_by_current; DROP INDEX compactions_by_new_dir; ALTER TABLE batch_files DROP COLUMN dir; DELETE FROM schema_migrations WHERE version IN (9, 11)`);
+  // What compactionDone then kept: c1's cleaned files (dt=1's first three batches, one of them with a dt=2 file each).
+  const restored = db.prepare('INSERT INTO batch_files (batch_id, hidden_path, final_path, partition_values, bucket) VALUES (?, ?, ?, ?, NULL)');
+  const firstBatches = db.prepare("SELECT batch_id FROM batches WHERE table_id = ? ORDER BY batch_id LIMIT 3").pluck().all(TABLE) as number[];
+  firstBatches.forEach((id, i) => restored.run(id, `/staging/x${i}`, `/w/t/dt=1/a${i}.parquet`, '["1"]'));
   db.close();
 
   ledger = Ledger.open(path);
   assert.deepEqual(ledger.compactionCandidates(TABLE, olderThan), expected);
+  assert.ok(!ledger.publishedFiles(TABLE).some((p) => p.startsWith('/w/t/dt=1/')), 'migration 011 took the files c1 cleaned out of the ledger');
+  assert.equal(ledger.publishedFiles(TABLE).filter((p) => p.startsWith('/w/t/dt=2/')).length, 3, 'and kept the batches\' other files');
   const listed = new Database(path, { readonly: true });
   const dirs = listed.prepare('SELECT dir FROM batch_dirs WHERE table_id = ? ORDER BY dir').pluck().all(TABLE);
   listed.close();

@@ -3,8 +3,9 @@
 // counts and last commits; the ledger keeps every committed batch for good, so a read that walks the
 // history costs more every day. One table on a ledger file, filled through the Ledger as the service
 // fills it (one file per batch), at each size: an unpartitioned table compacted every 15 batches, and
-// hourly partitions of 60 batches each, each compacted once its hour is over. No stack needed.
-import { mkdtempSync, rmSync } from 'node:fs';
+// hourly partitions of 60 batches each, each compacted once its hour is over. It also reports the
+// ledger file's size and the batches it still holds. No stack needed.
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { Ledger } from '../../../src/ledger/ledger.ts';
@@ -12,7 +13,7 @@ import { compactedDir } from '../../../src/sink/compact.ts';
 import { round } from '../lib.ts';
 
 export type Shape = 'unpartitioned' | 'hourly';
-export interface AgeStep { shape: Shape; batches: number; compactions: number; fill_s: number; candidates_ms: number; counts_ms: number; round_ms: number }
+export interface AgeStep { shape: Shape; batches: number; compactions: number; fill_s: number; candidates_ms: number; counts_ms: number; round_ms: number; ledger_mb: number; batches_held: number }
 
 const TABLE = 1;
 const SAMPLES = 21;
@@ -72,7 +73,11 @@ export async function ledgerAge(opts: { batches: number[]; flatFactor: number })
         const now = Date.now();
         const candidates = median(() => ledger.compactionCandidates(TABLE, now - 600_000));
         const counts = median(() => { ledger.recordCounts(TABLE); ledger.lastCommitTimes(TABLE); ledger.openCompactions(TABLE); });
-        steps.push({ shape, batches, compactions, fill_s: round(fillS, 1), candidates_ms: round(candidates, 3), counts_ms: round(counts, 3), round_ms: round(candidates + counts, 3) });
+        const file = join(dir, 'ledger.db');
+        const bytes = [file, `${file}-wal`].filter((f) => existsSync(f)).reduce((n, f) => n + statSync(f).size, 0);
+        const held = ledger.batchesNewestFirst(TABLE, 0, Number.MAX_SAFE_INTEGER, batches).length;
+        steps.push({ shape, batches, compactions, fill_s: round(fillS, 1), candidates_ms: round(candidates, 3), counts_ms: round(counts, 3), round_ms: round(candidates + counts, 3),
+          ledger_mb: round(bytes / 2 ** 20, 1), batches_held: held });
       } finally {
         ledger.close();
         rmSync(dir, { recursive: true, force: true });
