@@ -27,21 +27,26 @@ class OwnershipTwin implements TableOwnership {
   reclaim(id: number) { this.current.set(id, this.next++); }
 }
 
-interface Started { token: number | undefined; stopped: boolean; fail(f: TaskFailure): void }
+interface Started { taskId: string; token: number | undefined; stopped: boolean; failed: boolean; fail(f: TaskFailure): void }
 
-function setup() {
+/** Table 7 with one task per Kafka partition (`tasks` of them); `stopping` runs as a task stops (a slow commit, say). */
+function setup(opts: { tasks?: number; stopping?: (task: Started, index: number) => Promise<void> } = {}) {
+  const tasks = opts.tasks ?? 1;
   const ledger = Ledger.open(':memory:');
-  ledger.upsertStream({ tableId: 7, dbName: 'default', tableName: 'pv', specJson: JSON.stringify({ maxNumTasks: 1 }), layoutJson: '{}', desiredState: 'running' });
+  ledger.upsertStream({ tableId: 7, dbName: 'default', tableName: 'pv', specJson: JSON.stringify({ maxNumTasks: tasks }), layoutJson: '{}', desiredState: 'running' });
   const own = new OwnershipTwin();
   const started: Started[] = [];
   const supervisor = new Supervisor({
     ledger, log: pino({ level: 'silent' }), ownership: own, tickMs: 3_600_000,
-    partitionCount: async () => 1,
+    partitionCount: async () => tasks,
     initOffsets: async (tableId, _spec, partitions) => ledger.initPartitions(tableId, new Map(partitions.map((p) => [p, 0]))),
-    startTask: async (_tableId, _assignment, onFailure) => {
-      const s: Started = { token: own.tokenOf(7), stopped: false, fail: onFailure };
+    startTask: async (_tableId, assignment, onFailure) => {
+      const s: Started = { taskId: assignment.taskId, token: own.tokenOf(7), stopped: false, failed: false, fail: (f) => { s.failed = true; onFailure(f); } };
       started.push(s);
-      return { async stop() { s.stopped = true; }, lastHeartbeatAt: () => Date.now() } satisfies RunningTask;
+      return {
+        async stop() { await opts.stopping?.(s, started.indexOf(s)); s.stopped = true; },
+        lastHeartbeatAt: () => Date.now(),
+      } satisfies RunningTask;
     },
     cleanup: async () => undefined,
   });
@@ -129,31 +134,14 @@ test('a dropped table gives its claim up at once (in a cluster a claim holds a t
 });
 
 test('fenced out while a neighbour task is still stopping, then claimed again: every task runs once, under the new claim, and none is left behind', async () => {
-  const ledger = Ledger.open(':memory:');
-  ledger.upsertStream({ tableId: 7, dbName: 'default', tableName: 'pv', specJson: JSON.stringify({ maxNumTasks: 2 }), layoutJson: '{}', desiredState: 'running' });
-  const own = new OwnershipTwin();
-  own.owned.add(7);
   let slowStop: (() => void) | undefined;
-  const running: { taskId: string; token: number | undefined; ended: boolean; fail(f: TaskFailure): void }[] = [];
-  const supervisor = new Supervisor({
-    ledger, log: pino({ level: 'silent' }), ownership: own, tickMs: 3_600_000,
-    partitionCount: async () => 2,
-    initOffsets: async (tableId, _spec, partitions) => ledger.initPartitions(tableId, new Map(partitions.map((p) => [p, 0]))),
-    startTask: async (_tableId, assignment, onFailure) => {
-      const s = { taskId: assignment.taskId, token: own.tokenOf(7), ended: false, fail: (f: TaskFailure) => { s.ended = true; onFailure(f); } };
-      running.push(s);
-      return {
-        // The first task of the first claim takes its time to stop (a commit on a slow file system).
-        async stop() { if (running.indexOf(s) === 1) await new Promise<void>((resolve) => { slowStop = resolve; }); s.ended = true; },
-        lastHeartbeatAt: () => Date.now(),
-      } satisfies RunningTask;
-    },
-    cleanup: async () => undefined,
-  });
+  // The first task of the first claim takes its time to stop (a commit on a slow file system).
+  const { own, started, supervisor } = setup({ tasks: 2, stopping: (_task, index) => (index === 1 ? new Promise<void>((resolve) => { slowStop = resolve; }) : Promise.resolve()) });
+  own.owned.add(7);
   try {
     await supervisor.notify(7);
-    assert.deepEqual(running.map((s) => s.token), [1, 1]);
-    running[0]!.fail({ name: 'OwnershipLostError', message: 'another instance claimed it', retriable: false });
+    assert.deepEqual(started.map((s) => s.token), [1, 1]);
+    started[0]!.fail({ name: 'OwnershipLostError', message: 'another instance claimed it', retriable: false });
     await new Promise((resolve) => setImmediate(resolve));
     own.reclaim(7); // the table comes back to this instance under a new claim before the neighbour has stopped
     const reconciled = supervisor.notify(7);
@@ -161,9 +149,9 @@ test('fenced out while a neighbour task is still stopping, then claimed again: e
     slowStop?.();
     await reconciled;
     await supervisor.notify(7);
-    const live = running.filter((s) => !s.ended);
-    assert.deepEqual(live.map((s) => [s.taskId, s.token]).sort(), [...new Set(running.map((s) => s.taskId))].sort().map((id) => [id, 2]),
-      `each task once under claim 2; started: ${JSON.stringify(running.map(({ taskId, token, ended }) => ({ taskId, token, ended })))}`);
+    const live = started.filter((s) => !s.stopped && !s.failed);
+    assert.deepEqual(live.map((s) => [s.taskId, s.token]).sort(), [...new Set(started.map((s) => s.taskId))].sort().map((id) => [id, 2]),
+      `each task once under claim 2; started: ${JSON.stringify(started.map(({ taskId, token, stopped, failed }) => ({ taskId, token, stopped, failed })))}`);
     assert.deepEqual(supervisor.status(7)!.tasks.map((t) => t.state), ['running', 'running']);
   } finally {
     slowStop?.();
