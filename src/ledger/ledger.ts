@@ -504,6 +504,10 @@ export class Ledger {
       // it is no longer where a natural directory moved to, and a compaction that wrote it no longer hides it.
       this.db.prepare('DELETE FROM partition_dirs WHERE table_id = ? AND current_dir = ?').run(tableId, fromDir);
       for (const column of ['hidden_path', 'final_path']) rebase('batch_files', column, 'batch_id IN (SELECT batch_id FROM batches WHERE table_id = ?)');
+      // The triggers listed the files' new directories; the old ones hold none of the table's files now.
+      if (toDir !== fromDir && !toDir.startsWith(`${fromDir}/`)) {
+        this.db.prepare('DELETE FROM batch_dirs WHERE table_id = ? AND (dir = ? OR substr(dir, 1, ?) = ?)').run(tableId, fromDir, fromDir.length + 1, `${fromDir}/`);
+      }
       for (const column of ['natural_dir', 'current_dir']) rebase('partition_dirs', column, 'table_id = ?');
       for (const column of ['natural_dir', 'old_dir', 'new_dir']) rebase('compactions', column, 'table_id = ?');
       this.db.prepare('DELETE FROM relocations WHERE table_id = ? AND from_location = ?').run(tableId, fromLocation);

@@ -240,8 +240,13 @@ test('candidates are the directories Hive reads now, by natural directory, never
   assert.equal(c3.oldDir, d2);
 });
 
-test('candidates follow files a given-up compaction and a RENAME moved to directories they were never recorded in', () => {
-  const { ledger, epoch } = ledgerWithStream();
+test('candidates follow files a given-up compaction and a RENAME moved to directories they were never recorded in', async () => {
+  const { default: Database } = await import('better-sqlite3');
+  const path = join(tempDir('hive-kafka-ledger-moved-'), 'ledger.db');
+  const ledger = Ledger.open(path);
+  ledger.upsertStream({ tableId: TABLE, dbName: 'db', tableName: 't', specJson: '{}', layoutJson: '{}', desiredState: 'running' });
+  ledger.initPartitions(TABLE, new Map([[0, 0]]));
+  const epoch = ledger.claimPartitions(TABLE, [0]);
   const d0 = '/w/t/dt=1';
   commit(ledger, epoch, [`${d0}/a.parquet`]);
   const c1 = planIn(ledger, d0, ['1'], (id) => compactedDir('/w/t', id))!;
@@ -255,6 +260,11 @@ test('candidates follow files a given-up compaction and a RENAME moved to direct
   ledger.finishRelocation(TABLE, 'file:/w/t', '/w/t', '/w/u');
   assert.deepEqual(at(), [['/w/u/dt=1', '/w/u/dt=1', 2]]);
   assert.deepEqual(ledger.compactionCandidates(TABLE, Date.now() + 1000)[0]?.partitionValues, ['1']);
+  ledger.close();
+  const db = new Database(path, { readonly: true });
+  assert.deepEqual(db.prepare('SELECT dir FROM batch_dirs WHERE table_id = ? ORDER BY dir').pluck().all(TABLE), ['/w/u/dt=1'],
+    'the old location\'s directories, the given-up compaction\'s among them, are no longer listed');
+  db.close();
 });
 
 test('a compacted table\'s ledger keeps the batches not compacted yet, not every batch it committed', () => {
