@@ -215,12 +215,12 @@ export class Ledger {
       .map((r) => ({ at: r.at, event: r.event, detail: r.d === null ? undefined : JSON.parse(r.d) }));
   }
 
-  /** Every lifecycle event of every table, dropped ones included, oldest first: the history system table. */
   /** Changes whenever any table's history does (migration 010): a reader may keep what it built until then. */
   historyVersion(): number {
     return this.db.prepare('SELECT version FROM history_version WHERE id = 1').pluck().get() as number;
   }
 
+  /** Every lifecycle event of every table, dropped ones included, oldest first: the history system table. */
   allHistory(): HistoryEvent[] {
     return (this.db.prepare(`SELECT h.id, h.table_id AS tableId, s.db_name AS dbName, s.table_name AS tableName, h.at, h.event, h.detail_json AS d, h.origin
       FROM stream_history h JOIN streams s USING (table_id) ORDER BY h.id`).all() as (Omit<HistoryEvent, 'detail'> & { d: string | null })[])
