@@ -43,8 +43,8 @@ async function ids(bytes: Uint8Array): Promise<number[]> {
   return rows.map((r) => Number(r.id as bigint)).sort((a, b) => a - b);
 }
 
-function ledgerWithStream(specJson = '{}', layoutJson = '{}'): { ledger: Ledger; epoch: number } {
-  const ledger = Ledger.open(':memory:');
+function ledgerWithStream(specJson = '{}', layoutJson = '{}', path = ':memory:'): { ledger: Ledger; epoch: number } {
+  const ledger = Ledger.open(path);
   ledger.upsertStream({ tableId: TABLE, dbName: 'db', tableName: 't', specJson, layoutJson, desiredState: 'running' });
   ledger.initPartitions(TABLE, new Map([[0, 0]]));
   return { ledger, epoch: ledger.claimPartitions(TABLE, [0]) };
@@ -243,10 +243,7 @@ test('candidates are the directories Hive reads now, by natural directory, never
 test('candidates follow files a given-up compaction and a RENAME moved to directories they were never recorded in', async () => {
   const { default: Database } = await import('better-sqlite3');
   const path = join(tempDir('hive-kafka-ledger-moved-'), 'ledger.db');
-  const ledger = Ledger.open(path);
-  ledger.upsertStream({ tableId: TABLE, dbName: 'db', tableName: 't', specJson: '{}', layoutJson: '{}', desiredState: 'running' });
-  ledger.initPartitions(TABLE, new Map([[0, 0]]));
-  const epoch = ledger.claimPartitions(TABLE, [0]);
+  const { ledger, epoch } = ledgerWithStream('{}', '{}', path);
   const d0 = '/w/t/dt=1';
   commit(ledger, epoch, [`${d0}/a.parquet`]);
   const c1 = planIn(ledger, d0, ['1'], (id) => compactedDir('/w/t', id))!;
@@ -288,10 +285,9 @@ test('a compacted table\'s ledger keeps the batches not compacted yet, not every
 test('a ledger from before the directory list (migration 009) lists the same candidates, and not the old directories of finished compactions', async () => {
   const { default: Database } = await import('better-sqlite3');
   const path = join(tempDir('hive-kafka-ledger-009-'), 'ledger.db');
-  let ledger = Ledger.open(path);
-  ledger.upsertStream({ tableId: TABLE, dbName: 'db', tableName: 't', specJson: '{}', layoutJson: '{}', desiredState: 'running' });
-  ledger.initPartitions(TABLE, new Map([[0, 0]]));
-  const epoch = ledger.claimPartitions(TABLE, [0]);
+  const opened = ledgerWithStream('{}', '{}', path);
+  let ledger = opened.ledger;
+  const epoch = opened.epoch;
   const newDir = (id: number) => compactedDir('/w/t', id);
   for (let i = 0; i < 3; i++) commit(ledger, epoch, ['/w/t/dt=1/a' + i + '.parquet', '/w/t/dt=2/a' + i + '.parquet']);
   const c1 = planIn(ledger, '/w/t/dt=1', ['1'], newDir)!;
