@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { Ledger } from '../../../src/ledger/ledger.ts';
 import { compactedDir } from '../../../src/sink/compact.ts';
-import { round } from '../lib.ts';
+import { median, round } from '../lib.ts';
 
 export type Shape = 'unpartitioned' | 'hourly';
 export interface AgeStep { shape: Shape; batches: number; compactions: number; fill_s: number; candidates_ms: number; counts_ms: number; round_ms: number; ledger_mb: number; batches_held: number }
@@ -50,14 +50,14 @@ function fill(ledger: Ledger, shape: Shape, batches: number): number {
 }
 
 /** Median milliseconds of `SAMPLES` calls. */
-function median(fn: () => unknown): number {
+function medianMs(fn: () => unknown): number {
   const times: number[] = [];
   for (let i = 0; i < SAMPLES; i++) {
     const t0 = process.hrtime.bigint();
     fn();
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
-  return times.sort((a, b) => a - b)[SAMPLES >> 1]!;
+  return median(times);
 }
 
 export async function ledgerAge(opts: { batches: number[]; flatFactor: number }) {
@@ -71,8 +71,8 @@ export async function ledgerAge(opts: { batches: number[]; flatFactor: number })
         const compactions = fill(ledger, shape, batches);
         const fillS = (Date.now() - t0) / 1000;
         const now = Date.now();
-        const candidates = median(() => ledger.compactionCandidates(TABLE, now - 600_000));
-        const counts = median(() => { ledger.recordCounts(TABLE); ledger.lastCommitTimes(TABLE); ledger.openCompactions(TABLE); });
+        const candidates = medianMs(() => ledger.compactionCandidates(TABLE, now - 600_000));
+        const counts = medianMs(() => { ledger.recordCounts(TABLE); ledger.lastCommitTimes(TABLE); ledger.openCompactions(TABLE); });
         const file = join(dir, 'ledger.db');
         const bytes = [file, `${file}-wal`].filter((f) => existsSync(f)).reduce((n, f) => n + statSync(f).size, 0);
         const held = ledger.batchesNewestFirst(TABLE, 0, Number.MAX_SAFE_INTEGER, batches).length;
