@@ -120,6 +120,17 @@ function plan(ledger: Ledger, tableDir: string, naturalDir: string): Compaction 
   return planned;
 }
 
+/** The directories a ledger file lists for the compactor (batch_dirs, migration 009), read beside the Ledger. */
+async function listedDirs(path: string): Promise<string[]> {
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.prepare('SELECT dir FROM batch_dirs WHERE table_id = ? ORDER BY dir').pluck().all(TABLE) as string[];
+  } finally {
+    db.close();
+  }
+}
+
 const filesIn = (dir: string) => readdirSync(dir).sort();
 /** The names Hive reads (not '.' or '_' ones, such as a plan's marker). */
 const dataFilesIn = (dir: string) => filesIn(dir).filter((n) => !n.startsWith('.') && !n.startsWith('_'));
@@ -241,7 +252,6 @@ test('candidates are the directories Hive reads now, by natural directory, never
 });
 
 test('candidates follow files a given-up compaction and a RENAME moved to directories they were never recorded in', async () => {
-  const { default: Database } = await import('better-sqlite3');
   const path = join(tempDir('hive-kafka-ledger-moved-'), 'ledger.db');
   const { ledger, epoch } = ledgerWithStream('{}', '{}', path);
   const d0 = '/w/t/dt=1';
@@ -258,10 +268,7 @@ test('candidates follow files a given-up compaction and a RENAME moved to direct
   assert.deepEqual(at(), [['/w/u/dt=1', '/w/u/dt=1', 2]]);
   assert.deepEqual(ledger.compactionCandidates(TABLE, Date.now() + 1000)[0]?.partitionValues, ['1']);
   ledger.close();
-  const db = new Database(path, { readonly: true });
-  assert.deepEqual(db.prepare('SELECT dir FROM batch_dirs WHERE table_id = ? ORDER BY dir').pluck().all(TABLE), ['/w/u/dt=1'],
-    'the old location\'s directories, the given-up compaction\'s among them, are no longer listed');
-  db.close();
+  assert.deepEqual(await listedDirs(path), ['/w/u/dt=1'], 'the old location\'s directories, the given-up compaction\'s among them, are no longer listed');
 });
 
 test('a compacted table\'s ledger keeps the batches not compacted yet, not every batch it committed', () => {
@@ -316,17 +323,12 @@ test('a ledger from before the directory list (migration 009) lists the same can
   assert.deepEqual(ledger.compactionCandidates(TABLE, olderThan), expected);
   assert.ok(!ledger.publishedFiles(TABLE).some((p) => p.startsWith('/w/t/dt=1/')), 'migration 011 took the files c1 cleaned out of the ledger');
   assert.equal(ledger.publishedFiles(TABLE).filter((p) => p.startsWith('/w/t/dt=2/')).length, 3, 'and kept the batches\' other files');
-  const listed = new Database(path, { readonly: true });
-  const dirs = listed.prepare('SELECT dir FROM batch_dirs WHERE table_id = ? ORDER BY dir').pluck().all(TABLE);
-  listed.close();
   // dt=1 went to c1's directory, which c2 replaced and is not done yet: both stay listed until c2 is done.
-  assert.deepEqual(dirs, [c1.newDir, c2.newDir, '/w/t/dt=2', '/w/t/dt=3']);
+  assert.deepEqual(await listedDirs(path), [c1.newDir, c2.newDir, '/w/t/dt=2', '/w/t/dt=3']);
   ledger.compactionDone(c2.compactionId);
   assert.deepEqual(ledger.compactionCandidates(TABLE, olderThan), expected);
   ledger.close();
-  const after = new Database(path, { readonly: true });
-  assert.deepEqual(after.prepare('SELECT dir FROM batch_dirs WHERE table_id = ? ORDER BY dir').pluck().all(TABLE), [c2.newDir, '/w/t/dt=2', '/w/t/dt=3'], 'c2 done: c1\'s directory is gone');
-  after.close();
+  assert.deepEqual(await listedDirs(path), [c2.newDir, '/w/t/dt=2', '/w/t/dt=3'], 'c2 done: c1\'s directory is gone');
 });
 
 // ---- the protocol --------------------------------------------------------------------------------
