@@ -33,11 +33,12 @@ export interface FileSystem {
   /** Writes the whole file under a hidden name (replacing a leftover of an earlier attempt); durable when it returns. Its directory must exist. */
   writeFileDurably(path: string, bytes: Uint8Array): Promise<void>;
   /**
-   * The same, in pieces: a batch's file grows on disk a row group at a time instead of in memory.
-   * Durable once close() returns, as writeFileDurably. Optional: where it is absent (HDFS, whose
-   * append is a pipeline recovery per call) the pieces wait in memory for writeFileDurably.
+   * The same, in pieces: a batch's file grows in storage a row group at a time instead of in memory.
+   * Durable once close() returns, as writeFileDurably. On HDFS the first pieces wait in memory and
+   * the rest stream to a DataNode in one CREATE (hdfs.ts says when, and why not APPEND: each append
+   * is a block pipeline recovery).
    */
-  openDurably?(path: string): Promise<PieceWriter>;
+  openDurably(path: string): Promise<PieceWriter>;
   /** The whole file: for tools and tests (ingestion itself never reads back). */
   readFile(path: string): Promise<Uint8Array>;
   /**

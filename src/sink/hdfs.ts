@@ -4,10 +4,10 @@
 // permission denied) is thrown at once. Each method is safe to retry even when an earlier attempt's
 // answer was lost; the comments on writeFileDurably and rename say why.
 import { posix } from 'node:path';
-import type { FileSystem } from './fs.ts';
+import type { FileSystem, PieceWriter } from './fs.ts';
 import { FileSystemError } from './fs-error.ts';
 import { defaultRetryPolicy, retrying, type RetryClock, type RetryPolicy } from './retry.ts';
-import { isNotFound, WebHdfsClient, WebHdfsError, type Answer, type Call, type WebHdfsEndpoints } from './webhdfs-client.ts';
+import { isNotFound, WebHdfsClient, WebHdfsError, type Answer, type Call, type Upload, type WebHdfsEndpoints } from './webhdfs-client.ts';
 
 export interface WebHdfsOptions {
   retry?: RetryPolicy;
@@ -15,7 +15,16 @@ export interface WebHdfsOptions {
   requestTimeoutMs?: number;
   /** Tests replace time. */
   clock?: RetryClock;
+  /** Where a file written in pieces starts streaming to a DataNode (openDurably); tests lower it. */
+  streamAfterBytes?: number;
 }
+
+/**
+ * A staging file streams to a DataNode once its pieces reach this size (openDurably). A 100,000-record
+ * batch of the benchmark's ~200-byte records encodes to about 2 MB, so it streams; a quiet table's
+ * batch does not, and holds no DataNode connection while it fills.
+ */
+export const STREAM_AFTER_BYTES = 1 << 20;
 
 /** What GETFILESTATUS and LISTSTATUS say about one entry (the fields used here). */
 interface FileStatus {
@@ -30,11 +39,13 @@ export class WebHdfsFileSystem implements FileSystem {
   private readonly client: WebHdfsClient;
   private readonly retry: RetryPolicy;
   private readonly clock: RetryClock | undefined;
+  private readonly streamAfterBytes: number;
 
   constructor(readonly endpoints: WebHdfsEndpoints, options: WebHdfsOptions = {}) {
     this.client = new WebHdfsClient(endpoints, { requestTimeoutMs: options.requestTimeoutMs ?? 30_000 });
     this.retry = options.retry ?? defaultRetryPolicy;
     this.clock = options.clock;
+    this.streamAfterBytes = options.streamAfterBytes ?? STREAM_AFTER_BYTES;
   }
 
   /**
@@ -63,6 +74,57 @@ export class WebHdfsFileSystem implements FileSystem {
         throw error;
       }
     });
+  }
+
+  /**
+   * A staging file written in pieces as its batch fills. The pieces wait in memory until they reach
+   * STREAM_AFTER_BYTES: a file that stays smaller (a quiet table's batch) is written whole at close,
+   * by writeFileDurably, retried as any write, and holds no DataNode connection meanwhile. A larger
+   * one is streamed: one CREATE (overwrite=false) whose chunked body the pieces extend as they come,
+   * durable when the DataNode answers after the last one (as writeFileDurably). So a batch's memory
+   * on HDFS follows the threshold, not kafka.batch.maxSize. Bytes already streamed cannot be sent
+   * again: a failed stream fails its batch, whose records the task reads again from the ledger's
+   * offset; the DataNode closes the partial file under its hidden name, which recovery removes.
+   */
+  async openDurably(path: string): Promise<PieceWriter> {
+    const absolute = absolutePath(path);
+    let held: Uint8Array[] = [];
+    let heldBytes = 0;
+    let upload: Promise<Upload> | undefined;
+    const call: Call = { operation: 'write', path: absolute, method: 'PUT', op: 'CREATE', params: { overwrite: 'false' } };
+    return {
+      append: async (bytes) => {
+        if (upload) {
+          await (await upload).write(bytes);
+          return;
+        }
+        held.push(bytes);
+        heldBytes += bytes.byteLength;
+        if (heldBytes < this.streamAfterBytes) return;
+        // A leftover under this name (as writeFileDurably finds one) is deleted first: CREATE never overwrites.
+        upload = this.retried(async () => {
+          await this.delete(call.operation, absolute, false);
+          return this.client.dataNodeUpload(call, await this.redirect(call));
+        });
+        const pieces = held;
+        held = [];
+        heldBytes = 0;
+        const streaming = await upload;
+        for (const piece of pieces) await streaming.write(piece);
+      },
+      close: async () => {
+        if (upload) {
+          await (await upload).finish();
+          return;
+        }
+        await this.writeFileDurably(absolute, held.length === 1 ? held[0]! : Buffer.concat(held));
+        held = [];
+      },
+      abandon: async () => {
+        held = [];
+        (await upload?.catch(() => undefined))?.cancel();
+      },
+    };
   }
 
   /** OPEN, following the NameNode's redirect to a DataNode that holds the first block. */

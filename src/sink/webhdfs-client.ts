@@ -2,7 +2,7 @@
 // NameNodes of an HA name service), the DataNode leg a NameNode redirects writes and reads to, and
 // what an answer means (RemoteException -> FileSystemError, retriable or not). No file system
 // semantics here; hdfs.ts builds those from these calls.
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { FileSystemError } from './fs-error.ts';
 
 /** Where a location's file system answers: the location's authority and its NameNodes' HTTP addresses. */
@@ -178,6 +178,27 @@ export class WebHdfsClient {
     throw await this.refused(call, dataNode, who, response);
   }
 
+  /**
+   * The DataNode leg of a CREATE whose body is sent in pieces (chunked), as they come: Hadoop's own
+   * WebHDFS client streams its writes the same way. The DataNode creates the file when the request
+   * starts and answers once the last piece is in and the file closed. No timeout while pieces come
+   * (a batch fills at its own pace; the DataNode keeps its block pipeline alive meanwhile); the
+   * answer after the last piece has the same time as a whole-file write of that size.
+   */
+  async dataNodeUpload(call: Call, redirect: Answer): Promise<Upload> {
+    const location = redirect.response.headers.get('location');
+    await redirect.response.body?.cancel();
+    if (!location) {
+      throw new WebHdfsError(call.operation, call.path, undefined, false,
+        `NameNode ${redirect.nameNode} answered ${call.op} with HTTP ${redirect.response.status} but no Location`, redirect.nameNode, redirect.response.status, undefined);
+    }
+    const dataNode = hostOf(location);
+    const who = `DataNode ${dataNode} (chosen by NameNode ${redirect.nameNode} of ${this.endpoints.authority})`;
+    return new StreamedUpload(location, this.options.requestTimeoutMs,
+      (error) => this.unreachable(call, dataNode, who, error),
+      (response) => this.refused(call, dataNode, who, response));
+  }
+
   private url(nameNode: string, call: Call): string {
     const query = new URLSearchParams({ op: call.op, 'user.name': this.endpoints.user, ...call.params });
     return `http://${nameNode}/webhdfs/v1${encodePath(call.path)}?${query}`;
@@ -226,20 +247,87 @@ function dataNodeRequest(url: string, method: string, timeoutMs: number, body?: 
       method,
       timeout: timeoutMs,
       headers: body ? { 'content-type': 'application/octet-stream', 'content-length': body.byteLength } : {},
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', fail);
-      res.on('end', () => {
-        const headers = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
-        const status = res.statusCode ?? 502;
-        resolve(new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), { status, headers }));
-      });
-    });
+    }, (res) => { collect(res).then(resolve, fail); });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
     req.on('error', fail);
     req.end(body);
+  });
+}
+
+/** A file's bytes on their way to a DataNode, a piece at a time (WebHdfsClient.dataNodeUpload). */
+export interface Upload {
+  /** Resolves once the piece is handed to the connection; rejects once the request failed or the DataNode answered early. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Ends the body and waits for the DataNode's answer: the file is closed (durable) when this resolves. */
+  finish(): Promise<void>;
+  /** Gives up: the connection is cut, and the DataNode closes what it got under the hidden name. */
+  cancel(): void;
+}
+
+class StreamedUpload implements Upload {
+  private readonly request: ClientRequest;
+  private readonly answer: Promise<Response>;
+  /** Set once the request failed or the DataNode answered before the last piece: every later call throws it. */
+  private failure: Error | undefined;
+  private sent = 0;
+  private ended = false;
+
+  constructor(url: string, private readonly timeoutMs: number, unreachable: (error: unknown) => Error, refused: (response: Response) => Promise<Error>) {
+    let settle!: { resolve(response: Response): void; reject(error: Error): void };
+    const answered = new Promise<Response>((resolve, reject) => { settle = { resolve, reject }; });
+    const fail = (cause: Error) => settle.reject(unreachable(Object.assign(new TypeError(`request to ${hostOf(url)} failed`), { cause })));
+    this.request = httpRequest(url, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' } }, (res) => {
+      collect(res).then(settle.resolve, fail);
+    });
+    this.request.on('timeout', () => this.request.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    this.request.on('error', fail);
+    this.answer = answered.then(async (response) => {
+      if (response.ok) return response;
+      throw await refused(response);
+    });
+    // An answer before finish() is a refusal (or a cut): the next write or finish throws it.
+    this.answer.then(() => { if (!this.ended) this.failure ??= new Error('the DataNode answered before the last piece'); },
+      (error: Error) => { this.failure ??= error; });
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (bytes.byteLength === 0) return;
+    this.sent += bytes.byteLength;
+    await new Promise<void>((resolve, reject) => {
+      this.request.write(bytes, (error) => (error ? reject(this.failure ?? error) : resolve()));
+    });
+    if (this.failure) throw this.failure;
+  }
+
+  async finish(): Promise<void> {
+    if (this.failure) throw this.failure;
+    // The DataNode answers after it closed the file: as long as a whole-file write of this size may take.
+    this.request.setTimeout(this.timeoutMs + Math.ceil(this.sent / 1_000_000) * 1000);
+    this.ended = true;
+    this.request.end();
+    const response = await this.answer;
+    await response.body?.cancel();
+  }
+
+  cancel(): void {
+    this.failure ??= new Error('upload cancelled');
+    this.request.destroy();
+  }
+}
+
+/** A whole answer as a fetch Response (the body read to its end). */
+function collect(res: IncomingMessage): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('error', reject);
+    res.on('end', () => {
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+      const status = res.statusCode ?? 502;
+      resolve(new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), { status, headers }));
+    });
   });
 }
 

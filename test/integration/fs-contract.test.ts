@@ -12,6 +12,7 @@ import { Ledger } from '../../src/ledger/ledger.ts';
 import { commitBatch, recover, type Batch, type CommitDeps, type CommitStep } from '../../src/sink/commit.ts';
 import { fileSystems, FileSystemError, LocalFileSystem, type FileSystem } from '../../src/sink/fs.ts';
 import { requireHdfs, stack } from './helpers/services.ts';
+import { eventually } from './helpers/service.ts';
 
 interface Opened {
   fs: FileSystem;
@@ -169,6 +170,56 @@ for (const target of [local, hdfs]) {
         }
       });
     }
+
+    test('1. a file written in pieces (openDurably) is whole and durable once close returns: past 1 MiB (HDFS streams it), small, empty, after pauses, over a leftover', async () => {
+      const dir = posix.join(root, 'pieces', '.hive-kafka-staging', '0');
+      await fs.mkdirs(dir);
+      const pieces = Array.from({ length: 12 }, () => new Uint8Array(randomBytes(256 * 1024 + 7))); // 3 MiB: past STREAM_AFTER_BYTES
+      const large = posix.join(dir, 'large.tmp');
+      await fs.writeFileDurably(large, bytesOf('a leftover of an earlier attempt under the same name'));
+      const file = await fs.openDurably(large);
+      for (const [i, piece] of pieces.entries()) {
+        await file.append(piece);
+        if (i === 5) {
+          // 1.5 MiB in: the file is in storage already, not in this process's memory. The leftover is
+          // gone and what a reader sees is a prefix of the pieces (on HDFS, of what the pipeline acknowledged).
+          // The DataNode creates the file when the request reaches it, a moment after the first piece left.
+          const sofar = Buffer.from(await eventually('the streamed file to be in storage', () => another().readFile(large).catch(() => undefined), 10_000, 100));
+          assert.ok(Buffer.concat(pieces.slice(0, 6)).subarray(0, sofar.length).equals(sofar), `a prefix of the pieces, not the leftover (${sofar.length} bytes)`);
+          await new Promise((r) => setTimeout(r, 3000)); // a batch fills at its own pace
+        }
+      }
+      await file.close();
+      const small = posix.join(dir, 'small.tmp');
+      const few = await fs.openDurably(small);
+      for (const text of ['a ', 'quiet ', 'batch']) await few.append(bytesOf(text));
+      await few.close();
+      const empty = await fs.openDurably(posix.join(dir, 'empty.tmp'));
+      await empty.close();
+
+      const reader = another();
+      assert.deepEqual(await reader.list(dir), ['empty.tmp', 'large.tmp', 'small.tmp']);
+      assert.ok(Buffer.from(await reader.readFile(large)).equals(Buffer.concat(pieces)), 'every piece, in order, and no byte of the leftover');
+      assert.equal(Buffer.from(await reader.readFile(small)).toString(), 'a quiet batch');
+      assert.equal((await reader.readFile(posix.join(dir, 'empty.tmp'))).length, 0);
+    });
+
+    test('a file given up mid-stream (abandon) is removed as recovery removes staging, and its name can be written again', async () => {
+      const dir = posix.join(root, 'abandoned', '.hive-kafka-staging', '0');
+      await fs.mkdirs(dir);
+      const hidden = posix.join(dir, '0-g0.1.tmp');
+      const file = await fs.openDurably(hidden);
+      for (let i = 0; i < 8; i++) await file.append(new Uint8Array(randomBytes(256 * 1024)));
+      await file.abandon();
+      // On HDFS the DataNode closes what it got when the connection drops. The name can be written
+      // again at once (a leftover is replaced whole), and recovery's remove takes the file.
+      const again = await fs.openDurably(hidden);
+      await again.append(bytesOf('whole'));
+      await again.close();
+      assert.equal(Buffer.from(await another().readFile(hidden)).toString(), 'whole');
+      for (const name of await fs.list(dir)) await fs.remove(posix.join(dir, name));
+      assert.deepEqual(await fs.list(dir), []);
+    });
 
     test('exists, list, mkdirs and remove behave as the protocol and recovery expect', async () => {
       const nested = posix.join(root, 'ops', 'a', partitionDir);

@@ -20,6 +20,8 @@ interface Seen {
   op: string;
   query: URLSearchParams;
   body: Buffer;
+  /** The body came in chunks of unannounced length (Transfer-Encoding: chunked). */
+  chunked: boolean;
 }
 
 type Reply = { status: number; json?: unknown; headers?: Record<string, string> } | 'drop';
@@ -43,6 +45,7 @@ class ScriptedHttpServer {
         const seen: Seen = {
           method: req.method!, rawUrl: req.url!, op: url.searchParams.get('op') ?? '', query: url.searchParams,
           path: decodeURIComponent(url.pathname.replace(/^\/webhdfs\/v1/, '')), body: Buffer.concat(chunks),
+          chunked: req.headers['transfer-encoding'] === 'chunked',
         };
         self!.seen.push(seen);
         const reply = self!.script(seen);
@@ -139,6 +142,66 @@ test('a write that finds a leftover under its hidden name deletes it and creates
   await hdfs([nameNode.address]).writeFileDurably('/w/.h', new Uint8Array([7]));
   assert.deepEqual(nameNode.ops(), ['CREATE', 'DELETE', 'CREATE']);
   assert.ok(nameNode.seen.filter((s) => s.op === 'CREATE').every((s) => s.query.get('overwrite') === 'false'));
+});
+
+test('a file written in pieces: under the threshold it is one whole CREATE at close; past it, the leftover is deleted and the pieces stream in one chunked CREATE', async (t) => {
+  const dataNode = await ScriptedHttpServer.start(t, () => ({ status: 201 }));
+  const nameNode = await ScriptedHttpServer.start(t, (req) => (req.op === 'CREATE' ? redirectTo(dataNode, req) : { status: 200, json: { boolean: true } }));
+  const fs = new WebHdfsFileSystem({ authority: 'mycluster', nameNodes: [nameNode.address], user: 'alice' }, { retry: fast, requestTimeoutMs: 2000, streamAfterBytes: 10 });
+
+  const small = await fs.openDurably('/w/.small');
+  await small.append(new Uint8Array([1, 2]));
+  await small.append(new Uint8Array([3]));
+  assert.deepEqual(nameNode.ops(), [], 'nothing sent while the pieces are under the threshold');
+  await small.close();
+  assert.deepEqual(nameNode.ops(), ['CREATE']);
+  assert.deepEqual([...dataNode.seen[0]!.body], [1, 2, 3]);
+  assert.equal(dataNode.seen[0]!.chunked, false, 'a whole file goes with its length');
+
+  const large = await fs.openDurably('/w/.large');
+  const pieces = [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11], [12], [13, 14]];
+  for (const piece of pieces) await large.append(new Uint8Array(piece));
+  assert.deepEqual(nameNode.ops(), ['CREATE', 'DELETE', 'CREATE'], 'past 10 bytes: the leftover deleted, then one CREATE');
+  assert.equal(nameNode.seen[2]!.query.get('overwrite'), 'false');
+  await large.close();
+  assert.deepEqual([...dataNode.seen[1]!.body], pieces.flat(), 'every piece in order, in one request');
+  assert.equal(dataNode.seen[1]!.chunked, true);
+});
+
+test('a stream the DataNode cuts or refuses fails its file at once, naming the DataNode; nothing sent is resent', async (t) => {
+  let requests = 0;
+  // A DataNode that reads some of the body, then either cuts the connection or refuses with a RemoteException.
+  const answer = { cut: true };
+  const dataNodeServer = createServer((req, res) => {
+    requests++;
+    let received = 0;
+    req.on('data', (c: Buffer) => {
+      received += c.length;
+      if (received < 1000 || res.headersSent) return;
+      if (answer.cut) req.socket.destroy();
+      else res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ RemoteException: { exception: 'DSQuotaExceededException', message: 'The DiskSpace quota of /w is exceeded' } }));
+    });
+  });
+  await new Promise<void>((resolve) => dataNodeServer.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => { dataNodeServer.closeAllConnections(); dataNodeServer.close(() => resolve()); }));
+  const dataNode = `127.0.0.1:${(dataNodeServer.address() as AddressInfo).port}`;
+  const nameNode = await ScriptedHttpServer.start(t, (req) => (req.op === 'CREATE'
+    ? { status: 307, headers: { location: `http://${dataNode}/webhdfs/v1${req.path}?op=CREATE` } }
+    : { status: 200, json: { boolean: true } }));
+  const fs = new WebHdfsFileSystem({ authority: 'mycluster', nameNodes: [nameNode.address], user: 'alice' }, { retry: fast, requestTimeoutMs: 2000, streamAfterBytes: 10 });
+
+  for (const [cut, expected] of [[true, new RegExp(`DataNode ${dataNode} .*did not answer CREATE`)], [false, /HTTP 403 DSQuotaExceededException: The DiskSpace quota of \/w is exceeded/]] as const) {
+    answer.cut = cut;
+    requests = 0;
+    const file = await fs.openDurably(`/w/.${cut ? 'cut' : 'refused'}`);
+    const failed = (async () => {
+      for (let i = 0; i < 50; i++) await file.append(new Uint8Array(200));
+      await file.close();
+    })();
+    await assert.rejects(failed, (e: unknown) => e instanceof WebHdfsError && expected.test(e.message) && e.message.includes(`/w/.${cut ? 'cut' : 'refused'}`));
+    assert.equal(requests, 1, 'one request: streamed bytes are not resent (the batch fails and is read again from Kafka)');
+    await file.abandon();
+  }
 });
 
 test('HA: a standby or unreachable NameNode is skipped, and the active one is tried first from then on', async (t) => {
