@@ -158,14 +158,7 @@ export class WebHdfsClient {
    * refused or failed transfer is retriable unless the DataNode's answer is a final one.
    */
   async dataNode(call: Call, redirect: Answer, body?: Uint8Array): Promise<Response> {
-    const location = redirect.response.headers.get('location');
-    await redirect.response.body?.cancel();
-    if (!location) {
-      throw new WebHdfsError(call.operation, call.path, undefined, false,
-        `NameNode ${redirect.nameNode} answered ${call.op} with HTTP ${redirect.response.status} but no Location`, redirect.nameNode, redirect.response.status, undefined);
-    }
-    const dataNode = hostOf(location);
-    const who = `DataNode ${dataNode} (chosen by NameNode ${redirect.nameNode} of ${this.endpoints.authority})`;
+    const { location, dataNode, who } = await this.redirectTarget(call, redirect);
     // A stalled DataNode must not hang a task; a large file must still have time at 1 MB/s.
     const timeoutMs = this.options.requestTimeoutMs + Math.ceil((body?.byteLength ?? 0) / 1_000_000) * 1000;
     let response: Response;
@@ -186,6 +179,14 @@ export class WebHdfsClient {
    * answer after the last piece has the same time as a whole-file write of that size.
    */
   async dataNodeUpload(call: Call, redirect: Answer): Promise<Upload> {
+    const { location, dataNode, who } = await this.redirectTarget(call, redirect);
+    return new StreamedUpload(location, this.options.requestTimeoutMs,
+      (error) => this.unreachable(call, dataNode, who, error),
+      (response) => this.refused(call, dataNode, who, response));
+  }
+
+  /** Where a NameNode's 307 points, and how messages name that DataNode. */
+  private async redirectTarget(call: Call, redirect: Answer): Promise<{ location: string; dataNode: string; who: string }> {
     const location = redirect.response.headers.get('location');
     await redirect.response.body?.cancel();
     if (!location) {
@@ -193,10 +194,7 @@ export class WebHdfsClient {
         `NameNode ${redirect.nameNode} answered ${call.op} with HTTP ${redirect.response.status} but no Location`, redirect.nameNode, redirect.response.status, undefined);
     }
     const dataNode = hostOf(location);
-    const who = `DataNode ${dataNode} (chosen by NameNode ${redirect.nameNode} of ${this.endpoints.authority})`;
-    return new StreamedUpload(location, this.options.requestTimeoutMs,
-      (error) => this.unreachable(call, dataNode, who, error),
-      (response) => this.refused(call, dataNode, who, response));
+    return { location, dataNode, who: `DataNode ${dataNode} (chosen by NameNode ${redirect.nameNode} of ${this.endpoints.authority})` };
   }
 
   private url(nameNode: string, call: Call): string {
