@@ -1,5 +1,6 @@
 // npm run bench: every benchmark part in one run on the real stack, then
-// test/bench/results/<timestamp>.json and a markdown summary (printed and written beside it).
+// test/bench/results/<timestamp>.json and a markdown summary (printed and written beside it). A run
+// of some parts (--only) goes to results/partial/, so the newest file in results/ is a complete run.
 //
 //   npm run bench                              everything, at the sizes the README reports
 //   npm run bench -- --only throughput,ddl     some parts (fill runs whenever throughput does)
@@ -84,7 +85,7 @@ const results: Record<string, unknown> = {
 const log = (msg: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 await preflight();
 
-const dir = join(here, 'results');
+const dir = join(here, 'results', ...(PARTS.some((p) => !wanted(p)) ? ['partial'] : []));
 mkdirSync(dir, { recursive: true });
 const stamp = (results.started_at as string).replace(/[:.]/g, '-');
 const failed: string[] = [];
@@ -199,7 +200,7 @@ save();
 const summary = markdownSummary(results);
 writeFileSync(join(dir, `${stamp}.md`), summary);
 console.log(summary);
-log(`wrote test/bench/results/${stamp}.json and .md`);
+log(`wrote ${join(dir, stamp)}.json and .md`);
 if (failed.length > 0) {
   log(`failed parts: ${failed.join(', ')}`);
   process.exitCode = 1;

@@ -110,6 +110,11 @@ export function markdownSummary(all: Record<string, any>): string {
       if (st.error) row(st.batch_records.toLocaleString('en'), `failed: ${String(st.error).split('\n')[0]!.slice(0, 160)}`, '', '', '', '', '', '');
       else row(st.batch_records.toLocaleString('en'), st.task_rss_mb, st.task_rss_mb_with_thread ?? 'n/a', st.task_rss_mb_first_batch ?? 'n/a', st.peak_service_rss_mb, st.idle_service_rss_mb, st.commit_s, st.threads);
     }
+    const h = mem.hdfs;
+    if (h) {
+      if (h.error) row(`${h.batch_records.toLocaleString('en')}, table on HDFS`, `failed: ${String(h.error).split('\n')[0]!.slice(0, 160)}`, '', '', '', '', '', '');
+      else row(`${h.batch_records.toLocaleString('en')}, table on HDFS`, h.task_rss_mb, h.task_rss_mb_with_thread, h.task_rss_mb_first_batch, h.peak_service_rss_mb, h.idle_service_rss_mb, h.commit_s, h.threads);
+    }
     const failedSteps = (mem.steps as any[]).filter((st) => st.error).length;
     out.push('', `Flat across the sweep (largest − smallest task RSS ≤ ${mem.flat_tolerance_mb} MB, every step completed): ${ok(mem.flat)}; `
       + `spread ${n(mem.flat_spread_mb)} MB, largest / smallest ${n(mem.flat_ratio)}${failedSteps > 0 ? ` over the steps that completed (${failedSteps} failed)` : ''}.`, '');
@@ -140,6 +145,8 @@ export function markdownSummary(all: Record<string, any>): string {
   }
   if (r.memory) {
     targets.push([`RSS per task buffering ${r.memory.batch_records.toLocaleString('en')} records, with its thread`, `${n(r.memory.task_rss_mb_500k_with_thread ?? r.memory.task_rss_mb_500k)} MB (task ${n(r.memory.task_rss_mb_500k)} MB + idle thread ${n(r.memory.idle_thread_mb)} MB; service peak ${n(r.memory.peak_service_rss_mb)} MB, idle ${n(r.memory.idle_service_rss_mb)} MB)`, `≤ ${r.memory.target_mb} MB`, r.memory.within_target]);
+    const h = r.memory.hdfs;
+    if (h) targets.push([`RSS per task buffering ${h.batch_records.toLocaleString('en')} records into a table on HDFS, with its thread`, h.error ? `failed: ${String(h.error).split('\n')[0]!.slice(0, 160)}` : `${n(h.task_rss_mb_with_thread)} MB (task ${n(h.task_rss_mb)} MB)`, `≤ ${r.memory.target_mb} MB`, h.within_target]);
     if (r.memory.steps) {
       const ran = (r.memory.steps as any[]).filter((st) => !st.error);
       targets.push([`Task RSS flat as kafka.batch.maxSize goes ${(r.memory.steps as any[]).map((st) => st.batch_records.toLocaleString('en')).join(' → ')}`,

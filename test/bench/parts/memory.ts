@@ -12,7 +12,10 @@
 // whether it does. Since 2026-12-01 the service starts its worker threads before any table, so its
 // idle RSS includes them and peak − idle no longer counts the thread a task runs in, as it did
 // before: the part measures what one idle thread costs (services of 1 and of 2 threads, side by side)
-// and judges the target on the task plus that thread, as the earlier figures were.
+// and judges the target on the task plus that thread, as the earlier figures were. Since 2026-12-06 a
+// last step ingests the same topic in batches of the target size into a table on the stack's HDFS,
+// whose staging files stream to a DataNode past 1 MiB instead of waiting whole in memory.
+import { stack } from '../../integration/helpers/services.ts';
 import { benchName, benchService, committedBatches, createTableSql, deleteTopics, hive, procStats, round, sleep, type RunningService } from '../lib.ts';
 import { fill } from './fill.ts';
 
@@ -36,6 +39,8 @@ export interface Memory {
   /** task_rss_mb_500k plus one idle thread: the figure the target is judged on. */
   task_rss_mb_500k_with_thread: number; peak_service_rss_mb: number; target_mb: number; within_target: boolean;
   steps: MemoryStep[];
+  /** The target batch size again, into a table on HDFS (WebHDFS); judged on the same target. */
+  hdfs?: MemoryStep & { within_target: boolean };
   /** Largest task_rss_mb over the smallest, over the steps that completed. */
   flat_ratio: number;
   /** The definition used: every step completed and largest task_rss_mb − smallest ≤ flat_tolerance_mb. */
@@ -85,8 +90,9 @@ async function idleThreadMb(): Promise<number> {
   return Math.round(two - one);
 }
 
-async function step(batchSize: number, topicRecords: number): Promise<Omit<MemoryStep, 'task_rss_mb_with_thread'> & { kafkaClient?: string }> {
-  const table = benchName('mem', `_${batchSize}`);
+async function step(batchSize: number, topicRecords: number, fileSystem: 'file' | 'hdfs' = 'file'): Promise<Omit<MemoryStep, 'task_rss_mb_with_thread'> & { kafkaClient?: string }> {
+  const table = benchName('mem', `_${batchSize}${fileSystem === 'hdfs' ? '_hdfs' : ''}`);
+  const location = fileSystem === 'hdfs' ? `${stack.hdfs}/hive-kafka-bench/${table}` : undefined;
   await fill(table, 1, topicRecords); // before the service starts: the fill's own memory is not the service's
   try {
     const service = await benchService(`^default\\.${table}$`);
@@ -97,7 +103,7 @@ async function step(batchSize: number, topicRecords: number): Promise<Omit<Memor
       const pid = service.child.pid!;
       const idle = procStats(pid).rssMb;
       const createdAt = Date.now();
-      await session.execute(createTableSql(table, table, { 'kafka.batch.maxSize': batchSize, 'kafka.max.batch.period.ms': 3_600_000 }));
+      await session.execute(createTableSql(table, table, { 'kafka.batch.maxSize': batchSize, 'kafka.max.batch.period.ms': 3_600_000 }, { location }));
       // One task ingests about 50,000 records/s on these machines (0.02 ms each): allow 0.1 ms a record, and 5 minutes more.
       const { firstAt, firstHwmMb } = await batchesCommitted(service, table, batchSize, topicRecords, 300_000 + topicRecords / 10);
       const { hwmMb: peak, threads } = procStats(pid);
@@ -121,16 +127,18 @@ export async function memory(opts: { batches: number[]; targetBatch: number }): 
   const topicRecords = Math.max(...opts.batches);
   const idleThreadRounds = [await idleThreadMb(), await idleThreadMb()];
   const idleThread = Math.round(idleThreadRounds.reduce((a, b) => a + b, 0) / idleThreadRounds.length);
-  for (const batchSize of opts.batches) {
+  const measured = async (batchSize: number, fileSystem: 'file' | 'hdfs'): Promise<MemoryStep> => {
     try {
-      const { kafkaClient: client, ...s } = await step(batchSize, topicRecords);
+      const { kafkaClient: client, ...s } = await step(batchSize, topicRecords, fileSystem);
       kafkaClient ??= client;
-      steps.push({ ...s, task_rss_mb_with_thread: s.task_rss_mb + idleThread });
+      return { ...s, task_rss_mb_with_thread: s.task_rss_mb + idleThread };
     } catch (e) {
       // A step that fails (out of memory, say) is a result; the next, each in its own service, still runs.
-      steps.push({ batch_records: batchSize, topic_records: topicRecords, task_rss_mb: NaN, task_rss_mb_with_thread: NaN, task_rss_mb_first_batch: NaN, peak_service_rss_mb: NaN, idle_service_rss_mb: NaN, commit_s: NaN, threads: NaN, error: (e as Error).message.slice(0, 2000) });
+      return { batch_records: batchSize, topic_records: topicRecords, task_rss_mb: NaN, task_rss_mb_with_thread: NaN, task_rss_mb_first_batch: NaN, peak_service_rss_mb: NaN, idle_service_rss_mb: NaN, commit_s: NaN, threads: NaN, error: (e as Error).message.slice(0, 2000) };
     }
-  }
+  };
+  for (const batchSize of opts.batches) steps.push(await measured(batchSize, 'file'));
+  const hdfs = await measured(opts.targetBatch, 'hdfs');
   const ran = steps.filter((s) => !s.error);
   const target = steps.find((s) => s.batch_records === opts.targetBatch)
     ?? [...steps].sort((a, b) => Math.abs(a.batch_records - opts.targetBatch) - Math.abs(b.batch_records - opts.targetBatch))[0]!;
@@ -143,6 +151,7 @@ export async function memory(opts: { batches: number[]; targetBatch: number }): 
     idle_thread_mb: idleThread, idle_thread_mb_rounds: idleThreadRounds, task_rss_mb_500k_with_thread: target.task_rss_mb_with_thread,
     target_mb: TARGET_MB, within_target: !target.error && target.task_rss_mb_with_thread <= TARGET_MB,
     steps,
+    hdfs: { ...hdfs, within_target: !hdfs.error && hdfs.task_rss_mb_with_thread <= TARGET_MB },
     // Over a smallest figure near zero the ratio says little; the spread decides "flat".
     flat_ratio: round(largest / Math.max(smallest, 1), 2),
     flat: ran.length === steps.length && ran.length > 1 && spread <= FLAT_TOLERANCE_MB,
