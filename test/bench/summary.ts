@@ -54,6 +54,9 @@ export function choose(all: Record<string, any>): Record<string, unknown> {
   return out;
 }
 
+/** A failed step's error as a table cell: its first line, cut short. */
+const failedText = (error: unknown) => `failed: ${String(error).split('\n')[0]!.slice(0, 160)}`;
+
 export function markdownSummary(all: Record<string, any>): string {
   const r = { ...all };
   const errors = PARTS.filter((p) => r[p]?.error).map((p) => `Part ${p} failed: ${r[p].error}`);
@@ -106,15 +109,12 @@ export function markdownSummary(all: Record<string, any>): string {
     if (mem.idle_thread_mb !== undefined) out.push(`The idle service has its worker threads up; one idle thread costs ${mem.idle_thread_mb} MB (rounds: ${(mem.idle_thread_mb_rounds ?? []).join(', ')}), added in "with its thread".`, '');
     row('batch records', 'task RSS MB (peak − idle), all committed', 'with its thread', 'at the first batch', 'service peak MB', 'service idle MB', 'CREATE → first batch s', 'threads');
     row('---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
-    for (const st of mem.steps) {
-      if (st.error) row(st.batch_records.toLocaleString('en'), `failed: ${String(st.error).split('\n')[0]!.slice(0, 160)}`, '', '', '', '', '', '');
-      else row(st.batch_records.toLocaleString('en'), st.task_rss_mb, st.task_rss_mb_with_thread ?? 'n/a', st.task_rss_mb_first_batch ?? 'n/a', st.peak_service_rss_mb, st.idle_service_rss_mb, st.commit_s, st.threads);
-    }
-    const h = mem.hdfs;
-    if (h) {
-      if (h.error) row(`${h.batch_records.toLocaleString('en')}, table on HDFS`, `failed: ${String(h.error).split('\n')[0]!.slice(0, 160)}`, '', '', '', '', '', '');
-      else row(`${h.batch_records.toLocaleString('en')}, table on HDFS`, h.task_rss_mb, h.task_rss_mb_with_thread, h.task_rss_mb_first_batch, h.peak_service_rss_mb, h.idle_service_rss_mb, h.commit_s, h.threads);
-    }
+    const stepRow = (label: string, st: any) => {
+      if (st.error) row(label, failedText(st.error), '', '', '', '', '', '');
+      else row(label, st.task_rss_mb, st.task_rss_mb_with_thread ?? 'n/a', st.task_rss_mb_first_batch ?? 'n/a', st.peak_service_rss_mb, st.idle_service_rss_mb, st.commit_s, st.threads);
+    };
+    for (const st of mem.steps) stepRow(st.batch_records.toLocaleString('en'), st);
+    if (mem.hdfs) stepRow(`${mem.hdfs.batch_records.toLocaleString('en')}, table on HDFS`, mem.hdfs);
     const failedSteps = (mem.steps as any[]).filter((st) => st.error).length;
     out.push('', `Flat across the sweep (largest − smallest task RSS ≤ ${mem.flat_tolerance_mb} MB, every step completed): ${ok(mem.flat)}; `
       + `spread ${n(mem.flat_spread_mb)} MB, largest / smallest ${n(mem.flat_ratio)}${failedSteps > 0 ? ` over the steps that completed (${failedSteps} failed)` : ''}.`, '');
@@ -146,7 +146,7 @@ export function markdownSummary(all: Record<string, any>): string {
   if (r.memory) {
     targets.push([`RSS per task buffering ${r.memory.batch_records.toLocaleString('en')} records, with its thread`, `${n(r.memory.task_rss_mb_500k_with_thread ?? r.memory.task_rss_mb_500k)} MB (task ${n(r.memory.task_rss_mb_500k)} MB + idle thread ${n(r.memory.idle_thread_mb)} MB; service peak ${n(r.memory.peak_service_rss_mb)} MB, idle ${n(r.memory.idle_service_rss_mb)} MB)`, `≤ ${r.memory.target_mb} MB`, r.memory.within_target]);
     const h = r.memory.hdfs;
-    if (h) targets.push([`RSS per task buffering ${h.batch_records.toLocaleString('en')} records into a table on HDFS, with its thread`, h.error ? `failed: ${String(h.error).split('\n')[0]!.slice(0, 160)}` : `${n(h.task_rss_mb_with_thread)} MB (task ${n(h.task_rss_mb)} MB)`, `≤ ${r.memory.target_mb} MB`, h.within_target]);
+    if (h) targets.push([`RSS per task buffering ${h.batch_records.toLocaleString('en')} records into a table on HDFS, with its thread`, h.error ? failedText(h.error) : `${n(h.task_rss_mb_with_thread)} MB (task ${n(h.task_rss_mb)} MB)`, `≤ ${r.memory.target_mb} MB`, h.within_target]);
     if (r.memory.steps) {
       const ran = (r.memory.steps as any[]).filter((st) => !st.error);
       targets.push([`Task RSS flat as kafka.batch.maxSize goes ${(r.memory.steps as any[]).map((st) => st.batch_records.toLocaleString('en')).join(' → ')}`,
