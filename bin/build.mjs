@@ -1,6 +1,6 @@
 // The service's TypeScript as plain JavaScript, built by esbuild (the compiler tsx itself uses) and
 // kept under node_modules/.cache, keyed by a hash of src/, of this file, of package-lock.json (the
-// build holds dt-sql-parser, and esbuild made it) and of the project's place: a start whose sources
+// build holds the packages, and esbuild made it) and of the project's place: a start whose sources
 // did not change since the last build loads plain JavaScript and pays neither the TypeScript loader
 // nor a build. Two entries share chunks: the CLI (main.mjs) and the task worker (worker.mjs), which
 // every worker thread loads.
@@ -111,7 +111,9 @@ async function build(dir) {
     entryPoints: { main: join(SRC, 'cli', 'main.ts'), worker: join(SRC, 'task', 'worker.ts') },
     outdir: dir, outExtension: { '.js': '.mjs' }, bundle: true, platform: 'node', format: 'esm', target: 'node20',
     // Chunks per dynamic import: `status` never loads the service, a task only the Kafka client it uses.
-    splitting: true, write: false, logLevel: 'error', sourcemap: 'linked',
+    splitting: true, write: false, logLevel: 'error',
+    // Maps without the sources' text, which stays on disk (src/, node_modules): a thread starts 0.1 s sooner.
+    sourcemap: 'linked', sourcesContent: false,
     // Class and function names as in the sources (error types in logs), where bundling would rename clashes.
     keepNames: true,
     // The generated Thrift code is CommonJS: its require() calls need a real require in an ES module.
@@ -135,6 +137,8 @@ async function build(dir) {
   }
 }
 
+const LOADED_FROM_NODE_MODULES = /^(better-sqlite3|snappy|@napi-rs\/|@node-rs\/|@platformatic\/wasm-utils|pino|esbuild)(\/|$)/;
+
 const projectLocations = {
   name: 'project-locations',
   setup(b) {
@@ -144,12 +148,13 @@ const projectLocations = {
       if (!args.path.startsWith(SRC + sep)) return undefined;
       return { contents: readFileSync(args.path, 'utf8').replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)), loader: 'ts' };
     });
-    // Packages stay where npm put them, loaded by Node as the sources' imports would be; but
-    // dt-sql-parser's ES build imports directories, which only a bundler (or tsx) resolves.
-    b.onResolve({ filter: /^[^./]/ }, (args) => {
-      if (args.importer.includes(`${sep}node_modules${sep}`) || args.path.startsWith('dt-sql-parser')) return undefined;
-      return { path: args.path, external: true };
-    });
+    // Packages are bundled too: Node's loader resolving, reading and scanning each of their files
+    // was half of a worker thread's start (README "Benchmarks", restart). Those that load files
+    // beside themselves stay where npm put them (native addons, a WebAssembly file, pino's
+    // transports), and so does a package imported with import(): in a bundle, import() of a
+    // CommonJS package has only `default`, where Node also gives its named exports.
+    b.onResolve({ filter: /^[^./]/ }, (args) => (LOADED_FROM_NODE_MODULES.test(args.path) || (args.kind === 'dynamic-import' && !args.path.startsWith('node:'))
+      ? { path: args.path, external: true } : undefined));
     // The worker pool asks this module for the worker: the build imports this very file, so that
     // the launcher's answer is reused and not computed again.
     b.onResolve({ filter: /\/bin\/build\.mjs$/ }, () => ({ path: pathToFileURL(THIS_FILE).href, external: true }));
