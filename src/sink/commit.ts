@@ -48,9 +48,7 @@ export interface PendingBatch extends BatchIntent { batchId: number }
 export type CommitStep = 'after-hidden-write' | 'after-intent' | 'between-renames' | 'after-publish' | 'after-register';
 
 /** The file system calls the protocol makes: writes under hidden names, no-replace renames, listing staging. */
-export type CommitFileSystem = Pick<FileSystem, 'writeFileDurably' | 'rename' | 'exists' | 'list' | 'mkdirs' | 'remove'>
-  // Both real file systems write in pieces; an in-memory twin in a unit test may write files whole.
-  & Partial<Pick<FileSystem, 'openDurably'>>;
+export type CommitFileSystem = Pick<FileSystem, 'writeFileDurably' | 'rename' | 'exists' | 'list' | 'mkdirs' | 'remove'>;
 
 /**
  * Where the protocol records intents and commits: the local ledger, or (in a cluster) the fenced

@@ -6,7 +6,8 @@
 import { posix } from 'node:path';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { StreamSpec } from '../properties/parse.ts';
-import { commitBatch, recover, stagingDir, type CommitDeps, type OutputFile } from '../sink/commit.ts';
+import { commitBatch, recover, stagingDir, type CommitDeps, type CommitFileSystem, type OutputFile } from '../sink/commit.ts';
+import type { FileSystem } from '../sink/fs.ts';
 import { StagedFile } from '../sink/staged-file.ts';
 import { commitLedger, type FenceWrite } from './commit-ledger.ts';
 import { ParquetFileWriter, parquetLayout, type ParquetLayout } from '../sink/parquet.ts';
@@ -47,7 +48,9 @@ export interface TaskPlan {
   auth: KafkaAuth;
 }
 
-export interface TaskDeps extends Omit<CommitDeps, 'ledger'> {
+export interface TaskDeps extends Omit<CommitDeps, 'ledger' | 'fs'> {
+  /** A batch's Parquet files are written in pieces as its row groups fill, not held whole in memory. */
+  fs: CommitFileSystem & Pick<FileSystem, 'openDurably'>;
   ledger: Ledger;
   /** Called once when the task fails; the supervisor decides about a restart. */
   onFailure(error: Error): void;
@@ -84,7 +87,7 @@ export interface OffsetGapReport { partition: number; from: number; to: number; 
 interface Rejected { offset: number; reason: string; value: Buffer | null; producedAtMs: number }
 
 /** The rows of one output file of a batch: one Hive partition directory (and bucket). */
-interface OutputGroup { dir: string; bucket: number | null; values: string[] | null; file: ParquetFileWriter; staged: StagedFile | undefined }
+interface OutputGroup { dir: string; bucket: number | null; values: string[] | null; file: ParquetFileWriter; staged: StagedFile }
 
 /** A batch being filled: its rows go straight into the Parquet writers of its output files, row group by row group. */
 interface Buffered { partition: number; groups: Map<string, OutputGroup>; rows: number; bytes: number; filtered: number; rejected: Rejected[]; firstOffset: number; lastOffset: number; oldestAt: number }
@@ -288,10 +291,8 @@ export class IngestionTask {
     if (!g) {
       const dir = partitionKeys.length === 0 ? '' : partitionDir(partitionKeys.map((k) => k.name), pv);
       const { fs } = this.deps;
-      // Where the file system writes in pieces, the batch's encoded row groups wait in staging, not in memory.
-      const staged = fs.openDurably
-        ? new StagedFile(posix.join(stagingDir(this.plan.layout.dir, b.partition), `${b.firstOffset}-g${b.groups.size}.${this.epoch}.tmp`), { mkdirs: (d) => fs.mkdirs(d), openDurably: (p) => fs.openDurably!(p) })
-        : undefined;
+      // The batch's encoded row groups wait in staging, not in memory.
+      const staged = new StagedFile(posix.join(stagingDir(this.plan.layout.dir, b.partition), `${b.firstOffset}-g${b.groups.size}.${this.epoch}.tmp`), { mkdirs: (d) => fs.mkdirs(d), openDurably: (p) => fs.openDurably(p) });
       g = { dir, bucket, values: partitionKeys.length === 0 ? null : pv.map((v) => v ?? defaultPartitionName), file: new ParquetFileWriter(this.parquet), staged };
       b.groups.set(key, g);
     }
@@ -301,7 +302,7 @@ export class IngestionTask {
   /** Writes the row groups encoded so far to the batch's staged files. */
   private async spill(b: Buffered): Promise<void> {
     const writes: Promise<void>[] = [];
-    for (const g of b.groups.values()) if (g.staged) writes.push(g.staged.write(g.file.takeEncoded()));
+    for (const g of b.groups.values()) writes.push(g.staged.write(g.file.takeEncoded()));
     await Promise.all(writes);
   }
 
@@ -339,7 +340,7 @@ export class IngestionTask {
       finalName: g.bucket === null ? name : bucketFileName(g.bucket, name),
       partitionValues: g.values,
       bucket: g.bucket,
-      content: g.staged ? { hiddenPath: g.staged.hiddenPath, close: () => g.staged!.close(g.file.finish()) } : { bytes: new Uint8Array(Buffer.concat(g.file.finish())) },
+      content: { hiddenPath: g.staged.hiddenPath, close: () => g.staged.close(g.file.finish()) },
     }));
     if (plan.spec.errorPolicy === 'deadletter' && b.rejected.length > 0) {
       const rejectedAtMs = Date.now();
@@ -378,5 +379,5 @@ export class IngestionTask {
 
 /** A batch that will not commit: its staged files are closed here and removed by the next recovery. */
 function abandon(b: Buffered): void {
-  for (const g of b.groups.values()) g.staged?.abandon();
+  for (const g of b.groups.values()) g.staged.abandon();
 }
