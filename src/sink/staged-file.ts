@@ -9,7 +9,7 @@ export class StagedFile {
   private readonly opened: Promise<PieceWriter>;
   private chain: Promise<PieceWriter>;
 
-  constructor(readonly hiddenPath: string, fs: Pick<FileSystem, 'mkdirs'> & Required<Pick<FileSystem, 'openDurably'>>) {
+  constructor(readonly hiddenPath: string, fs: Pick<FileSystem, 'mkdirs' | 'openDurably'>) {
     this.opened = fs.mkdirs(posix.dirname(hiddenPath)).then(() => fs.openDurably(hiddenPath));
     this.opened.catch(() => undefined); // the failure reaches whoever writes or closes next
     this.chain = this.opened;

@@ -292,7 +292,7 @@ export class IngestionTask {
       const dir = partitionKeys.length === 0 ? '' : partitionDir(partitionKeys.map((k) => k.name), pv);
       const { fs } = this.deps;
       // The batch's encoded row groups wait in staging, not in memory.
-      const staged = new StagedFile(posix.join(stagingDir(this.plan.layout.dir, b.partition), `${b.firstOffset}-g${b.groups.size}.${this.epoch}.tmp`), { mkdirs: (d) => fs.mkdirs(d), openDurably: (p) => fs.openDurably(p) });
+      const staged = new StagedFile(posix.join(stagingDir(this.plan.layout.dir, b.partition), `${b.firstOffset}-g${b.groups.size}.${this.epoch}.tmp`), fs);
       g = { dir, bucket, values: partitionKeys.length === 0 ? null : pv.map((v) => v ?? defaultPartitionName), file: new ParquetFileWriter(this.parquet), staged };
       b.groups.set(key, g);
     }
