@@ -5,9 +5,10 @@
 // ledger), committed (files published and registered, offset moved in the ledger).
 //
 //   1. write every file under a hidden name in the table's staging directory, durably (a file the
-//      task wrote there in pieces as the batch filled is made durable here)
+//      task wrote there in pieces as the batch filled is made durable here; a write makes its directory)
 //   2. record the intent (hidden and final names, offsets) in the ledger; fenced by owner epoch
-//   3. publish: rename each hidden file to its final name (atomic; skipped if already done)
+//   3. publish: rename each hidden file to its final name (atomic; skipped if already done; the
+//      directory is made only when the rename finds it missing)
 //   4. register new Hive partitions in the metastore (add_partitions_req, ifNotExists)
 //   5. mark the batch committed in the ledger, moving the next offset past lastOffset
 //
@@ -95,7 +96,6 @@ export function stagingDir(tableDir: string, kafkaPartition: number): string {
 
 export async function commitBatch(deps: CommitDeps, batch: Batch): Promise<void> {
   const staging = stagingDir(batch.tableDir, batch.kafkaPartition);
-  await deps.fs.mkdirs(staging);
   const files: BatchFile[] = [];
   for (const [i, f] of batch.files.entries()) {
     let hiddenPath: string;
@@ -137,13 +137,31 @@ async function publishAndCommit(deps: CommitDeps, batch: PendingBatch): Promise<
   await deps.ledger.markCommitted(batch);
 }
 
+/**
+ * Renames first: on the way of a fresh batch the hidden file is there and so, mostly, is the target's
+ * directory, and a rename never replaces, so trying costs nothing. Only a failed rename asks why (on
+ * HDFS each question is a NameNode call): renamed already (a roll-forward, or a fenced twin won), the
+ * target's directory missing (a new Hive partition, or one dropped since), or data lost.
+ */
 async function publish(fs: CommitFileSystem, f: BatchFile): Promise<void> {
-  if (await fs.exists(f.hiddenPath)) {
-    await fs.mkdirs(posix.dirname(f.finalPath));
+  try {
     await fs.rename(f.hiddenPath, f.finalPath);
-  } else if (!(await fs.exists(f.finalPath))) {
-    // The intent promised this file; neither name exists, so storage lost data under us.
-    throw new Error(`batch file lost: neither ${f.hiddenPath} nor ${f.finalPath} exists; the table location was changed outside hive-kafka`);
+    return;
+  } catch (error) {
+    if ((error as { retriable?: boolean }).retriable) throw error;
+    const hiddenThere = await fs.exists(f.hiddenPath);
+    if (await fs.exists(f.finalPath)) {
+      if (hiddenThere) throw error; // another file holds the name: never replaced
+      return; // renamed before a crash or a lost answer, or by a fenced-out twin
+    }
+    if (!hiddenThere) {
+      // The intent promised this file; neither name exists, so storage lost data under us.
+      throw new Error(`batch file lost: neither ${f.hiddenPath} nor ${f.finalPath} exists; the table location was changed outside hive-kafka`, { cause: error });
+    }
+    const dir = posix.dirname(f.finalPath);
+    if (await fs.exists(dir)) throw error;
+    await fs.mkdirs(dir);
+    await fs.rename(f.hiddenPath, f.finalPath);
   }
 }
 

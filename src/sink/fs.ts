@@ -30,13 +30,17 @@ export { LocalFileSystem, localPath } from './local.ts';
  * FileSystemError, with `retriable` true only when trying again later can succeed.
  */
 export interface FileSystem {
-  /** Writes the whole file under a hidden name (replacing a leftover of an earlier attempt); durable when it returns. Its directory must exist. */
+  /**
+   * Writes the whole file under a hidden name (replacing a leftover of an earlier attempt); durable when
+   * it returns. Makes its directory and missing parents (HDFS's CREATE does; locally only when open()
+   * finds one missing), so a batch costs no mkdirs call.
+   */
   writeFileDurably(path: string, bytes: Uint8Array): Promise<void>;
   /**
    * The same, in pieces: a batch's file grows in storage a row group at a time instead of in memory.
    * Durable once close() returns, as writeFileDurably. On HDFS the first pieces wait in memory and
    * the rest stream to a DataNode in one CREATE (hdfs.ts says when, and why not APPEND: each append
-   * is a block pipeline recovery).
+   * is a block pipeline recovery). Makes its directory, as writeFileDurably.
    */
   openDurably(path: string): Promise<PieceWriter>;
   /** The whole file: for tools and tests (ingestion itself never reads back). */

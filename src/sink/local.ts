@@ -47,7 +47,14 @@ export class LocalFileSystem implements FileSystem {
     try {
       file = await open(absolute, 'w');
     } catch (error) {
-      throw fsError('write', absolute, error);
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError('write', absolute, error);
+      // Its directory is missing (a new staging directory): made durably, then the open again.
+      await this.mkdirs(dirname(absolute));
+      try {
+        file = await open(absolute, 'w');
+      } catch (again) {
+        throw fsError('write', absolute, again);
+      }
     }
     return {
       async append(bytes) {

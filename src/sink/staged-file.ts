@@ -1,7 +1,6 @@
 // One output file of a batch growing in the table's staging directory, a piece (encoded row groups)
 // at a time, so that a batch's bytes wait on disk rather than in memory. Pieces are written strictly
 // in order; the file is made durable when its batch commits (commit.ts, step 1).
-import { posix } from 'node:path';
 import type { FileSystem, PieceWriter } from './fs.ts';
 
 export class StagedFile {
@@ -9,8 +8,8 @@ export class StagedFile {
   private readonly opened: Promise<PieceWriter>;
   private chain: Promise<PieceWriter>;
 
-  constructor(readonly hiddenPath: string, fs: Pick<FileSystem, 'mkdirs' | 'openDurably'>) {
-    this.opened = fs.mkdirs(posix.dirname(hiddenPath)).then(() => fs.openDurably(hiddenPath));
+  constructor(readonly hiddenPath: string, fs: Pick<FileSystem, 'openDurably'>) {
+    this.opened = fs.openDurably(hiddenPath); // makes the staging directory if it is missing
     this.opened.catch(() => undefined); // the failure reaches whoever writes or closes next
     this.chain = this.opened;
   }

@@ -9,7 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { Ledger } from '../../src/ledger/ledger.ts';
-import { commitBatch, recover, type Batch, type CommitDeps, type CommitStep } from '../../src/sink/commit.ts';
+import { commitBatch, recover, stagingDir, type Batch, type CommitDeps, type CommitStep } from '../../src/sink/commit.ts';
+import { StagedFile } from '../../src/sink/staged-file.ts';
 import { fileSystems, FileSystemError, LocalFileSystem, type FileSystem } from '../../src/sink/fs.ts';
 import { requireHdfs, stack } from './helpers/services.ts';
 import { eventually } from './helpers/service.ts';
@@ -137,6 +138,32 @@ for (const target of [local, hdfs]) {
       assert.equal(Buffer.from(await fs.readFile(final)).toString(), 'once');
     });
 
+    test('a write makes its missing directories (whole, in pieces, streamed); a rename into a missing directory fails and moves nothing', async () => {
+      const staging = posix.join(root, 'parents', '.hive-kafka-staging');
+      const whole = posix.join(staging, '0', 'whole.tmp');
+      await fs.writeFileDurably(whole, bytesOf('whole'));
+      const small = await fs.openDurably(posix.join(staging, '1', 'small.tmp'));
+      await small.append(bytesOf('small'));
+      await small.close();
+      const streamed = await fs.openDurably(posix.join(staging, '2', 'streamed.tmp'));
+      const pieces = Array.from({ length: 6 }, () => new Uint8Array(randomBytes(256 * 1024))); // 1.5 MiB: HDFS streams it
+      for (const piece of pieces) await streamed.append(piece);
+      await streamed.close();
+      const reader = another();
+      assert.deepEqual(await reader.list(staging), ['0', '1', '2']);
+      assert.equal(Buffer.from(await reader.readFile(whole)).toString(), 'whole');
+      assert.ok(Buffer.from(await reader.readFile(posix.join(staging, '2', 'streamed.tmp'))).equals(Buffer.concat(pieces)));
+
+      // The commit protocol renames first and makes a partition directory only when this fails.
+      const final = posix.join(root, 'parents', partitionDir, publishedName);
+      await assert.rejects(fs.rename(whole, final), (e: unknown) => e instanceof Error && !(e as { retriable?: boolean }).retriable);
+      assert.equal(await fs.exists(whole), true);
+      assert.equal(await fs.exists(posix.dirname(final)), false);
+      await fs.mkdirs(posix.dirname(final));
+      await fs.rename(whole, final);
+      assert.equal(Buffer.from(await reader.readFile(final)).toString(), 'whole');
+    });
+
     for (const step of ['after-hidden-write', 'after-intent', 'between-renames', 'after-publish', 'after-register'] as const) {
       test(`the commit protocol runs on it unchanged: a crash ${step}, then recovery, publishes each file once`, async () => {
         const tableDir = posix.join(root, `table-${step}`);
@@ -258,3 +285,49 @@ for (const target of [local, hdfs]) {
 }
 
 class Crash extends Error {}
+
+// The NameNode is the one shared part of a Hive cluster: a batch's requests to it are counted here, by
+// WebHDFS op, on the stack's real NameNode (every NameNode request goes through fetch; DataNode legs
+// do not, so they are not counted).
+describe(`NameNode requests per batch (${stack.webHdfs})`, () => {
+  test('a batch of one file: four when it streams, three when written whole at close; a new partition directory costs eight more once', async () => {
+    const { fs, root, close } = await hdfs.open();
+    const counts = new Map<string, number>();
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
+      const op = new URL(input instanceof Request ? input.url : String(input)).searchParams.get('op') ?? '(none)';
+      counts.set(op, (counts.get(op) ?? 0) + 1);
+      return realFetch(input, init);
+    }) as typeof fetch;
+    const ledger = Ledger.open(':memory:');
+    try {
+      ledger.upsertStream({ tableId: 1, dbName: 'db', tableName: 'pv', specJson: '{}', layoutJson: '{}', desiredState: 'running' });
+      ledger.initPartitions(1, new Map([[0, 0]]));
+      const epoch = ledger.claimPartitions(1, [0]);
+      const tableDir = posix.join(root, 'counted');
+      const deps: CommitDeps = { fs, ledger, registerPartitions: async () => {} };
+      // A task writes its file as the batch fills and commits after: the two are counted apart.
+      const batch = async (first: number, bytes: number) => {
+        counts.clear();
+        const staged = new StagedFile(posix.join(stagingDir(tableDir, 0), `${first}-g0.${epoch}.tmp`), fs);
+        await staged.close([new Uint8Array(randomBytes(bytes))]);
+        const written = Object.fromEntries([...counts].sort());
+        counts.clear();
+        await commitBatch(deps, {
+          tableId: 1, tableDir, kafkaPartition: 0, firstOffset: first, lastOffset: first + 9, recordCount: 10, ownerEpoch: epoch,
+          files: [{ dir: posix.join(tableDir, partitionDir), finalName: `pv+0+${first}+${first + 9}.parquet`, partitionValues: ['x'], bucket: null,
+            content: { hiddenPath: staged.hiddenPath, close: async () => {} } }],
+        });
+        return { written, published: Object.fromEntries([...counts].sort()) };
+      };
+      assert.deepEqual(await batch(0, 1000), { written: { CREATE: 1 }, published: { GETFILESTATUS: 7, MKDIRS: 1, RENAME: 2 } }, 'the first batch: a new partition directory');
+      assert.deepEqual(await batch(10, 1000), { written: { CREATE: 1 }, published: { GETFILESTATUS: 1, RENAME: 1 } }, 'small: written whole at close');
+      assert.deepEqual(await batch(20, 2 << 20), { written: { CREATE: 1, DELETE: 1 }, published: { GETFILESTATUS: 1, RENAME: 1 } }, 'streamed (2 MiB)');
+      assert.equal((await fs.list(posix.join(tableDir, partitionDir))).length, 3);
+    } finally {
+      globalThis.fetch = realFetch;
+      ledger.close();
+      await close();
+    }
+  });
+});

@@ -6,19 +6,28 @@ import { posix } from 'node:path';
 import { Ledger } from '../../src/ledger/ledger.ts';
 import { commitBatch, recover, type Batch, type CommitDeps, type CommitFileSystem, type CommitStep } from '../../src/sink/commit.ts';
 
+/** Directories are real here: a write makes its own, a rename needs the target's, and never replaces. */
 class MemoryFileSystem implements CommitFileSystem {
   readonly files = new Map<string, Uint8Array>();
-  async writeFileDurably(path: string, bytes: Uint8Array) { this.files.set(path, bytes); }
+  readonly dirs = new Set<string>(['/']);
+  /** Calls per method: on HDFS each one is a NameNode request. */
+  readonly calls = new Map<string, number>();
+  private count(method: string) { this.calls.set(method, (this.calls.get(method) ?? 0) + 1); }
+  private makeDirs(dir: string) { for (let d = dir; !this.dirs.has(d); d = posix.dirname(d)) this.dirs.add(d); }
+  async writeFileDurably(path: string, bytes: Uint8Array) { this.count('writeFileDurably'); this.makeDirs(posix.dirname(path)); this.files.set(path, bytes); }
   async rename(from: string, to: string) {
+    this.count('rename');
     const bytes = this.files.get(from);
     if (!bytes) throw new Error(`ENOENT: ${from}`);
+    if (!this.dirs.has(posix.dirname(to))) throw new Error(`ENOENT: the directory of ${to}`);
+    if (this.files.has(to)) throw new Error(`EEXIST: ${to}`);
     this.files.delete(from);
     this.files.set(to, bytes);
   }
-  async exists(path: string) { return this.files.has(path) || [...this.files.keys()].some((k) => k.startsWith(`${path}/`)); }
-  async list(dir: string) { return [...this.files.keys()].filter((k) => posix.dirname(k) === dir).map((k) => posix.basename(k)); }
-  async mkdirs() {}
-  async remove(path: string) { this.files.delete(path); }
+  async exists(path: string) { this.count('exists'); return this.files.has(path) || this.dirs.has(path); }
+  async list(dir: string) { this.count('list'); return [...this.files.keys()].filter((k) => posix.dirname(k) === dir).map((k) => posix.basename(k)); }
+  async mkdirs(dir: string) { this.count('mkdirs'); this.makeDirs(dir); }
+  async remove(path: string) { this.count('remove'); this.files.delete(path); }
   visible() { return [...this.files.keys()].filter((k) => !k.split('/').some((part) => part.startsWith('.'))).sort(); }
 }
 
@@ -76,6 +85,32 @@ for (const step of ['after-hidden-write', 'after-intent', 'between-renames', 'af
     assert.deepEqual([...fs.files.keys()].filter((k) => k.includes('.hive-kafka-staging')), [], 'no hidden file is left behind');
   });
 }
+
+test('a batch costs one write and one rename per file: directories are made only when a rename finds one missing', async () => {
+  const { fs, ledger, deps } = setup();
+  const epoch = ledger.claimPartitions(1, [0]);
+  await commitBatch(deps, batch(epoch)); // dt=1 and dt=2 are new: each rename fails once, asks, makes it
+  assert.deepEqual(Object.fromEntries(fs.calls), { writeFileDurably: 2, rename: 4, exists: 6, mkdirs: 2 });
+  fs.calls.clear();
+  const next: Batch = { ...batch(epoch), firstOffset: 3, lastOffset: 5 };
+  next.files = next.files.map((f) => ({ ...f, finalName: 'pv+0+3+5.parquet' }));
+  await commitBatch(deps, next);
+  assert.deepEqual(Object.fromEntries(fs.calls), { writeFileDurably: 2, rename: 2 }, 'directories there: no mkdirs, no exists');
+  assert.equal(ledger.nextOffsets(1).get(0), 6);
+});
+
+test('publishing never replaces another file under the final name, and a lost file is named', async () => {
+  const { fs, ledger, deps } = setup();
+  fs.dirs.add('/wh/pv/dt=1');
+  fs.files.set('/wh/pv/dt=1/pv+0+0+2.parquet', new Uint8Array([7]));
+  await assert.rejects(commitBatch(deps, batch(ledger.claimPartitions(1, [0]))), /EEXIST/);
+  assert.deepEqual([...fs.files.get('/wh/pv/dt=1/pv+0+0+2.parquet')!], [7], 'the other file is untouched');
+  const { deps: lostDeps, fs: lostFs, ledger: lostLedger } = setup('after-intent');
+  await assert.rejects(commitBatch(lostDeps, batch(lostLedger.claimPartitions(1, [0]))), Crash);
+  for (const k of [...lostFs.files.keys()]) lostFs.files.delete(k); // the location emptied outside hive-kafka
+  lostLedger.claimPartitions(1, [0]);
+  await assert.rejects(recover({ ...lostDeps, reached: undefined }, 1, '/wh/pv', [0]), /batch file lost: neither .*\.tmp nor \/wh\/pv\/dt=1\/pv\+0\+0\+2\.parquet exists/);
+});
 
 test('a fenced task cannot record a batch after its successor claimed the partition', async () => {
   const { fs, ledger, deps } = setup();

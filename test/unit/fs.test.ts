@@ -41,14 +41,16 @@ test('fileSystemFor picks LocalFileSystem for file:, and names the scheme it can
   assert.throws(() => fileSystemFor('/no/scheme'), /no scheme/);
 });
 
-test('writeFileDurably writes the bytes, replacing a partial file from an earlier attempt', async (t) => {
+test('writeFileDurably writes the bytes, replacing a partial file from an earlier attempt, and makes its missing directories', async (t) => {
   const dir = await scratch(t);
   const fs = new LocalFileSystem();
   const file = join(dir, 'f.tmp');
   await writeFile(file, 'partial garbage that is longer');
   await fs.writeFileDurably(file, new Uint8Array([1, 2, 3]));
   assert.deepEqual(new Uint8Array(await readFile(file)), new Uint8Array([1, 2, 3]));
-  await assert.rejects(fs.writeFileDurably(join(dir, 'missing', 'f'), new Uint8Array()), fsError('ENOENT', false));
+  await fs.writeFileDurably(join(dir, 'missing', 'and', 'f'), new Uint8Array([4]));
+  assert.deepEqual(new Uint8Array(await readFile(join(dir, 'missing', 'and', 'f'))), new Uint8Array([4]), 'its missing directories are made');
+  await assert.rejects(fs.writeFileDurably(join(file, 'f'), new Uint8Array()), fsError('ENOTDIR', false));
   await assert.rejects(fs.writeFileDurably('relative/f', new Uint8Array()), /needs absolute paths/);
 });
 
@@ -123,10 +125,10 @@ test('readFile gives the bytes back; removeTree removes a whole tree, a missing 
   await assert.rejects(fs.removeTree('/'), /refusing to remove the root directory/);
 });
 
-test('openDurably and StagedFile: pieces land in order, even when written from overlapping calls; close leaves the whole file', async (t) => {
+test('openDurably and StagedFile: the missing staging directory is made; pieces land in order, even when written from overlapping calls; close leaves the whole file', async (t) => {
   const fs = new LocalFileSystem();
   const path = join(await scratch(t), 'staging', '0', '100-g0.1.tmp');
-  const staged = new StagedFile(path, { mkdirs: (d) => fs.mkdirs(d), openDurably: (p) => fs.openDurably(p) });
+  const staged = new StagedFile(path, fs); // staging/0 does not exist yet
   const piece = (s: string) => new Uint8Array(Buffer.from(s));
   // Not awaited one by one: a fetch's spill and the batch's commit can overlap.
   const writes = [staged.write([piece('a'), piece('b')]), staged.write([]), staged.write([piece('c')])];
@@ -138,7 +140,6 @@ test('openDurably and StagedFile: pieces land in order, even when written from o
 test('StagedFile: a write that failed (a full disk) still lets its handle be closed, by close and by abandon', async () => {
   const handles = { closed: 0 };
   const failing = {
-    mkdirs: async () => undefined,
     openDurably: async () => ({
       append: async () => { throw new Error('ENOSPC: no space left on device'); },
       close: async () => { handles.closed += 1; },
