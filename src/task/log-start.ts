@@ -30,9 +30,7 @@ export class LogStartProbes {
   }
 }
 
+/** kafkajs is loaded when a task first asks (kafkajs-admin.ts). */
 async function kafkajsAdmin(c: LogStartConnection): Promise<Admin> {
-  const { Kafka, logLevel } = await import('kafkajs');
-  const admin = new Kafka({ brokers: c.brokers, clientId: 'hive-kafka-log-start', logLevel: logLevel.NOTHING, ...c.auth }).admin();
-  await admin.connect();
-  return admin;
+  return (await import('./kafkajs-admin.ts')).kafkajsAdmin(c.brokers, c.auth);
 }
