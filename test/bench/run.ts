@@ -16,6 +16,7 @@
 //   HIVE_KAFKA_BENCH_FILES (10000: published files before a restart)
 //   HIVE_KAFKA_BENCH_CLUSTER (15,30,60: tables over three instances), HIVE_KAFKA_BENCH_HANDOVERS (3)
 //   HIVE_KAFKA_BENCH_LEDGER_BATCHES (2500,25000,100000: one table's committed batches, ledger-age)
+//   HIVE_KAFKA_BENCH_HDFS_COMMIT_BATCHES (30: batches per DataNode setting and round, hdfs-commit)
 // The service runs with its configured defaults (kafkaClient, workerThreads: HIVE_KAFKA_CLIENT,
 // HIVE_KAFKA_WORKER_THREADS) except where a part sets the client: throughput and client-cost run
 // every client ('shared', 'kafkajs', 'platformatic').
@@ -48,6 +49,7 @@ const sizes = {
   files: env('HIVE_KAFKA_BENCH_FILES', 10_000),
   ledgerBatches: (process.env.HIVE_KAFKA_BENCH_LEDGER_BATCHES ?? '2500,25000,100000').split(',').map(Number),
   parquetRows: 500_000,
+  hdfsCommitBatches: env('HIVE_KAFKA_BENCH_HDFS_COMMIT_BATCHES', 30),
 };
 
 const program = new Command('bench').option('--only <parts>', `comma-separated: ${PARTS.join(',')}`).parse();
@@ -186,6 +188,8 @@ await part('memory', `one task, a batch of ${sizes.batches.join(', ')} records, 
   (await import('./parts/memory.ts')).memory({ batches: sizes.batches, targetBatch: sizes.batch }));
 await part('ledger-age', `one table's per-round ledger reads at ${sizes.ledgerBatches.join(', ')} committed batches`, async () =>
   (await import('./parts/ledger-age.ts')).ledgerAge({ batches: sizes.ledgerBatches, flatFactor: 2 }));
+await part('hdfs-commit', `${sizes.hdfsCommitBatches} batches of one file, twice with each DataNode setting`, async () =>
+  (await import('./parts/hdfs-commit.ts')).hdfsCommit({ batches: sizes.hdfsCommitBatches, rounds: 2 }));
 await part('restart', `${sizes.files} published files`, async () => (await import('./parts/restart.ts')).restart({ files: sizes.files, tries: 3 }));
 await part('scale', `${sizes.scale.join(', ')} tables at 50 msg/s each`, async () =>
   (await import('./parts/scale.ts')).scale({ steps: sizes.scale, perSecond: 50, periodMs: 5000, seconds: sizes.seconds }));

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { BareClient, Client, ServiceRun } from './parts/throughput.ts';
 
 /** The benchmark's parts, in the order run.ts runs them. */
-export const PARTS = ['parquet', 'throughput', 'freshness', 'ddl', 'memory', 'ledger-age', 'restart', 'scale', 'client-cost', 'cluster'] as const;
+export const PARTS = ['parquet', 'throughput', 'freshness', 'ddl', 'memory', 'ledger-age', 'hdfs-commit', 'restart', 'scale', 'client-cost', 'cluster'] as const;
 
 /**
  * The Parquet writer and the Kafka client this run's figures choose, by stated rules (the configured
@@ -193,6 +193,19 @@ export function markdownSummary(all: Record<string, any>): string {
   if (r['client-cost']) {
     out.push(`Cost of quiet tables per Kafka client (${r['client-cost'].runs[0]?.tables} tables, service CPU with no records, then ${r['client-cost'].per_second} msg/s each): `
       + (r['client-cost'].runs as any[]).map((c) => `${c.client} ${c.idle_cores} / ${c.busy_cores} cores, ${c.rss_mb} MB`).join('; ') + '.', '');
+  }
+  if (r['hdfs-commit']) {
+    const h = r['hdfs-commit'];
+    const setting = (label: string) => (h.runs as any[]).filter((x) => x.setting === label);
+    const line = (label: string) => {
+      const xs = setting(label);
+      return `${label}: ${xs.reduce((sum, x) => sum + x.slow_closes, 0)} of ${xs.reduce((sum, x) => sum + x.batches, 0)} closes over ${h.slow_close_ms} ms, `
+        + `a batch ${xs.map((x) => `${x.batch_mean_ms} / ${x.batch_median_ms} / ${x.batch_p90_ms}`).join(', ')} ms (mean / median / p90 per run)`;
+    };
+    const labels = [...new Set((h.runs as any[]).map((x) => x.setting as string))];
+    out.push(`HDFS commit, batches of one ${(h.file_bytes / 2 ** 20).toFixed(0)} MiB file streamed and committed, the DataNode restarted with each \`${h.setting_key}\` in turn: `
+      + `${labels.map(line).join('; ')}; a batch's mean ${h.batch_mean_ms_lowered} against ${h.batch_mean_ms_default} ms (× ${h.batch_mean_ratio_lowered_vs_default}). NameNode requests per batch: `
+      + `${Object.entries(h.runs[0].namenode_requests_per_batch).map(([op, count]) => `${op} ${count}`).join(', ')}.`, '');
   }
   if (r.parquet) {
     out.push(`Parquet writers, ${(r.parquet as any[])[0]?.rows?.toLocaleString('en')} rows fed as the service feeds them (a row at a time into column arrays, a row group encoded as it fills), SNAPPY: `

@@ -82,11 +82,14 @@ start_namenode() {
   start namenode "$NN_PORT" 90 -- "${HDFS_JAVA[@]}" org.apache.hadoop.hdfs.server.namenode.NameNode
 }
 
+# HIVE_KAFKA_STACK_DATANODE_OPTS: settings for this start of the DataNode only ("-D key=value ...", which its
+# GenericOptionsParser takes); the benchmark's hdfs-commit part compares one with Hadoop's default.
 start_datanode() {
   if port_open "$DN_HTTP_PORT"; then say "datanode already answers on 127.0.0.1:$DN_HTTP_PORT"; return; fi
   hdfs_conf
   hdfs_java datanode
-  start datanode "$DN_HTTP_PORT" 90 -- "${HDFS_JAVA[@]}" org.apache.hadoop.hdfs.server.datanode.DataNode
+  # shellcheck disable=SC2086 # word splitting is the point: each -D and each key=value is an argument
+  start datanode "$DN_HTTP_PORT" 90 -- "${HDFS_JAVA[@]}" org.apache.hadoop.hdfs.server.datanode.DataNode ${HIVE_KAFKA_STACK_DATANODE_OPTS:-}
 }
 
 # HDFS is ready when a file written through WebHDFS reads back: the NameNode is out of safe mode (so it has
