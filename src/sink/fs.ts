@@ -23,8 +23,9 @@ export { LocalFileSystem, localPath } from './local.ts';
  *    attempt is replaced whole, never mixed. A file reaches its published name only by rename.
  * 3. **Publish is an atomic rename that never replaces an existing file.** If the target exists the
  *    rename fails and both files stay as they were. A rename whose outcome a crash or a lost answer
- *    hid can be repeated: the commit protocol checks `exists` on the source first, and a rename
- *    of a source that is gone while the target exists fails (non-retriable) without touching it.
+ *    hid can be repeated: a rename of a source that is gone while the target exists fails
+ *    (non-retriable) without touching it, and the commit protocol, which renames first, then finds
+ *    the source gone and the target there, and counts the file published.
  *
  * Paths are absolute paths on the file system (/warehouse/t/...), never URLs. Errors are
  * FileSystemError, with `retriable` true only when trying again later can succeed.
@@ -48,7 +49,7 @@ export interface FileSystem {
   /**
    * Atomically gives a file its new name; fails if `to` already names another file (as HDFS does), so a
    * published file is never replaced. Repeating a rename that a crash interrupted finishes it; once the
-   * old name is gone, renaming it again fails (the caller checks `exists` first, as the commit protocol does).
+   * old name is gone, renaming it again fails (the commit protocol then checks `exists` on both names).
    */
   rename(from: string, to: string): Promise<void>;
   exists(path: string): Promise<boolean>;

@@ -14,6 +14,7 @@ import { StagedFile } from '../../src/sink/staged-file.ts';
 import { fileSystems, FileSystemError, LocalFileSystem, type FileSystem } from '../../src/sink/fs.ts';
 import { requireHdfs, stack } from './helpers/services.ts';
 import { eventually } from './helpers/service.ts';
+import { countNameNodeRequests } from './helpers/namenode-requests.ts';
 
 interface Opened {
   fs: FileSystem;
@@ -287,18 +288,11 @@ for (const target of [local, hdfs]) {
 class Crash extends Error {}
 
 // The NameNode is the one shared part of a Hive cluster: a batch's requests to it are counted here, by
-// WebHDFS op, on the stack's real NameNode (every NameNode request goes through fetch; DataNode legs
-// do not, so they are not counted).
+// WebHDFS op, on the stack's real NameNode.
 describe(`NameNode requests per batch (${stack.webHdfs})`, () => {
   test('a batch of one file: four when it streams, three when written whole at close; a new partition directory costs eight more once', async () => {
     const { fs, root, close } = await hdfs.open();
-    const counts = new Map<string, number>();
-    const realFetch = globalThis.fetch;
-    globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
-      const op = new URL(input instanceof Request ? input.url : String(input)).searchParams.get('op') ?? '(none)';
-      counts.set(op, (counts.get(op) ?? 0) + 1);
-      return realFetch(input, init);
-    }) as typeof fetch;
+    const requests = countNameNodeRequests();
     const ledger = Ledger.open(':memory:');
     try {
       ledger.upsertStream({ tableId: 1, dbName: 'db', tableName: 'pv', specJson: '{}', layoutJson: '{}', desiredState: 'running' });
@@ -308,24 +302,24 @@ describe(`NameNode requests per batch (${stack.webHdfs})`, () => {
       const deps: CommitDeps = { fs, ledger, registerPartitions: async () => {} };
       // A task writes its file as the batch fills and commits after: the two are counted apart.
       const batch = async (first: number, bytes: number) => {
-        counts.clear();
+        requests.clear();
         const staged = new StagedFile(posix.join(stagingDir(tableDir, 0), `${first}-g0.${epoch}.tmp`), fs);
         await staged.close([new Uint8Array(randomBytes(bytes))]);
-        const written = Object.fromEntries([...counts].sort());
-        counts.clear();
+        const written = requests.byOp();
+        requests.clear();
         await commitBatch(deps, {
           tableId: 1, tableDir, kafkaPartition: 0, firstOffset: first, lastOffset: first + 9, recordCount: 10, ownerEpoch: epoch,
           files: [{ dir: posix.join(tableDir, partitionDir), finalName: `pv+0+${first}+${first + 9}.parquet`, partitionValues: ['x'], bucket: null,
             content: { hiddenPath: staged.hiddenPath, close: async () => {} } }],
         });
-        return { written, published: Object.fromEntries([...counts].sort()) };
+        return { written, published: requests.byOp() };
       };
       assert.deepEqual(await batch(0, 1000), { written: { CREATE: 1 }, published: { GETFILESTATUS: 7, MKDIRS: 1, RENAME: 2 } }, 'the first batch: a new partition directory');
       assert.deepEqual(await batch(10, 1000), { written: { CREATE: 1 }, published: { GETFILESTATUS: 1, RENAME: 1 } }, 'small: written whole at close');
       assert.deepEqual(await batch(20, 2 << 20), { written: { CREATE: 1, DELETE: 1 }, published: { GETFILESTATUS: 1, RENAME: 1 } }, 'streamed (2 MiB)');
       assert.equal((await fs.list(posix.join(tableDir, partitionDir))).length, 3);
     } finally {
-      globalThis.fetch = realFetch;
+      requests.stop();
       ledger.close();
       await close();
     }

@@ -4,7 +4,7 @@
 // waits dfs.client.block.write.locateFollowingBlock.initial.delay.ms (400 ms by default) whenever the
 // NameNode has not yet heard of the last block. So the same batches run on the stack's DataNode with
 // Hadoop's default and restarted with that wait at 20 ms, alternating, and the DataNode is restarted
-// as it was at the end. NameNode requests are counted by WebHDFS op (they all go through fetch).
+// as it was at the end. NameNode requests are counted by WebHDFS op.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
@@ -13,6 +13,7 @@ import { Ledger } from '../../../src/ledger/ledger.ts';
 import { commitBatch, stagingDir, type CommitDeps } from '../../../src/sink/commit.ts';
 import { fileSystems } from '../../../src/sink/fs.ts';
 import { StagedFile } from '../../../src/sink/staged-file.ts';
+import { countNameNodeRequests } from '../../integration/helpers/namenode-requests.ts';
 import { median, percentile, round, stack } from '../lib.ts';
 
 const run = promisify(execFile);
@@ -36,13 +37,7 @@ async function timeBatches(setting: string, batches: number): Promise<CommitTime
   const authority = new URL(stack.hdfs).host;
   const { fs, path: tableDir } = fileSystems({ nameServices: { [authority]: [stack.webHdfs] } }).for(`${stack.hdfs}/tmp/bench-hdfs-commit-${process.pid}-${Date.now()}`);
   const ledger = Ledger.open(':memory:');
-  const requests = new Map<string, number>();
-  const realFetch = globalThis.fetch;
-  globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
-    const op = new URL(input instanceof Request ? input.url : String(input)).searchParams.get('op') ?? '(none)';
-    requests.set(op, (requests.get(op) ?? 0) + 1);
-    return realFetch(input, init);
-  }) as typeof fetch;
+  const requests = countNameNodeRequests();
   try {
     ledger.upsertStream({ tableId: 1, dbName: 'bench', tableName: 'hdfs_commit', specJson: '{}', layoutJson: '{}', desiredState: 'running' });
     ledger.initPartitions(1, new Map([[0, 0]]));
@@ -73,10 +68,10 @@ async function timeBatches(setting: string, batches: number): Promise<CommitTime
       setting, batches, slow_closes: closes.filter((c) => c > SLOW_CLOSE_MS).length,
       close_median_ms: round(median(closes)), close_p90_ms: round(percentile(closes, 90)),
       batch_mean_ms: round(whole.reduce((a, b) => a + b, 0) / whole.length), batch_median_ms: round(median(whole)), batch_p90_ms: round(percentile(whole, 90)),
-      namenode_requests_per_batch: Object.fromEntries([...requests].sort().map(([op, count]) => [op, round(count / batches, 2)])),
+      namenode_requests_per_batch: Object.fromEntries(Object.entries(requests.byOp()).map(([op, count]) => [op, round(count / batches, 2)])),
     };
   } finally {
-    globalThis.fetch = realFetch;
+    requests.stop();
     ledger.close();
     await fs.removeTree(tableDir).catch(() => undefined);
   }
