@@ -18,18 +18,17 @@ import Database from 'better-sqlite3';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { MetastoreClient } from '../../src/metastore/client.ts';
 import { readPlanMarker } from '../../src/sink/compact.ts';
-import { fileSystems, LocalFileSystem } from '../../src/sink/fs.ts';
+import { LocalFileSystem } from '../../src/sink/fs.ts';
 import { createTopics, requireStack, stack, producerFor } from './helpers/services.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
-import { locationClause, WAREHOUSES, type Warehouse } from './helpers/warehouse.ts';
+import { locationClause, WAREHOUSES, type Warehouse, stackFileSystems } from './helpers/warehouse.ts';
 
 const steps = ['compaction-planned', 'compaction-between-outputs', 'compaction-written', 'compaction-switched', 'compaction-cleaned'];
 const TARGET = 96 * 1024;
 const BUCKETS = 4;
 const suffix = randomUUID().slice(0, 8);
 const kafka = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-compaction', logLevel: logLevel.NOTHING });
-const resolver = fileSystems({ nameServices: { [new URL(stack.hdfs).host]: [stack.webHdfs] } });
 const tablesOf = (kind: Warehouse) => ({ plain: `cmp_${kind}_${suffix}`, bucketed: `cmpb_${kind}_${suffix}`, flat: `cmpf_${kind}_${suffix}` });
 let configFile: string;
 const runCli = (args: string[], env: Record<string, string>) =>
@@ -94,7 +93,7 @@ async function partitionFiles(table: string): Promise<Map<string, { name: string
     const places = t.partitionKeys.length === 0 ? [{ name: '', location: t.storage.location! }]
       : (await m.getPartitions('default', table)).map((p) => ({ name: p.values.join('/'), location: p.storage.location! }));
     for (const p of places) {
-      const { fs, path } = resolver.for(p.location);
+      const { fs, path } = stackFileSystems.for(p.location);
       const names = (await fs.list(path)).filter((n) => !n.startsWith('.') && !n.startsWith('_'));
       out.set(p.name, await Promise.all(names.map(async (name) => ({ name, size: (await fs.readFile(`${path}/${name}`)).byteLength }))));
     }
@@ -294,7 +293,7 @@ test('a ledger lost between a compaction\'s plan and its switch: the rebuilt led
     assert.match(died.output(), /killing the service at compaction-planned/);
 
     const m = await MetastoreClient.connect(stack.metastoreUri, { timeoutMs: 30_000 });
-    const tableDir = resolver.for((await m.getTable('default', table)).storage.location!).path;
+    const tableDir = stackFileSystems.for((await m.getTable('default', table)).storage.location!).path;
     const readsAt = async () => new Map((await m.getPartitions('default', table)).map((p) => [p.values[0]!, p.storage.location!]));
     try {
       const local = new LocalFileSystem();
@@ -319,8 +318,8 @@ test('a ledger lost between a compaction\'s plan and its switch: the rebuilt led
       await allOnceInHive(traffic, table, service);
       // Switched by the fresh ledger (and maybe compacted again since): Hive no longer reads the old directory.
       const dt = (await readPlanMarker(local, plannedDir))!.partitionValues[0]!;
-      const now = resolver.for((await readsAt()).get(dt)!).path;
-      assert.ok(now !== resolver.for(before.get(dt)!).path && now.startsWith(`${tableDir}/_hive_kafka_compacted/`), `dt=${dt}: Hive reads ${now}`);
+      const now = stackFileSystems.for((await readsAt()).get(dt)!).path;
+      assert.ok(now !== stackFileSystems.for(before.get(dt)!).path && now.startsWith(`${tableDir}/_hive_kafka_compacted/`), `dt=${dt}: Hive reads ${now}`);
     } finally { m.close(); }
   } finally {
     await traffic.stop().catch(() => undefined);
@@ -357,7 +356,7 @@ test('RENAME of an unpartitioned table Hive reads from a compacted directory, wh
     await runBeeline(`CREATE TABLE ${table} (id BIGINT, dt STRING, payload STRING)
       STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler' TBLPROPERTIES ('kafka.topic'='${topic}', 'kafka.broker.list'='${stack.kafkaBrokers}',
       'kafka.max.batch.period.ms'='500', 'kafka.compaction.min.files'='3', 'kafka.compaction.min.age.ms'='0')`);
-    const tableDir = resolver.for(await locationOf(table)).path;
+    const tableDir = stackFileSystems.for(await locationOf(table)).path;
     service = await startService({ tables: own, ledgerPath, configFile });
     const compacted = await eventually(`${table} switched to a compacted directory`, async () => {
       const at = await locationOf(table);

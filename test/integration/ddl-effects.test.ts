@@ -8,10 +8,10 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { createTopics, requireStack, stack, producerFor } from './helpers/services.ts';
+import { stackFileSystems } from './helpers/warehouse.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 import { MetastoreClient } from '../../src/metastore/client.ts';
-import { fileSystems } from '../../src/sink/fs.ts';
 
 const suffix = randomUUID().slice(0, 8);
 const elsewhere = randomUUID().slice(0, 8); // names outside the service's table filter
@@ -202,7 +202,7 @@ for (const variant of [{ name: 'an unpartitioned table', tag: '' }, { name: 'a p
     const newLocation = await locationOf(to);
     t.diagnostic(`Hive moved ${oldLocation} to ${newLocation}`);
     assert.notEqual(newLocation, oldLocation, 'Hive moved the table (else this test proves nothing)');
-    const old = resolver.for(oldLocation);
+    const old = stackFileSystems.for(oldLocation);
     assert.equal(await old.fs.exists(old.path), false, `nothing left at the old location ${oldLocation}`);
     assert.equal(await statusOf(from), undefined);
     assert.ok((await history(to)).some((e) => e.event === 'renamed'));
@@ -257,7 +257,7 @@ test('the rest of Hive\'s DDL: ANALYZE and MSCK change nothing, CREATE TABLE LIK
   // DROP DATABASE CASCADE writes a DROP_TABLE event per table: the table stops as at a DROP TABLE, its files go.
   await runBeeline(`DROP DATABASE ${db} CASCADE`);
   await eventually(`${table} dropped`, async () => ((await status())?.state === 'dropped' ? true : undefined), 30_000, 300);
-  const where = resolver.for(location);
+  const where = stackFileSystems.for(location);
   await eventually(`${location} removed`, async () => ((await where.fs.exists(where.path)) ? undefined : true), 30_000, 300);
 });
 
@@ -266,7 +266,6 @@ async function locationOf(table: string, db = 'default'): Promise<string> {
   const c = await MetastoreClient.connect(stack.metastoreUri, { timeoutMs: 30_000 });
   try { return (await c.getTable(d, t)).storage.location!; } finally { c.close(); }
 }
-const resolver = fileSystems({ nameServices: { [new URL(stack.hdfs).host]: [stack.webHdfs] } });
 const metricsText = async () => (await fetch(`${service.url}/metrics`)).text();
 
 async function cli(args: string[]): Promise<string> {

@@ -6,15 +6,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { MetastoreClient } from '../../src/metastore/client.ts';
-import { fileSystems } from '../../src/sink/fs.ts';
 import { createTopics, requireHdfs, requireStack, stack, producerFor } from './helpers/services.ts';
+import { stackFileSystems } from './helpers/warehouse.ts';
 import { runBeeline } from './helpers/beeline.ts';
 import { eventually, startService, type RunningService } from './helpers/service.ts';
 
 const suffix = randomUUID().slice(0, 8);
 const topic = `drop-${suffix}`;
 const kafka = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-drop', logLevel: logLevel.NOTHING });
-const resolver = fileSystems({ nameServices: { [new URL(stack.hdfs).host]: [stack.webHdfs] } });
 let service: RunningService;
 
 before(async () => {
@@ -67,7 +66,7 @@ async function dropWhileIngesting(table: string, location: string | undefined): 
 }
 
 async function assertGone(location: string): Promise<void> {
-  const { fs, path } = resolver.for(location);
+  const { fs, path } = stackFileSystems.for(location);
   // Give a late commit every chance to show up: nothing may appear afterwards either.
   await new Promise((r) => setTimeout(r, 2000));
   assert.equal(await fs.exists(path), false, `${location} is still there after the DROP`);

@@ -11,16 +11,18 @@ import { posix } from 'node:path';
 import { promisify } from 'node:util';
 import { Ledger } from '../../../src/ledger/ledger.ts';
 import { commitBatch, stagingDir, type CommitDeps } from '../../../src/sink/commit.ts';
-import { fileSystems } from '../../../src/sink/fs.ts';
 import { StagedFile } from '../../../src/sink/staged-file.ts';
 import { countNameNodeRequests } from '../../integration/helpers/namenode-requests.ts';
+import { stackFileSystems } from '../../integration/helpers/warehouse.ts';
 import { median, percentile, round, stack } from '../lib.ts';
 
 const run = promisify(execFile);
 const FILE_BYTES = 2 << 20; // about a 100,000-record batch of the benchmark's records, SNAPPY
 const SLOW_CLOSE_MS = 300;
 const DELAY_KEY = 'dfs.client.block.write.locateFollowingBlock.initial.delay.ms';
-export const LOWERED_DELAY_MS = 20;
+const LOWERED_DELAY_MS = 20;
+const DEFAULT_SETTING = 'default (400 ms)';
+const LOWERED_SETTING = `${LOWERED_DELAY_MS} ms`;
 
 export interface CommitTimes {
   setting: string; batches: number; slow_closes: number;
@@ -34,8 +36,7 @@ async function restartDataNode(opts: string): Promise<void> {
 
 /** `batches` batches into one partition directory of a new table (its first batch, which makes the directories, is not counted). */
 async function timeBatches(setting: string, batches: number): Promise<CommitTimes> {
-  const authority = new URL(stack.hdfs).host;
-  const { fs, path: tableDir } = fileSystems({ nameServices: { [authority]: [stack.webHdfs] } }).for(`${stack.hdfs}/tmp/bench-hdfs-commit-${process.pid}-${Date.now()}`);
+  const { fs, path: tableDir } = stackFileSystems.for(`${stack.hdfs}/tmp/bench-hdfs-commit-${process.pid}-${Date.now()}`);
   const ledger = Ledger.open(':memory:');
   const requests = countNameNodeRequests();
   try {
@@ -83,16 +84,16 @@ export async function hdfsCommit(opts: { batches: number; rounds: number }) {
   try {
     for (let r = 0; r < opts.rounds; r++) {
       await restartDataNode('');
-      runs.push(await timeBatches('default (400 ms)', opts.batches));
+      runs.push(await timeBatches(DEFAULT_SETTING, opts.batches));
       await restartDataNode(lowered);
-      runs.push(await timeBatches(`${LOWERED_DELAY_MS} ms`, opts.batches));
+      runs.push(await timeBatches(LOWERED_SETTING, opts.batches));
     }
   } finally {
     await restartDataNode('');
   }
   const of = (setting: string) => runs.filter((x) => x.setting === setting);
-  const defaults = of('default (400 ms)');
-  const loweredRuns = of(`${LOWERED_DELAY_MS} ms`);
+  const defaults = of(DEFAULT_SETTING);
+  const loweredRuns = of(LOWERED_SETTING);
   // The mean, not the median: a batch waits 400 ms or not at all, about half the time each, so the
   // median of a run flips between the two while the mean is what a batch costs.
   const batchMean = (xs: CommitTimes[]) => xs.reduce((sum, x) => sum + x.batch_mean_ms, 0) / xs.length;

@@ -10,7 +10,8 @@ import { stack } from './services.ts';
 export type Warehouse = 'file' | 'hdfs';
 export const WAREHOUSES: readonly Warehouse[] = ['file', 'hdfs'];
 
-const resolver = fileSystems({ nameServices: { [new URL(stack.hdfs).host]: [stack.webHdfs] } });
+/** The file systems of the stack's locations: file: and its HDFS (through WebHDFS), as the service writes them. */
+export const stackFileSystems = fileSystems({ nameServices: { [new URL(stack.hdfs).host]: [stack.webHdfs] } });
 
 /** The LOCATION clause for a new table: none on file: (the warehouse default), a fresh HDFS directory on hdfs:. */
 export function locationClause(kind: Warehouse, table: string): string {
@@ -22,7 +23,7 @@ export function locationClause(kind: Warehouse, table: string): string {
  * left out), copied through WebHDFS for hdfs: locations; the location itself for file: ones.
  */
 export async function readableCopy(location: string): Promise<string> {
-  const { fs, path } = resolver.for(location);
+  const { fs, path } = stackFileSystems.for(location);
   if (location.startsWith('file:')) return path;
   const target = mkdtempSync(join(tmpdir(), 'hive-kafka-hdfs-copy-'));
   const copy = async (dir: string, into: string): Promise<void> => {
@@ -39,6 +40,6 @@ export async function readableCopy(location: string): Promise<string> {
 
 /** Whether a path (as a location string) exists, on either file system. */
 export async function locationExists(location: string): Promise<boolean> {
-  const { fs, path } = resolver.for(location);
+  const { fs, path } = stackFileSystems.for(location);
   return fs.exists(path);
 }
