@@ -23,6 +23,18 @@ export class OffsetGapError extends Error {
   }
 }
 
+/**
+ * A record batch Kafka returned that this service cannot read (a codec this Node.js lacks, an old
+ * message format, bytes that do not parse). Not retriable: the same batch comes back on every fetch.
+ */
+export class BatchReadError extends Error {
+  override readonly name = 'BatchReadError';
+  readonly retriable = false;
+  constructor(readonly topic: string, readonly partition: number, readonly offset: number, readonly reason: string) {
+    super(`partition ${partition} of ${topic} at offset ${offset}: ${reason.replace(/\.?$/, '.')} The table stops at this offset; once it can be read, any ALTER TABLE ... SET TBLPROPERTIES on the table retries it`);
+  }
+}
+
 /** A new writer schema that kafka.schema.compatibility forbids: the table stops at its first record. */
 export class SchemaChangeRefused extends Error {
   override readonly name = 'SchemaChangeRefused';
@@ -40,5 +52,5 @@ export class SchemaChangeRefused extends Error {
  */
 export function restartCanFix(error: Error): boolean {
   return !(error instanceof RecordError || error instanceof OffsetGapError || error instanceof LocationError ||
-    error instanceof SchemaChangeRefused || error instanceof TableFormatError);
+    error instanceof SchemaChangeRefused || error instanceof TableFormatError || error instanceof BatchReadError);
 }

@@ -21,6 +21,7 @@ import { Admin, FetchIsolationLevels, ListOffsetTimestamps, protocolErrors, prot
 import type { KafkaAuth } from './kafka-auth.ts';
 import { RawFetcher, type FetchRequestTopic, type RawFetchResponse } from './raw-fetch.ts';
 import { decodeCommittedRecords } from './record-batches.ts';
+import { BatchReadError } from './errors.ts';
 import { describe, platformaticConnection } from './source-platformatic.ts';
 import { FETCH_SETTINGS, type PartitionSource, type SourceOptions, type SourceRecord } from './source.ts';
 
@@ -390,7 +391,15 @@ export class SharedFetcher {
         slot.failures = 0;
         if (!part.records) continue;
         const from = slot.next;
-        const { records, next } = decodeCommittedRecords(part.records, part.abortedTransactions, from);
+        let decoded: ReturnType<typeof decodeCommittedRecords>;
+        try {
+          decoded = decodeCommittedRecords(part.records, part.abortedTransactions, from);
+        } catch (e) {
+          // The same bytes come back on every fetch: that partition's table stops, the response's others go on.
+          slot.owner.crash(new BatchReadError(slot.owner.topic, slot.partition, Number(from), (e as Error).message));
+          continue;
+        }
+        const { records, next } = decoded;
         // Past the last batch, control batches and aborted records included.
         if (next !== undefined && next > from) slot.next = next;
         if (records.length > 0) slot.owner.deliver(slot, records);

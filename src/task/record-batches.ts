@@ -81,7 +81,7 @@ export function decodeCommittedRecords(bytes: Buffer, aborted: readonly AbortedT
     if (compression !== 0) {
       const codec = compressionsAlgorithmsByBitmask[compression as keyof typeof compressionsAlgorithmsByBitmask];
       if (!codec) throw new Error(`record batch at offset ${firstOffset} has compression codec ${compression}, which no Kafka version defines`);
-      body = codec.decompressSync(bytes.subarray(at, end));
+      body = decompress(codec, compression, firstOffset, bytes.subarray(at, end));
       at = 0;
       bodyEnd = body.length;
     }
@@ -102,6 +102,20 @@ export function decodeCommittedRecords(bytes: Buffer, aborted: readonly AbortedT
     pos = end;
   }
   return { records, next };
+}
+
+const codecNames: Record<number, string> = { 1: 'gzip', 2: 'snappy', 3: 'lz4', 4: 'zstd' };
+
+/** A batch body decompressed, or an error naming the batch, its codec and what would read it. */
+function decompress(codec: { decompressSync(data: Buffer): Buffer; available?: boolean }, compression: number, firstOffset: bigint, data: Buffer): Buffer {
+  try {
+    return codec.decompressSync(data);
+  } catch (e) {
+    const name = codecNames[compression] ?? `codec ${compression}`;
+    // Node 20's zlib has no zstd (22.15 and 23.8 have): the producers' compression.type decides.
+    const way = codec.available === false ? ` Node.js ${process.version} cannot read ${name}: run the service on Node.js 22.15 or later, or have the producers use compression.type gzip, snappy or lz4.` : '';
+    throw new Error(`record batch at offset ${firstOffset} is compressed with ${name} and cannot be read: ${(e as Error).message}.${way}`);
+  }
 }
 
 /** Reads the records of one batch body: varints (zig-zag) and length-prefixed byte strings. */

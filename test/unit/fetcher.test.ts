@@ -25,7 +25,8 @@ function batch(firstOffset: bigint, values: string[], producerId = -1n, attribut
   };
 }
 
-interface Log { start: bigint; batches: RecordsBatch[]; aborted: { producerId: bigint; firstOffset: bigint }[] }
+/** `unreadable`: the first batch of every answer goes out in message format v1, which the decoder refuses. */
+interface Log { start: bigint; batches: RecordsBatch[]; aborted: { producerId: bigint; firstOffset: bigint }[]; unreadable?: boolean }
 const logEnd = (log: Log) => { const last = log.batches[log.batches.length - 1]; return last ? last.firstOffset + BigInt(last.lastOffsetDelta) + 1n : log.start; };
 
 /** The Kafka a fetcher sees: topics with ids, leaders and logs; requests are recorded as topic:partition@offset. */
@@ -73,6 +74,7 @@ class KafkaTwin implements FetchClient {
   async fetch(node: number, request: FetchRequestTopic[]): Promise<RawFetchResponse> {
     const nameOf = (id: string) => [...this.topics].find(([, t]) => t.id === id)?.[0] ?? id;
     this.requests.push({ node, partitions: request.flatMap((t) => t.partitions.map((p) => `${nameOf(t.topicId)}:${p.partition}@${p.fetchOffset}`)) });
+    await new Promise((resolve) => setImmediate(resolve)); // an answer comes in a later turn of the event loop, as from a socket
     if (this.down.has(node)) throw new Error(`broker ${node} is down`);
     let response = this.answer(node, request);
     // Like the broker's maxWaitMs: an answer with nothing in it waits a little for records.
@@ -108,7 +110,7 @@ class KafkaTwin implements FetchClient {
     // The broker's answer: the batches as bytes.
     const partition = (partitionIndex: number, errorCode: number, records?: RecordsBatch[], log?: Log): RawFetchPartition => ({
       partitionIndex, errorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, abortedTransactions: records ? log!.aborted : [], preferredReadReplica: -1,
-      records: records && encodeBatches(records),
+      records: records && withMagic(encodeBatches(records), log?.unreadable ? 1 : 2),
     });
     return {
       throttleTimeMs: 0, errorCode: 0,
@@ -128,6 +130,12 @@ class KafkaTwin implements FetchClient {
       }),
     };
   }
+}
+
+/** The first batch's magic byte (after baseOffset, batchLength and partitionLeaderEpoch) set to `magic`. */
+function withMagic(bytes: Buffer, magic: number): Buffer {
+  bytes.writeInt8(magic, 16);
+  return bytes;
 }
 
 const connection: FetcherConnection = { brokers: ['kafka-a:9092', 'kafka-b:9092'], auth: {}, clientOverrides: {}, readUncommitted: false };
@@ -348,6 +356,31 @@ test('a request that fails as a whole is retried with backoff, then fails the re
   twin.produce('on2', 0, ['y']);
   await until('the other leader read on', () => on2.received.get(0)?.length === 2);
   assert.deepEqual(on2.crashes, []);
+  await fetcher.close();
+});
+
+test('a batch that cannot be read stops its own registration, not the others in the same response, and is not fetched again', async () => {
+  const twin = new KafkaTwin();
+  twin.addTopic('bad', 1);
+  twin.addTopic('good', 1);
+  twin.produce('bad', 0, ['b0', 'b1']);
+  twin.produce('good', 0, ['g0']);
+  twin.log('bad', 0).unreadable = true;
+  const { fetcher } = fetcherOn(twin);
+  const bad = reader((o) => fetcher.source(o), 'bad', [0]);
+  const good = reader((o) => fetcher.source(o), 'good', [0]);
+  await Promise.all([bad.source.start(), good.source.start()]);
+  await until('the unreadable batch stopped its registration', () => bad.crashes.length === 1 && good.calls === 1);
+  assert.equal(bad.crashes[0]!.name, 'BatchReadError');
+  assert.equal((bad.crashes[0] as Error & { retriable: boolean }).retriable, false, 'the same bytes come back on every fetch');
+  assert.match(bad.crashes[0]!.message, /^partition 0 of bad at offset 0: record batch at offset 0 has message format v1; only v2 \(Kafka 0.11 and later\) is read\. The table stops at this offset/);
+  const fetchesOfBad = twin.requests.filter((q) => q.partitions.some((p) => p.startsWith('bad:'))).length;
+  twin.produce('good', 0, ['g1']);
+  twin.produce('good', 0, ['g2']);
+  await until('the other one reads on', () => good.received.get(0)?.length === 3);
+  assert.deepEqual(good.crashes, []);
+  assert.equal(bad.calls, 0);
+  assert.equal(twin.requests.filter((q) => q.partitions.some((p) => p.startsWith('bad:'))).length, fetchesOfBad, 'a stopped registration is not fetched again');
   await fetcher.close();
 });
 

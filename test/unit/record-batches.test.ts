@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import zlib from 'node:zlib';
 import assert from 'node:assert/strict';
 import { Reader, readRecordsBatches, type RecordsBatch } from '@platformatic/kafka';
 import { decodeCommittedRecords, CONTROL, TIMESTAMP_LOG_APPEND, TRANSACTIONAL } from '../../src/task/record-batches.ts';
@@ -96,6 +97,18 @@ test('values, keys and headers are views into the response, not copies', () => {
   const [r] = decodeCommittedRecords(bytes, [], 0n).records;
   assert.equal(r!.value!.buffer, bytes.buffer);
   assert.equal(r!.key!.buffer, bytes.buffer);
+});
+
+test('a batch whose body its codec cannot read is refused naming the offset and the codec; zstd without zlib zstd says what reads it', () => {
+  const zstdBatch = encodeBatch(batch(7n, 1n, [{ key: null, value: Buffer.from('v'), at: 1n, headers: [] }]));
+  zstdBatch.writeInt16BE((zstdBatch.readInt16BE(21) & ~0x07) | 4, 21); // codec 4 (zstd) on an uncompressed body
+  const nodeReadsZstd = typeof (zlib as { zstdDecompressSync?: unknown }).zstdDecompressSync === 'function';
+  assert.throws(() => decodeCommittedRecords(zstdBatch, [], 0n), nodeReadsZstd
+    ? /^Error: record batch at offset 7 is compressed with zstd and cannot be read: /
+    : new RegExp(`^Error: record batch at offset 7 is compressed with zstd and cannot be read: zstd is not supported in the current Node.js version\\. Node\\.js ${process.version.replace(/\./g, '\\.')} cannot read zstd: run the service on Node\\.js 22\\.15 or later, or have the producers use compression\\.type gzip, snappy or lz4\\.$`));
+  const gzipBatch = encodeBatch(batch(9n, 1n, [{ key: null, value: Buffer.from('v'), at: 1n, headers: [] }]));
+  gzipBatch.writeInt16BE((gzipBatch.readInt16BE(21) & ~0x07) | 1, 21); // gzip flag on bytes that are not gzip
+  assert.throws(() => decodeCommittedRecords(gzipBatch, [], 0n), /^Error: record batch at offset 9 is compressed with gzip and cannot be read: .+\.$/);
 });
 
 test('an old message format (v0, v1) is refused naming the offset, not misread', () => {
