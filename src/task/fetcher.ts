@@ -206,10 +206,18 @@ class Registration implements FetcherSource {
     return this.hub.logStartOffsets(this.o.topic, partitions);
   }
 
-  /** Hands records over; the slot is fetched again once onRecords resolved. */
-  deliver(slot: Slot, records: SourceRecord[]): void {
+  /**
+   * Hands records over; the slot is fetched again once onRecords resolved. `unreadable`: the batch
+   * after them cannot be read; the task hears of it after the records, then this registration stops.
+   */
+  deliver(slot: Slot, records: SourceRecord[], unreadable?: BatchReadError): void {
     slot.state = 'delivering';
-    const delivery: Promise<void> = (async () => this.o.onRecords(slot.partition, records))()
+    const delivery: Promise<void> = (async () => {
+      if (records.length > 0) await this.o.onRecords(slot.partition, records);
+      if (!unreadable) return;
+      if (this.running) await this.o.onUnreadable?.(slot.partition, unreadable);
+      this.crash(unreadable);
+    })()
       .then(() => { slot.state = 'idle'; }, (e: unknown) => this.crash(e instanceof Error ? e : new Error(String(e))))
       .finally(() => { this.deliveries.delete(delivery); this.hub.wake(); });
     this.deliveries.add(delivery);
@@ -391,18 +399,12 @@ export class SharedFetcher {
         slot.failures = 0;
         if (!part.records) continue;
         const from = slot.next;
-        let decoded: ReturnType<typeof decodeCommittedRecords>;
-        try {
-          decoded = decodeCommittedRecords(part.records, part.abortedTransactions, from);
-        } catch (e) {
-          // The same bytes come back on every fetch: that partition's table stops, the response's others go on.
-          slot.owner.crash(new BatchReadError(slot.owner.topic, slot.partition, Number(from), (e as Error).message));
-          continue;
-        }
-        const { records, next } = decoded;
+        const { records, next, unreadable } = decodeCommittedRecords(part.records, part.abortedTransactions, from);
         // Past the last batch, control batches and aborted records included.
         if (next !== undefined && next > from) slot.next = next;
-        if (records.length > 0) slot.owner.deliver(slot, records);
+        // The same bytes come back on every fetch: that partition's table stops there, the response's others go on.
+        const stop = unreadable && new BatchReadError(slot.owner.topic, slot.partition, Number(slot.next), unreadable.reason);
+        if (records.length > 0 || stop) slot.owner.deliver(slot, records, stop);
       }
     }
   }

@@ -48,15 +48,18 @@ const AT = { length: 8, magic: 16, attributes: 21, lastOffsetDelta: 23, firstTim
 
 export interface DecodedRecords {
   records: SourceRecord[];
-  /** One past the last complete batch (control batches and aborted records included); undefined when there was none. */
+  /** One past the last complete batch read (control batches and aborted records included); undefined when there was none. */
   next: bigint | undefined;
+  /** A batch that cannot be read (a codec this Node.js lacks, an old message format, bytes that do not parse): `records` end before it. */
+  unreadable?: { offset: bigint; reason: string };
 }
 
 /**
  * The records of one partition's Fetch response from offset `from` on, without control records or
  * records of aborted transactions. A batch cut off at the end of the response (the broker fills up to
  * the byte limit) is left for the next fetch. Record values, keys and headers are views into `bytes`
- * (or into the inflated batch), not copies.
+ * (or into the inflated batch), not copies. A batch that cannot be read ends the records there and is
+ * named in `unreadable`.
  */
 export function decodeCommittedRecords(bytes: Buffer, aborted: readonly AbortedTransaction[], from: bigint): DecodedRecords {
   const filter = new CommittedFilter(aborted);
@@ -67,41 +70,53 @@ export function decodeCommittedRecords(bytes: Buffer, aborted: readonly AbortedT
   while (pos + AT.magic <= bytes.length) {
     const end = pos + 12 + bytes.readInt32BE(pos + AT.length);
     if (end > bytes.length) break;
-    const magic = bytes.readInt8(pos + AT.magic);
-    if (magic !== 2) throw new Error(`record batch at offset ${bytes.readBigInt64BE(pos)} has message format v${magic}; only v2 (Kafka 0.11 and later) is read`);
-    const firstOffset = bytes.readBigInt64BE(pos);
-    const attributes = bytes.readInt16BE(pos + AT.attributes);
-    const lastOffset = firstOffset + BigInt(bytes.readInt32BE(pos + AT.lastOffsetDelta));
-    next = lastOffset + 1n;
-    const count = bytes.readInt32BE(pos + AT.count);
-    const compression = attributes & COMPRESSION;
-    let body = bytes;
-    let at = pos + AT.records;
-    let bodyEnd = end;
-    if (compression !== 0) {
-      const codec = compressionsAlgorithmsByBitmask[compression as keyof typeof compressionsAlgorithmsByBitmask];
-      if (!codec) throw new Error(`record batch at offset ${firstOffset} has compression codec ${compression}, which no Kafka version defines`);
-      body = decompress(codec, compression, firstOffset, bytes.subarray(at, end));
-      at = 0;
-      bodyEnd = body.length;
-    }
-    const reader = new RecordReader(body, at, bodyEnd);
-    const keep = filter.keeps(lastOffset, attributes, bytes.readBigInt64BE(pos + AT.producerId), () => (count > 0 ? reader.peekKey() : undefined));
-    if (keep) {
-      const base = Number(firstOffset);
-      const logAppendTime = (attributes & TIMESTAMP_LOG_APPEND) !== 0;
-      const firstTimestamp = Number(bytes.readBigInt64BE(pos + AT.firstTimestamp));
-      const maxTimestamp = Number(bytes.readBigInt64BE(pos + AT.maxTimestamp));
-      for (let i = 0; i < count; i++) {
-        const r = reader.record(base, firstTimestamp);
-        if (r.offset < fromNumber) continue; // a fetch starting inside a batch gets the whole batch
-        if (logAppendTime) r.timestamp = maxTimestamp;
-        records.push(r);
-      }
+    const kept = records.length;
+    try {
+      next = readBatch(bytes, pos, end, filter, fromNumber, records);
+    } catch (e) {
+      // The records before this batch stand; it and everything after wait for a service that reads it.
+      records.length = kept;
+      return { records, next, unreadable: { offset: bytes.readBigInt64BE(pos), reason: (e as Error).message } };
     }
     pos = end;
   }
   return { records, next };
+}
+
+/** One batch's kept records appended to `records`; returns one past its last offset. Throws, naming the batch, when it cannot be read. */
+function readBatch(bytes: Buffer, pos: number, end: number, filter: CommittedFilter, fromNumber: number, records: SourceRecord[]): bigint {
+  const firstOffset = bytes.readBigInt64BE(pos);
+  const magic = bytes.readInt8(pos + AT.magic);
+  if (magic !== 2) throw new Error(`record batch at offset ${firstOffset} has message format v${magic}; only v2 (Kafka 0.11 and later) is read`);
+  const attributes = bytes.readInt16BE(pos + AT.attributes);
+  const lastOffset = firstOffset + BigInt(bytes.readInt32BE(pos + AT.lastOffsetDelta));
+  const count = bytes.readInt32BE(pos + AT.count);
+  const compression = attributes & COMPRESSION;
+  let body = bytes;
+  let at = pos + AT.records;
+  let bodyEnd = end;
+  if (compression !== 0) {
+    const codec = compressionsAlgorithmsByBitmask[compression as keyof typeof compressionsAlgorithmsByBitmask];
+    if (!codec) throw new Error(`record batch at offset ${firstOffset} has compression codec ${compression}, which no Kafka version defines`);
+    body = decompress(codec, compression, firstOffset, bytes.subarray(at, end));
+    at = 0;
+    bodyEnd = body.length;
+  }
+  const reader = new RecordReader(body, at, bodyEnd);
+  const keep = filter.keeps(lastOffset, attributes, bytes.readBigInt64BE(pos + AT.producerId), () => (count > 0 ? reader.peekKey() : undefined));
+  if (keep) {
+    const base = Number(firstOffset);
+    const logAppendTime = (attributes & TIMESTAMP_LOG_APPEND) !== 0;
+    const firstTimestamp = Number(bytes.readBigInt64BE(pos + AT.firstTimestamp));
+    const maxTimestamp = Number(bytes.readBigInt64BE(pos + AT.maxTimestamp));
+    for (let i = 0; i < count; i++) {
+      const r = reader.record(base, firstTimestamp);
+      if (r.offset < fromNumber) continue; // a fetch starting inside a batch gets the whole batch
+      if (logAppendTime) r.timestamp = maxTimestamp;
+      records.push(r);
+    }
+  }
+  return lastOffset + 1n;
 }
 
 const codecNames: Record<number, string> = { 1: 'gzip', 2: 'snappy', 3: 'lz4', 4: 'zstd' };

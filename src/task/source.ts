@@ -34,6 +34,12 @@ export interface SourceOptions {
    * per-task clients move on silently, and the task sees the gap at the next record.
    */
   onLogStartMoved?(partition: number, logStart: number): Promise<void>;
+  /**
+   * The partition's next batch cannot be read (src/task/record-batches.ts), after the records before it
+   * were handed over; the source stops after it settles. Only the shared fetch loop calls it, so that
+   * the task commits what it holds and stops exactly there.
+   */
+  onUnreadable?(partition: number, error: Error): Promise<void>;
   /** The source gave up (broker or connection failure after its retries); the supervisor restarts the task. */
   onCrash(error: Error): void;
 }

@@ -155,6 +155,7 @@ export class IngestionTask {
       startOffsets: new Map(plan.partitions.map((p) => [p, next.get(p) ?? 0])),
       onRecords: (p, records) => this.append(p, records),
       onLogStartMoved: (p, logStart) => this.logStartMoved(p, logStart),
+      onUnreadable: (p, error) => this.unreadable(p, error),
       onCrash: (e) => this.fail(e),
     });
     try {
@@ -210,6 +211,21 @@ export class IngestionTask {
     await this.checkGap(partition, logStart);
   }
 
+  /** The partition's next batch cannot be read: what came before it commits, and the table stops exactly at it (as at a bad record under fail). */
+  private async unreadable(partition: number, error: Error): Promise<void> {
+    if (this.failed || this.held.has(partition)) return;
+    this.commitBufferedOf(partition);
+    await this.flushChain;
+    throw this.fail(error);
+  }
+
+  private commitBufferedOf(partition: number): void {
+    const b = this.buffers.get(partition);
+    if (!b) return;
+    if (b.rows + b.filtered + b.rejected.length === 0) this.buffers.delete(partition);
+    else this.enqueueFlush(partition);
+  }
+
   private async append(partition: number, records: SourceRecord[]): Promise<void> {
     const { plan } = this;
     if (this.failed || this.held.has(partition)) return;
@@ -237,8 +253,7 @@ export class IngestionTask {
         const reason = (e as Error).message;
         if (plan.spec.errorPolicy === 'fail') {
           // Commit what came before the bad record, so the table stops exactly at it.
-          if (b.rows + b.filtered + b.rejected.length === 0) this.buffers.delete(partition);
-          else this.enqueueFlush(partition);
+          this.commitBufferedOf(partition);
           await this.flushChain;
           throw this.fail(new RecordError(plan.spec.topic, partition, r.offset, reason));
         }

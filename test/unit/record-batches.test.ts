@@ -99,20 +99,30 @@ test('values, keys and headers are views into the response, not copies', () => {
   assert.equal(r!.key!.buffer, bytes.buffer);
 });
 
-test('a batch whose body its codec cannot read is refused naming the offset and the codec; zstd without zlib zstd says what reads it', () => {
+test('a batch whose body its codec cannot read ends the records there, naming the offset and the codec; zstd without zlib zstd says what reads it', () => {
+  const before = encodeBatch(batch(5n, 1n, [{ key: null, value: Buffer.from('a'), at: 1n, headers: [] }, { key: null, value: Buffer.from('b'), at: 1n, headers: [] }]));
   const zstdBatch = encodeBatch(batch(7n, 1n, [{ key: null, value: Buffer.from('v'), at: 1n, headers: [] }]));
   zstdBatch.writeInt16BE((zstdBatch.readInt16BE(21) & ~0x07) | 4, 21); // codec 4 (zstd) on an uncompressed body
+  const after = encodeBatch(batch(8n, 1n, [{ key: null, value: Buffer.from('c'), at: 1n, headers: [] }]));
+  const zstd = decodeCommittedRecords(Buffer.concat([before, zstdBatch, after]), [], 6n);
+  assert.deepEqual(zstd.records.map((r) => [r.offset, r.value!.toString()]), [[6, 'b']], 'the records before it, none after');
+  assert.equal(zstd.next, 7n, 'the next fetch starts at the unreadable batch');
+  assert.equal(zstd.unreadable?.offset, 7n);
   const nodeReadsZstd = typeof (zlib as { zstdDecompressSync?: unknown }).zstdDecompressSync === 'function';
-  assert.throws(() => decodeCommittedRecords(zstdBatch, [], 0n), nodeReadsZstd
-    ? /^Error: record batch at offset 7 is compressed with zstd and cannot be read: /
-    : new RegExp(`^Error: record batch at offset 7 is compressed with zstd and cannot be read: zstd is not supported in the current Node.js version\\. Node\\.js ${process.version.replace(/\./g, '\\.')} cannot read zstd: run the service on Node\\.js 22\\.15 or later, or have the producers use compression\\.type gzip, snappy or lz4\\.$`));
+  assert.match(zstd.unreadable!.reason, nodeReadsZstd
+    ? /^record batch at offset 7 is compressed with zstd and cannot be read: /
+    : new RegExp(`^record batch at offset 7 is compressed with zstd and cannot be read: zstd is not supported in the current Node.js version\\. Node\\.js ${process.version.replace(/\./g, '\\.')} cannot read zstd: run the service on Node\\.js 22\\.15 or later, or have the producers use compression\\.type gzip, snappy or lz4\\.$`));
   const gzipBatch = encodeBatch(batch(9n, 1n, [{ key: null, value: Buffer.from('v'), at: 1n, headers: [] }]));
   gzipBatch.writeInt16BE((gzipBatch.readInt16BE(21) & ~0x07) | 1, 21); // gzip flag on bytes that are not gzip
-  assert.throws(() => decodeCommittedRecords(gzipBatch, [], 0n), /^Error: record batch at offset 9 is compressed with gzip and cannot be read: .+\.$/);
+  const gzip = decodeCommittedRecords(gzipBatch, [], 0n);
+  assert.deepEqual([gzip.records, gzip.next, gzip.unreadable?.offset], [[], undefined, 9n]);
+  assert.match(gzip.unreadable!.reason, /^record batch at offset 9 is compressed with gzip and cannot be read: .+\.$/);
 });
 
 test('an old message format (v0, v1) is refused naming the offset, not misread', () => {
   const bytes = encodeBatch(batch(42n, 1n, [{ key: null, value: Buffer.from('v'), at: 1n, headers: [] }]));
   bytes.writeInt8(1, 16);
-  assert.throws(() => decodeCommittedRecords(bytes, [], 0n), /record batch at offset 42 has message format v1; only v2/);
+  const decoded = decodeCommittedRecords(bytes, [], 0n);
+  assert.deepEqual([decoded.records, decoded.next, decoded.unreadable?.offset], [[], undefined, 42n]);
+  assert.match(decoded.unreadable!.reason, /^record batch at offset 42 has message format v1; only v2/);
 });
