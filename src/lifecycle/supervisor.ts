@@ -55,6 +55,8 @@ export interface SupervisorDeps {
   tickMs?: number;
   /** A task without a heartbeat for this long is killed and replaced. */
   hungTaskMs?: number;
+  /** A table's restart backoff starts over at 1 s once it has gone this long without a task failure. */
+  backoffResetMs?: number;
   /** Absent: this instance runs every table. */
   ownership?: TableOwnership;
 }
@@ -67,6 +69,9 @@ export function stateOf(stream: StreamRow | undefined): TableState {
   if (stream.desiredState === 'dropped') return 'dropped';
   return stream.failure !== null ? 'failed' : stream.desiredState;
 }
+
+/** Ten minutes without a task failure and a table's restart backoff starts over (Kubernetes resets a crash loop's after ten minutes too). */
+const BACKOFF_RESET_MS = 600_000;
 
 /** How often a task's heartbeat is written to the ledger (the supervisor sees every one). */
 const HEARTBEAT_WRITE_MS = 10_000;
@@ -88,6 +93,9 @@ interface TableRuntime {
   plan: TaskAssignment[];
   tasks: Map<string, { assignment: TaskAssignment; handle: RunningTask | undefined; state: TaskState; heartbeatWrittenAt: number }>;
   attempts: number;
+  /** Task failures of the table, each less than backoffResetMs after the one before: what the backoff doubles with. */
+  failuresInRow: number;
+  lastFailureAt: number | undefined;
   lastError: string | undefined;
   retryAt: number | undefined;
 }
@@ -268,7 +276,8 @@ export class Supervisor {
     }
     if (!rt) {
       // A changed table is tried at once: an ALTER is how a user answers a failure.
-      rt = { configJson: config, plan, tasks: new Map(), attempts: this.tables.get(tableId)?.attempts ?? 0, lastError: undefined, retryAt: undefined };
+      const previous = this.tables.get(tableId);
+      rt = { configJson: config, plan, tasks: new Map(), attempts: previous?.attempts ?? 0, failuresInRow: previous?.failuresInRow ?? 0, lastFailureAt: previous?.lastFailureAt, lastError: undefined, retryAt: undefined };
       this.tables.set(tableId, rt);
       this.deps.ledger.forgetTasks(tableId, plan.map((a) => a.taskId));
     }
@@ -325,6 +334,11 @@ export class Supervisor {
     }
     task.state = 'failed';
     rt.attempts += 1;
+    // Like a crash-looping pod's: a table that ran well for a while waits 1 s again, not the cap it once reached.
+    const now = Date.now();
+    const quietSince = rt.lastFailureAt === undefined ? Infinity : now - rt.lastFailureAt;
+    rt.failuresInRow = quietSince < (this.deps.backoffResetMs ?? BACKOFF_RESET_MS) ? rt.failuresInRow + 1 : 1;
+    rt.lastFailureAt = now;
     rt.lastError = failure.message;
     this.deps.ledger.recordError(tableId, 'task', failure.message);
     const event: LifecycleEvent = cause ?? (failure.retriable ? 'task-exit' : failure.name === 'OffsetGapError' ? 'offsets-lost-fail' : 'task-failed');
@@ -337,8 +351,8 @@ export class Supervisor {
       void this.notify(tableId);
       return;
     }
-    rt.retryAt = Date.now() + backoffMs(rt.attempts);
-    this.deps.log.warn({ tableId, taskId, attempts: rt.attempts, err: failure.message }, 'task failed; restarting it after backoff');
+    rt.retryAt = now + backoffMs(rt.failuresInRow);
+    this.deps.log.warn({ tableId, taskId, attempts: rt.attempts, failuresInRow: rt.failuresInRow, err: failure.message }, 'task failed; restarting it after backoff');
     setTimeout(() => { rt.retryAt = undefined; void this.notify(tableId); }, rt.retryAt - Date.now()).unref();
   }
 

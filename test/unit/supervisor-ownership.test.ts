@@ -30,7 +30,7 @@ class OwnershipTwin implements TableOwnership {
 interface Started { taskId: string; token: number | undefined; stopped: boolean; failed: boolean; fail(f: TaskFailure): void }
 
 /** Table 7 with one task per Kafka partition (`tasks` of them); `stopping` runs as a task stops (a slow commit, say). */
-function setup(opts: { tasks?: number; stopping?: (task: Started, index: number) => Promise<void> } = {}) {
+function setup(opts: { tasks?: number; stopping?: (task: Started, index: number) => Promise<void>; backoffResetMs?: number } = {}) {
   const tasks = opts.tasks ?? 1;
   const ledger = Ledger.open(':memory:');
   ledger.upsertStream({ tableId: 7, dbName: 'default', tableName: 'pv', specJson: JSON.stringify({ maxNumTasks: tasks }), layoutJson: '{}', desiredState: 'running' });
@@ -49,6 +49,7 @@ function setup(opts: { tasks?: number; stopping?: (task: Started, index: number)
       } satisfies RunningTask;
     },
     cleanup: async () => undefined,
+    ...(opts.backoffResetMs === undefined ? {} : { backoffResetMs: opts.backoffResetMs }),
   });
   return { ledger, own, started, supervisor };
 }
@@ -173,5 +174,32 @@ test('a task that keeps failing with the same retriable error adds one history r
   const failures = ledger.history(7).filter((h) => h.event === 'task-failed');
   assert.equal(failures.length, 1, JSON.stringify(failures));
   assert.equal((failures[0]!.detail as { repeats: number }).repeats, 4);
+  await supervisor.stop();
+});
+
+test('the restart backoff doubles while a table keeps failing, and starts over at about 1 s once it has gone backoffResetMs without a failure', async () => {
+  const { own, started, supervisor } = setup({ backoffResetMs: 2_000 });
+  own.owned.add(7);
+  await supervisor.notify(7);
+  const table = (supervisor as unknown as { tables: Map<number, { retryAt?: number }> }).tables;
+  const failAndWait = async () => {
+    const at = Date.now();
+    started.at(-1)!.fail({ message: 'KafkaJSConnectionError: connect ECONNREFUSED', retriable: true });
+    const wait = supervisor.status(7)!.nextRetryAt! - at;
+    table.get(7)!.retryAt = undefined; // the backoff timer's work, without its wait
+    await supervisor.notify(7);
+    return wait;
+  };
+  const waits: number[] = [];
+  for (let i = 0; i < 8; i++) waits.push(await failAndWait());
+  // Ceilings 1, 2, 4 ... 60 s; each wait is between half its ceiling and the ceiling.
+  waits.forEach((w, i) => {
+    const ceiling = Math.min(60_000, 1000 * 2 ** i);
+    assert.ok(w >= ceiling / 2 - 5 && w <= ceiling + 5, `failure ${i + 1} waits ${w} ms, within ${ceiling / 2}..${ceiling}`);
+  });
+  await new Promise((r) => setTimeout(r, 2_100));
+  const afterQuiet = await failAndWait();
+  assert.ok(afterQuiet >= 495 && afterQuiet <= 1005, `after a quiet spell the wait is 0.5-1 s again, not ${afterQuiet} ms`);
+  assert.equal(supervisor.status(7)!.attempts, 9, 'the status still counts every restart');
   await supervisor.stop();
 });
