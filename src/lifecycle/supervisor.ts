@@ -115,9 +115,16 @@ export class Supervisor {
   constructor(private readonly deps: SupervisorDeps) {}
 
   start(): void {
-    for (const s of this.deps.ledger.listStreams()) this.notify(s.tableId);
+    for (const s of this.deps.ledger.listStreams()) void this.notify(s.tableId);
     this.ticker = setInterval(() => {
-      for (const s of this.deps.ledger.listStreams()) this.notify(s.tableId);
+      let streams: ReturnType<Ledger['listStreams']>;
+      try {
+        streams = this.deps.ledger.listStreams();
+      } catch (e) {
+        this.deps.log.error({ err: (e as Error).message }, 'could not list the tables in the ledger; trying again at the next tick');
+        return;
+      }
+      for (const s of streams) void this.notify(s.tableId);
     }, this.deps.tickMs ?? 4_000); // also how soon new partitions of a topic are read
     this.hangWatch = setInterval(() => this.watchHeartbeats(), 1000);
   }
@@ -161,7 +168,11 @@ export class Supervisor {
         await this.reconcile(tableId);
       } catch (e) {
         this.deps.log.error({ err: e, tableId }, 'reconcile failed; will retry on the next tick');
-        this.deps.ledger.recordError(tableId, 'supervisor', (e as Error).message);
+        try {
+          this.deps.ledger.recordError(tableId, 'supervisor', (e as Error).message);
+        } catch (ledgerError) {
+          this.deps.log.error({ err: ledgerError, tableId }, 'could not record the failed reconcile in the ledger either');
+        }
       }
     }).finally(() => {
       // Nothing queued after it: the entry goes, or every table ever created would keep one.
@@ -333,6 +344,18 @@ export class Supervisor {
       return;
     }
     task.state = 'failed';
+    try {
+      this.recordTaskFailure(tableId, taskId, rt, task, failure, cause);
+    } catch (e) {
+      // A ledger that refused the write (locked, disk full) must not take the service down with it: the
+      // table is tried again after a backoff, and the failure is recorded then, or reported again.
+      this.deps.log.error({ tableId, taskId, err: (e as Error).message, failure: failure.message }, 'could not record a task failure in the ledger; retrying the table after backoff');
+      void task.handle?.stop({ commitBuffered: false }).catch(() => undefined);
+      this.retryLater(tableId, rt, Date.now() + backoffMs(Math.max(1, rt.failuresInRow)));
+    }
+  }
+
+  private recordTaskFailure(tableId: number, taskId: string, rt: TableRuntime, task: { assignment: TaskAssignment; handle: RunningTask | undefined }, failure: TaskFailure, cause: 'task-hung' | undefined): void {
     rt.attempts += 1;
     // Like a crash-looping pod's: a table that ran well for a while waits 1 s again, not the cap it once reached.
     const now = Date.now();
@@ -351,9 +374,13 @@ export class Supervisor {
       void this.notify(tableId);
       return;
     }
-    rt.retryAt = now + backoffMs(rt.failuresInRow);
     this.deps.log.warn({ tableId, taskId, attempts: rt.attempts, failuresInRow: rt.failuresInRow, err: failure.message }, 'task failed; restarting it after backoff');
-    setTimeout(() => { rt.retryAt = undefined; void this.notify(tableId); }, rt.retryAt - Date.now()).unref();
+    this.retryLater(tableId, rt, now + backoffMs(rt.failuresInRow));
+  }
+
+  private retryLater(tableId: number, rt: TableRuntime, at: number): void {
+    rt.retryAt = at;
+    setTimeout(() => { rt.retryAt = undefined; void this.notify(tableId); }, at - Date.now()).unref();
   }
 
   private async stopTasks(tableId: number, commitBuffered: boolean): Promise<void> {

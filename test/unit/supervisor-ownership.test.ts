@@ -203,3 +203,24 @@ test('the restart backoff doubles while a table keeps failing, and starts over a
   assert.equal(supervisor.status(7)!.attempts, 9, 'the status still counts every restart');
   await supervisor.stop();
 });
+
+test('a ledger that refuses to record a task failure does not take the service down: the table is retried after backoff', async () => {
+  const { ledger, own, started, supervisor } = setup();
+  own.owned.add(7);
+  await supervisor.notify(7);
+  const recordError = ledger.recordError.bind(ledger);
+  let refused = 0;
+  ledger.recordError = () => { refused++; throw new Error('SQLITE_BUSY: database is locked'); };
+  assert.doesNotThrow(() => started.at(-1)!.fail({ message: 'KafkaJSConnectionError: connect ECONNREFUSED', retriable: true }));
+  assert.equal(refused, 1);
+  ledger.recordError = recordError;
+  const status = supervisor.status(7)!;
+  assert.ok(status.nextRetryAt !== undefined && status.nextRetryAt - Date.now() <= 1000, `retried within a second, at ${status.nextRetryAt}`);
+  assert.deepEqual(status.tasks.map((t) => t.state), ['failed']);
+  const table = (supervisor as unknown as { tables: Map<number, { retryAt?: number }> }).tables;
+  table.get(7)!.retryAt = undefined; // the backoff timer's work, without its wait
+  await supervisor.notify(7);
+  assert.equal(started.length, 2, 'started again');
+  assert.ok(started[0]!.stopped, 'the failed task was stopped');
+  await supervisor.stop();
+});
