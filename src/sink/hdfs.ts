@@ -91,9 +91,12 @@ export class WebHdfsFileSystem implements FileSystem {
     let held: Uint8Array[] = [];
     let heldBytes = 0;
     let upload: Promise<Upload> | undefined;
+    let abandoned = false;
     const call: Call = { operation: 'write', path: absolute, method: 'PUT', op: 'CREATE', params: { overwrite: 'false' } };
     return {
       append: async (bytes) => {
+        // A write queued before abandon() must not open an upload that no one finishes or cancels.
+        if (abandoned) return;
         if (upload) {
           await (await upload).write(bytes);
           return;
@@ -121,6 +124,7 @@ export class WebHdfsFileSystem implements FileSystem {
         held = [];
       },
       abandon: async () => {
+        abandoned = true;
         held = [];
         (await upload?.catch(() => undefined))?.cancel();
       },

@@ -345,6 +345,7 @@ export class IngestionTask {
     const total = b.rows + b.filtered + b.rejected.length;
     if (b.rejected.length > 0 && b.rejected.length / total > plan.spec.errorMaxRatio) {
       const first = b.rejected[0]!;
+      abandon(b); // its staged files: left open, a streamed HDFS upload kept its DataNode request open for good
       throw new RecordError(plan.spec.topic, partition, first.offset,
         `${first.reason}; ${b.rejected.length} of ${total} records in offsets ${b.firstOffset}..${b.lastOffset} were refused, more than kafka.error.max.ratio=${plan.spec.errorMaxRatio}`);
     }
@@ -364,10 +365,15 @@ export class IngestionTask {
         content: { bytes: Buffer.from(`${lines.join('\n')}\n`) } });
     }
     const startedAt = performance.now();
-    await commitBatch(this.commitDeps, {
-      tableId: plan.tableId, tableDir: plan.layout.dir, kafkaPartition: partition, firstOffset: b.firstOffset,
-      lastOffset: b.lastOffset, recordCount: b.rows, filteredCount: b.filtered, rejectedCount: b.rejected.length, ownerEpoch: this.epoch, files,
-    });
+    try {
+      await commitBatch(this.commitDeps, {
+        tableId: plan.tableId, tableDir: plan.layout.dir, kafkaPartition: partition, firstOffset: b.firstOffset,
+        lastOffset: b.lastOffset, recordCount: b.rows, filteredCount: b.filtered, rejectedCount: b.rejected.length, ownerEpoch: this.epoch, files,
+      });
+    } catch (e) {
+      abandon(b); // a file after the one whose close failed is still open (closing a closed one again does nothing)
+      throw e;
+    }
     if (b.rejected.length > 0) deps.onRejected?.(partition, b.rejected.length);
     await this.source?.committed(partition, b.lastOffset + 1);
     deps.onCommitted?.(partition, { nextOffset: b.lastOffset + 1, records: b.rows, filtered: b.filtered, rejected: b.rejected.length,

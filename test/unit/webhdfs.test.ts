@@ -204,6 +204,15 @@ test('a stream the DataNode cuts or refuses fails its file at once, naming the D
   }
 });
 
+test('a write that comes after abandon (queued behind the one before it) opens no upload that no one would finish', async (t) => {
+  const nameNode = await ScriptedHttpServer.start(t, () => ({ status: 200, json: { boolean: true } }));
+  const fs = new WebHdfsFileSystem({ authority: 'mycluster', nameNodes: [nameNode.address], user: 'alice' }, { retry: fast, requestTimeoutMs: 2000, streamAfterBytes: 10 });
+  const file = await fs.openDurably('/w/.abandoned');
+  await file.abandon();
+  await file.append(new Uint8Array(200));
+  assert.equal(nameNode.seen.length, 0, 'no CREATE (nor its DELETE) reached the NameNode');
+});
+
 test('HA: a standby or unreachable NameNode is skipped, and the active one is tried first from then on', async (t) => {
   const standby = await ScriptedHttpServer.start(t, () =>
     remote(403, 'StandbyException', 'Operation category READ is not supported in state standby'));
