@@ -332,7 +332,7 @@ export class Service {
     const { tableId, spec, layout } = record;
     const before = this.ledger.getStream(tableId);
     const known = before && { spec: JSON.parse(before.specJson) as StreamSpec, layout: JSON.parse(before.layoutJson) as StoredLayout };
-    const change = classifyUpsert(known, { spec, layout });
+    const change = classifyUpsert(known, { spec, layout }, { byUser: cause !== 'resync' });
     if (known && change.event === 'alter:none' && layout.compactedLocation !== known.layout.compactedLocation) {
       // The notice of a compaction's own switch of an unpartitioned table: remembered, nothing else (on a
       // failed table 'alter:none' would mean "retry").

@@ -39,7 +39,8 @@ export interface Classified {
 }
 
 /** What an upsert notice (CREATE, ALTER, RENAME, or a resync listing) means for a table. */
-export function classifyUpsert(known: Known | undefined, next: Known): Classified {
+/** `byUser: false`: the notice is not a user's DDL (a resync), so "nothing changed" is `unchanged`, which retries nothing. */
+export function classifyUpsert(known: Known | undefined, next: Known, opts: { byUser?: boolean } = {}): Classified {
   const name = `${next.layout.dbName}.${next.layout.tableName}`;
   if (!known) return { event: next.spec.paused ? 'create-paused' : 'create', detail: { db: next.layout.dbName, table: next.layout.tableName } };
 
@@ -76,5 +77,6 @@ export function classifyUpsert(known: Known | undefined, next: Known): Classifie
   if (changed.length > 0) detail.properties = changed;
   if (columnsChanged) detail.columns = next.layout.columns.map((c) => `${c.name} ${c.type}`);
   if (renamed) detail.renamedFrom = `${known.layout.dbName}.${known.layout.tableName}`;
-  return { event: strongest(events), detail };
+  const event = strongest(events);
+  return { event: event === 'alter:none' && opts.byUser === false ? 'unchanged' : event, detail };
 }

@@ -11,7 +11,7 @@ export type TableState = (typeof TABLE_STATES)[number];
 export const LIFECYCLE_EVENTS = [
   'create', 'create-paused',
   'alter:pause', 'alter:resume', 'alter:batch-boundary', 'alter:replan', 'alter:new-table-only', 'alter:compactor', 'alter:none',
-  'alter:columns', 'alter:refused',
+  'alter:columns', 'alter:refused', 'unchanged',
   'rename', 'drop',
   'task-exit', 'task-failed', 'task-hung',
   'partitions-added', 'offsets-lost-skip', 'offsets-lost-fail',
@@ -22,6 +22,8 @@ export const LIFECYCLE_EVENTS = [
  * - alter:columns: ADD COLUMNS or CHANGE COLUMN that kafka.schema.compatibility allows.
  * - alter:refused: a change that cannot be applied (kafka.topic, a column change the mode forbids)
  *   reached the service, e.g. made behind Hive's back; the meta hook refuses it in beeline.
+ * - unchanged: a known table read again with nothing hive-kafka reads changed, and no ALTER by a user
+ *   (a resync after missed events); unlike alter:none it does not retry a failed table.
  * - task-exit: a task failed with an error a restart may fix (broker, metastore, file system).
  * - task-failed: a task failed with one it cannot (a bad record under kafka.error.policy=fail).
  * - offsets-lost-*: Kafka deleted offsets the table had not read, under kafka.offset.gap.policy.
@@ -113,6 +115,7 @@ export const TRANSITIONS: Readonly<Record<TableState, Readonly<Record<LifecycleE
   running: {
     create: stay('running'), 'create-paused': stay('running'), // a replayed CREATE event of a known table
     ...runningAlters,
+    unchanged: stay('running'),
     rename: { next: 'running', actions: ['store-spec'], history: 'renamed' },
     drop,
     'task-exit': { next: 'running', actions: ['restart-after-backoff'], history: 'task-failed', historyRepeats: 'counted' },
@@ -126,6 +129,7 @@ export const TRANSITIONS: Readonly<Record<TableState, Readonly<Record<LifecycleE
   paused: {
     create: stay('paused'), 'create-paused': stay('paused'),
     ...storeWhile('paused', 'altered'),
+    unchanged: stay('paused'),
     rename: { next: 'paused', actions: ['store-spec'], history: 'renamed' },
     drop,
     ...noTasksIn('paused'),
@@ -133,6 +137,7 @@ export const TRANSITIONS: Readonly<Record<TableState, Readonly<Record<LifecycleE
   failed: {
     create: stay('failed'), 'create-paused': stay('failed'),
     ...storeWhile('failed', 'altered'),
+    unchanged: stay('failed'),
     rename: { next: 'failed', actions: ['store-spec'], history: 'renamed' },
     drop,
     ...noTasksIn('failed'),

@@ -99,12 +99,28 @@ export function noticeForEvent(event: NotificationEvent): TableNotice | undefine
       if (wasOurs && !isOurs) return dropNotice(before, eventId);
       if (!isOurs) return undefined;
       if (!wasOurs) return { kind: 'upsert', table: after, cause: 'create', eventId };
+      if (onlyStatisticsChanged(before, after)) return undefined;
       const renamed = before.dbName !== after.dbName || before.tableName !== after.tableName;
       return { kind: 'upsert', table: after, cause: renamed ? 'rename' : 'alter', eventId };
     }
     case 'OTHER':
       return undefined;
   }
+}
+
+/**
+ * The parameters Hive's own statistics write. ANALYZE TABLE writes an ALTER_TABLE event that changes
+ * only these (seen on Hive 4.0.1: numRows, rawDataSize, numFiles, numFilesErasureCoded, totalSize,
+ * COLUMN_STATS_ACCURATE, transient_lastDdlTime); a user's ALTER also sets last_modified_time and _by.
+ */
+const STATISTICS_PARAMETERS = new Set(['numRows', 'rawDataSize', 'numFiles', 'numFilesErasureCoded', 'totalSize', 'COLUMN_STATS_ACCURATE', 'transient_lastDdlTime']);
+
+/** Nothing but Hive's statistics changed: not a DDL of the user's, and nothing hive-kafka reads (a failed table stays failed). */
+export function onlyStatisticsChanged(before: Table, after: Table): boolean {
+  const withoutStatistics = (t: Table) => JSON.stringify(
+    { ...t, parameters: Object.fromEntries(Object.entries(t.parameters).filter(([k]) => !STATISTICS_PARAMETERS.has(k)).sort(([a], [b]) => a.localeCompare(b))) },
+    (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+  return withoutStatistics(before) === withoutStatistics(after);
 }
 
 function dropNotice(table: Table, eventId: bigint): TableNotice {

@@ -90,11 +90,13 @@ test('fail (the default): the table stops at the first bad record, naming topic,
   assert.equal(s.partitions[0]?.committed, 10, 'everything before the bad record is committed, nothing after');
   // Retrying cannot fix a record: the table is failed, with no task, until an ALTER.
   await eventually('the table failed', async () => ((await statusOf(tables.fail))?.state === 'failed' ? true : undefined), 10_000, 200);
+  // ANALYZE writes an ALTER_TABLE event (Hive's statistics only): no DDL of the user's, so no retry.
+  await runBeeline(`ANALYZE TABLE ${tables.fail} COMPUTE STATISTICS`);
   await new Promise((r) => setTimeout(r, 3000));
   const later = (await statusOf(tables.fail))!;
   assert.equal(later.state, 'failed');
   assert.equal(later.tasks.length, 0);
-  assert.equal(later.restarts, 1, 'not restarted in a loop');
+  assert.equal(later.restarts, 1, 'not restarted in a loop, nor by ANALYZE');
 });
 
 test('a batch with more bad records than kafka.error.max.ratio fails the task', async () => {

@@ -50,6 +50,8 @@ test('pause commits the in-flight batch; resume starts at the ledger offsets; a 
   assert.equal(transition('failed', 'task-exit').next, 'failed');
   assert.equal(transition('failed', 'alter:batch-boundary').next, 'running');
   assert.equal(transition('failed', 'alter:refused').next, 'failed');
+  assert.equal(transition('failed', 'alter:none').next, 'running', "a user's ALTER that changes nothing retries a failed table");
+  for (const state of ['running', 'paused', 'failed'] as TableState[]) assert.deepEqual(transition(state, 'unchanged'), { next: state, actions: [] }, 'a resync that finds nothing changed does nothing');
   assert.equal(transition('running', 'partitions-added').history, 'partitions-added');
 });
 
@@ -87,6 +89,8 @@ test('each kind of DDL is its event', () => {
   assert.equal(eventOf(undefined, known()), 'create');
   assert.equal(eventOf(undefined, known({ 'kafka.ingestion.paused': 'true' })), 'create-paused');
   assert.equal(eventOf(known(), known()), 'alter:none');
+  assert.equal(classifyUpsert(known(), known(), { byUser: false }).event, 'unchanged', 'a resync that finds nothing changed');
+  assert.equal(classifyUpsert(known(), known({ 'kafka.batch.maxSize': '10' }), { byUser: false }).event, 'alter:batch-boundary', 'a resync that finds a change');
   assert.equal(eventOf(known(), known({ 'kafka.ingestion.paused': 'true' })), 'alter:pause');
   assert.equal(eventOf(known({ 'kafka.ingestion.paused': 'true' }), known()), 'alter:resume');
   assert.equal(eventOf(known(), known({ 'kafka.batch.maxSize': '10' })), 'alter:batch-boundary');

@@ -58,10 +58,13 @@ function reencode(
   eventId: bigint,
   tables: Record<string, TableSpec>,
   names: TableSpec,
+  /** Every table edited from this one of the fixture's (else each from its own). */
+  base?: string,
 ): NotificationEvent {
   const fixture = fixtures[type];
   const body = JSON.parse(gunzipSync(Buffer.from(fixture.message, 'base64')).toString('utf8'));
-  for (const [field, spec] of Object.entries(tables)) body[field] = editTableJson(body[field], spec);
+  const originals = { ...body };
+  for (const [field, spec] of Object.entries(tables)) body[field] = editTableJson(originals[base ?? field], spec);
   body.db = names.db ?? 'default';
   body.table = names.name;
   const message = gzipSync(Buffer.from(JSON.stringify(body), 'utf8')).toString('base64');
@@ -71,8 +74,8 @@ function reencode(
 const createEvent = (eventId: bigint, spec: TableSpec) => reencode('CREATE_TABLE', eventId, { tableObjJson: spec }, spec);
 const dropEvent = (eventId: bigint, spec: TableSpec) => reencode('DROP_TABLE', eventId, { tableObjJson: spec }, spec);
 // Like HMS: the event's db/table come from the table after the change, the message's from the one before.
-function alterEvent(eventId: bigint, before: TableSpec, after: TableSpec): NotificationEvent {
-  const event = reencode('ALTER_TABLE', eventId, { tableObjBeforeJson: before, tableObjAfterJson: after }, before);
+function alterEvent(eventId: bigint, before: TableSpec, after: TableSpec, sameBase = false): NotificationEvent {
+  const event = reencode('ALTER_TABLE', eventId, { tableObjBeforeJson: before, tableObjAfterJson: after }, before, sameBase ? 'tableObjBeforeJson' : undefined);
   return { ...event, dbName: after.db ?? 'default', tableName: after.name };
 }
 function otherEvent(eventId: bigint, eventType = 'ADD_PARTITION'): NotificationEvent {
@@ -241,6 +244,17 @@ test('ALTER_TABLE of a handler table is an upsert(alter) carrying the table afte
   assert.equal(notice.eventId, 8n);
   assert.equal(notice.table.parameters['kafka.ingestion.paused'], 'true');
   assert.equal(notice.table.id, 41n);
+});
+
+test("an ALTER_TABLE that changes only Hive's statistics (ANALYZE) is no notice; one that also sets last_modified_time (a user's ALTER) is", () => {
+  // What ANALYZE TABLE ... COMPUTE STATISTICS wrote on the stack's Hive 4.0.1.
+  const analyzed = { ...pageviews, params: { ...pageviews.params, numRows: '0', rawDataSize: '0', numFiles: '0', numFilesErasureCoded: '0', totalSize: '0',
+    COLUMN_STATS_ACCURATE: '{"BASIC_STATS":"true"}', transient_lastDdlTime: '1796623691' } };
+  assert.equal(noticeForEvent(alterEvent(8n, pageviews, analyzed, true)), undefined);
+  // A no-op SET TBLPROPERTIES: the same kafka.* values, Hive's modification stamp.
+  const touched = { ...analyzed, params: { ...analyzed.params, transient_lastDdlTime: '1796623703', last_modified_time: '1796623703', last_modified_by: 'root' } };
+  assert.equal(noticeForEvent(alterEvent(9n, analyzed, touched, true))?.kind, 'upsert');
+  assert.equal(noticeForEvent(alterEvent(10n, pageviews, { ...pageviews, params: { ...pageviews.params, numRows: '5', comment: 'x' } }, true))?.kind, 'upsert', 'statistics and a comment');
 });
 
 test('a rename, in the same or another database, is an upsert(rename) with the new name and the same id', () => {
