@@ -22,7 +22,8 @@ import { parseHiveType, formatHiveType, type HiveType } from '../sink/hive-types
 import { isWidening } from '../properties/schema-change.ts';
 import { RecordDecodeError, type ColumnSpec } from '../hive/convert.ts';
 import { formatTimestamp } from '../hive/scalars.ts';
-import type { SchemaChange, ValueReader } from './format.ts';
+import { TableFormatError, type SchemaChange, type ValueReader } from './format.ts';
+import { SchemaRegistryError } from './schema-registry.ts';
 
 export type Compatibility = 'NONE' | 'BACKWARD' | 'FORWARD' | 'FULL';
 
@@ -54,6 +55,8 @@ interface Writer {
   /** Undefined when the schema cannot be compiled; `error` says why. */
   type?: avro.Type;
   error?: string;
+  /** The registry answered that it has no schema of this id. */
+  unknown?: boolean;
   /** What the schema means for the table; undefined when nothing (the same columns, or ignored fields). */
   change?: Omit<Extract<SchemaChange, { kind: 'add' }>, 'index'> | Omit<Extract<SchemaChange, { kind: 'refuse' }>, 'index'>;
 }
@@ -63,8 +66,21 @@ export function avroReader(opts: AvroReaderOptions): ValueReader {
   const loading = new Map<number, Promise<void>>();
 
   async function load(id: number): Promise<void> {
-    // Registry failures propagate (the fetch is retried); what the schema itself cannot do is judged.
-    const text = await opts.registry.schemaById(id);
+    // A registry that may answer later propagates (the fetch is retried); one that answered "no such id"
+    // makes the records of that id record errors (kafka.error.policy); one that refuses us fails the table.
+    let text: string;
+    try {
+      text = await opts.registry.schemaById(id);
+    } catch (error) {
+      if (error instanceof SchemaRegistryError && error.unknownId === id) {
+        writers.set(id, { id, error: error.message, unknown: true });
+        return;
+      }
+      if (error instanceof SchemaRegistryError && !error.retriable) {
+        throw new TableFormatError(opts.table, 'kafka.schema.registry.url (or its profile)', `cannot be used to read schema id ${id}: ${error.message}`);
+      }
+      throw error;
+    }
     const writer: Writer = { id };
     let schema: unknown;
     try {
@@ -96,6 +112,8 @@ export function avroReader(opts: AvroReaderOptions): ValueReader {
 
   return {
     async prepare(values) {
+      // An id the registry did not know is asked for again with the next fetch: it may be registered by now.
+      for (const [id, writer] of writers) if (writer.unknown) writers.delete(id);
       const unseen = new Set<number>();
       for (const value of values) {
         const id = schemaIdOf(value);

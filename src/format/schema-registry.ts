@@ -30,6 +30,8 @@ export class SchemaRegistryError extends Error {
     readonly status?: number,
     /** The registry's error_code (40403: schema not found), when it gave one. */
     readonly errorCode?: number,
+    /** Set when the registry answered that it has no schema of this id. */
+    readonly unknownId?: number,
   ) {
     super(message);
   }
@@ -153,7 +155,7 @@ export class SchemaRegistryClient {
     if (id !== undefined && (errorCode === 40403 || (status === 404 && errorCode === undefined && parsed))) {
       throw new SchemaRegistryError(`schema id ${id} is unknown to the schema registry at ${this.url} (${method} ${url}: ${said}). ` +
         'The records were written with a schema of another registry: check kafka.schema.registry.url (or the registry profile) ' +
-        'against the producer\'s registry', false, url, status, errorCode);
+        'against the producer\'s registry', false, url, status, errorCode, id);
     }
     if (status === 404) {
       throw new SchemaRegistryError(`schema registry ${this.url} has no ${method} ${url} (${said}): is the URL the registry's ` +

@@ -90,6 +90,29 @@ test('avro: two schema versions; BACKWARD adds the new field as a column and Hiv
   assert.equal((await statusOf(table))?.state, 'running');
 });
 
+test('avro: a schema id the registry does not know is a record error under kafka.error.policy (skip: counted, the others ingested)', async () => {
+  const topic = `avro-unknown-${suffix}`;
+  const table = `fmt_avro_unknown_${suffix}`;
+  await createTopics([{ topic, partitions: 1 }]);
+  const v1 = { type: 'record', name: 'U', fields: [{ name: 'id', type: 'long' }] };
+  const id1 = await registry.register(`${topic}-value`, JSON.stringify(v1));
+  const t1 = avro.Type.forSchema(v1 as avro.Schema);
+  const unknownId = 987_654_321;
+  await produce(topic, [
+    ...Array.from({ length: 5 }, (_, i) => ({ value: confluent(id1, t1, { id: i }) })),
+    { value: confluent(unknownId, t1, { id: 99 }) },
+    ...Array.from({ length: 5 }, (_, i) => ({ value: confluent(id1, t1, { id: 5 + i }) })),
+  ]);
+  await createTable(table, `CREATE TABLE ${table} (id BIGINT) ${handler}
+    TBLPROPERTIES ('kafka.topic'='${topic}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.max.batch.period.ms'='500',
+      'kafka.value.format'='avro', 'kafka.schema.registry.url'='${stack.schemaRegistry}', 'kafka.error.policy'='skip')`);
+  await waitFor(table, `SELECT count(*), count(DISTINCT id), max(id) FROM ${table}`, '10\t10\t9', '10 rows, the unknown id skipped');
+  const metrics = await (await fetch(`${service.url}/metrics`)).text();
+  assert.match(metrics, new RegExp(`hive_kafka_records_rejected_total\\{table="default\\.${table}"\\} 1\\b`));
+  const t = (await statusOf(table))!;
+  assert.deepEqual([t.state, t.restarts], ['running', 0], 'no restart loop');
+});
+
 test('avro: every logical type reaches Hive exact', async () => {
   const topic = `avro-types-${suffix}`;
   const table = `fmt_avro_types_${suffix}`;

@@ -7,7 +7,8 @@ import avro from 'avsc';
 import {
   avroReader, compileAvro, decimalText, hiveTypeOfAvro, schemaChangeFor, unscaledOf, type Compatibility, type WriterSchemaSource,
 } from '../../src/format/avro.ts';
-import type { ValueReader } from '../../src/format/format.ts';
+import { TableFormatError, type ValueReader } from '../../src/format/format.ts';
+import { SchemaRegistryError } from '../../src/format/schema-registry.ts';
 import { columnConverter, RecordDecodeError } from '../../src/hive/convert.ts';
 import { formatDate, formatTimestamp, toBinary } from '../../src/hive/scalars.ts';
 
@@ -521,6 +522,33 @@ test('prepare: registry failures propagate and are not remembered', async () => 
   fail = false;
   assert.equal(await reader.prepare!([a]), undefined);
   assert.deepEqual(reader.read(a), { id: 1, name: 'a' });
+});
+
+test('prepare: an id the registry does not know makes its records record errors (kafka.error.policy), asked again with the next fetch; a registry that refuses us fails the table', async () => {
+  let known = false;
+  const asked: number[] = [];
+  const reader = avroReader({
+    registry: { schemaById: async (id) => {
+      asked.push(id);
+      if (!known) throw new SchemaRegistryError(`schema id ${id} is unknown to the schema registry at http://r:8081 (GET http://r:8081/schemas/ids/${id}: HTTP 404, error_code 40403: Schema not found)`, false, `http://r:8081/schemas/ids/${id}`, 404, 40403, id);
+      return JSON.stringify(v1);
+    } },
+    table: 'db.users', columns: userColumns, compatibility: 'BACKWARD',
+  });
+  const a = wire(9, encoder(v1).toBuffer({ id: 1n, name: 'a' }));
+  assert.equal(await reader.prepare!([a]), undefined, 'not a schema change of the table');
+  decodeError(reader, a, /schema id 9 cannot be read: schema id 9 is unknown to the schema registry at http:\/\/r:8081 .*40403/);
+  known = true;
+  assert.equal(await reader.prepare!([a]), undefined);
+  assert.deepEqual(reader.read(a), { id: 1, name: 'a' });
+  assert.deepEqual(asked, [9, 9], 'asked again with the next fetch, then remembered');
+
+  const refusing = avroReader({
+    registry: { schemaById: async () => { throw new SchemaRegistryError('schema registry http://r:8081 refused schema id 3 (GET ...: HTTP 401): it needs credentials', false, 'http://r:8081', 401); } },
+    table: 'db.users', columns: userColumns, compatibility: 'BACKWARD',
+  });
+  await assert.rejects(refusing.prepare!([wire(3, Buffer.alloc(0))]), (e: Error) => e instanceof TableFormatError && e.retriable === false &&
+    /^table db\.users: kafka\.schema\.registry\.url \(or its profile\) cannot be used to read schema id 3: schema registry http:\/\/r:8081 refused .*HTTP 401/.test(e.message));
 });
 
 test('read: values that are not the wire format, or whose body is not of the schema, fail the record naming the byte', async () => {
