@@ -43,6 +43,8 @@ interface Member {
   hooks: WorkerHooks;
   /** Stopped, failed, abandoned or its thread replaced: later messages change nothing. */
   done: boolean;
+  /** Asked to stop and commit what it holds, and not stopped yet: its fenced writes still go to the state log. */
+  stopping?: boolean;
   ownerEpoch?: number;
   started(error?: Error): void;
   stopped?(): void;
@@ -133,7 +135,9 @@ export class WorkerPool {
     const member = thread.members.get(m.key);
     if (m.type === 'fence') {
       const reply = (error?: Error) => thread.worker.postMessage({ type: 'fence-done', id: m.id, error: error && { message: error.message, name: error.name } } satisfies ToWorker);
-      if (!member || member.done) { reply(new Error('the task stopped')); return; }
+      // A stopping task commits what it holds (pause, reconfigure, a SIGTERM hand-over): its writes are
+      // fenced like any other. Refused, its batch was dropped and read again by the next run.
+      if (!member || (member.done && !member.stopping)) { reply(new Error('the task stopped')); return; }
       if (!member.hooks.fence) { reply(new Error('this service keeps no state log (no cluster configured)')); return; }
       member.hooks.fence(m.partition, m.state).then(() => reply(), (e: Error) => reply(e));
       return;
@@ -171,6 +175,7 @@ export class WorkerPool {
       stop: async ({ commitBuffered }) => {
         if (member.done || thread.gone) { member.done = true; return; }
         member.done = true;
+        member.stopping = true;
         const stopped = new Promise<void>((resolve) => { member.stopped = resolve; });
         thread.worker.postMessage({ type: 'stop', key, commitBuffered } satisfies ToWorker);
         let timer: NodeJS.Timeout | undefined;

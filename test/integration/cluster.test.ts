@@ -273,6 +273,27 @@ test('a rolling restart (SIGTERM, restart, next): each leaver commits, leaves, a
   }
 });
 
+test('ALTER pause in a cluster: the owner commits what its tasks hold as they stop (a stopping task may still write the state log)', async () => {
+  const x = TABLES[1]!; // 2 partitions
+  await pauseLoad();
+  await caughtUp('every table committed up to its log end before the pause');
+  const ownerId = (await runners(slots)).get(x.table)?.[0];
+  const owner = slots.find((s) => s.id === ownerId)!;
+  const n = produced.get(x.table)!;
+  produced.set(x.table, n + 4);
+  await producer.send({ topic: x.topic, messages: [n, n + 1, n + 2, n + 3].map((id) => ({ value: JSON.stringify({ id, grp: `g${id % 3}` }) })) });
+  await new Promise((r) => setTimeout(r, 1500)); // fetched and held: the batch period is 5 s
+  await runBeeline(`ALTER TABLE ${x.table} SET TBLPROPERTIES ('kafka.ingestion.paused'='true')`);
+  const paused = await eventually(`${x.table} paused on ${owner.id}`, async () => {
+    const t = (await owner.service!.status()).tables.find((y) => y.table === `default.${x.table}`);
+    return t?.state === 'paused' && t.tasks.every((k) => k.state !== 'running') ? t : undefined;
+  }, 30_000, 250);
+  assert.deepEqual(paused.partitions.map((p) => p.lag), [0, 0], `the records held at the pause are committed: ${JSON.stringify(paused.partitions)}`);
+  await runBeeline(`ALTER TABLE ${x.table} SET TBLPROPERTIES ('kafka.ingestion.paused'='false')`);
+  await allRunningOn(slots, `${x.table} running again`);
+  startLoad();
+});
+
 test('at the end every table has count = distinct = produced, in DuckDB and in Hive', async () => {
   await pauseLoad();
   await caughtUp('every table committed up to its log end');
