@@ -15,9 +15,14 @@ import type { Ledger } from './ledger.ts';
 /** A directory path without its trailing slashes, as the ledger records directories. */
 const trim = (path: string) => path.replace(/\/+$/, '');
 
+/** A compaction's merged file (src/sink/compact.ts), bucketed or not: its offsets are in its footer. */
+const MERGED_FILE = /^(\d{6}_0_)?compacted-.+\.parquet$/;
+
 /**
  * Highest published last offset per Kafka partition of `topic` under `dir`, skipping hidden entries
  * but for the compactions' directories, whose merged files carry their offsets in their footers.
+ * Merged files can also sit where batches do: a RENAME moves the directory Hive reads a compacted
+ * unpartitioned table from (a compaction's) to the new name's directory, merged files and all.
  */
 export async function lastPublishedOffsets(fs: FileSystem, dir: string, topic: string): Promise<Map<number, number>> {
   const last = new Map<number, number>();
@@ -25,6 +30,7 @@ export async function lastPublishedOffsets(fs: FileSystem, dir: string, topic: s
   const note = (partition: number, offset: number) => last.set(partition, Math.max(last.get(partition) ?? -1, offset));
   // Every bucket file of a batch carries the batch's offsets, so any one of them is enough.
   for (const published of await publishedFilesUnder(fs, dir, topic)) note(published.partition, published.last);
+  for (const path of await mergedFilesUnder(fs, dir)) for (const [p, o] of lastOffsetsOf(posix.basename(path), await fs.readFile(path))) note(p, o);
   const compacted = posix.join(dir, COMPACTED_ROOT);
   if (await fs.exists(compacted)) {
     for (const id of await fs.list(compacted)) {
@@ -39,6 +45,19 @@ export async function lastPublishedOffsets(fs: FileSystem, dir: string, topic: s
     }
   }
   return last;
+}
+
+/** Merged files in `dir` and its Hive partition directories (k=v), not in hidden ones. */
+async function mergedFilesUnder(fs: FileSystem, dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const visit = async (d: string): Promise<void> => {
+    for (const name of await fs.list(d)) {
+      if (MERGED_FILE.test(name)) out.push(posix.join(d, name));
+      else if (name.includes('=') && !name.startsWith('.') && !name.startsWith('_')) await visit(posix.join(d, name));
+    }
+  };
+  if (await fs.exists(dir)) await visit(dir);
+  return out;
 }
 
 /**

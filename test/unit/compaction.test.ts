@@ -5,7 +5,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, posix } from 'node:path';
 import type { Logger } from 'pino';
@@ -643,6 +643,25 @@ test('ledger rebuild finds the offsets of compacted batches in the merged files\
 
   const { lastPublishedOffsets } = await import('../../src/ledger/rebuild.ts');
   assert.deepEqual(Object.fromEntries(await lastPublishedOffsets(new LocalFileSystem(), tableDir, 't')), { 0: 24, 1: 29 });
+});
+
+test('ledger rebuild after a RENAME of a compacted table finds the offsets in the merged files Hive moved to the new name\'s directory', async () => {
+  // Hive reads a compacted unpartitioned table from the compaction's directory; a RENAME moves that
+  // directory to the new name's, so its merged files sit where batch files do.
+  const inputs = new Map<string, Uint8Array>([['t+0+0+9.parquet', parquet(range(0, 10))], ['t+1+0+4.parquet', parquet(range(100, 5))]]);
+  const { root, tableDir, oldDir } = tableOnDisk(inputs);
+  const { ledger } = ledgerWithStream();
+  const { deps } = harness(tableDir, ledger);
+  const compaction = plan(ledger, tableDir, oldDir);
+  deps.partitionLocation = async () => `file:${oldDir}`;
+  assert.equal(await runCompaction(deps, compaction, { targetFileBytes: 1 << 20, numBuckets: 0, graceMs: 0 }), true);
+  const renamed = join(root, 't_renamed');
+  renameSync(compaction.newDir, renamed);
+  writeFileSync(join(renamed, 't+0+10+14.parquet'), parquet(range(10, 5))); // a batch after the rename, Kafka partition 0 only
+  assert.ok(filesIn(renamed).some((n) => n.startsWith('compacted-')), filesIn(renamed).join(', '));
+  const { lastPublishedOffsets } = await import('../../src/ledger/rebuild.ts');
+  assert.deepEqual(Object.fromEntries(await lastPublishedOffsets(new LocalFileSystem(), renamed, 't')), { 0: 14, 1: 4 },
+    'partition 1 had no batch since the compaction: its offset is in the merged file only');
 });
 
 // ---- unpartitioned tables ------------------------------------------------------------------------
