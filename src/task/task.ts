@@ -257,8 +257,10 @@ export class IngestionTask {
           await this.flushChain;
           throw this.fail(new RecordError(plan.spec.topic, partition, r.offset, reason));
         }
-        // A copy: the record's bytes are a view into a fetch response the batch should not keep alive.
-        b.rejected.push({ offset: r.offset, reason, value: r.value === null ? null : Buffer.from(r.value), producedAtMs: r.timestamp });
+        // Only a dead letter keeps the value, as a copy: the record's bytes are a view into a fetch
+        // response the batch should not keep alive. Under skip a batch of bad records holds no values.
+        const kept = plan.spec.errorPolicy === 'deadletter' && r.value !== null ? Buffer.from(r.value) : null;
+        b.rejected.push({ offset: r.offset, reason, value: kept, producedAtMs: r.timestamp });
       }
       b.lastOffset = r.offset; // a refused record still belongs to the batch's offset range
       b.bytes += r.value?.byteLength ?? 0;
