@@ -111,6 +111,8 @@ export class Supervisor {
   /** Tables this instance has taken (ownership.acquire), and why the others were refused. */
   private readonly holding = new Map<number, number | undefined>();
   private readonly refusals = new Map<number, string>();
+  /** Dropped tables whose clean-up failed (a metastore or file system blip): tried again by the tick after a backoff. */
+  private readonly cleanupsDue = new Map<number, { failures: number; dueAt: number }>();
 
   constructor(private readonly deps: SupervisorDeps) {}
 
@@ -125,6 +127,8 @@ export class Supervisor {
         return;
       }
       for (const s of streams) void this.notify(s.tableId);
+      const now = Date.now();
+      for (const [tableId, due] of this.cleanupsDue) if (due.dueAt <= now) void this.notify(tableId);
     }, this.deps.tickMs ?? 4_000); // also how soon new partitions of a topic are read
     this.hangWatch = setInterval(() => this.watchHeartbeats(), 1000);
   }
@@ -259,7 +263,14 @@ export class Supervisor {
       if (this.deps.ownership && !this.deps.ownership.owns(tableId)) await this.handOver(tableId);
       if (state === 'dropped' || state === 'absent') {
         this.tables.delete(tableId);
-        await this.deps.cleanup(tableId);
+        try {
+          await this.deps.cleanup(tableId);
+        } catch (e) {
+          const failures = (this.cleanupsDue.get(tableId)?.failures ?? 0) + 1;
+          this.cleanupsDue.set(tableId, { failures, dueAt: Date.now() + backoffMs(failures) });
+          throw e; // logged by notify
+        }
+        this.cleanupsDue.delete(tableId);
         // The claim goes with the table: in a cluster it holds a transactional producer, kept until the
         // service stopped when a dropped table stayed claimed.
         if (this.holding.has(tableId)) await this.releaseClaim(tableId);

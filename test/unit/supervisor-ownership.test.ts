@@ -30,14 +30,14 @@ class OwnershipTwin implements TableOwnership {
 interface Started { taskId: string; token: number | undefined; stopped: boolean; failed: boolean; fail(f: TaskFailure): void }
 
 /** Table 7 with one task per Kafka partition (`tasks` of them); `stopping` runs as a task stops (a slow commit, say). */
-function setup(opts: { tasks?: number; stopping?: (task: Started, index: number) => Promise<void>; backoffResetMs?: number } = {}) {
+function setup(opts: { tasks?: number; stopping?: (task: Started, index: number) => Promise<void>; backoffResetMs?: number; tickMs?: number; cleanup?: () => Promise<void> } = {}) {
   const tasks = opts.tasks ?? 1;
   const ledger = Ledger.open(':memory:');
   ledger.upsertStream({ tableId: 7, dbName: 'default', tableName: 'pv', specJson: JSON.stringify({ maxNumTasks: tasks }), layoutJson: '{}', desiredState: 'running' });
   const own = new OwnershipTwin();
   const started: Started[] = [];
   const supervisor = new Supervisor({
-    ledger, log: pino({ level: 'silent' }), ownership: own, tickMs: 3_600_000,
+    ledger, log: pino({ level: 'silent' }), ownership: own, tickMs: opts.tickMs ?? 3_600_000,
     partitionCount: async () => tasks,
     initOffsets: async (tableId, _spec, partitions) => ledger.initPartitions(tableId, new Map(partitions.map((p) => [p, 0]))),
     startTask: async (_tableId, assignment, onFailure) => {
@@ -48,7 +48,7 @@ function setup(opts: { tasks?: number; stopping?: (task: Started, index: number)
         lastHeartbeatAt: () => Date.now(),
       } satisfies RunningTask;
     },
-    cleanup: async () => undefined,
+    cleanup: opts.cleanup ?? (async () => undefined),
     ...(opts.backoffResetMs === undefined ? {} : { backoffResetMs: opts.backoffResetMs }),
   });
   return { ledger, own, started, supervisor };
@@ -222,5 +222,26 @@ test('a ledger that refuses to record a task failure does not take the service d
   await supervisor.notify(7);
   assert.equal(started.length, 2, 'started again');
   assert.ok(started[0]!.stopped, 'the failed task was stopped');
+  await supervisor.stop();
+});
+
+test('a DROP whose clean-up failed (a metastore or file system blip) is cleaned up by a later tick, and its claim given up then', async () => {
+  let calls = 0;
+  const { ledger, own, supervisor } = setup({ tickMs: 50, cleanup: async () => { calls++; if (calls === 1) throw new Error('HTTP 503 from the NameNode'); } });
+  own.owned.add(7);
+  await supervisor.notify(7);
+  supervisor.start();
+  ledger.setDesiredState(7, 'dropped', 'dropped');
+  await supervisor.notify(7);
+  assert.equal(calls, 1);
+  assert.deepEqual(own.released, [], 'not yet: the clean-up failed');
+  // The first retry is due after 0.5-1 s (the restart backoff's first step).
+  const deadline = Date.now() + 3_000;
+  while (calls < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(calls, 2, 'cleaned up again by the tick');
+  assert.deepEqual(own.released, [[7, 1]]);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(calls, 2, 'and not again once it succeeded');
   await supervisor.stop();
 });
