@@ -347,7 +347,9 @@ export class Service {
     // Read before anything is recorded: if it fails, the watcher retries the notice as new.
     const partitions = known ? [] : await this.partitionsToAdopt(layout);
     // Every member of a cluster records this notice; the history table shows it once (README, "System tables").
-    this.ledger.fromMetastore(() => this.recordUpsert(table, record, before, change, t, desiredState));
+    // The stream row, a RENAME's relocation and the history row together: a crash between them would
+    // leave a notice that classifies as "nothing changed" when replayed, its relocation never recorded.
+    this.ledger.fromMetastore(() => this.ledger.atomically(() => this.recordUpsert(table, record, before, change, t, desiredState)));
     if (change.event === 'rename' || change.detail?.renamedFrom !== undefined) await this.forgetGoneSeries();
     // A table compacted by an earlier ledger: its batches go where Hive reads it. After the stream's row
     // exists (the directory rows refer to it), before any task of it starts.

@@ -201,6 +201,11 @@ export class Ledger {
   private origin: HistoryOrigin = 'service';
 
   /** Runs fn (synchronous: ledger calls only) with every event it appends marked as a metastore notice's. */
+  /** Several writes as one transaction: all of them or none (each one's own transaction becomes a savepoint). */
+  atomically<T>(fn: () => T): T {
+    return this.write(fn);
+  }
+
   fromMetastore<T>(fn: () => T): T {
     this.origin = 'metastore';
     try {

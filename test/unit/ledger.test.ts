@@ -180,3 +180,20 @@ test('heartbeats of many tasks are written together, each to its own task', () =
   l.heartbeats([{ tableId: 7, taskId: 'task-0', at: 1000 }, { tableId: 7, taskId: 'task-1', at: 2000 }, { tableId: 7, taskId: 'task-9', at: 3000 }]);
   assert.deepEqual(l.tasks(7).map((t) => [t.taskId, t.heartbeatAt]), [['task-0', 1000], ['task-1', 2000]], 'a beat of a task the ledger no longer has is dropped');
 });
+
+test('atomically: the writes inside commit together, or none of them when one throws (as a notice of a RENAME records its row, relocation and history)', () => {
+  const l = ledgerWithStream();
+  assert.throws(() => l.atomically(() => {
+    l.upsertStream({ tableId: 7, dbName: 'default', tableName: 'renamed', specJson: '{}', layoutJson: '{}', desiredState: 'running' });
+    l.appendHistory(7, 'renamed', { from: 'default.pageviews' });
+    throw new Error('the process died here');
+  }), /the process died here/);
+  assert.equal(l.getStream(7)!.tableName, 'pageviews', 'the stream row is as before');
+  assert.equal(l.history(7).filter((h) => h.event === 'renamed').length, 0, 'no history row');
+  l.atomically(() => {
+    l.upsertStream({ tableId: 7, dbName: 'default', tableName: 'renamed', specJson: '{}', layoutJson: '{}', desiredState: 'running' });
+    l.appendHistory(7, 'renamed', { from: 'default.pageviews' });
+  });
+  assert.equal(l.getStream(7)!.tableName, 'renamed');
+  assert.equal(l.history(7).filter((h) => h.event === 'renamed').length, 1);
+});
