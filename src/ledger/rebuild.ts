@@ -10,6 +10,7 @@ import { batchOffsetsOfName, COMPACTED_ROOT, lastOffsetsOf, readPlanMarker } fro
 import type { FileSystem } from '../sink/fs.ts';
 import { publishedFilesUnder, publishedNameParser } from '../sink/published-names.ts';
 import { partitionDir, partitionLocation } from '../sink/partition-path.ts';
+import { DEADLETTER_DIR } from '../system/tables.ts';
 import type { Ledger } from './ledger.ts';
 
 /** A directory path without its trailing slashes, as the ledger records directories. */
@@ -20,7 +21,7 @@ const MERGED_FILE = /^(\d{6}_0_)?compacted-.+\.parquet$/;
 
 /**
  * Highest published last offset per Kafka partition of `topic` under `dir`, skipping hidden entries
- * but for the compactions' directories, whose merged files carry their offsets in their footers.
+ * but for the dead letters' directory and the compactions' directories, whose merged files carry their offsets in their footers.
  * Merged files can also sit where batches do: a RENAME moves the directory Hive reads a compacted
  * unpartitioned table from (a compaction's) to the new name's directory, merged files and all.
  */
@@ -28,8 +29,9 @@ export async function lastPublishedOffsets(fs: FileSystem, dir: string, topic: s
   const last = new Map<number, number>();
   const parse = publishedNameParser(topic);
   const note = (partition: number, offset: number) => last.set(partition, Math.max(last.get(partition) ?? -1, offset));
-  // Every bucket file of a batch carries the batch's offsets, so any one of them is enough.
-  for (const published of await publishedFilesUnder(fs, dir, topic)) note(published.partition, published.last);
+  // Every bucket file of a batch carries the batch's offsets, so any one of them is enough. A batch
+  // whose every record was refused under kafka.error.policy=deadletter has only its dead letters' file.
+  for (const published of await publishedFilesUnder(fs, dir, topic, [DEADLETTER_DIR])) note(published.partition, published.last);
   for (const path of await mergedFilesUnder(fs, dir)) for (const [p, o] of lastOffsetsOf(posix.basename(path), await fs.readFile(path))) note(p, o);
   const compacted = posix.join(dir, COMPACTED_ROOT);
   if (await fs.exists(compacted)) {

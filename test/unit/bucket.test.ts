@@ -139,3 +139,15 @@ test('ledger rebuild takes offsets from bucket files in partition directories, b
   put('.hive-kafka-staging/0', `150-0-${bucketFileName(1, 'pv+0+150+200.parquet')}.1.tmp`);
   assert.deepEqual(await lastPublishedOffsets(new LocalFileSystem(), dir, 'pv'), new Map([[0, 149], [1, 9], [2, 4]]));
 });
+
+test('ledger rebuild counts a batch whose every record went to the dead letters: its records are not read again', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hive-kafka-rebuild-'));
+  const put = (sub: string, name: string) => { mkdirSync(join(dir, sub), { recursive: true }); writeFileSync(join(dir, sub, name), ''); };
+  put('', 'pv+0+0+99.parquet');
+  put('_hive_kafka_deadletter/records', 'pv+0+0+99.jsonl'); // some of that batch refused
+  put('_hive_kafka_deadletter/records', 'pv+0+100+119.jsonl'); // every record of the next one refused: no Parquet file
+  put('_hive_kafka_deadletter/records', 'pv+1+0+4.jsonl');
+  put('_hive_kafka_deadletter/records', 'other+2+0+9.jsonl');
+  // Before, offsets 100-119 were read again: refused again, their dead letters' file already had that name and the table failed for good.
+  assert.deepEqual(await lastPublishedOffsets(new LocalFileSystem(), dir, 'pv'), new Map([[0, 119], [1, 4]]));
+});
