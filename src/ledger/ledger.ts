@@ -391,6 +391,21 @@ export class Ledger {
     });
   }
 
+  /**
+   * A recorded batch none of whose files was published, one of them gone under both names (recovery
+   * decides, src/sink/commit.ts): forgotten, so its records are read again from its first offset,
+   * which the partition's next offset still is. The history says so.
+   */
+  discardPending(batch: PendingBatch, why: string): void {
+    this.write(() => {
+      const state = this.db.prepare('SELECT state FROM batches WHERE batch_id = ?').pluck().get(batch.batchId) as string | undefined;
+      if (state !== 'written') return;
+      this.db.prepare('DELETE FROM batch_files WHERE batch_id = ?').run(batch.batchId);
+      this.db.prepare('DELETE FROM batches WHERE batch_id = ?').run(batch.batchId);
+      this.appendHistory(batch.tableId, 'batch-read-again', { partition: batch.kafkaPartition, from: batch.firstOffset, to: batch.lastOffset, why });
+    });
+  }
+
   /** Batches recorded as intent but not committed yet: recovery rolls them forward. */
   pendingBatches(tableId: number): PendingBatch[] {
     const batches = this.db.prepare(`SELECT batch_id AS batchId, table_id AS tableId, kafka_partition AS kafkaPartition, first_offset AS firstOffset,

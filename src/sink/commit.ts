@@ -45,6 +45,14 @@ export interface BatchIntent {
 /** A recorded batch, named by the ledger. */
 export interface PendingBatch extends BatchIntent { batchId: number }
 
+/** A file a recorded batch promised is under neither of its names. */
+export class BatchFileLostError extends Error {
+  override readonly name = 'BatchFileLostError';
+  constructor(readonly file: BatchFile, options?: ErrorOptions) {
+    super(`batch file lost: neither ${file.hiddenPath} nor ${file.finalPath} exists; the table location was changed outside hive-kafka`, options);
+  }
+}
+
 /** Where a test can make the process die; the kill -9 tests name these. */
 export type CommitStep = 'after-hidden-write' | 'after-intent' | 'between-renames' | 'after-publish' | 'after-register';
 
@@ -61,6 +69,8 @@ export interface CommitLedger {
   recordIntent(intent: BatchIntent): PendingBatch | Promise<PendingBatch>;
   markCommitted(batch: PendingBatch): void | Promise<void>;
   pendingBatches(tableId: number): PendingBatch[];
+  /** Forgets a recorded batch nothing of which was published: its records are read again from its first offset. */
+  discardPending(batch: PendingBatch, why: string): void | Promise<void>;
 }
 
 export interface CommitDeps {
@@ -156,13 +166,19 @@ async function publish(fs: CommitFileSystem, f: BatchFile): Promise<void> {
     }
     if (!hiddenThere) {
       // The intent promised this file; neither name exists, so storage lost data under us.
-      throw new Error(`batch file lost: neither ${f.hiddenPath} nor ${f.finalPath} exists; the table location was changed outside hive-kafka`, { cause: error });
+      throw new BatchFileLostError(f, { cause: error });
     }
     const dir = posix.dirname(f.finalPath);
     if (await fs.exists(dir)) throw error;
     await fs.mkdirs(dir);
     await fs.rename(f.hiddenPath, f.finalPath);
   }
+}
+
+async function nothingPublishedInPlace(fs: CommitFileSystem, files: readonly BatchFile[]): Promise<boolean> {
+  for (const dir of new Set(files.map((f) => posix.dirname(f.hiddenPath)))) if (!(await fs.exists(dir))) return false;
+  for (const f of files) if (await fs.exists(f.finalPath)) return false;
+  return true;
 }
 
 function uniquePartitions(files: readonly BatchFile[]): string[][] {
@@ -174,10 +190,26 @@ function uniquePartitions(files: readonly BatchFile[]): string[][] {
 /**
  * Before a task consumes: finish every batch recorded as intent (roll forward), then clear hidden
  * files that never got an intent. Only the staging directories are listed, never the table.
+ *
+ * A batch with a file lost under both names, none of whose files was published, while its staging
+ * directory is still where it was, is read again instead: nothing of it is visible, and its records
+ * are still in Kafka. That happens in a cluster when an intent reached the state log but not the
+ * local ledger (an ambiguous write), the task's restart cleared staging as holding no intent, and
+ * another instance took the table over. Otherwise the table fails naming the file: once one of its
+ * files is published a lost one is lost data, and a staging directory gone is a table Hive moved
+ * (a RENAME, published files and all), which the relocation finishes before the next try.
  */
 export async function recover(deps: CommitDeps, tableId: number, tableDir: string, kafkaPartitions: readonly number[]): Promise<number> {
   const pending = deps.ledger.pendingBatches(tableId).filter((b) => kafkaPartitions.includes(b.kafkaPartition));
-  for (const b of pending) await publishAndCommit(deps, b);
+  for (const b of pending) {
+    try {
+      await publishAndCommit(deps, b);
+    } catch (error) {
+      // Published files are checked after the loss: renames only ever go from hidden to final names.
+      if (!(error instanceof BatchFileLostError) || !(await nothingPublishedInPlace(deps.fs, b.files))) throw error;
+      await deps.ledger.discardPending(b, error.message);
+    }
+  }
   for (const p of kafkaPartitions) {
     const staging = stagingDir(tableDir, p);
     if (!(await deps.fs.exists(staging))) continue;

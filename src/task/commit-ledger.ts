@@ -19,6 +19,10 @@ export function commitLedger(ledger: Ledger, fence: FenceWrite | undefined): Com
       await fence(batch.kafkaPartition, { next: batch.lastOffset + 1, pending: null });
       ledger.markCommitted(batch);
     },
+    async discardPending(batch, why) {
+      await fence(batch.kafkaPartition, { next: batch.firstOffset, pending: null });
+      ledger.discardPending(batch, why);
+    },
     pendingBatches: (tableId) => ledger.pendingBatches(tableId),
   };
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { holdTable, readHolder, releaseTable } from '../../src/cluster/holder.ts';
 import { Ledger, type PortablePartition } from '../../src/ledger/ledger.ts';
-import type { BatchIntent } from '../../src/sink/commit.ts';
+import { recover, type BatchIntent } from '../../src/sink/commit.ts';
 import { LocalFileSystem } from '../../src/sink/fs.ts';
 import { commitLedger } from '../../src/task/commit-ledger.ts';
 
@@ -80,6 +80,25 @@ test('in a cluster the state log is written first: a fenced write leaves the led
   await assert.rejects(Promise.resolve(port.recordIntent(intent(epoch, 10, 19))), /another instance claimed it/);
   assert.equal(l.pendingBatches(7).length, 0, 'no intent in the ledger after a fenced write');
   assert.equal(l.nextOffsets(7).get(0), 10);
+});
+
+test('in a cluster a pending batch whose staged files were cleared before a hand-over is read again by the new owner', async () => {
+  // Instance A: its intent reached the state log, not its ledger (an ambiguous write); its restart
+  // cleared staging as holding no intent. Instance B takes the table over with the log's pending batch.
+  const b = ledger();
+  b.initPartitions(7, new Map([[0, 0]]));
+  const logged = intent(3, 120, 149);
+  b.importPortable(7, new Map<number, PortablePartition>([[0, { next: 120, pending: { firstOffset: 120, lastOffset: 149, recordCount: 30, ownerEpoch: 3, files: logged.files } }]]));
+  const written: [number, PortablePartition][] = [];
+  const port = commitLedger(b, async (p, state) => { written.push([p, state]); });
+  const empty = { writeFileDurably: async () => {}, rename: async () => { throw new Error('ENOENT'); }, exists: async (path: string) => path === '/t/.s',
+    list: async () => [], mkdirs: async () => {}, remove: async () => {} };
+  b.claimPartitions(7, [0]);
+  // Before, this failed on 'batch file lost' at every restart, for good.
+  assert.equal(await recover({ fs: empty, ledger: port, registerPartitions: async () => {} }, 7, '/t', [0]), 1);
+  assert.deepEqual(written, [[0, { next: 120, pending: null }]], 'the state log forgets the batch first');
+  assert.equal(b.pendingBatches(7).length, 0);
+  assert.equal(b.nextOffsets(7).get(0), 120, 'read again from its first offset');
 });
 
 test('a service alone writes only its ledger', () => {

@@ -105,11 +105,37 @@ test('publishing never replaces another file under the final name, and a lost fi
   fs.files.set('/wh/pv/dt=1/pv+0+0+2.parquet', new Uint8Array([7]));
   await assert.rejects(commitBatch(deps, batch(ledger.claimPartitions(1, [0]))), /EEXIST/);
   assert.deepEqual([...fs.files.get('/wh/pv/dt=1/pv+0+0+2.parquet')!], [7], 'the other file is untouched');
-  const { deps: lostDeps, fs: lostFs, ledger: lostLedger } = setup('after-intent');
+  // One file published, then the other lost under both names: that is lost data, and the table fails naming it.
+  const { deps: lostDeps, fs: lostFs, ledger: lostLedger } = setup('between-renames');
   await assert.rejects(commitBatch(lostDeps, batch(lostLedger.claimPartitions(1, [0]))), Crash);
-  for (const k of [...lostFs.files.keys()]) lostFs.files.delete(k); // the location emptied outside hive-kafka
+  for (const k of [...lostFs.files.keys()]) if (k.includes('.hive-kafka-staging')) lostFs.files.delete(k); // staging emptied outside hive-kafka
   lostLedger.claimPartitions(1, [0]);
-  await assert.rejects(recover({ ...lostDeps, reached: undefined }, 1, '/wh/pv', [0]), /batch file lost: neither .*\.tmp nor \/wh\/pv\/dt=1\/pv\+0\+0\+2\.parquet exists/);
+  await assert.rejects(recover({ ...lostDeps, reached: undefined }, 1, '/wh/pv', [0]), /batch file lost: neither .*\.tmp nor \/wh\/pv\/dt=2\/pv\+0\+0\+2\.parquet exists/);
+  assert.equal(lostLedger.pendingBatches(1).length, 1, 'the batch stays recorded');
+  assert.equal(lostLedger.nextOffsets(1).get(0), 0);
+});
+
+test('a recorded batch whose staged files are gone and none published is read again, not failed for good', async () => {
+  const { fs, ledger, deps } = setup('after-intent');
+  await assert.rejects(commitBatch(deps, batch(ledger.claimPartitions(1, [0]))), Crash);
+  for (const k of [...fs.files.keys()]) fs.files.delete(k); // staging cleared under the intent
+  ledger.claimPartitions(1, [0]);
+  // Its staging directory gone too is a table Hive moved (a RENAME): that waits for the relocation.
+  fs.dirs.delete('/wh/pv/.hive-kafka-staging/0');
+  await assert.rejects(recover({ ...deps, reached: undefined }, 1, '/wh/pv', [0]), /batch file lost/);
+  assert.equal(ledger.pendingBatches(1).length, 1, 'kept for the relocation');
+  fs.dirs.add('/wh/pv/.hive-kafka-staging/0');
+  assert.equal(await recover({ ...deps, reached: undefined }, 1, '/wh/pv', [0]), 1);
+  assert.deepEqual(fs.visible(), [], 'nothing published');
+  assert.equal(ledger.pendingBatches(1).length, 0, 'the batch is forgotten');
+  assert.equal(ledger.nextOffsets(1).get(0), 0, 'its records are read again from its first offset');
+  const history = ledger.history(1).map((h) => [h.event, h.detail] as const).filter(([e]) => e === 'batch-read-again');
+  assert.equal(history.length, 1);
+  assert.match(JSON.stringify(history[0]![1]), /"partition":0,"from":0,"to":2,"why":"batch file lost: /);
+  // Read again, the same records commit once.
+  await commitBatch({ ...deps, reached: undefined }, batch(ledger.claimPartitions(1, [0])));
+  assert.deepEqual(fs.visible(), published);
+  assert.equal(ledger.nextOffsets(1).get(0), 3);
 });
 
 test('a fenced task cannot record a batch after its successor claimed the partition', async () => {
