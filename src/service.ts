@@ -599,6 +599,7 @@ export class Service {
     if (!stream) return;
     const layout = JSON.parse(stream.layoutJson) as StoredLayout;
     const { fs, path } = this.fileSystems.for(layout.location, `${stream.dbName}.${stream.tableName}`);
+    await this.compactor?.settled(tableId); // nothing written under the location after it goes
     await this.ownership.forget(tableId);
     if (layout.purgedOnDrop && !(await this.locationInUse(stream, layout.location))) {
       await fs.removeTree(path);

@@ -30,6 +30,8 @@ export class Compactor {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** The table a round is compacting now. */
+  private active: { tableId: number; done: Promise<void> } | undefined;
 
   constructor(private readonly deps: CompactorDeps) {}
 
@@ -45,6 +47,16 @@ export class Compactor {
     }, this.deps.periodMs);
   }
 
+  /**
+   * Resolves once no compaction of the table is under way. A DROP's clean-up waits for it: a
+   * compaction still writing would re-create merged files under a location the clean-up removed,
+   * where a table created there later would find them (and `ledger rebuild` read their offsets).
+   * The compaction itself stops at its next step once the table no longer runs here.
+   */
+  async settled(tableId: number): Promise<void> {
+    if (this.active?.tableId === tableId) await this.active.done.catch(() => undefined);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
@@ -56,10 +68,16 @@ export class Compactor {
     for (const stream of this.deps.ledger.listStreams()) {
       if (this.stopped) return;
       if (!this.deps.runsHere(stream.tableId)) continue;
+      const done = this.compactTable(stream, now);
+      this.active = { tableId: stream.tableId, done };
       try {
-        await this.compactTable(stream, now);
+        await done;
       } catch (error) {
-        this.deps.log.warn({ table: `${stream.dbName}.${stream.tableName}`, err: (error as Error).message }, 'compaction failed; it is retried next round');
+        const table = `${stream.dbName}.${stream.tableName}`;
+        if (this.stopped || !this.deps.runsHere(stream.tableId)) this.deps.log.info({ table, err: (error as Error).message }, 'compaction stopped with its table');
+        else this.deps.log.warn({ table, err: (error as Error).message }, 'compaction failed; it is retried next round');
+      } finally {
+        this.active = undefined;
       }
     }
   }
@@ -74,6 +92,8 @@ export class Compactor {
     const table = `${stream.dbName}.${stream.tableName}`;
     const { fs, path: tableDir } = this.deps.fileSystems.for(layout.location, table);
     const prefix = locationPrefix(layout.location, tableDir);
+    // A table dropped (or handed over) mid-round: no further step writes under its location.
+    const gone = () => this.stopped || !this.deps.runsHere(stream.tableId);
     const compaction = {
       targetFileBytes: settings?.targetFileBytes ?? Number.MAX_SAFE_INTEGER,
       numBuckets: Math.max(0, layout.numBuckets),
@@ -91,14 +111,18 @@ export class Compactor {
       },
       done: (id: number) => ledger.compactionDone(id),
       reached: this.deps.reached,
+      gone,
     };
-    for (const c of open) await runCompaction(deps, c, compaction, now);
+    for (const c of open) {
+      if (gone()) return;
+      await runCompaction(deps, c, compaction, now);
+    }
     if (settings === undefined || settings.minFiles === 0) return;
 
     const busy = new Set(ledger.openCompactions(stream.tableId).filter((c) => c.state === 'planned').map((c) => c.naturalDir));
     const root = tableDir.replace(/\/+$/, '');
     for (const candidate of ledger.compactionCandidates(stream.tableId, now - settings.minAgeMs)) {
-      if (this.stopped) return;
+      if (gone()) return;
       if (busy.has(candidate.naturalDir) || candidate.oldFiles < settings.minFiles) continue;
       // Outside a Hive partition only the table's own directory is data (not its dead letters).
       if (candidate.partitionValues.length === 0 && (layout.partitionKeys.length > 0 || candidate.naturalDir !== root)) continue;

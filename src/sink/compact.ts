@@ -57,6 +57,8 @@ export interface CompactionDeps {
   done(compactionId: number): void;
   /** Test hook: called at each step; the kill -9 tests exit the process here. */
   reached?(step: CompactionStep): void;
+  /** True once the table is dropped or runs elsewhere: the compaction stops before its next write. */
+  gone?(): boolean;
 }
 
 export interface CompactionSettings {
@@ -157,6 +159,7 @@ export async function runCompaction(deps: CompactionDeps, c: Compaction, setting
     const inputs = await visibleFiles(deps.fs, c.oldDir);
     const outputs = await writeOutputs(deps, c, inputs, settings);
     deps.reached?.('compaction-written');
+    stopIfGone(deps, c);
     // Only ever from the directory Hive reads now (or again, after a crash that hid the switch).
     const readsAt = await deps.partitionLocation(c.partitionValues);
     const [oldLocation, newLocation] = [deps.toLocation(c.oldDir), deps.toLocation(c.newDir)];
@@ -187,6 +190,10 @@ export async function runCompaction(deps: CompactionDeps, c: Compaction, setting
   return true;
 }
 
+function stopIfGone(deps: CompactionDeps, c: Compaction): void {
+  if (deps.gone?.()) throw new Error(`compaction ${c.compactionId}: the table was dropped or runs elsewhere now; stopped before its next write`);
+}
+
 /** Names Hive reads in a directory (it skips names starting with '.' or '_'), sorted. */
 async function visibleFiles(fs: CompactionFileSystem, dir: string): Promise<string[]> {
   if (!(await fs.exists(dir))) return [];
@@ -211,6 +218,7 @@ async function writeOutputs(deps: CompactionDeps, c: Compaction, inputs: readonl
   /** A single file keeps its name and bytes; merged files are named after the compaction. */
   const publish = async (name: string, files: { name: string; bytes: Uint8Array }[]) => {
     if (outputs > 0) deps.reached?.('compaction-between-outputs');
+    stopIfGone(deps, c);
     outputs++;
     const target = posix.join(c.newDir, name);
     if (await fs.exists(target)) return;

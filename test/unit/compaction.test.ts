@@ -510,7 +510,8 @@ test('the switch is refused when Hive reads the partition elsewhere, and accepte
 
 // ---- the compactor -------------------------------------------------------------------------------
 
-function compactorSetup(compaction: { targetFileBytes: number; minFiles: number; minAgeMs: number } | undefined, filesPerPartition: Record<string, number>) {
+function compactorSetup(compaction: { targetFileBytes: number; minFiles: number; minAgeMs: number } | undefined, filesPerPartition: Record<string, number>,
+  onStep?: (step: CompactionStep) => void) {
   const root = tempDir('hive-kafka-compactor-');
   const tableDir = join(root, 't');
   const location = `file:${tableDir}`;
@@ -542,7 +543,7 @@ function compactorSetup(compaction: { targetFileBytes: number; minFiles: number;
     setPartitionLocation: async (db, t, values, loc) => { set.push({ table: `${db}.${t}`, values, location: loc }); locations.set(values[0]!, loc); },
     graceMs: 0, periodMs: 3_600_000,
     onCompacted: (table, counts) => { compacted.push({ table, counts }); },
-    reached: (step) => { if (step === crashAt) { crashAt = undefined; throw new Crash(step); } },
+    reached: (step) => { onStep?.(step); if (step === crashAt) { crashAt = undefined; throw new Crash(step); } },
   });
   return {
     ledger, epoch, tableDir, compactor, set, warnings, compacted, rows,
@@ -587,6 +588,32 @@ test('the compactor compacts a partition with enough old files, not one with few
   await s.compactor.round(later + 1000);
   assert.equal(s.set.length, 1);
   assert.deepEqual(filesIn(newDir), [PLAN_MARKER, merged]);
+});
+
+test('a table dropped while a compaction of it runs: nothing more is written under its location, and the DROP\'s clean-up waits for the round', async () => {
+  let dropped: (() => void) | undefined;
+  let settledBeforeRoundEnded: boolean | undefined;
+  let roundEnded = false;
+  const s = compactorSetup({ targetFileBytes: 1, minFiles: 2, minAgeMs: 0 }, { 1: 3, 2: 3 }, (step) => {
+    if (step !== 'compaction-between-outputs' || !dropped) return;
+    dropped(); // the DROP reaches the service between two merged files of dt=1
+    dropped = undefined;
+  });
+  dropped = () => {
+    s.setRunsHere(false);
+    void s.compactor.settled(TABLE).then(() => { settledBeforeRoundEnded = !roundEnded; });
+  };
+  await s.compactor.round(Date.now() + 1000);
+  roundEnded = true;
+  await new Promise((r) => setImmediate(r));
+  assert.equal(settledBeforeRoundEnded, false, 'the clean-up waited for the round');
+  assert.deepEqual(s.set, [], 'no switch');
+  const [c] = s.ledger.openCompactions(TABLE);
+  assert.equal(s.ledger.openCompactions(TABLE).length, 1, 'dt=2 was never planned');
+  // Before, the compaction went on writing (three outputs of one file each) and dt=2 was planned and merged too.
+  assert.deepEqual(dataFilesIn(c!.newDir).length, 1, 'it stopped before its second output');
+  assert.deepEqual(s.warnings, [], 'a compaction stopped with its table is no failure');
+  await s.compactor.settled(TABLE); // nothing under way: at once
 });
 
 test('the compactor never compacts with minFiles 0 or without compaction settings', async () => {
