@@ -210,10 +210,10 @@ class Registration implements FetcherSource {
    * Hands records over; the slot is fetched again once onRecords resolved. `unreadable`: the batch
    * after them cannot be read; the task hears of it after the records, then this registration stops.
    */
-  deliver(slot: Slot, records: SourceRecord[], unreadable?: BatchReadError): void {
+  deliver(slot: Slot, records: SourceRecord[], unreadable?: BatchReadError, readTo?: bigint): void {
     slot.state = 'delivering';
     const delivery: Promise<void> = (async () => {
-      if (records.length > 0) await this.o.onRecords(slot.partition, records);
+      if (records.length > 0 || readTo !== undefined) await this.o.onRecords(slot.partition, records, readTo === undefined ? undefined : Number(readTo));
       if (!unreadable) return;
       if (this.running) await this.o.onUnreadable?.(slot.partition, unreadable);
       this.crash(unreadable);
@@ -400,11 +400,13 @@ export class SharedFetcher {
         if (!part.records) continue;
         const from = slot.next;
         const { records, next, unreadable } = decodeCommittedRecords(part.records, part.abortedTransactions, from);
-        // Past the last batch, control batches and aborted records included.
-        if (next !== undefined && next > from) slot.next = next;
+        // Past the last batch, control batches and aborted records included: the task hears of that
+        // too, or its ledger would wait at a transaction's marker, which retention may delete.
+        const advanced = next !== undefined && next > from;
+        if (advanced) slot.next = next;
         // The same bytes come back on every fetch: that partition's table stops there, the response's others go on.
         const stop = unreadable && new BatchReadError(slot.owner.topic, slot.partition, Number(slot.next), unreadable.reason);
-        if (records.length > 0 || stop) slot.owner.deliver(slot, records, stop);
+        if (records.length > 0 || stop || advanced) slot.owner.deliver(slot, records, stop, advanced ? slot.next : undefined);
       }
     }
   }

@@ -177,10 +177,10 @@ export class PlatformaticSource implements PartitionSource {
             if (from === undefined || !batches || batches.length === 0) continue;
             if (this.stopping) return;
             const records = committedRecords(batches, part.abortedTransactions ?? [], from);
-            if (records.length > 0) await this.o.onRecords(part.partitionIndex, records);
             // Past the last batch, control batches and aborted records included.
             const last = batches[batches.length - 1]!;
             const end = last.firstOffset + BigInt(last.lastOffsetDelta) + 1n;
+            if (records.length > 0 || end > from) await this.o.onRecords(part.partitionIndex, records, end > from ? Number(end) : undefined);
             if (end > from) this.next.set(part.partitionIndex, end);
           }
         }

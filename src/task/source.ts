@@ -25,8 +25,13 @@ export interface SourceOptions {
   auth: KafkaAuth;
   /** Where each partition starts: the ledger's next offsets. */
   startOffsets: ReadonlyMap<number, number>;
-  /** Awaited: nothing more is fetched until it resolves (backpressure while a batch commits). */
-  onRecords(partition: number, records: SourceRecord[]): Promise<void>;
+  /**
+   * Awaited: nothing more is fetched until it resolves (backpressure while a batch commits).
+   * `readTo`: every offset below it was read, the last records' transaction markers and aborted
+   * records included (records may then be empty). The shared fetch loop and the platformatic client
+   * pass it; kafkajs's does not.
+   */
+  onRecords(partition: number, records: SourceRecord[], readTo?: number): Promise<void>;
   /**
    * The partition's next offsets were deleted (retention, DeleteRecords) and the source moves on to
    * the log start. Awaited before the partition is fetched again, so the task records the gap (or

@@ -20,7 +20,7 @@ export class TaskSources {
     const { shared } = this;
     return {
       open: async (options) => {
-        const marked = { ...options, onRecords: (partition: number, records: Parameters<typeof options.onRecords>[1]) => { this.enter(taskKey); return options.onRecords(partition, records); } };
+        const marked = { ...options, onRecords: (partition: number, records: Parameters<typeof options.onRecords>[1], readTo?: number) => { this.enter(taskKey); return options.onRecords(partition, records, readTo); } };
         if (shared) return shared.sourceFor(marked);
         return openSource(this.client as Exclude<KafkaClientName, 'shared'>, marked);
       },

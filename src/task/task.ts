@@ -153,7 +153,7 @@ export class IngestionTask {
       clientOverrides: plan.spec.clientOverrides,
       auth: plan.auth,
       startOffsets: new Map(plan.partitions.map((p) => [p, next.get(p) ?? 0])),
-      onRecords: (p, records) => this.append(p, records),
+      onRecords: (p, records, readTo) => this.append(p, records, readTo),
       onLogStartMoved: (p, logStart) => this.logStartMoved(p, logStart),
       onUnreadable: (p, error) => this.unreadable(p, error),
       onCrash: (e) => this.fail(e),
@@ -226,10 +226,11 @@ export class IngestionTask {
     else this.enqueueFlush(partition);
   }
 
-  private async append(partition: number, records: SourceRecord[]): Promise<void> {
+  /** `readTo`: every offset below it was read, the records' trailing transaction markers and aborted records included. */
+  private async append(partition: number, records: SourceRecord[], readTo?: number): Promise<void> {
     const { plan } = this;
     if (this.failed || this.held.has(partition)) return;
-    const change = await this.decoder!.prepare(records);
+    const change = records.length === 0 ? undefined : await this.decoder!.prepare(records);
     if (change) records = records.slice(0, change.index);
     const first = records[0];
     if (first && first.offset > (this.expected.get(partition) ?? 0)) {
@@ -241,7 +242,7 @@ export class IngestionTask {
     // The commits before the last full batch of these records: that batch commits while the next fills.
     let committedBefore: Promise<void> | undefined;
     for (const r of records) {
-      if (!b) { b = { partition, groups: new Map(), rows: 0, bytes: 0, filtered: 0, rejected: [], firstOffset: this.nextBatchFrom.get(partition) ?? r.offset, lastOffset: r.offset, oldestAt: Date.now() }; this.buffers.set(partition, b); }
+      if (!b) { b = this.newBuffer(partition, r.offset); this.buffers.set(partition, b); }
       try {
         if (this.decoder!.decode(r, partition, this.row, this.partitionValues) === 'row') {
           this.groupFor(b).file.append(this.row, r.value?.byteLength ?? 0);
@@ -270,6 +271,14 @@ export class IngestionTask {
         b = undefined;
       }
     }
+    // Offsets after the last record that hold none: the batch takes them in (its range ends after
+    // them), so that the ledger never waits at a transaction's marker. Retention may delete that
+    // marker with no record lost, and the table would stop there on a gap that is none.
+    if (readTo !== undefined && !change && readTo > (this.expected.get(partition) ?? 0)) {
+      this.expected.set(partition, readTo);
+      if (!b) { b = this.newBuffer(partition, readTo - 1); this.buffers.set(partition, b); }
+      b.lastOffset = readTo - 1;
+    }
     const open = this.buffers.get(partition);
     if (open) await this.spill(open);
     if (change) return this.schemaChanged(partition, change);
@@ -277,6 +286,11 @@ export class IngestionTask {
     // are committed. That one commits while the next fills (on HDFS a commit is a whole file over
     // WebHDFS), so at most two batches of a task are in flight.
     if (committedBefore) await committedBefore;
+  }
+
+  /** A batch that starts where the one before ended. */
+  private newBuffer(partition: number, offset: number): Buffered {
+    return { partition, groups: new Map(), rows: 0, bytes: 0, filtered: 0, rejected: [], firstOffset: this.nextBatchFrom.get(partition) ?? offset, lastOffset: offset, oldestAt: Date.now() };
   }
 
   /**

@@ -21,18 +21,21 @@ const kafka = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-
 let service: RunningService;
 const ids = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 
-async function transaction(idsToSend: number[], outcome: 'commit' | 'abort'): Promise<void> {
+const markerTopic = `txn-marker-${suffix}`;
+const markerTable = `txn_marker_${suffix}`;
+
+async function transaction(idsToSend: number[], outcome: 'commit' | 'abort', to = topic): Promise<void> {
   const producer = kafka.producer({ transactionalId: `it-${suffix}-${outcome}-${idsToSend[0]}`, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const txn = await producer.transaction();
-  await txn.send({ topic, messages: idsToSend.map((id) => ({ value: JSON.stringify({ id }) })) });
+  await txn.send({ topic: to, messages: idsToSend.map((id) => ({ value: JSON.stringify({ id }) })) });
   await (outcome === 'commit' ? txn.commit() : txn.abort());
   await producer.disconnect();
 }
 
 before(async () => {
   await requireStack();
-  await createTopics([{ topic, partitions: 2 }]);
+  await createTopics([{ topic, partitions: 2 }, { topic: markerTopic, partitions: 1 }]);
 
   await transaction(ids(0, 100), 'commit');
   await transaction(ids(1000, 100), 'abort');
@@ -45,13 +48,13 @@ before(async () => {
 });
 
 after(async () => {
-  for (const t of [committedTable, uncommittedTable]) await runBeeline(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+  for (const t of [committedTable, uncommittedTable, markerTable]) await runBeeline(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
   await service?.stop();
 });
 
-const create = (table: string, extra = '') => runBeeline(`CREATE TABLE ${table} (id BIGINT)
+const create = (table: string, extra = '', from = topic) => runBeeline(`CREATE TABLE ${table} (id BIGINT)
   STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler'
-  TBLPROPERTIES ('kafka.topic'='${topic}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.max.batch.period.ms'='500'${extra})`);
+  TBLPROPERTIES ('kafka.topic'='${from}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.max.batch.period.ms'='500'${extra})`);
 
 test('only records of committed transactions reach a table (kafka.read_uncommited defaults to false)', async () => {
   await create(committedTable);
@@ -71,4 +74,36 @@ test('kafka.read_uncommited=true ingests aborted records too', async () => {
     return c.startsWith('350\t') ? c : undefined;
   }, 90_000, 1500);
   assert.equal(out, '350\t350');
+});
+
+test('a table that read up to a transaction\'s marker goes on when retention deletes the marker: no record was lost, so no offset gap', async () => {
+  await transaction(ids(0, 20), 'commit', markerTopic); // offsets 0-19, the commit marker at 20
+  await create(markerTable, '', markerTopic);
+  const statusOf = async () => (await service.status()).tables.find((t) => t.table === `default.${markerTable}`);
+  await eventually('20 rows', async () => ((await runBeeline(`SELECT count(*) FROM ${markerTable}`)).trim() === '20' ? true : undefined), 90_000, 1500);
+  // The ledger moves past the marker (before, it stayed at 20, the marker's offset).
+  await eventually('committed past the marker', async () => ((await statusOf())?.partitions[0]?.committed === 21 ? true : undefined), 30_000, 300);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.fetchTopicMetadata({ topics: [markerTopic] }); // kafkajs's deleteTopicRecords needs it loaded
+    await admin.deleteTopicRecords({ topic: markerTopic, partitions: [{ partition: 0, offset: '21' }] }); // as retention would: the marker too
+  } finally {
+    await admin.disconnect();
+  }
+  // A restart looks at the log start before reading: before, "offsets 20..20 deleted" failed the table here.
+  const ledgerPath = service.ledgerPath;
+  await service.stop();
+  service = await startService({ tables: suffix, ledgerPath });
+  await transaction(ids(20, 5), 'commit', markerTopic); // offsets 21-25
+  const out = await eventually('25 rows', async () => {
+    const t = await statusOf();
+    if (t?.state === 'failed') throw new Error(`${markerTable} failed: ${t.failure}`);
+    const c = (await runBeeline(`SELECT count(*), count(DISTINCT id), min(id), max(id) FROM ${markerTable}`)).trim();
+    return c.startsWith('25\t') ? c : undefined;
+  }, 90_000, 1500);
+  assert.equal(out, '25\t25\t0\t24');
+  const t = await statusOf();
+  assert.equal(t?.state, 'running');
+  assert.deepEqual(t?.gaps, []);
 });

@@ -420,6 +420,35 @@ test('aborted records and control batches are skipped, and the next offset moves
   await fetcher.close();
 });
 
+test('the task hears how far past its records a response was read: a marker after the last record, and a marker alone', async () => {
+  const twin = new KafkaTwin();
+  twin.addTopic('tx', 1);
+  twin.produce('tx', 0, ['c0']);
+  twin.produceAborted('tx', 0, ['a1', 'a2']); // offsets 1-2, marker at 3
+  const { fetcher } = fetcherOn(twin);
+  const calls: [number[], number | undefined][] = [];
+  const r = register(fetcher, (partition, records, readTo) => { calls.push([records.map((x) => x.offset), readTo]); });
+  try {
+    await r.start();
+    await until('the record, and the offsets after it', () => calls.length >= 1);
+    // Before, only [0] was handed over, and nothing said that 1-3 were read: the task's ledger waited at 1.
+    assert.deepEqual(calls[0], [[0], 4]);
+    twin.produceAborted('tx', 0, ['a4']); // offset 4, marker at 5: no record to hand over
+    await until('the aborted transaction read', () => calls.length >= 2);
+    assert.deepEqual(calls[1], [[], 6]);
+  } finally {
+    await fetcher.close();
+  }
+});
+
+function register(fetcher: SharedFetcher, onRecords: (partition: number, records: SourceRecord[], readTo?: number) => void): FetcherSource {
+  return fetcher.source({
+    ...connection, readUncommitted: false, topic: 'tx', partitions: [0], groupId: 'g-tx', startOffsets: new Map([[0, 0]]),
+    onRecords: async (partition, records, readTo) => { onRecords(partition, records, readTo); },
+    onCrash: () => {},
+  });
+}
+
 test('stop resolves after the onRecords in flight settled, and onRecords is never called again', async () => {
   const twin = new KafkaTwin();
   twin.addTopic('t', 1);

@@ -45,3 +45,46 @@ test('batches of a partition with offsets missing between records are named by r
   assert.equal(ledger.nextOffsets(1).get(0), 202);
   assert.deepEqual(ledger.batchEndingAt(1, 0, 107), { firstOffset: 103, files: 1 });
 });
+
+test('a batch ends after the transaction markers read past its last record, so a marker retention deletes is no gap, and markers alone commit a batch of no file', async () => {
+  const parsed = parseTableProperties({ 'kafka.topic': 'tx', 'kafka.broker.list': '127.0.0.1:9092' });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  const ledger = Ledger.open(':memory:');
+  ledger.upsertStream({ tableId: 1, dbName: 'db', tableName: 't', specJson: '{}', layoutJson: '{}', desiredState: 'running' });
+  ledger.initPartitions(1, new Map([[0, 100]]));
+  let logStart = 0;
+  let source: SourceOptions | undefined;
+  const failures: string[] = [];
+  const deps = {
+    fs: new LocalFileSystem(), ledger,
+    registerPartitions: async () => {}, registries: {}, addColumns: async () => [],
+    logStartOffsets: async () => new Map([[0, logStart]]),
+    onFailure: (e: Error) => { failures.push(e.message); },
+    openSource: async (o: SourceOptions) => { source = o; return { start: async () => {}, committed: async () => {}, stop: async () => {} }; },
+  } as unknown as TaskDeps;
+  const dir = mkdtempSync(join(tmpdir(), 'task-batches-'));
+  const plan = { taskId: 't0', tableId: 1, table: 'db.t', partitions: [0], spec: parsed.spec,
+    layout: { dir, columns: [{ name: 'id', type: 'bigint' }], partitionKeys: [] }, auth: {} } as never;
+  const task = new IngestionTask(plan, deps);
+  await task.start();
+  await source!.onRecords(0, [100, 101, 102].map(record), 104); // a transaction and its marker at 103
+  logStart = 104; // retention deleted everything up to the marker, the marker too
+  await source!.onRecords(0, [104, 105].map(record), 106);
+  await source!.onRecords(0, [], 107); // a marker alone
+  await task.stop({ commitBuffered: true });
+  // Before, the batch ended at 102, the record at 104 found the log start past 103, and the table failed on "offsets 103..103" deleted.
+  assert.deepEqual(failures, []);
+  assert.deepEqual(ledger.gaps(1), []);
+  assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.parquet')), ['tx+0+100+106.parquet']);
+  assert.equal(ledger.nextOffsets(1).get(0), 107);
+
+  // Caught up, nothing but a marker read: the ledger moves past it with a batch of no file.
+  const again = new IngestionTask(plan, deps);
+  await again.start();
+  await source!.onRecords(0, [], 109);
+  await again.stop({ commitBuffered: true });
+  assert.deepEqual(failures, []);
+  assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.parquet')), ['tx+0+100+106.parquet']);
+  assert.equal(ledger.nextOffsets(1).get(0), 109);
+  assert.deepEqual(ledger.batchEndingAt(1, 0, 108), { firstOffset: 107, files: 0 });
+});
