@@ -1,6 +1,5 @@
 // The service: metastore watcher -> ledger -> supervisor -> tasks. This file only wires the parts
 // together; each part's rules live in its own module.
-import { posix } from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram } from 'prom-client';
@@ -14,8 +13,8 @@ import { NotificationWatcher, type TableNotice } from './metastore/watcher.ts';
 import type { Partition, Table } from './metastore/types.ts';
 import type { StreamSpec } from './properties/parse.ts';
 import { streamRecord, tableLocation, type StoredLayout } from './properties/stream.ts';
-import { stagingDir } from './sink/commit.ts';
-import { fileSystems, removeDirOfFiles, type FileSystems, type HdfsSettings } from './sink/fs.ts';
+import { removeDroppedFiles } from './sink/dropped.ts';
+import { fileSystems, type FileSystems, type HdfsSettings } from './sink/fs.ts';
 import { stateOf, Supervisor } from './lifecycle/supervisor.ts';
 import { WorkerPool } from './lifecycle/worker-pool.ts';
 import { kafkaAuth, type CredentialsProfiles } from './task/kafka-auth.ts';
@@ -587,10 +586,9 @@ export class Service {
   }
 
   /**
-   * After a DROP, once the table's tasks have stopped. Hive deleted the location of a table whose data
-   * goes with it, but a batch committed between that purge and the moment the DROP reached us re-created
-   * it: so the location goes again, unless a live table uses it now (DROP, then CREATE of the same
-   * name). Otherwise only our staging files go.
+   * After a DROP, once the table's tasks have stopped: what it left at its location (src/sink/dropped.ts),
+   * and its holder file. Neither while a live table uses the location (DROP, then CREATE of the same
+   * name): its staged batches and holder file are there.
    */
   private async cleanup(tableId: number): Promise<void> {
     this.rates.delete(tableId);
@@ -600,15 +598,9 @@ export class Service {
     const layout = JSON.parse(stream.layoutJson) as StoredLayout;
     const { fs, path } = this.fileSystems.for(layout.location, `${stream.dbName}.${stream.tableName}`);
     await this.compactor?.settled(tableId); // nothing written under the location after it goes
-    await this.ownership.forget(tableId);
-    if (layout.purgedOnDrop && !(await this.locationInUse(stream, layout.location))) {
-      await fs.removeTree(path);
-      return;
-    }
-    const root = posix.dirname(stagingDir(path, 0));
-    if (!(await fs.exists(root))) return;
-    for (const p of await fs.list(root)) await removeDirOfFiles(fs, posix.join(root, p));
-    await fs.remove(root);
+    const locationInUse = await this.locationInUse(stream, layout.location);
+    await this.ownership.forget(tableId, { locationInUse });
+    await removeDroppedFiles(fs, path, { purgedOnDrop: layout.purgedOnDrop === true, locationInUse });
   }
 
   /** What a RENAME left at the table's old location, moved to the new one (src/sink/relocate.ts). */
@@ -641,7 +633,8 @@ export class Service {
   /** Whether another table has this location, in the ledger or (created but not yet seen) in the metastore. */
   private async locationInUse(dropped: StreamRow, location: string): Promise<boolean> {
     const same = (other: string) => other.replace(/\/+$/, '') === location.replace(/\/+$/, '');
-    if (this.ledger.listStreams().some((s) => s.tableId !== dropped.tableId && same((JSON.parse(s.layoutJson) as StoredLayout).location))) return true;
+    // A table dropped before at this location is no user of it.
+    if (this.ledger.listStreams().some((s) => s.tableId !== dropped.tableId && s.desiredState !== 'dropped' && same((JSON.parse(s.layoutJson) as StoredLayout).location))) return true;
     const client = await MetastoreClient.connect(this.config.metastoreUri, { timeoutMs: this.config.metastoreTimeoutMs });
     try {
       if (!(await client.getAllTables(dropped.dbName)).map((n) => n.toLowerCase()).includes(dropped.tableName.toLowerCase())) return false;

@@ -57,8 +57,12 @@ abstract class OwnershipBase {
     if ((await fs.exists(path)) && (await readHolder(fs, path))?.holder === this.holderName) await releaseTable(fs, path);
   }
 
-  /** After DROP: the holder file goes with the table's other files, if it names us. */
-  async forget(tableId: number): Promise<void> {
+  /**
+   * After DROP: the holder file goes with the table's other files, if it names us; not while a live
+   * table has the same location (DROP, then CREATE of the same name): the file is that table's now.
+   */
+  async forget(tableId: number, opts: { locationInUse?: boolean } = {}): Promise<void> {
+    if (opts.locationInUse) return;
     const located = this.locate(tableId);
     if (located && (await readHolder(located.fs, located.path))?.holder === this.holderName) await releaseTable(located.fs, located.path);
   }
@@ -178,8 +182,8 @@ export class ClusterOwnership extends OwnershipBase {
    * the log for good, read by every member at every start: its last claimant, or the first live member
    * by name if that one is gone, takes a claim of its own for them.
    */
-  override async forget(tableId: number): Promise<void> {
-    await super.forget(tableId);
+  override async forget(tableId: number, opts: { locationInUse?: boolean } = {}): Promise<void> {
+    await super.forget(tableId, opts);
     const held = this.acquired.get(tableId);
     const token = held ?? (this.tombstonesFallToMe(tableId) ? await this.claimForTombstones(tableId) : undefined);
     if (token === undefined) return;
