@@ -3,6 +3,7 @@
 // offsets, decodes each record straight into the column arrays of the batch's Parquet files (one batch
 // per Kafka partition, encoded a row group at a time as it fills) and commits a batch when it reaches
 // kafka.batch.maxSize records or its oldest record has waited kafka.max.batch.period.ms.
+import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { StreamSpec } from '../properties/parse.ts';
@@ -99,6 +100,11 @@ export class IngestionTask {
   private flushChain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private epoch = 0;
+  /**
+   * In the names of its staged files beside the epoch, which each instance's ledger counts from 1: a
+   * frozen former owner that wakes mid-batch must not write into its successor's file of the same first offset.
+   */
+  private readonly stagingTag = randomBytes(4).toString('hex');
   private failed = false;
   private decoder: Decoder | undefined;
   /** Partitions stopped at a new writer schema's first record: nothing more is taken until the task restarts. */
@@ -323,7 +329,7 @@ export class IngestionTask {
       const dir = partitionKeys.length === 0 ? '' : partitionDir(partitionKeys.map((k) => k.name), pv);
       const { fs } = this.deps;
       // The batch's encoded row groups wait in staging, not in memory.
-      const staged = new StagedFile(posix.join(stagingDir(this.plan.layout.dir, b.partition), `${b.firstOffset}-g${b.groups.size}.${this.epoch}.tmp`), fs);
+      const staged = new StagedFile(posix.join(stagingDir(this.plan.layout.dir, b.partition), `${b.firstOffset}-g${b.groups.size}.${this.epoch}-${this.stagingTag}.tmp`), fs);
       g = { dir, bucket, values: partitionKeys.length === 0 ? null : pv.map((v) => v ?? defaultPartitionName), file: new ParquetFileWriter(this.parquet), staged };
       b.groups.set(key, g);
     }

@@ -88,3 +88,36 @@ test('a batch ends after the transaction markers read past its last record, so a
   assert.equal(ledger.nextOffsets(1).get(0), 109);
   assert.deepEqual(ledger.batchEndingAt(1, 0, 108), { firstOffset: 107, files: 0 });
 });
+
+test('two instances staging the same batch of a table (a frozen former owner and its successor, both at epoch 1 in their own ledgers) write apart', async () => {
+  const parsed = parseTableProperties({ 'kafka.topic': 'tx', 'kafka.broker.list': '127.0.0.1:9092' });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  const dir = mkdtempSync(join(tmpdir(), 'task-batches-'));
+  const started: { task: IngestionTask; source: SourceOptions }[] = [];
+  try {
+    for (const instance of ['a', 'b']) {
+      const ledger = Ledger.open(':memory:');
+      ledger.upsertStream({ tableId: 1, dbName: 'db', tableName: 't', specJson: '{}', layoutJson: '{}', desiredState: 'running' });
+      ledger.initPartitions(1, new Map([[0, 100]]));
+      let source: SourceOptions | undefined;
+      const deps = {
+        fs: new LocalFileSystem(), ledger,
+        registerPartitions: async () => {}, registries: {}, addColumns: async () => [],
+        logStartOffsets: async () => new Map([[0, 0]]),
+        onFailure: () => {},
+        openSource: async (o: SourceOptions) => { source = o; return { start: async () => {}, committed: async () => {}, stop: async () => {} }; },
+      } as unknown as TaskDeps;
+      const task = new IngestionTask({ taskId: `t-${instance}`, tableId: 1, table: 'db.t', partitions: [0], spec: parsed.spec,
+        layout: { dir, columns: [{ name: 'id', type: 'bigint' }], partitionKeys: [] }, auth: {} } as never, deps);
+      await task.start();
+      started.push({ task, source: source! });
+    }
+    // Both started (the successor's recovery cleared staging), then both stage offset 100 on.
+    for (const { source } of started) await source.onRecords(0, [100, 101].map(record));
+    // Before, both were .hive-kafka-staging/0/100-g0.1.tmp: the second open truncated the file the first was writing.
+    const staged = readdirSync(join(dir, '.hive-kafka-staging', '0'));
+    assert.equal(staged.length, 2, staged.join(', '));
+  } finally {
+    for (const { task } of started) await task.stop({ commitBuffered: false });
+  }
+});
