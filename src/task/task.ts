@@ -248,7 +248,7 @@ export class IngestionTask {
     // The commits before the last full batch of these records: that batch commits while the next fills.
     let committedBefore: Promise<void> | undefined;
     for (const r of records) {
-      if (!b) { b = this.newBuffer(partition, r.offset); this.buffers.set(partition, b); }
+      if (!b) { b = { partition, groups: new Map(), rows: 0, bytes: 0, filtered: 0, rejected: [], firstOffset: this.nextBatchFrom.get(partition) ?? r.offset, lastOffset: r.offset, oldestAt: Date.now() }; this.buffers.set(partition, b); }
       try {
         if (this.decoder!.decode(r, partition, this.row, this.partitionValues) === 'row') {
           this.groupFor(b).file.append(this.row, r.value?.byteLength ?? 0);
@@ -277,13 +277,14 @@ export class IngestionTask {
         b = undefined;
       }
     }
-    // Offsets after the last record that hold none: the batch takes them in (its range ends after
-    // them), so that the ledger never waits at a transaction's marker. Retention may delete that
-    // marker with no record lost, and the table would stop there on a gap that is none.
+    // Offsets after the last record that hold none: the open batch takes them in (its range ends
+    // after them), so that the ledger does not wait at a transaction's marker, which retention may
+    // delete with no record lost (the table would stop there on a gap that is none). Without an open
+    // batch they wait for the next one's range: a batch of no file would stop the walk by file names
+    // that follows a RENAME (src/sink/relocate.ts).
     if (readTo !== undefined && !change && readTo > (this.expected.get(partition) ?? 0)) {
       this.expected.set(partition, readTo);
-      if (!b) { b = this.newBuffer(partition, readTo - 1); this.buffers.set(partition, b); }
-      b.lastOffset = readTo - 1;
+      if (b) b.lastOffset = readTo - 1;
     }
     const open = this.buffers.get(partition);
     if (open) await this.spill(open);
@@ -292,11 +293,6 @@ export class IngestionTask {
     // are committed. That one commits while the next fills (on HDFS a commit is a whole file over
     // WebHDFS), so at most two batches of a task are in flight.
     if (committedBefore) await committedBefore;
-  }
-
-  /** A batch that starts where the one before ended. */
-  private newBuffer(partition: number, offset: number): Buffered {
-    return { partition, groups: new Map(), rows: 0, bytes: 0, filtered: 0, rejected: [], firstOffset: this.nextBatchFrom.get(partition) ?? offset, lastOffset: offset, oldestAt: Date.now() };
   }
 
   /**
@@ -389,7 +385,7 @@ export class IngestionTask {
     const startedAt = performance.now();
     try {
       await commitBatch(this.commitDeps, {
-        tableId: plan.tableId, tableDir: plan.layout.dir, kafkaPartition: partition, firstOffset: b.firstOffset,
+        tableId: plan.tableId, tableDir: plan.layout.dir, stagingTag: this.stagingTag, kafkaPartition: partition, firstOffset: b.firstOffset,
         lastOffset: b.lastOffset, recordCount: b.rows, filteredCount: b.filtered, rejectedCount: b.rejected.length, ownerEpoch: this.epoch, files,
       });
     } catch (e) {

@@ -46,7 +46,7 @@ test('batches of a partition with offsets missing between records are named by r
   assert.deepEqual(ledger.batchEndingAt(1, 0, 107), { firstOffset: 103, files: 1 });
 });
 
-test('a batch ends after the transaction markers read past its last record, so a marker retention deletes is no gap, and markers alone commit a batch of no file', async () => {
+test('a batch ends after the transaction markers read past its last record, so a marker retention deletes is no gap; markers alone wait for the next batch', async () => {
   const parsed = parseTableProperties({ 'kafka.topic': 'tx', 'kafka.broker.list': '127.0.0.1:9092' });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
   const ledger = Ledger.open(':memory:');
@@ -70,7 +70,7 @@ test('a batch ends after the transaction markers read past its last record, so a
   await source!.onRecords(0, [100, 101, 102].map(record), 104); // a transaction and its marker at 103
   logStart = 104; // retention deleted everything up to the marker, the marker too
   await source!.onRecords(0, [104, 105].map(record), 106);
-  await source!.onRecords(0, [], 107); // a marker alone
+  await source!.onRecords(0, [], 107); // a marker alone, read while the batch is open
   await task.stop({ commitBuffered: true });
   // Before, the batch ended at 102, the record at 104 found the log start past 103, and the table failed on "offsets 103..103" deleted.
   assert.deepEqual(failures, []);
@@ -78,15 +78,21 @@ test('a batch ends after the transaction markers read past its last record, so a
   assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.parquet')), ['tx+0+100+106.parquet']);
   assert.equal(ledger.nextOffsets(1).get(0), 107);
 
-  // Caught up, nothing but a marker read: the ledger moves past it with a batch of no file.
+  // No batch open: markers alone make no batch of no file (a RENAME's relocation walks batches by
+  // their file names); the next batch's range starts at them.
   const again = new IngestionTask(plan, deps);
   await again.start();
   await source!.onRecords(0, [], 109);
   await again.stop({ commitBuffered: true });
+  assert.equal(ledger.nextOffsets(1).get(0), 107, 'nothing committed for the markers alone');
+  const third = new IngestionTask(plan, deps);
+  await third.start();
+  await source!.onRecords(0, [109].map(record), 110);
+  await third.stop({ commitBuffered: true });
   assert.deepEqual(failures, []);
-  assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.parquet')), ['tx+0+100+106.parquet']);
-  assert.equal(ledger.nextOffsets(1).get(0), 109);
-  assert.deepEqual(ledger.batchEndingAt(1, 0, 108), { firstOffset: 107, files: 0 });
+  assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.parquet')).sort(), ['tx+0+100+106.parquet', 'tx+0+107+109.parquet']);
+  assert.equal(ledger.nextOffsets(1).get(0), 110);
+  assert.equal(ledger.batchEndingAt(1, 0, 108), undefined);
 });
 
 test('two instances staging the same batch of a table (a frozen former owner and its successor, both at epoch 1 in their own ledgers) write apart', async () => {
