@@ -78,6 +78,11 @@ export interface CommitDeps {
   ledger: CommitLedger;
   /** add_partitions_req with ifNotExists for these partition value lists. */
   registerPartitions(values: string[][]): Promise<void>;
+  /**
+   * Whether the metastore has the table, under its name and id, where its batches are bound (no RENAME
+   * or DROP the service has not followed yet). Recovery reads a lost batch again only then; never without it.
+   */
+  stillAtLocation?(): Promise<boolean>;
   /** Test hook: called at each step; the kill -9 tests exit the process here. */
   reached?(step: CommitStep): void;
 }
@@ -96,6 +101,8 @@ export interface OutputFile {
 export interface Batch extends Omit<BatchIntent, 'files'> {
   /** Table location as a path on `fs`; the staging directory lives under it. */
   tableDir: string;
+  /** In hidden names beside the epoch, which every instance's ledger counts from 1: apart from another instance's staging of the same batch. */
+  stagingTag?: string;
   files: OutputFile[];
 }
 
@@ -111,7 +118,8 @@ export async function commitBatch(deps: CommitDeps, batch: Batch): Promise<void>
     let hiddenPath: string;
     if ('bytes' in f.content) {
       // Files of one batch in different Hive partitions share a final name; the index keeps them apart.
-      hiddenPath = posix.join(staging, `${batch.firstOffset}-${i}-${f.finalName}.${batch.ownerEpoch}.tmp`);
+      const tag = batch.stagingTag === undefined ? '' : `-${batch.stagingTag}`;
+      hiddenPath = posix.join(staging, `${batch.firstOffset}-${i}-${f.finalName}.${batch.ownerEpoch}${tag}.tmp`);
       await deps.fs.writeFileDurably(hiddenPath, f.content.bytes);
     } else {
       hiddenPath = f.content.hiddenPath;
@@ -191,13 +199,13 @@ function uniquePartitions(files: readonly BatchFile[]): string[][] {
  * Before a task consumes: finish every batch recorded as intent (roll forward), then clear hidden
  * files that never got an intent. Only the staging directories are listed, never the table.
  *
- * A batch with a file lost under both names, none of whose files was published, while its staging
- * directory is still where it was, is read again instead: nothing of it is visible, and its records
- * are still in Kafka. That happens in a cluster when an intent reached the state log but not the
- * local ledger (an ambiguous write), the task's restart cleared staging as holding no intent, and
- * another instance took the table over. Otherwise the table fails naming the file: once one of its
- * files is published a lost one is lost data, and a staging directory gone is a table Hive moved
- * (a RENAME, published files and all), which the relocation finishes before the next try.
+ * A batch with a file lost under both names, none of whose files was published, while the metastore
+ * has the table where it was and its staging directory is there, is read again instead: nothing of
+ * it is visible, and its records are still in Kafka. That happens in a cluster when an intent reached
+ * the state log but not the local ledger (an ambiguous write), the task's restart cleared staging as
+ * holding no intent, and another instance took the table over. Otherwise the table fails naming the
+ * file: once one of its files is published a lost one is lost data, and a table Hive moved (a RENAME,
+ * published files and all) is finished by the relocation before the next try.
  */
 export async function recover(deps: CommitDeps, tableId: number, tableDir: string, kafkaPartitions: readonly number[]): Promise<number> {
   const pending = deps.ledger.pendingBatches(tableId).filter((b) => kafkaPartitions.includes(b.kafkaPartition));
@@ -206,7 +214,8 @@ export async function recover(deps: CommitDeps, tableId: number, tableDir: strin
       await publishAndCommit(deps, b);
     } catch (error) {
       // Published files are checked after the loss: renames only ever go from hidden to final names.
-      if (!(error instanceof BatchFileLostError) || !(await nothingPublishedInPlace(deps.fs, b.files))) throw error;
+      if (!(error instanceof BatchFileLostError) || !deps.stillAtLocation || !(await deps.stillAtLocation())
+        || !(await nothingPublishedInPlace(deps.fs, b.files))) throw error;
       await deps.ledger.discardPending(b, error.message);
     }
   }

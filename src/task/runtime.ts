@@ -3,7 +3,7 @@
 import type { Ledger, StreamRow } from '../ledger/ledger.ts';
 import type { MetastoreSession } from '../metastore/session.ts';
 import type { StreamSpec } from '../properties/parse.ts';
-import type { StoredLayout } from '../properties/stream.ts';
+import { tableLocation, type StoredLayout } from '../properties/stream.ts';
 import type { CommitStep } from '../sink/commit.ts';
 import { fileSystems, type HdfsSettings } from '../sink/fs.ts';
 import { partitionDir, partitionLocation } from '../sink/partition-path.ts';
@@ -53,11 +53,16 @@ export function buildTask(ctx: TaskContext): IngestionTask {
       storage: { ...table.storage, location: partitionLocation(layout.location, partitionDir(keys, v)) },
     })), true);
   });
+  const trim = (location: string) => location.replace(/\/+$/, '');
+  const stillAtLocation = () => ctx.metastore.call(async (c) => {
+    const [table] = await c.getTables(stream.dbName, [stream.tableName]);
+    return table !== undefined && Number(table.id) === stream.tableId && trim(tableLocation(table.storage.location ?? '').location) === trim(layout.location);
+  });
   const auth = kafkaAuth(`table ${stream.dbName}.${stream.tableName}`, spec.credentialsProfile, ctx.credentialsProfiles);
   return new IngestionTask(
     { taskId: ctx.taskId, tableId: stream.tableId, table: `${stream.dbName}.${stream.tableName}`, partitions: ctx.partitions,
       spec, layout: { ...layout, dir: path }, auth },
-    { fs, ledger: ctx.ledger, onFailure: ctx.onFailure, registerPartitions, reached: ctx.reached, onRejected: ctx.onRejected, onCommitted: ctx.onCommitted, onConsuming: ctx.onConsuming,
+    { fs, ledger: ctx.ledger, onFailure: ctx.onFailure, registerPartitions, stillAtLocation, reached: ctx.reached, onRejected: ctx.onRejected, onCommitted: ctx.onCommitted, onConsuming: ctx.onConsuming,
       openSource: (o) => ctx.sources.open(o),
       registries: ctx.registries,
       addColumns: (columns) => ctx.metastore.call((c) => c.addColumns(stream.dbName, stream.tableName, columns)),

@@ -95,7 +95,7 @@ test('in a cluster a pending batch whose staged files were cleared before a hand
     list: async () => [], mkdirs: async () => {}, remove: async () => {} };
   b.claimPartitions(7, [0]);
   // Before, this failed on 'batch file lost' at every restart, for good.
-  assert.equal(await recover({ fs: empty, ledger: port, registerPartitions: async () => {} }, 7, '/t', [0]), 1);
+  assert.equal(await recover({ fs: empty, ledger: port, registerPartitions: async () => {}, stillAtLocation: async () => true }, 7, '/t', [0]), 1);
   assert.deepEqual(written, [[0, { next: 120, pending: null }]], 'the state log forgets the batch first');
   assert.equal(b.pendingBatches(7).length, 0);
   assert.equal(b.nextOffsets(7).get(0), 120, 'read again from its first offset');

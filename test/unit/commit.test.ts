@@ -120,12 +120,20 @@ test('a recorded batch whose staged files are gone and none published is read ag
   await assert.rejects(commitBatch(deps, batch(ledger.claimPartitions(1, [0]))), Crash);
   for (const k of [...fs.files.keys()]) fs.files.delete(k); // staging cleared under the intent
   ledger.claimPartitions(1, [0]);
-  // Its staging directory gone too is a table Hive moved (a RENAME): that waits for the relocation.
+  // The metastore has the table elsewhere, or not at all (a RENAME or DROP not followed yet), or no one
+  // can ask it: that waits for the relocation, even with a staging directory there (the batch after it made one).
+  let stillThere = false;
+  const recovery = { ...deps, reached: undefined, stillAtLocation: async () => stillThere };
+  for (const d of [recovery, { ...deps, reached: undefined }]) {
+    await assert.rejects(recover(d, 1, '/wh/pv', [0]), /batch file lost/);
+    assert.equal(ledger.pendingBatches(1).length, 1, 'kept for the relocation');
+  }
+  // Its staging directory gone is a table moved too.
+  stillThere = true;
   fs.dirs.delete('/wh/pv/.hive-kafka-staging/0');
-  await assert.rejects(recover({ ...deps, reached: undefined }, 1, '/wh/pv', [0]), /batch file lost/);
-  assert.equal(ledger.pendingBatches(1).length, 1, 'kept for the relocation');
+  await assert.rejects(recover(recovery, 1, '/wh/pv', [0]), /batch file lost/);
   fs.dirs.add('/wh/pv/.hive-kafka-staging/0');
-  assert.equal(await recover({ ...deps, reached: undefined }, 1, '/wh/pv', [0]), 1);
+  assert.equal(await recover(recovery, 1, '/wh/pv', [0]), 1);
   assert.deepEqual(fs.visible(), [], 'nothing published');
   assert.equal(ledger.pendingBatches(1).length, 0, 'the batch is forgotten');
   assert.equal(ledger.nextOffsets(1).get(0), 0, 'its records are read again from its first offset');
@@ -144,4 +152,10 @@ test('a fenced task cannot record a batch after its successor claimed the partit
   ledger.claimPartitions(1, [0]);
   await assert.rejects(commitBatch(deps, batch(old)), /owner epoch .* was replaced/);
   assert.deepEqual(fs.visible(), []);
+});
+
+test('a file written whole is staged under a name with the task run\'s tag: another instance at the same epoch stages the same batch apart', async () => {
+  const { fs, ledger, deps } = setup('after-hidden-write');
+  await assert.rejects(commitBatch(deps, { ...batch(ledger.claimPartitions(1, [0])), stagingTag: 'a1b2c3d4' }), Crash);
+  assert.deepEqual([...fs.files.keys()].map((k) => posix.basename(k)).sort(), ['0-0-pv+0+0+2.parquet.1-a1b2c3d4.tmp', '0-1-pv+0+0+2.parquet.1-a1b2c3d4.tmp']);
 });
