@@ -90,9 +90,12 @@ export class KafkajsSource implements PartitionSource {
             return record;
           })
           .filter((r) => r.offset >= expected);
-        if (records.length > 0) {
-          await o.onRecords(p, records);
-          this.consumedNext.set(p, records[records.length - 1]!.offset + 1);
+        // kafkajs calls eachBatch only for a batch with records, and keeps its control records and aborted
+        // records in it (filtered out of messages): lastOffset() is the last offset it read, markers included.
+        const readTo = Number(batch.lastOffset()) + 1;
+        if (records.length > 0 || readTo > expected) {
+          await o.onRecords(p, records, readTo > expected ? readTo : undefined);
+          this.consumedNext.set(p, Math.max(readTo, records.length > 0 ? records[records.length - 1]!.offset + 1 : 0));
         }
         // Moves kafkajs's in-memory position only; offsets are committed to the group after the ledger.
         resolveOffset(batch.lastOffset());

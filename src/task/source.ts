@@ -28,8 +28,8 @@ export interface SourceOptions {
   /**
    * Awaited: nothing more is fetched until it resolves (backpressure while a batch commits).
    * `readTo`: every offset below it was read, the last records' transaction markers and aborted
-   * records included (records may then be empty). The shared fetch loop and the platformatic client
-   * pass it; kafkajs's does not.
+   * records included (records may then be empty). The kafkajs client passes it only with records:
+   * kafkajs hands over no batch without them.
    */
   onRecords(partition: number, records: SourceRecord[], readTo?: number): Promise<void>;
   /**

@@ -21,8 +21,9 @@ const kafka = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-
 let service: RunningService;
 const ids = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 
-const markerTopic = `txn-marker-${suffix}`;
-const markerTable = `txn_marker_${suffix}`;
+const clients = ['shared', 'kafkajs', 'platformatic'] as const;
+const markerTopic = (client: string) => `txn-marker-${client}-${suffix}`;
+const markerTable = (client: string) => `txn_marker_${client}_${suffix}`;
 
 async function transaction(idsToSend: number[], outcome: 'commit' | 'abort', to = topic): Promise<void> {
   const producer = kafka.producer({ transactionalId: `it-${suffix}-${outcome}-${idsToSend[0]}`, idempotent: true, maxInFlightRequests: 1 });
@@ -35,7 +36,7 @@ async function transaction(idsToSend: number[], outcome: 'commit' | 'abort', to 
 
 before(async () => {
   await requireStack();
-  await createTopics([{ topic, partitions: 2 }, { topic: markerTopic, partitions: 1 }]);
+  await createTopics([{ topic, partitions: 2 }, ...clients.map((c) => ({ topic: markerTopic(c), partitions: 1 }))]);
 
   await transaction(ids(0, 100), 'commit');
   await transaction(ids(1000, 100), 'abort');
@@ -48,7 +49,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const t of [committedTable, uncommittedTable, markerTable]) await runBeeline(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+  for (const t of [committedTable, uncommittedTable, ...clients.map(markerTable)]) await runBeeline(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
   await service?.stop();
 });
 
@@ -76,34 +77,45 @@ test('kafka.read_uncommited=true ingests aborted records too', async () => {
   assert.equal(out, '350\t350');
 });
 
-test('a table that read up to a transaction\'s marker goes on when retention deletes the marker: no record was lost, so no offset gap', async () => {
-  await transaction(ids(0, 20), 'commit', markerTopic); // offsets 0-19, the commit marker at 20
-  await create(markerTable, '', markerTopic);
-  const statusOf = async () => (await service.status()).tables.find((t) => t.table === `default.${markerTable}`);
-  await eventually('20 rows', async () => ((await runBeeline(`SELECT count(*) FROM ${markerTable}`)).trim() === '20' ? true : undefined), 90_000, 1500);
-  // The ledger moves past the marker (before, it stayed at 20, the marker's offset).
-  await eventually('committed past the marker', async () => ((await statusOf())?.partitions[0]?.committed === 21 ? true : undefined), 30_000, 300);
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.fetchTopicMetadata({ topics: [markerTopic] }); // kafkajs's deleteTopicRecords needs it loaded
-    await admin.deleteTopicRecords({ topic: markerTopic, partitions: [{ partition: 0, offset: '21' }] }); // as retention would: the marker too
-  } finally {
-    await admin.disconnect();
-  }
-  // A restart looks at the log start before reading: before, "offsets 20..20 deleted" failed the table here.
-  const ledgerPath = service.ledgerPath;
-  await service.stop();
-  service = await startService({ tables: suffix, ledgerPath });
-  await transaction(ids(20, 5), 'commit', markerTopic); // offsets 21-25
-  const out = await eventually('25 rows', async () => {
-    const t = await statusOf();
-    if (t?.state === 'failed') throw new Error(`${markerTable} failed: ${t.failure}`);
-    const c = (await runBeeline(`SELECT count(*), count(DISTINCT id), min(id), max(id) FROM ${markerTable}`)).trim();
-    return c.startsWith('25\t') ? c : undefined;
-  }, 90_000, 1500);
-  assert.equal(out, '25\t25\t0\t24');
-  const t = await statusOf();
-  assert.equal(t?.state, 'running');
-  assert.deepEqual(t?.gaps, []);
-});
+for (const client of clients) {
+  test(`a table that read up to a transaction's marker goes on when retention deletes the marker: no record was lost, so no offset gap (${client})`, async () => {
+    // A service of its own, reading with this client; the file's service leaves these tables alone from here on.
+    await service?.stop();
+    const table = markerTable(client);
+    const env = { HIVE_KAFKA_CLIENT: client };
+    let own = await startService({ tables: table, env });
+    try {
+      await transaction(ids(0, 20), 'commit', markerTopic(client)); // offsets 0-19, the commit marker at 20
+      await create(table, '', markerTopic(client));
+      const statusOf = async () => (await own.status()).tables.find((t) => t.table === `default.${table}`);
+      await eventually('20 rows', async () => ((await runBeeline(`SELECT count(*) FROM ${table}`)).trim() === '20' ? true : undefined), 90_000, 1500);
+      // The ledger moves past the marker (before, it stayed at 20, the marker's offset).
+      await eventually('committed past the marker', async () => ((await statusOf())?.partitions[0]?.committed === 21 ? true : undefined), 30_000, 300);
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await admin.fetchTopicMetadata({ topics: [markerTopic(client)] }); // kafkajs's deleteTopicRecords needs it loaded
+        await admin.deleteTopicRecords({ topic: markerTopic(client), partitions: [{ partition: 0, offset: '21' }] }); // as retention would: the marker too
+      } finally {
+        await admin.disconnect();
+      }
+      // A restart looks at the log start before reading: before, "offsets 20..20 deleted" failed the table here.
+      await own.stop();
+      own = await startService({ tables: table, env, ledgerPath: own.ledgerPath });
+      await transaction(ids(20, 5), 'commit', markerTopic(client)); // offsets 21-25
+      const out = await eventually('25 rows', async () => {
+        const t = await statusOf();
+        if (t?.state === 'failed') throw new Error(`${table} failed: ${t.failure}`);
+        const c = (await runBeeline(`SELECT count(*), count(DISTINCT id), min(id), max(id) FROM ${table}`)).trim();
+        return c.startsWith('25\t') ? c : undefined;
+      }, 90_000, 1500);
+      assert.equal(out, '25\t25\t0\t24');
+      const t = await statusOf();
+      assert.equal(t?.state, 'running');
+      assert.deepEqual(t?.gaps, []);
+      assert.equal((await own.status()).kafkaClient, client);
+    } finally {
+      await own.stop();
+    }
+  });
+}
