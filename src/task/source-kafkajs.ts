@@ -95,7 +95,7 @@ export class KafkajsSource implements PartitionSource {
         const readTo = Number(batch.lastOffset()) + 1;
         if (records.length > 0 || readTo > expected) {
           await o.onRecords(p, records, readTo > expected ? readTo : undefined);
-          this.consumedNext.set(p, Math.max(readTo, records.length > 0 ? records[records.length - 1]!.offset + 1 : 0));
+          this.consumedNext.set(p, readTo); // never below the last record's offset + 1: that record is in the batch
         }
         // Moves kafkajs's in-memory position only; offsets are committed to the group after the ledger.
         resolveOffset(batch.lastOffset());

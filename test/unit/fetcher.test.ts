@@ -156,7 +156,7 @@ interface Reader {
 }
 
 function reader(register: (o: SourceOptions) => FetcherSource, topic: string, partitions: number[], opts: {
-  from?: number; onRecords?: (partition: number, records: SourceRecord[]) => Promise<void>; readUncommitted?: boolean;
+  from?: number; onRecords?: (partition: number, records: SourceRecord[], readTo?: number) => Promise<void>; readUncommitted?: boolean;
   onLogStartMoved?: (partition: number, logStart: number) => Promise<void>;
   onUnreadable?: (partition: number, error: Error) => Promise<void>;
 } = {}): Reader {
@@ -164,10 +164,10 @@ function reader(register: (o: SourceOptions) => FetcherSource, topic: string, pa
   r.source = register({
     ...connection, readUncommitted: opts.readUncommitted ?? false, topic, partitions, groupId: `g-${topic}`,
     startOffsets: new Map(partitions.map((p) => [p, opts.from ?? 0])),
-    onRecords: async (partition, records) => {
+    onRecords: async (partition, records, readTo) => {
       r.calls++;
       r.received.set(partition, [...(r.received.get(partition) ?? []), ...records.map((x) => x.value!.toString())]);
-      await opts.onRecords?.(partition, records);
+      await opts.onRecords?.(partition, records, readTo);
     },
     ...(opts.onLogStartMoved ? { onLogStartMoved: opts.onLogStartMoved } : {}),
     ...(opts.onUnreadable ? { onUnreadable: opts.onUnreadable } : {}),
@@ -427,9 +427,9 @@ test('the task hears how far past its records a response was read: a marker afte
   twin.produceAborted('tx', 0, ['a1', 'a2']); // offsets 1-2, marker at 3
   const { fetcher } = fetcherOn(twin);
   const calls: [number[], number | undefined][] = [];
-  const r = register(fetcher, (partition, records, readTo) => { calls.push([records.map((x) => x.offset), readTo]); });
+  const r = reader((o) => fetcher.source(o), 'tx', [0], { onRecords: async (_partition, records, readTo) => { calls.push([records.map((x) => x.offset), readTo]); } });
   try {
-    await r.start();
+    await r.source.start();
     await until('the record, and the offsets after it', () => calls.length >= 1);
     // Before, only [0] was handed over, and nothing said that 1-3 were read: the task's ledger waited at 1.
     assert.deepEqual(calls[0], [[0], 4]);
@@ -440,14 +440,6 @@ test('the task hears how far past its records a response was read: a marker afte
     await fetcher.close();
   }
 });
-
-function register(fetcher: SharedFetcher, onRecords: (partition: number, records: SourceRecord[], readTo?: number) => void): FetcherSource {
-  return fetcher.source({
-    ...connection, readUncommitted: false, topic: 'tx', partitions: [0], groupId: 'g-tx', startOffsets: new Map([[0, 0]]),
-    onRecords: async (partition, records, readTo) => { onRecords(partition, records, readTo); },
-    onCrash: () => {},
-  });
-}
 
 test('stop resolves after the onRecords in flight settled, and onRecords is never called again', async () => {
   const twin = new KafkaTwin();
