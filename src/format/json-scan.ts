@@ -382,7 +382,7 @@ class FieldNames {
 
 /**
  * The case-folded key hashes of one object. A hash seen twice sends the record to the general path:
- * a key repeated exactly (lossless-json throws, JSON.parse keeps the last), in another spelling
+ * a key repeated exactly (the general path keeps the last, see parseRecordJson), in another spelling
  * (Hive's first-spelling rule), or, about once in 2^32 pairs, two keys sharing a hash.
  */
 class KeyHashes {

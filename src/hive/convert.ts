@@ -78,11 +78,15 @@ export function mayHoldInexactNumber(text: string): boolean {
   return false;
 }
 
+// A key repeated in one object keeps its last value, as JSON.parse does (lossless-json throws by default):
+// whether a record is accepted must not hang on an unrelated number in it.
+const LAST_KEY_WINS = { onDuplicateKey: ({ newValue }: { newValue: unknown }) => newValue };
+
 /** Parses a record value, keeping the exact digits of every number (as LosslessNumber when needed). */
 export function parseRecordJson(bytes: Uint8Array | string): unknown {
   const text = typeof bytes === 'string' ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   try {
-    return mayHoldInexactNumber(text) ? parseLossless(text) : JSON.parse(text);
+    return mayHoldInexactNumber(text) ? parseLossless(text, undefined, LAST_KEY_WINS) : JSON.parse(text);
   } catch (error) {
     throw new RecordDecodeError(undefined, `the value is not valid JSON (${(error as Error).message})`);
   }

@@ -167,8 +167,8 @@ const structural: (string | Buffer | null)[] = [
   '{"i":1,"extra":{"x":1,"X":2}}', '{"i":1,"extra":{"\\u0078":1}}', '{"i":1,"extra":{"ïd":1}}', '{"i":1,"extra":[1,[2,[3]],{}]}',
   `{"i":1,"deep":${'['.repeat(60)}${']'.repeat(60)}}`, `{"i":1,"deep":${'['.repeat(70)}${']'.repeat(70)}}`,
   `{"i":1,"deep":${'{"a":'.repeat(70)}1${'}'.repeat(70)}}`, `{"i":1,"deep":${'['.repeat(5000)}${']'.repeat(5000)}}`,
-  // A number that is not a plain integer makes the general path parse with lossless-json, which refuses
-  // repeated keys at any depth and runs out of stack on deep nesting where JSON.parse does not.
+  // A number that is not a plain integer makes the general path parse with lossless-json, told to keep a
+  // repeated key's last value as JSON.parse does; it runs out of stack on deep nesting where JSON.parse does not.
   `{"d":1.5,"deep":${'['.repeat(20000)}${']'.repeat(20000)}}`, '{"d":1.5,"extra":{"x":1,"x":2}}', '{"d":1.5,"extra":[{"x":1,"x":2}]}',
   '{"d":1.5,"extra":{"x":1,"y":{"z":1,"z":2}}}', '{"d":1.5,"extra":{"x":1,"x":1}}',
   '{"arr":[1,2],"i":1}', '{"st":{"a":1},"i":2}', '{"m":null,"arr":null,"st":null,"i":3}',
@@ -259,7 +259,7 @@ test('a typical flat record takes the fast path; what the fast path leaves to th
   assert.equal(path('{"ID":1,"Url":"x"}'), 'fast');
   assert.equal(path('{"url":"\\u00e9\\n","id":9223372036854775807}'), 'fast');
   assert.equal(path('{"id":1,"ID":2}'), 'general'); // two spellings: Hive's rules for them are the general path's
-  assert.equal(path('{"x":1,"x":2}'), 'general'); // a repeated key: lossless-json refuses it, JSON.parse keeps the last
+  assert.equal(path('{"x":1,"x":2}'), 'general'); // a repeated key: the general path keeps the last
   assert.equal(path('{"i\\u0064":1}'), 'general'); // an escaped key
   assert.equal(path('{"ïd":1}'), 'general'); // a non-ASCII key (toLowerCase beyond ASCII)
   assert.equal(path('{"url":{"a":1}}'), 'general'); // a nested value in a column's field
