@@ -39,6 +39,15 @@ interface PendingCall {
   fail: (error: MetastoreError) => void;
 }
 
+// The conditional alter of HIVE-26882 (hive_metastoreConstants EXPECTED_PARAMETER_KEY / _VALUE) and its refusal.
+const EXPECTED_KEY = 'expected_parameter_key';
+const EXPECTED_VALUE = 'expected_parameter_value';
+const MODIFIED_MEANWHILE = 'The table has been modified';
+const DDL_TIME = 'transient_lastDdlTime';
+/** Longer than transient_lastDdlTime's resolution of one second. */
+const GUARD_SETTLE_MS = 1_100;
+const GUARD_ATTEMPTS = 10;
+
 // HMS requires this capability to return insert-only (micro-managed ACID) tables; Hive's own client sends it too.
 const clientCapabilities = new hms.ClientCapabilities({ values: [hms.ClientCapability.INSERT_ONLY_TABLES] });
 
@@ -138,13 +147,47 @@ export class MetastoreClient {
    * Fields of the table this IDL leaves out (privileges, creation metadata) are not altered by HMS.
    */
   async addColumns(dbName: string, tableName: string, columns: FieldSchema[]): Promise<string[]> {
-    const table = await this.thriftTable(dbName, tableName);
-    const have = new Set(table.sd.cols.map((c) => c.name.toLowerCase()));
-    const added = columns.filter((c) => !have.has(c.name.toLowerCase()));
-    if (added.length === 0) return [];
-    table.sd.cols.push(...added.map((c) => new hms.FieldSchema({ name: c.name, type: c.type, comment: c.comment ?? '' })));
-    await this.alterThriftTable(dbName, tableName, table, { CASCADE: 'true' });
-    return added.map((c) => c.name);
+    const added = await this.alterTableGuarded(dbName, tableName, { CASCADE: 'true' }, (table) => {
+      const have = new Set(table.sd.cols.map((c) => c.name.toLowerCase()));
+      const missing = columns.filter((c) => !have.has(c.name.toLowerCase()));
+      if (missing.length === 0) return undefined;
+      table.sd.cols.push(...missing.map((c) => new hms.FieldSchema({ name: c.name, type: c.type, comment: c.comment ?? '' })));
+      return missing.map((c) => c.name);
+    });
+    return added ?? [];
+  }
+
+  /**
+   * Reads the table, lets `change` edit it (undefined: nothing to write) and writes it back only if no
+   * ALTER landed in between: a table is written whole, so an ALTER TABLE ... SET TBLPROPERTIES between
+   * the read and the write would otherwise be reverted. The guard is HMS 4.1's conditional alter
+   * (HIVE-26882) on transient_lastDdlTime, which HMS sets to its clock, in whole seconds, on every ALTER
+   * that does not send it (Hive's do not; ours send it back as read, unchanged). Two reads more than a
+   * second apart with the same value make the guard exact: an ALTER after the second read has a later
+   * second. A refused write starts over. An HMS without HIVE-26882 ignores the guard.
+   */
+  async alterTableGuarded<T>(dbName: string, tableName: string, properties: Record<string, string>,
+    change: (table: hms.Table) => T | undefined | Promise<T | undefined>): Promise<T | undefined> {
+    for (let attempt = 1; ; attempt += 1) {
+      const first = await this.thriftTable(dbName, tableName);
+      await new Promise((resolve) => setTimeout(resolve, GUARD_SETTLE_MS));
+      const table = await this.thriftTable(dbName, tableName);
+      const ddlTime = table.parameters?.[DDL_TIME];
+      if (ddlTime !== first.parameters?.[DDL_TIME] && attempt < GUARD_ATTEMPTS) continue;
+      const result = await change(table);
+      if (result === undefined) return undefined;
+      const guard: Record<string, string> = ddlTime === undefined ? {} : { [EXPECTED_KEY]: DDL_TIME, [EXPECTED_VALUE]: ddlTime };
+      try {
+        await this.alterThriftTable(dbName, tableName, table, { ...properties, ...guard });
+        return result;
+      } catch (error) {
+        if (!(error instanceof MetastoreError && error.message.includes(MODIFIED_MEANWHILE))) throw error;
+        if (attempt >= GUARD_ATTEMPTS) {
+          throw new MetastoreError(this.endpoint, 'alter_table_with_environment_context',
+            `${dbName}.${tableName} was altered by others during each of ${GUARD_ATTEMPTS} attempts to write it; tried again later`, true, { cause: error });
+        }
+      }
+    }
   }
 
   /**
@@ -159,9 +202,7 @@ export class MetastoreClient {
 
   /** Changes only the table's own location: partitions keep theirs (no CASCADE), and no data moves. */
   async setTableLocation(dbName: string, tableName: string, location: string): Promise<void> {
-    const table = await this.thriftTable(dbName, tableName);
-    table.sd.location = location;
-    await this.alterThriftTable(dbName, tableName, table, {});
+    await this.alterTableGuarded(dbName, tableName, {}, (table) => { table.sd.location = location; return true; });
   }
 
   /** Names that do not exist are left out of the result. */

@@ -174,3 +174,26 @@ test('a TApplicationException is named and not retriable', async (t) => {
     return true;
   });
 });
+
+test('a guarded alter writes nothing over an ALTER that landed between its read and its write, and tries again', async (t) => {
+  const name = uniqueTableName('it_meta_guard');
+  await runBeeline(`CREATE TABLE default.${name} (id BIGINT) TBLPROPERTIES ('step'='created')`);
+  t.after(() => runBeeline(`DROP TABLE IF EXISTS default.${name}`));
+  const moved = `${(await client.getTable('default', name)).storage.location}_moved`;
+  let writes = 0;
+  const attempt = await client.alterTableGuarded('default', name, {}, async (table) => {
+    writes += 1;
+    // A user's ALTER after the service read the table: the first write must be refused, not revert it.
+    if (writes === 1) await runBeeline(`ALTER TABLE default.${name} SET TBLPROPERTIES ('step'='altered meanwhile')`);
+    table.sd.location = moved;
+    return writes;
+  });
+  assert.equal(attempt, 2, 'the write based on the stale read was refused and made again from a fresh read');
+  const table = await client.getTable('default', name);
+  assert.equal(table.parameters.step, 'altered meanwhile');
+  assert.equal(table.storage.location, moved);
+  // And setTableLocation, which the compaction switch uses, keeps the user's properties too.
+  await client.setTableLocation('default', name, `${moved}2`);
+  const again = await client.getTable('default', name);
+  assert.deepEqual([again.parameters.step, again.storage.location], ['altered meanwhile', `${moved}2`]);
+});
