@@ -14,6 +14,7 @@ import type { Partition, Table } from './metastore/types.ts';
 import type { StreamSpec } from './properties/parse.ts';
 import { streamRecord, tableLocation, type StoredLayout } from './properties/stream.ts';
 import { removeDroppedFiles } from './sink/dropped.ts';
+import { compactionStaging } from './sink/compact.ts';
 import { fileSystems, type FileSystems, type HdfsSettings } from './sink/fs.ts';
 import { stateOf, Supervisor } from './lifecycle/supervisor.ts';
 import { WorkerPool } from './lifecycle/worker-pool.ts';
@@ -71,6 +72,9 @@ const compactions = new Counter({ name: 'hive_kafka_compactions_total', help: 'P
 const compactedFiles = new Counter({ name: 'hive_kafka_compacted_files_total', help: 'Files compactions replaced (input) and wrote (output)', labelNames: ['table', 'side'] });
 const gapOffsets = new Counter({ name: 'hive_kafka_offset_gap_offsets_total', help: 'Offsets Kafka deleted before the table read them (retention, deleteRecords), by kafka.offset.gap.policy', labelNames: ['table', 'partition', 'policy'] });
 /** Every series above that names a table: forgotten when the table is dropped or renamed. */
+/** Two spellings of one location (a trailing slash aside). */
+const sameLocation = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+
 const perTableSeries = [rejectedRecords, commits, storedRecords, filteredRecords, recordBytes, filesPublished, commitSeconds, taskFailures, compactions, compactedFiles, gapOffsets];
 
 export interface ServiceConfig {
@@ -125,6 +129,8 @@ export class Service {
   /** One lag probe per Kafka connection, as admins. */
   private readonly probes = new Map<string, Promise<ProducedAt>>();
   private readonly rates = new Map<number, RecordRate>();
+  /** Dropped tables whose clean-up ran since the service started: a table created at the location waits for it. */
+  private readonly cleanedUp = new Set<number>();
   private readonly compactor: Compactor | undefined;
   private readonly systemTables: SystemTables | undefined;
   private systemTimer: NodeJS.Timeout | undefined;
@@ -193,6 +199,7 @@ export class Service {
       },
       hungTaskMs: config.hungTaskMs,
       cleanup: (tableId) => this.cleanup(tableId),
+      waitsForDropped: (tableId) => this.waitsForDropped(tableId),
       relocate: (tableId) => this.relocate(tableId),
     });
     lagOf = async () => {
@@ -600,7 +607,38 @@ export class Service {
     await this.compactor?.settled(tableId); // nothing written under the location after it goes
     const locationInUse = await this.locationInUse(stream, layout.location);
     await this.ownership.forget(tableId, { locationInUse });
-    await removeDroppedFiles(fs, path, { purgedOnDrop: layout.purgedOnDrop === true, locationInUse });
+    // A table created since at the location waited for this (waitsForDropped): while it has written
+    // nothing there, no file named in the dropped table's ledger can be its, so those go.
+    const ownFiles = locationInUse && !this.config.cluster && !this.liveTableWroteAt(tableId, layout.location)
+      ? { files: this.ledger.filesOfTable(tableId), dirs: this.ledger.openCompactions(tableId).filter((c) => c.state === 'planned').flatMap((c) => [c.newDir, compactionStaging(c.naturalDir, c)]) }
+      : undefined;
+    const removed = await removeDroppedFiles(fs, path, { purgedOnDrop: layout.purgedOnDrop === true, locationInUse, ownFiles });
+    if (ownFiles && removed > 0) {
+      this.log.warn({ table: `${stream.dbName}.${stream.tableName}`, location: layout.location, removed },
+        `table ${stream.dbName}.${stream.tableName} was created again before the service applied its DROP: ${removed} files and directories its tasks wrote after the DROP removed from the new table's location`);
+    }
+    this.cleanedUp.add(tableId);
+  }
+
+  /**
+   * A table that has written nothing yet waits for the clean-up of a table dropped at its location
+   * (DROP, then CREATE of the same name, both before the service applied the DROP), so that the
+   * dropped one's late files are told from its own. Standalone only: in a cluster each member cleans up.
+   */
+  private waitsForDropped(tableId: number): string | undefined {
+    if (this.config.cluster) return undefined;
+    const stream = this.ledger.getStream(tableId);
+    if (!stream || this.ledger.hasBatches(tableId)) return undefined;
+    const location = (JSON.parse(stream.layoutJson) as StoredLayout).location;
+    const dropped = this.ledger.listStreams().find((s) => s.tableId !== tableId && s.desiredState === 'dropped' && !this.cleanedUp.has(s.tableId)
+      && sameLocation((JSON.parse(s.layoutJson) as StoredLayout).location, location));
+    return dropped && `${dropped.dbName}.${dropped.tableName}`;
+  }
+
+  /** Whether a live table other than `tableId` at this location recorded a batch here. */
+  private liveTableWroteAt(tableId: number, location: string): boolean {
+    return this.ledger.listStreams().some((s) => s.tableId !== tableId && s.desiredState !== 'dropped'
+      && sameLocation((JSON.parse(s.layoutJson) as StoredLayout).location, location) && this.ledger.hasBatches(s.tableId));
   }
 
   /** What a RENAME left at the table's old location, moved to the new one (src/sink/relocate.ts). */
@@ -632,7 +670,7 @@ export class Service {
 
   /** Whether another table has this location, in the ledger or (created but not yet seen) in the metastore. */
   private async locationInUse(dropped: StreamRow, location: string): Promise<boolean> {
-    const same = (other: string) => other.replace(/\/+$/, '') === location.replace(/\/+$/, '');
+    const same = (other: string) => sameLocation(other, location);
     // A table dropped before at this location is no user of it.
     if (this.ledger.listStreams().some((s) => s.tableId !== dropped.tableId && s.desiredState !== 'dropped' && same((JSON.parse(s.layoutJson) as StoredLayout).location))) return true;
     const client = await MetastoreClient.connect(this.config.metastoreUri, { timeoutMs: this.config.metastoreTimeoutMs });

@@ -557,6 +557,17 @@ export class Ledger {
     });
   }
 
+  /** Whether the table ever recorded a batch here (committed or not). */
+  hasBatches(tableId: number): boolean {
+    return this.db.prepare('SELECT 1 FROM batches WHERE table_id = ? LIMIT 1').pluck().get(tableId) !== undefined;
+  }
+
+  /** Final paths of every file of the table's batches, committed or not. */
+  filesOfTable(tableId: number): string[] {
+    return this.db.prepare('SELECT f.final_path FROM batch_files f JOIN batches b USING (batch_id) WHERE b.table_id = ? ORDER BY f.final_path')
+      .pluck().all(tableId) as string[];
+  }
+
   /** Paths of every published file of the table (committed batches). */
   publishedFiles(tableId: number): string[] {
     return this.db.prepare(`SELECT f.final_path FROM batch_files f JOIN batches b USING (batch_id) WHERE b.table_id = ? AND b.state = 'committed' ORDER BY f.final_path`)

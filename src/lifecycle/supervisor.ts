@@ -49,6 +49,11 @@ export interface SupervisorDeps {
   startTask(tableId: number, assignment: TaskAssignment, onFailure: (e: TaskFailure) => void): Promise<RunningTask>;
   /** After a DROP: remove what the service left in the table location (staging files). */
   cleanup(tableId: number): Promise<void>;
+  /**
+   * Before a table's first task: the name of a table dropped at the same location whose clean-up has
+   * not run yet (a DROP, then a CREATE of the same name), which this one waits for; undefined to start.
+   */
+  waitsForDropped?(tableId: number): string | undefined;
   /** Before a table's tasks start: finish moving what it left at a location a RENAME moved it from. */
   relocate?(tableId: number): Promise<void>;
   /** How often tables are re-checked (new partitions, due restarts). */
@@ -113,6 +118,8 @@ export class Supervisor {
   private readonly refusals = new Map<number, string>();
   /** Dropped tables whose clean-up failed (a metastore or file system blip): tried again by the tick after a backoff. */
   private readonly cleanupsDue = new Map<number, { failures: number; dueAt: number }>();
+  /** Tables that wait for a dropped table's clean-up at their location (waitsForDropped), started once it ran. */
+  private readonly waitingForCleanup = new Set<number>();
 
   constructor(private readonly deps: SupervisorDeps) {}
 
@@ -271,6 +278,8 @@ export class Supervisor {
           throw e; // logged by notify
         }
         this.cleanupsDue.delete(tableId);
+        for (const waiting of this.waitingForCleanup) void this.notify(waiting);
+        this.waitingForCleanup.clear();
         // The claim goes with the table: in a cluster it holds a transactional producer, kept until the
         // service stopped when a dropped table stayed claimed.
         if (this.holding.has(tableId)) await this.releaseClaim(tableId);
@@ -279,6 +288,15 @@ export class Supervisor {
       return;
     }
 
+    if (!this.tables.has(tableId)) {
+      const dropped = this.deps.waitsForDropped?.(tableId);
+      if (dropped !== undefined) {
+        if (!this.waitingForCleanup.has(tableId)) this.deps.log.info({ tableId, dropped }, `table waits for the clean-up of ${dropped}, dropped at the same location, before its first task`);
+        this.waitingForCleanup.add(tableId);
+        return;
+      }
+      this.waitingForCleanup.delete(tableId);
+    }
     if (!(await this.mayRun(tableId))) return;
     const spec = JSON.parse(stream!.specJson) as StreamSpec;
     const partitionCount = await this.deps.partitionCount(spec);

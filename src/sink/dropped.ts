@@ -3,21 +3,54 @@ import { posix } from 'node:path';
 import { stagingDir } from './commit.ts';
 import { removeDirOfFiles, type FileSystem } from './fs.ts';
 
+/** What the dropped table wrote under the location, as its ledger recorded it. */
+export interface DroppedTableFiles {
+  /** Final paths of its batches' files (Parquet and dead letters). */
+  files: readonly string[];
+  /** Directories only it made and no Hive partition points at: its unswitched compactions' outputs and their staging. */
+  dirs: readonly string[];
+}
+
 /**
  * Hive deleted the location of a table whose data goes with it (`purgedOnDrop`), but a batch committed
  * between that purge and the moment the DROP reached the service re-created it: so the location goes
- * again. Otherwise only the staging files go. Nothing goes while a live table uses the location (DROP,
- * then CREATE of the same name): its staged batches are there now.
+ * again. Otherwise only the staging files go. While a live table uses the location (DROP, then CREATE
+ * of the same name) the location stays: the dropped table's own files go (`ownFiles`, given only while
+ * the new table has written nothing there, so no name can be its), the rest stays.
+ * Returns how many files and directories went.
  */
 export async function removeDroppedFiles(fs: Pick<FileSystem, 'exists' | 'list' | 'remove' | 'removeTree'>, path: string,
-  opts: { purgedOnDrop: boolean; locationInUse: boolean }): Promise<void> {
-  if (opts.locationInUse) return;
+  opts: { purgedOnDrop: boolean; locationInUse: boolean; ownFiles?: DroppedTableFiles }): Promise<number> {
+  if (opts.locationInUse) return opts.purgedOnDrop && opts.ownFiles ? removeOwnFiles(fs, path, opts.ownFiles) : 0;
   if (opts.purgedOnDrop) {
     await fs.removeTree(path);
-    return;
+    return 1;
   }
   const root = posix.dirname(stagingDir(path, 0));
-  if (!(await fs.exists(root))) return;
+  if (!(await fs.exists(root))) return 0;
   for (const p of await fs.list(root)) await removeDirOfFiles(fs, posix.join(root, p));
   await fs.remove(root);
+  return 1;
+}
+
+/**
+ * Hive purged the location at the DROP, so whatever of the dropped table's is there now was written
+ * after it. Its files go; the directories they were in stay: a Hive partition the dropped table's
+ * tasks registered for its name (the new table's now) may point there, and Hive fails a query of a
+ * storage-handler table over a partition whose directory is missing.
+ */
+async function removeOwnFiles(fs: Pick<FileSystem, 'exists' | 'list' | 'remove' | 'removeTree'>, path: string, own: DroppedTableFiles): Promise<number> {
+  const under = (p: string) => p.startsWith(`${path}/`);
+  let removed = 0;
+  for (const file of own.files.filter(under)) {
+    if (!(await fs.exists(file))) continue;
+    await fs.remove(file);
+    removed += 1;
+  }
+  for (const dir of own.dirs.filter(under)) {
+    if (!(await fs.exists(dir))) continue;
+    await fs.removeTree(dir);
+    removed += 1;
+  }
+  return removed;
 }

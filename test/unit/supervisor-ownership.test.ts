@@ -245,3 +245,32 @@ test('a DROP whose clean-up failed (a metastore or file system blip) is cleaned 
   assert.equal(calls, 2, 'and not again once it succeeded');
   await supervisor.stop();
 });
+
+test('a table created at a dropped one\'s location starts only after that table\'s clean-up ran (DROP, then CREATE of the same name)', async () => {
+  const ledger = Ledger.open(':memory:');
+  const spec = JSON.stringify({ maxNumTasks: 1 });
+  ledger.upsertStream({ tableId: 7, dbName: 'default', tableName: 'pv', specJson: spec, layoutJson: '{}', desiredState: 'running' });
+  ledger.setDesiredState(7, 'dropped', 'dropped');
+  ledger.upsertStream({ tableId: 8, dbName: 'default', tableName: 'pv', specJson: spec, layoutJson: '{}', desiredState: 'running' });
+  const order: string[] = [];
+  let cleanedUp = false;
+  let releaseCleanup!: () => void;
+  const cleanupMayFinish = new Promise<void>((r) => { releaseCleanup = r; });
+  const supervisor = new Supervisor({
+    ledger, log: pino({ level: 'silent' }), tickMs: 3_600_000,
+    partitionCount: async () => 1,
+    initOffsets: async (tableId, _spec, partitions) => ledger.initPartitions(tableId, new Map(partitions.map((p) => [p, 0]))),
+    startTask: async (tableId) => { order.push(`start ${tableId}`); return { async stop() {}, lastHeartbeatAt: () => Date.now() } satisfies RunningTask; },
+    cleanup: async (tableId) => { await cleanupMayFinish; order.push(`cleanup ${tableId}`); cleanedUp = true; },
+    waitsForDropped: (tableId) => (tableId === 8 && !cleanedUp ? 'default.pv' : undefined),
+  });
+  const dropped = supervisor.notify(7);
+  await supervisor.notify(8);
+  assert.deepEqual(order, [], 'table 8 waits for the clean-up of table 7');
+  releaseCleanup();
+  await dropped;
+  const deadline = Date.now() + 2_000;
+  while (order.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(order, ['cleanup 7', 'start 8'], 'started by the clean-up, not by a later tick');
+  await supervisor.stop();
+});
