@@ -72,10 +72,10 @@ const compactions = new Counter({ name: 'hive_kafka_compactions_total', help: 'P
 const compactedFiles = new Counter({ name: 'hive_kafka_compacted_files_total', help: 'Files compactions replaced (input) and wrote (output)', labelNames: ['table', 'side'] });
 const gapOffsets = new Counter({ name: 'hive_kafka_offset_gap_offsets_total', help: 'Offsets Kafka deleted before the table read them (retention, deleteRecords), by kafka.offset.gap.policy', labelNames: ['table', 'partition', 'policy'] });
 /** Every series above that names a table: forgotten when the table is dropped or renamed. */
+const perTableSeries = [rejectedRecords, commits, storedRecords, filteredRecords, recordBytes, filesPublished, commitSeconds, taskFailures, compactions, compactedFiles, gapOffsets];
+
 /** Two spellings of one location (a trailing slash aside). */
 const sameLocation = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
-
-const perTableSeries = [rejectedRecords, commits, storedRecords, filteredRecords, recordBytes, filesPublished, commitSeconds, taskFailures, compactions, compactedFiles, gapOffsets];
 
 export interface ServiceConfig {
   metastoreUri: string;
@@ -623,7 +623,8 @@ export class Service {
   /**
    * A table that has written nothing yet waits for the clean-up of a table dropped at its location
    * (DROP, then CREATE of the same name, both before the service applied the DROP), so that the
-   * dropped one's late files are told from its own. Standalone only: in a cluster each member cleans up.
+   * dropped one's late files are told from its own. Standalone only: in a cluster another member may
+   * run the new table, so neither the wait nor the removal is done.
    */
   private waitsForDropped(tableId: number): string | undefined {
     if (this.config.cluster) return undefined;
