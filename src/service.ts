@@ -74,6 +74,9 @@ const gapOffsets = new Counter({ name: 'hive_kafka_offset_gap_offsets_total', he
 /** Every series above that names a table: forgotten when the table is dropped or renamed. */
 const perTableSeries = [rejectedRecords, commits, storedRecords, filteredRecords, recordBytes, filesPublished, commitSeconds, taskFailures, compactions, compactedFiles, gapOffsets];
 
+/** How long before a DROP was applied a dropped table's batches may have been committed after Hive's purge. */
+const LATE_WINDOW_MS = 10 * 60_000;
+
 /** Two spellings of one location (a trailing slash aside). */
 const sameLocation = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 
@@ -129,8 +132,6 @@ export class Service {
   /** One lag probe per Kafka connection, as admins. */
   private readonly probes = new Map<string, Promise<ProducedAt>>();
   private readonly rates = new Map<number, RecordRate>();
-  /** Dropped tables whose clean-up ran since the service started: a table created at the location waits for it. */
-  private readonly cleanedUp = new Set<number>();
   private readonly compactor: Compactor | undefined;
   private readonly systemTables: SystemTables | undefined;
   private systemTimer: NodeJS.Timeout | undefined;
@@ -199,7 +200,7 @@ export class Service {
       },
       hungTaskMs: config.hungTaskMs,
       cleanup: (tableId) => this.cleanup(tableId),
-      waitsForDropped: (tableId) => this.waitsForDropped(tableId),
+      waitsForDropped: (tableId, cleanupsDue) => this.waitsForDropped(tableId, cleanupsDue),
       relocate: (tableId) => this.relocate(tableId),
     });
     lagOf = async () => {
@@ -607,39 +608,35 @@ export class Service {
     await this.compactor?.settled(tableId); // nothing written under the location after it goes
     const locationInUse = await this.locationInUse(stream, layout.location);
     await this.ownership.forget(tableId, { locationInUse });
-    // A table created since at the location waited for this (waitsForDropped): while it has written
-    // nothing there, no file named in the dropped table's ledger can be its, so those go.
-    const ownFiles = locationInUse && !this.config.cluster && !this.liveTableWroteAt(tableId, layout.location)
-      ? { files: this.ledger.filesOfTable(tableId), dirs: this.ledger.openCompactions(tableId).filter((c) => c.state === 'planned').flatMap((c) => [c.newDir, compactionStaging(c.naturalDir, c)]) }
+    // A table created since at the location: what the dropped one's tasks committed after Hive's purge
+    // goes. Its batches of the last LATE_WINDOW_MS before the DROP was applied, not its whole history:
+    // a notice later than that leaves them (README, Limits).
+    const since = (stream.droppedAt ?? Date.now()) - LATE_WINDOW_MS;
+    const ownFiles = locationInUse && !this.config.cluster
+      ? { files: this.ledger.filesOfTableSince(tableId, since),
+        dirs: this.ledger.openCompactions(tableId).filter((c) => c.state === 'planned').flatMap((c) => [c.newDir, compactionStaging(path, c)]) }
       : undefined;
     const removed = await removeDroppedFiles(fs, path, { purgedOnDrop: layout.purgedOnDrop === true, locationInUse, ownFiles });
     if (ownFiles && removed > 0) {
       this.log.warn({ table: `${stream.dbName}.${stream.tableName}`, location: layout.location, removed },
         `table ${stream.dbName}.${stream.tableName} was created again before the service applied its DROP: ${removed} files and directories its tasks wrote after the DROP removed from the new table's location`);
     }
-    this.cleanedUp.add(tableId);
   }
 
   /**
-   * A table that has written nothing yet waits for the clean-up of a table dropped at its location
-   * (DROP, then CREATE of the same name, both before the service applied the DROP), so that the
-   * dropped one's late files are told from its own. Standalone only: in a cluster another member may
-   * run the new table, so neither the wait nor the removal is done.
+   * A table that has written nothing yet waits while the clean-up of a table dropped at its location
+   * is due again (it failed: a metastore or file system blip), so that its first batch meets none of
+   * the dropped table's late files under its own names. Standalone only: in a cluster another member
+   * may run the new table, so neither the wait nor the removal is done.
    */
-  private waitsForDropped(tableId: number): string | undefined {
+  private waitsForDropped(tableId: number, cleanupsDue: readonly number[]): string | undefined {
     if (this.config.cluster) return undefined;
     const stream = this.ledger.getStream(tableId);
     if (!stream || this.ledger.hasBatches(tableId)) return undefined;
     const location = (JSON.parse(stream.layoutJson) as StoredLayout).location;
-    const dropped = this.ledger.listStreams().find((s) => s.tableId !== tableId && s.desiredState === 'dropped' && !this.cleanedUp.has(s.tableId)
-      && sameLocation((JSON.parse(s.layoutJson) as StoredLayout).location, location));
+    const dropped = cleanupsDue.map((id) => this.ledger.getStream(id))
+      .find((s) => s !== undefined && s.tableId !== tableId && sameLocation((JSON.parse(s.layoutJson) as StoredLayout).location, location));
     return dropped && `${dropped.dbName}.${dropped.tableName}`;
-  }
-
-  /** Whether a live table other than `tableId` at this location recorded a batch here. */
-  private liveTableWroteAt(tableId: number, location: string): boolean {
-    return this.ledger.listStreams().some((s) => s.tableId !== tableId && s.desiredState !== 'dropped'
-      && sameLocation((JSON.parse(s.layoutJson) as StoredLayout).location, location) && this.ledger.hasBatches(s.tableId));
   }
 
   /** What a RENAME left at the table's old location, moved to the new one (src/sink/relocate.ts). */

@@ -562,10 +562,10 @@ export class Ledger {
     return this.db.prepare('SELECT 1 FROM batches WHERE table_id = ? LIMIT 1').pluck().get(tableId) !== undefined;
   }
 
-  /** Final paths of every file of the table's batches, committed or not. */
-  filesOfTable(tableId: number): string[] {
-    return this.db.prepare('SELECT f.final_path FROM batch_files f JOIN batches b USING (batch_id) WHERE b.table_id = ? ORDER BY f.final_path')
-      .pluck().all(tableId) as string[];
+  /** Final paths of the files of the table's batches committed at or after `since` (ms), or not committed. A path is recorded for one batch only (UNIQUE). */
+  filesOfTableSince(tableId: number, since: number): string[] {
+    return this.db.prepare(`SELECT f.final_path FROM batch_files f JOIN batches b USING (batch_id)
+      WHERE b.table_id = ? AND (b.committed_at IS NULL OR b.committed_at >= ?) ORDER BY f.final_path`).pluck().all(tableId, since) as string[];
   }
 
   /** Paths of every published file of the table (committed batches). */

@@ -50,10 +50,10 @@ export interface SupervisorDeps {
   /** After a DROP: remove what the service left in the table location (staging files). */
   cleanup(tableId: number): Promise<void>;
   /**
-   * Before a table's first task: the name of a table dropped at the same location whose clean-up has
-   * not run yet (a DROP, then a CREATE of the same name), which this one waits for; undefined to start.
+   * Before a table's first task, while some dropped tables' clean-ups are due again: the name of one at
+   * the same location (a DROP, then a CREATE of the same name), which this one waits for; undefined to start.
    */
-  waitsForDropped?(tableId: number): string | undefined;
+  waitsForDropped?(tableId: number, cleanupsDue: readonly number[]): string | undefined;
   /** Before a table's tasks start: finish moving what it left at a location a RENAME moved it from. */
   relocate?(tableId: number): Promise<void>;
   /** How often tables are re-checked (new partitions, due restarts). */
@@ -288,8 +288,8 @@ export class Supervisor {
       return;
     }
 
-    if (!this.tables.has(tableId)) {
-      const dropped = this.deps.waitsForDropped?.(tableId);
+    if (!this.tables.has(tableId) && this.cleanupsDue.size > 0) {
+      const dropped = this.deps.waitsForDropped?.(tableId, [...this.cleanupsDue.keys()]);
       if (dropped !== undefined) {
         if (!this.waitingForCleanup.has(tableId)) this.deps.log.info({ tableId, dropped }, `table waits for the clean-up of ${dropped}, dropped at the same location, before its first task`);
         this.waitingForCleanup.add(tableId);

@@ -168,12 +168,21 @@ export class MetastoreClient {
    */
   async alterTableGuarded<T>(dbName: string, tableName: string, properties: Record<string, string>,
     change: (table: hms.Table) => T | undefined | Promise<T | undefined>): Promise<T | undefined> {
-    for (let attempt = 1; ; attempt += 1) {
-      const first = await this.thriftTable(dbName, tableName);
-      await new Promise((resolve) => setTimeout(resolve, GUARD_SETTLE_MS));
+    let id: string | undefined; // the table first read: one dropped and created again under the name is another
+    const read = async () => {
       const table = await this.thriftTable(dbName, tableName);
+      const now = table.id === undefined || table.id === null ? 'none' : String(int64ToBigInt(table.id));
+      if ((id ??= now) !== now) {
+        throw new MetastoreError(this.endpoint, 'get_table_req', `${dbName}.${tableName} was dropped and created again while hive-kafka was altering it (id ${id}, now ${now}); nothing written`, false);
+      }
+      return table;
+    };
+    for (let attempt = 1; attempt <= GUARD_ATTEMPTS; attempt += 1) {
+      const first = await read();
+      await new Promise((resolve) => setTimeout(resolve, GUARD_SETTLE_MS));
+      const table = await read();
       const ddlTime = table.parameters?.[DDL_TIME];
-      if (ddlTime !== first.parameters?.[DDL_TIME] && attempt < GUARD_ATTEMPTS) continue;
+      if (ddlTime !== first.parameters?.[DDL_TIME]) continue;
       const result = await change(table);
       if (result === undefined) return undefined;
       const guard: Record<string, string> = ddlTime === undefined ? {} : { [EXPECTED_KEY]: DDL_TIME, [EXPECTED_VALUE]: ddlTime };
@@ -182,12 +191,10 @@ export class MetastoreClient {
         return result;
       } catch (error) {
         if (!(error instanceof MetastoreError && error.message.includes(MODIFIED_MEANWHILE))) throw error;
-        if (attempt >= GUARD_ATTEMPTS) {
-          throw new MetastoreError(this.endpoint, 'alter_table_with_environment_context',
-            `${dbName}.${tableName} was altered by others during each of ${GUARD_ATTEMPTS} attempts to write it; tried again later`, true, { cause: error });
-        }
       }
     }
+    throw new MetastoreError(this.endpoint, 'alter_table_with_environment_context',
+      `${dbName}.${tableName} changed under each of ${GUARD_ATTEMPTS} attempts to alter it (an ALTER about every second); nothing written`, true);
   }
 
   /**

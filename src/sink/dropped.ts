@@ -5,7 +5,11 @@ import { removeDirOfFiles, type FileSystem } from './fs.ts';
 
 /** What the dropped table wrote under the location, as its ledger recorded it. */
 export interface DroppedTableFiles {
-  /** Final paths of its batches' files (Parquet and dead letters). */
+  /**
+   * Final paths of its late batches' files (Parquet and dead letters). The file at such a path is its
+   * own: the ledger records a path for one batch only, a batch records its paths before it publishes,
+   * and a publish never replaces a file.
+   */
   files: readonly string[];
   /** Directories only it made and no Hive partition points at: its unswitched compactions' outputs and their staging. */
   dirs: readonly string[];
@@ -15,8 +19,7 @@ export interface DroppedTableFiles {
  * Hive deleted the location of a table whose data goes with it (`purgedOnDrop`), but a batch committed
  * between that purge and the moment the DROP reached the service re-created it: so the location goes
  * again. Otherwise only the staging files go. While a live table uses the location (DROP, then CREATE
- * of the same name) the location stays: the dropped table's own files go (`ownFiles`, given only while
- * the new table has written nothing there, so no name can be its), the rest stays.
+ * of the same name) the location stays: the dropped table's own late files go (`ownFiles`), the rest stays.
  * Returns how many files and directories went.
  */
 export async function removeDroppedFiles(fs: Pick<FileSystem, 'exists' | 'list' | 'remove' | 'removeTree'>, path: string,

@@ -246,31 +246,32 @@ test('a DROP whose clean-up failed (a metastore or file system blip) is cleaned 
   await supervisor.stop();
 });
 
-test('a table created at a dropped one\'s location starts only after that table\'s clean-up ran (DROP, then CREATE of the same name)', async () => {
+test('a table created at the location of a dropped one whose clean-up failed waits until the clean-up, tried again, succeeds', async () => {
   const ledger = Ledger.open(':memory:');
   const spec = JSON.stringify({ maxNumTasks: 1 });
   ledger.upsertStream({ tableId: 7, dbName: 'default', tableName: 'pv', specJson: spec, layoutJson: '{}', desiredState: 'running' });
   ledger.setDesiredState(7, 'dropped', 'dropped');
   ledger.upsertStream({ tableId: 8, dbName: 'default', tableName: 'pv', specJson: spec, layoutJson: '{}', desiredState: 'running' });
   const order: string[] = [];
-  let cleanedUp = false;
-  let releaseCleanup!: () => void;
-  const cleanupMayFinish = new Promise<void>((r) => { releaseCleanup = r; });
+  const asked: number[][] = [];
   const supervisor = new Supervisor({
-    ledger, log: pino({ level: 'silent' }), tickMs: 3_600_000,
+    ledger, log: pino({ level: 'silent' }), tickMs: 50,
     partitionCount: async () => 1,
     initOffsets: async (tableId, _spec, partitions) => ledger.initPartitions(tableId, new Map(partitions.map((p) => [p, 0]))),
     startTask: async (tableId) => { order.push(`start ${tableId}`); return { async stop() {}, lastHeartbeatAt: () => Date.now() } satisfies RunningTask; },
-    cleanup: async (tableId) => { await cleanupMayFinish; order.push(`cleanup ${tableId}`); cleanedUp = true; },
-    waitsForDropped: (tableId) => (tableId === 8 && !cleanedUp ? 'default.pv' : undefined),
+    cleanup: async (tableId) => {
+      if (!order.includes(`cleanup failed ${tableId}`)) { order.push(`cleanup failed ${tableId}`); throw new Error('HTTP 503 from the NameNode'); }
+      order.push(`cleanup ${tableId}`);
+    },
+    waitsForDropped: (tableId, cleanupsDue) => { asked.push([tableId, ...cleanupsDue]); return cleanupsDue.includes(7) ? 'default.pv' : undefined; },
   });
-  const dropped = supervisor.notify(7);
+  await supervisor.notify(7).catch(() => undefined);
   await supervisor.notify(8);
-  assert.deepEqual(order, [], 'table 8 waits for the clean-up of table 7');
-  releaseCleanup();
-  await dropped;
-  const deadline = Date.now() + 2_000;
-  while (order.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  assert.deepEqual(order, ['cleanup 7', 'start 8'], 'started by the clean-up, not by a later tick');
+  assert.deepEqual(order, ['cleanup failed 7'], 'table 8 waits while the clean-up of table 7 is due again');
+  assert.deepEqual(asked, [[8, 7]]);
+  supervisor.start();
+  const deadline = Date.now() + 3_000;
+  while (order.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(order, ['cleanup failed 7', 'cleanup 7', 'start 8']);
   await supervisor.stop();
 });
