@@ -612,7 +612,7 @@ export class Service {
     // goes. Its batches of the last LATE_WINDOW_MS before the DROP was applied, not its whole history:
     // a notice later than that leaves them (README, Limits).
     const since = (stream.droppedAt ?? Date.now()) - LATE_WINDOW_MS;
-    const ownFiles = locationInUse && !this.config.cluster
+    const ownFiles = locationInUse && layout.purgedOnDrop === true && !this.config.cluster
       ? { files: this.ledger.filesOfTableSince(tableId, since),
         dirs: this.ledger.openCompactions(tableId).filter((c) => c.state === 'planned').flatMap((c) => [c.newDir, compactionStaging(path, c)]) }
       : undefined;
@@ -632,7 +632,7 @@ export class Service {
   private waitsForDropped(tableId: number, cleanupsDue: readonly number[]): string | undefined {
     if (this.config.cluster) return undefined;
     const stream = this.ledger.getStream(tableId);
-    if (!stream || this.ledger.hasBatches(tableId)) return undefined;
+    if (!stream || this.ledger.batchPartitions(tableId).length > 0) return undefined;
     const location = (JSON.parse(stream.layoutJson) as StoredLayout).location;
     const dropped = cleanupsDue.map((id) => this.ledger.getStream(id))
       .find((s) => s !== undefined && s.tableId !== tableId && sameLocation((JSON.parse(s.layoutJson) as StoredLayout).location, location));

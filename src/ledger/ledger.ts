@@ -557,11 +557,6 @@ export class Ledger {
     });
   }
 
-  /** Whether the table ever recorded a batch here (committed or not). */
-  hasBatches(tableId: number): boolean {
-    return this.db.prepare('SELECT 1 FROM batches WHERE table_id = ? LIMIT 1').pluck().get(tableId) !== undefined;
-  }
-
   /** Final paths of the files of the table's batches committed at or after `since` (ms), or not committed. A path is recorded for one batch only (UNIQUE). */
   filesOfTableSince(tableId: number, since: number): string[] {
     return this.db.prepare(`SELECT f.final_path FROM batch_files f JOIN batches b USING (batch_id)

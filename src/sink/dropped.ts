@@ -20,20 +20,20 @@ export interface DroppedTableFiles {
  * between that purge and the moment the DROP reached the service re-created it: so the location goes
  * again. Otherwise only the staging files go. While a live table uses the location (DROP, then CREATE
  * of the same name) the location stays: the dropped table's own late files go (`ownFiles`), the rest stays.
- * Returns how many files and directories went.
+ * Returns how many of those own files and directories went (0 in every other case).
  */
 export async function removeDroppedFiles(fs: Pick<FileSystem, 'exists' | 'list' | 'remove' | 'removeTree'>, path: string,
   opts: { purgedOnDrop: boolean; locationInUse: boolean; ownFiles?: DroppedTableFiles }): Promise<number> {
   if (opts.locationInUse) return opts.purgedOnDrop && opts.ownFiles ? removeOwnFiles(fs, path, opts.ownFiles) : 0;
   if (opts.purgedOnDrop) {
     await fs.removeTree(path);
-    return 1;
+    return 0;
   }
   const root = posix.dirname(stagingDir(path, 0));
   if (!(await fs.exists(root))) return 0;
   for (const p of await fs.list(root)) await removeDirOfFiles(fs, posix.join(root, p));
   await fs.remove(root);
-  return 1;
+  return 0;
 }
 
 /**

@@ -201,14 +201,14 @@ test('atomically: the writes inside commit together, or none of them when one th
 test('a dropped table\'s late files: its batches committed since a time, or not committed', async () => {
   const l = ledgerWithStream();
   const epoch = l.claimPartitions(7, [0, 1]);
-  assert.equal(l.hasBatches(7), false);
+  assert.deepEqual(l.batchPartitions(7), []);
   l.markCommitted(l.recordIntent(intent(epoch, 0, 9)));
   await new Promise((r) => setTimeout(r, 5));
   const since = Date.now();
   l.markCommitted(l.recordIntent(intent(epoch, 10, 19)));
   l.recordIntent(intent(epoch, 20, 29)); // written, not committed
   assert.deepEqual(l.filesOfTableSince(7, since), ['/t/pageviews+0+10+19.parquet', '/t/pageviews+0+20+29.parquet']);
-  assert.equal(l.hasBatches(7), true);
+  assert.deepEqual(l.batchPartitions(7), [0]);
   // Why such a file is the dropped table's: no other batch can record its path.
   l.upsertStream({ tableId: 8, dbName: 'default', tableName: 'pageviews', specJson: '{}', layoutJson: '{}', desiredState: 'running' });
   l.initPartitions(8, new Map([[0, 0]]));
