@@ -11,7 +11,9 @@
 //   now, after which older events may be replayed; applying notices in order still ends in the
 //   current state.
 // - A `drop` may name a table the consumer never saw (replay, or a drop after a resync); ignore it.
-// - `resync-complete` lists every handler table that exists; streams of any other table id are gone.
+// - `resync-live` lists every handler table that exists; streams of any other table id are gone. A resync
+//   delivers it before its upserts, so that a table dropped while we were not looking stops before a
+//   table created again under its name (and at its location) starts.
 // - onNotice throwing is treated as temporary: the same notice is retried after a backoff, forever.
 //
 // What we rely on in HMS: event ids are strictly increasing and contiguous. ObjectStore.addNotificationEvent
@@ -40,7 +42,7 @@ export type UpsertCause = 'create' | 'alter' | 'rename' | 'resync';
 export type TableNotice =
   | { kind: 'upsert'; table: Table; cause: UpsertCause; eventId: bigint }
   | { kind: 'drop'; tableId: bigint | undefined; dbName: string; tableName: string; eventId: bigint }
-  | { kind: 'resync-complete'; liveTableIds: bigint[]; eventId: bigint };
+  | { kind: 'resync-live'; liveTableIds: bigint[]; eventId: bigint };
 
 /** The metastore calls the watcher makes; MetastoreClient has them all. */
 export interface WatcherMetastore {
@@ -148,7 +150,7 @@ function describeNotice(notice: TableNotice): string {
   switch (notice.kind) {
     case 'upsert': return `upsert (${notice.cause}) of ${notice.table.dbName}.${notice.table.tableName} at event ${notice.eventId}`;
     case 'drop': return `drop of ${notice.dbName}.${notice.tableName} at event ${notice.eventId}`;
-    case 'resync-complete': return `resync-complete at event ${notice.eventId}`;
+    case 'resync-live': return `resync-live at event ${notice.eventId}`;
   }
 }
 
@@ -289,18 +291,19 @@ export class NotificationWatcher {
   }
 
   /**
-   * Reports every handler table as it is now, then resync-complete, then moves the cursor to the event id
-   * read before listing, so DDL during the listing is replayed afterwards. Restartable from scratch.
+   * Reports which handler tables exist (the others are gone), then every one as it is now, then moves the
+   * cursor to the event id read before listing, so DDL during the listing is replayed afterwards.
+   * Restartable from scratch.
    */
   private async resync(reason: string): Promise<void> {
     this.opts.logger.warn({ reason }, `resynchronising with the metastore: ${reason}`);
     const current = await this.metastore((client) => client.getCurrentEventId());
     const tables = await this.listKafkaStreamTables();
+    const liveTableIds = tables.flatMap((table) => (table.id === undefined ? [] : [table.id]));
+    await this.deliver({ kind: 'resync-live', liveTableIds, eventId: current });
     for (const table of tables) {
       await this.deliver({ kind: 'upsert', table, cause: 'resync', eventId: current });
     }
-    const liveTableIds = tables.flatMap((table) => (table.id === undefined ? [] : [table.id]));
-    await this.deliver({ kind: 'resync-complete', liveTableIds, eventId: current });
     this.opts.writeCursor(current);
     this.opts.logger.info({ eventId: current.toString(), tables: tables.length }, 'resynchronised with the metastore');
   }

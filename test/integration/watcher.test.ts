@@ -168,7 +168,7 @@ test('CREATE again under the same name yields an upsert(create) with a different
   assert.deepEqual(logged.filter((line) => line.level !== 'info'), [], 'no warnings or errors so far');
 });
 
-test('a first start without a cursor resynchronises: the live handler table, then resync-complete', async () => {
+test('a first start without a cursor resynchronises: the live table ids, then each live handler table', async () => {
   let freshCursor: bigint | undefined;
   const notices: TableNotice[] = [];
   const fresh = new NotificationWatcher({
@@ -181,14 +181,16 @@ test('a first start without a cursor resynchronises: the live handler table, the
   fresh.start();
   try {
     const deadline = Date.now() + 15_000;
-    while (!notices.some((notice) => notice.kind === 'resync-complete') && Date.now() < deadline) {
+    while (freshCursor === undefined && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   } finally {
     await fresh.stop();
   }
-  const complete = notices.find((notice) => notice.kind === 'resync-complete');
-  assert.ok(complete, 'resync-complete arrived');
+  assert.ok(freshCursor !== undefined, 'the resync finished and saved its cursor within 15 s');
+  const complete = notices.find((notice) => notice.kind === 'resync-live');
+  assert.ok(complete, 'resync-live arrived');
+  assert.equal(notices[0], complete, 'resync-live comes before the upserts: a dropped table stops before one created again starts');
   const upsert = notices.find((notice) => notice.kind === 'upsert' && notice.table.tableName === names.renamed);
   assert.ok(upsert?.kind === 'upsert' && upsert.cause === 'resync', 'the live handler table is reported');
   assert.equal(upsert.table.id, recreatedId);

@@ -206,7 +206,7 @@ function brief(notice: TableNotice): string {
   switch (notice.kind) {
     case 'upsert': return `${notice.eventId} upsert(${notice.cause}) ${notice.table.dbName}.${notice.table.tableName}#${notice.table.id}`;
     case 'drop': return `${notice.eventId} drop ${notice.dbName}.${notice.tableName}#${notice.tableId}`;
-    case 'resync-complete': return `${notice.eventId} resync-complete [${notice.liveTableIds.join(',')}]`;
+    case 'resync-live': return `${notice.eventId} resync-live [${notice.liveTableIds.join(',')}]`;
   }
 }
 
@@ -216,7 +216,7 @@ function applyNotice(state: Map<bigint, string>, notice: TableNotice): void {
     state.set(notice.table.id, `${notice.table.dbName}.${notice.table.tableName} ${JSON.stringify(notice.table.parameters['kafka.topic'])}`);
   } else if (notice.kind === 'drop' && notice.tableId !== undefined) {
     state.delete(notice.tableId);
-  } else if (notice.kind === 'resync-complete') {
+  } else if (notice.kind === 'resync-live') {
     for (const id of state.keys()) if (!notice.liveTableIds.includes(id)) state.delete(id);
   }
 }
@@ -426,14 +426,14 @@ test('a hole in the event ids (cleaned events) triggers a resync, then the watch
   watcher.start();
   t.after(() => watcher.stop());
 
-  await waitUntil(() => notices.some((notice) => notice.kind === 'resync-complete'), 'resync-complete');
+  await waitUntil(() => cursor.value === 46n, 'the resync moved the cursor to 46');
   fake.add(dropEvent(47n, live[1]!));
   await waitUntil(() => cursor.value === 47n, 'the cursor reaches event 47');
   assert.deepEqual(notices.map(brief), [
+    '46 resync-live [41,42,44]',
     '46 upsert(resync) default.pageviews#41',
     '46 upsert(resync) default.clicks#42',
     '46 upsert(resync) shop.orders#44',
-    '46 resync-complete [41,42,44]',
     '47 drop default.clicks#42',
   ]);
   assert.deepEqual(fake.tableRequests, [['pageviews', 'plain'], ['clicks'], ['orders']], 'tables are fetched in chunks');
@@ -458,7 +458,7 @@ test('a resync also happens on first start, when every event after the cursor wa
       watcher.start();
       await waitUntil(() => cursor.value === 70n, 'the cursor is at the current event id');
       await watcher.stop();
-      assert.deepEqual(notices.map(brief), ['70 upsert(resync) default.pageviews#41', '70 resync-complete [41]']);
+      assert.deepEqual(notices.map(brief), ['70 resync-live [41]', '70 upsert(resync) default.pageviews#41']);
       assert.ok(lines.some((line) => line.level === 'warn' && c.reason.test(line.msg)), c.name);
     });
   }
@@ -474,7 +474,7 @@ test('an event that cannot be decoded is logged and replaced by a resync', async
   watcher.start();
   t.after(() => watcher.stop());
   await waitUntil(() => notices.length === 2, 'two notices');
-  assert.deepEqual(notices.map(brief), ['81 upsert(resync) default.pageviews#41', '81 resync-complete [41]']);
+  assert.deepEqual(notices.map(brief), ['81 resync-live [41]', '81 upsert(resync) default.pageviews#41']);
   assert.ok(lines.some((line) => line.level === 'error' && /cannot decode event 81 \(CREATE_TABLE default\.pageviews\)/.test(line.msg)));
 });
 
