@@ -385,10 +385,34 @@ export class Ledger {
         const current = moved.get(intent.tableId, dir) as string | undefined;
         return current === undefined ? f : { ...f, finalPath: posix.join(current, posix.basename(f.finalPath)) };
       });
-      const file = this.db.prepare('INSERT INTO batch_files (batch_id, hidden_path, final_path, partition_values, bucket) VALUES (?, ?, ?, ?, ?)');
-      for (const f of files) file.run(batchId, f.hiddenPath, f.finalPath, f.partitionValues && JSON.stringify(f.partitionValues), f.bucket);
+      this.recordFiles(intent.tableId, batchId, files);
       return { ...intent, files, batchId };
     });
+  }
+
+  /**
+   * A final path names one batch's file in the ledger. A dropped table's batch gives its names up to
+   * a table created since: DROP, then CREATE of the same table over the same topic cuts the same
+   * batches under the same names in the same location. Its row keeps the path with a suffix, for
+   * audit. (Its files are gone: Hive purged them, or its clean-up removed the late ones, which a new
+   * table waits for; at a location Hive kept, the file still there stops the publish, named.)
+   */
+  private recordFiles(tableId: number, batchId: number, files: readonly BatchFile[]): void {
+    const holder = this.db.prepare(`SELECT f.rowid AS rowid, s.table_id AS tableId, s.db_name AS db, s.table_name AS name, s.desired_state AS state,
+      b.kafka_partition AS partition, b.first_offset AS first, b.last_offset AS last
+      FROM batch_files f JOIN batches b USING (batch_id) JOIN streams s ON s.table_id = b.table_id WHERE f.final_path = ?`);
+    const release = this.db.prepare('UPDATE batch_files SET final_path = final_path || ? WHERE rowid = ?');
+    const insert = this.db.prepare('INSERT INTO batch_files (batch_id, hidden_path, final_path, partition_values, bucket) VALUES (?, ?, ?, ?, ?)');
+    for (const f of files) {
+      const held = holder.get(f.finalPath) as { rowid: number; tableId: number; db: string; name: string; state: string; partition: number; first: number; last: number } | undefined;
+      if (held && held.state === 'dropped' && held.tableId !== tableId) {
+        release.run(` (name given up to table ${tableId})`, held.rowid);
+      } else if (held) {
+        throw new Error(`table ${tableId}: batch file ${f.finalPath} is already recorded for table ${held.db}.${held.name} (id ${held.tableId}), `
+          + `partition ${held.partition} offsets ${held.first}..${held.last}; two tables at one location reading one topic would publish the same files: give one of them another LOCATION`);
+      }
+      insert.run(batchId, f.hiddenPath, f.finalPath, f.partitionValues && JSON.stringify(f.partitionValues), f.bucket);
+    }
   }
 
   /**
@@ -458,8 +482,7 @@ export class Ledger {
         const epoch = this.db.prepare('SELECT owner_epoch FROM partition_offsets WHERE table_id = ? AND kafka_partition = ?').pluck().get(tableId, p) as number;
         const batchId = Number(this.db.prepare(`INSERT INTO batches (table_id, kafka_partition, first_offset, last_offset, record_count, owner_epoch, state, created_at)
           VALUES (?, ?, ?, ?, ?, ?, 'written', ?)`).run(tableId, p, b.firstOffset, b.lastOffset, b.recordCount, epoch, Date.now()).lastInsertRowid);
-        const file = this.db.prepare('INSERT INTO batch_files (batch_id, hidden_path, final_path, partition_values, bucket) VALUES (?, ?, ?, ?, ?)');
-        for (const f of b.files) file.run(batchId, f.hiddenPath, f.finalPath, f.partitionValues && JSON.stringify(f.partitionValues), f.bucket);
+        this.recordFiles(tableId, batchId, b.files);
       }
       return new Map([...this.nextOffsets(tableId)].filter(([p]) => !parts.has(p)));
     });

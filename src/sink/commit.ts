@@ -169,7 +169,8 @@ async function publish(fs: CommitFileSystem, f: BatchFile): Promise<void> {
     if ((error as { retriable?: boolean }).retriable) throw error;
     const hiddenThere = await fs.exists(f.hiddenPath);
     if (await fs.exists(f.finalPath)) {
-      if (hiddenThere) throw error; // another file holds the name: never replaced
+      // Another file holds the name (copied there, or another table's at the same location): never replaced.
+      if (hiddenThere) throw new Error(`cannot publish ${f.finalPath}: a file this batch did not write already has that name; hive-kafka never replaces a file: move that file away or give the table another LOCATION`, { cause: error });
       return; // renamed before a crash or a lost answer, or by a fenced-out twin
     }
     if (!hiddenThere) {

@@ -7,8 +7,9 @@ import { removeDirOfFiles, type FileSystem } from './fs.ts';
 export interface DroppedTableFiles {
   /**
    * Final paths of its late batches' files (Parquet and dead letters). The file at such a path is its
-   * own: the ledger records a path for one batch only, a batch records its paths before it publishes,
-   * and a publish never replaces a file.
+   * own: the ledger records a path for one batch only (a name a table created since takes over is
+   * renamed in the dropped table's rows, and that table waits for this clean-up first), a batch
+   * records its paths before it publishes, and a publish never replaces a file.
    */
   files: readonly string[];
   /** Directories only it made and no Hive partition points at: its unswitched compactions' outputs and their staging. */

@@ -150,3 +150,93 @@ test('DROP, then CREATE of the same name before the service applied the DROP: no
     await runBeeline(`DROP TABLE ${table}`);
   }
 });
+
+/** 500 records in a new one-partition topic, ids 0 to 499. */
+async function topicOf500(name: string): Promise<void> {
+  await createTopics([{ topic: name, partitions: 1 }]);
+  const producer = producerFor(kafka);
+  await producer.connect();
+  await producer.send({ topic: name, messages: Array.from({ length: 500 }, (_, id) => ({ value: JSON.stringify({ id }) })) });
+  await producer.disconnect();
+}
+
+/** The running (or failed) table of the name in the shared service: committed offsets and last error. */
+async function liveTable(table: string) {
+  return (await service.status()).tables.find((x) => x.table === `default.${table}` && x.state !== 'dropped');
+}
+
+async function committed(table: string, want: number) {
+  try {
+    return await eventually(`${table}: ${want} records committed`, async () => {
+      const t = await liveTable(table);
+      return t?.state === 'running' && t.partitions[0]?.committed === want ? t : undefined;
+    }, 60_000, 200);
+  } catch (error) {
+    const t = await liveTable(table);
+    throw new Error(`${(error as Error).message}; the table: ${JSON.stringify({ state: t?.state, partitions: t?.partitions, lastError: t?.lastError, failure: t?.failure })}`);
+  }
+}
+
+async function dropApplied(table: string): Promise<void> {
+  await eventually(`${table} dropped in the service`, async () => {
+    const tables = (await service.status()).tables.filter((x) => x.table === `default.${table}`);
+    return tables.length > 0 && tables.every((t) => t.state === 'dropped' && t.tasks.length === 0) ? true : undefined;
+  }, 30_000, 100);
+}
+
+async function idsIn(table: string): Promise<number[]> {
+  return (await runBeeline(`SELECT id FROM ${table}`)).trim().split('\n').filter((l) => l !== '').map(Number).sort((a, b) => a - b);
+}
+
+const zeroTo499 = Array.from({ length: 500 }, (_, i) => i);
+
+test('DROP, then CREATE of the same table over the same topic: the new table reads the topic again, every record once', async () => {
+  // Re-ingesting from scratch this way cuts the same batches as the dropped table did, under the same
+  // names in the same location, while the ledger keeps the dropped table's rows (for audit). Until
+  // 2026-12-07 every batch of the new table failed "UNIQUE constraint failed: batch_files.final_path".
+  const again = `${topic}-again`;
+  await topicOf500(again);
+  const table = `drop_same_${suffix}`;
+  const ddl = `CREATE TABLE ${table} (id BIGINT)
+    STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler'
+    TBLPROPERTIES ('kafka.topic'='${again}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.batch.maxSize'='100', 'kafka.max.batch.period.ms'='500')`;
+  await runBeeline(ddl);
+  await committed(table, 500);
+  await runBeeline(`DROP TABLE ${table}`);
+  await dropApplied(table);
+  await runBeeline(ddl);
+  const recreated = await committed(table, 500);
+  assert.equal(recreated.failure, undefined, `${table} failed: ${recreated.failure}`);
+  assert.deepEqual(await idsIn(table), zeroTo499, 'each of the 500 records once in the table created again');
+  await runBeeline(`DROP TABLE ${table}`);
+});
+
+test('DROP of a table whose files Hive keeps, then CREATE over them reading the same topic: the new table goes on after the kept files, each record once', async () => {
+  const kept = `${topic}-kept`;
+  await topicOf500(kept);
+  const table = `drop_kept_${suffix}`;
+  const location = `${stack.hdfs}/hive-kafka-it/${table}`;
+  const ddl = `CREATE EXTERNAL TABLE ${table} (id BIGINT)
+    STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler' LOCATION '${location}'
+    TBLPROPERTIES ('external.table.purge'='false', 'kafka.topic'='${kept}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.batch.maxSize'='100', 'kafka.max.batch.period.ms'='500')`;
+  await runBeeline(ddl);
+  await committed(table, 500);
+  await runBeeline(`DROP TABLE ${table}`);
+  await dropApplied(table);
+  const left = await filesNamed(location, `${kept}+`);
+  assert.equal(left.length, 5, `the dropped table's 5 files stay where Hive kept them: ${left.join(', ')}`);
+  await runBeeline(ddl);
+  // The new table's first start finds published files of its topic at its location and no offsets in
+  // the ledger: it takes its next offsets from their names (as after `hive-kafka release`).
+  await committed(table, 500);
+  const producer = producerFor(kafka);
+  await producer.connect();
+  await producer.send({ topic: kept, messages: Array.from({ length: 100 }, (_, i) => ({ value: JSON.stringify({ id: 500 + i }) })) });
+  await producer.disconnect();
+  const t = await committed(table, 600);
+  assert.equal(t.records?.stored, 100, 'the new table stored only the records after the kept files');
+  assert.deepEqual(await idsIn(table), Array.from({ length: 600 }, (_, i) => i), 'each of the 600 records once');
+  await runBeeline(`DROP TABLE ${table}`);
+  const { fs, path } = stackFileSystems.for(location);
+  await fs.removeTree(path);
+});

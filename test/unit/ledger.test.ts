@@ -212,5 +212,32 @@ test('a dropped table\'s late files: its batches committed since a time, or not 
   // Why such a file is the dropped table's: no other batch can record its path.
   l.upsertStream({ tableId: 8, dbName: 'default', tableName: 'pageviews', specJson: '{}', layoutJson: '{}', desiredState: 'running' });
   l.initPartitions(8, new Map([[0, 0]]));
-  assert.throws(() => l.recordIntent({ ...intent(l.claimPartitions(8, [0]), 20, 29), tableId: 8 }), /UNIQUE constraint failed: batch_files.final_path/);
+  assert.throws(() => l.recordIntent({ ...intent(l.claimPartitions(8, [0]), 20, 29), tableId: 8 }),
+    /table 8: batch file \/t\/pageviews\+0\+20\+29.parquet is already recorded for table default.pageviews \(id 7\), partition 0 offsets 20..29; .*give one of them another LOCATION/);
+});
+
+test('DROP, then CREATE of the same table over the same topic: the dropped table\'s batches give their file names up to the new one', () => {
+  const l = ledgerWithStream();
+  const old = l.claimPartitions(7, [0, 1]);
+  l.markCommitted(l.recordIntent(intent(old, 0, 9)));
+  l.recordIntent(intent(old, 10, 19)); // written, never committed: its table was dropped first
+  l.setDesiredState(7, 'dropped', 'dropped');
+  l.upsertStream({ tableId: 8, dbName: 'default', tableName: 'pageviews', specJson: '{}', layoutJson: '{}', desiredState: 'running' });
+  l.initPartitions(8, new Map([[0, 0]]));
+  const epoch = l.claimPartitions(8, [0]);
+  // Before 2026-12-07 this failed on the UNIQUE path at every retry, and the table never ingested.
+  l.markCommitted(l.recordIntent({ ...intent(epoch, 0, 9), tableId: 8 }));
+  l.markCommitted(l.recordIntent({ ...intent(epoch, 10, 19), tableId: 8 }));
+  assert.deepEqual(l.publishedFiles(8), ['/t/pageviews+0+0+9.parquet', '/t/pageviews+0+10+19.parquet']);
+  assert.deepEqual(l.nextOffsets(8).get(0), 20);
+  // The dropped table's rows stay, for audit, under names no file has: its clean-up finds nothing of the new table's.
+  assert.deepEqual(l.publishedFiles(7), ['/t/pageviews+0+0+9.parquet (name given up to table 8)']);
+  assert.deepEqual(l.filesOfTableSince(7, 0), ['/t/pageviews+0+0+9.parquet (name given up to table 8)', '/t/pageviews+0+10+19.parquet (name given up to table 8)']);
+  assert.deepEqual(l.pendingBatches(7).map((b) => b.files[0]!.finalPath), ['/t/pageviews+0+10+19.parquet (name given up to table 8)']);
+  // A third table of the name takes it from the second once that one is dropped too.
+  l.setDesiredState(8, 'dropped', 'dropped');
+  l.upsertStream({ tableId: 9, dbName: 'default', tableName: 'pageviews', specJson: '{}', layoutJson: '{}', desiredState: 'running' });
+  l.initPartitions(9, new Map([[0, 0]]));
+  l.recordIntent({ ...intent(l.claimPartitions(9, [0]), 0, 9), tableId: 9 });
+  assert.deepEqual(l.publishedFiles(8), ['/t/pageviews+0+0+9.parquet (name given up to table 9)', '/t/pageviews+0+10+19.parquet']);
 });
