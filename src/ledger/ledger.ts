@@ -154,6 +154,15 @@ export class Ledger {
     return this.db.prepare(`${STREAM_SELECT}${where} ORDER BY db_name, table_name`).all() as StreamRow[];
   }
 
+  /** Dropped tables whose clean-up has not succeeded yet: due again at the next start. */
+  cleanupsPending(): number[] {
+    return this.db.prepare("SELECT table_id FROM streams WHERE desired_state = 'dropped' AND cleaned_at IS NULL ORDER BY table_id").pluck().all() as number[];
+  }
+
+  cleanedUp(tableId: number): void {
+    this.write(() => this.db.prepare('UPDATE streams SET cleaned_at = ? WHERE table_id = ? AND cleaned_at IS NULL').run(Date.now(), tableId));
+  }
+
   setDesiredState(tableId: number, state: DesiredState, event: string, detail?: unknown): void {
     this.write(() => {
       this.db.prepare('UPDATE streams SET desired_state = ?, updated_at = ?, dropped_at = CASE WHEN ? = \'dropped\' THEN ? ELSE dropped_at END WHERE table_id = ?')

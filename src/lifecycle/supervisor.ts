@@ -124,6 +124,9 @@ export class Supervisor {
   constructor(private readonly deps: SupervisorDeps) {}
 
   start(): void {
+    // A DROP whose clean-up failed before the service stopped: due again now (it waits for no tick).
+    for (const tableId of this.deps.ledger.cleanupsPending()) if (!this.cleanupsDue.has(tableId)) this.cleanupsDue.set(tableId, { failures: 0, dueAt: 0 });
+    for (const tableId of this.cleanupsDue.keys()) void this.notify(tableId);
     for (const s of this.deps.ledger.listStreams()) void this.notify(s.tableId);
     this.ticker = setInterval(() => {
       let streams: ReturnType<Ledger['listStreams']>;
@@ -277,6 +280,7 @@ export class Supervisor {
           this.cleanupsDue.set(tableId, { failures, dueAt: Date.now() + backoffMs(failures) });
           throw e; // logged by notify
         }
+        this.deps.ledger.cleanedUp(tableId);
         this.cleanupsDue.delete(tableId);
         for (const waiting of this.waitingForCleanup) void this.notify(waiting);
         this.waitingForCleanup.clear();

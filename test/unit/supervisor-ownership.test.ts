@@ -246,6 +246,34 @@ test('a DROP whose clean-up failed (a metastore or file system blip) is cleaned 
   await supervisor.stop();
 });
 
+test('a DROP whose clean-up failed and was still due when the service stopped is cleaned up at the next start', async () => {
+  const ledger = Ledger.open(':memory:');
+  ledger.upsertStream({ tableId: 7, dbName: 'default', tableName: 'pv', specJson: JSON.stringify({ maxNumTasks: 1 }), layoutJson: '{}', desiredState: 'running' });
+  const calls: string[] = [];
+  const supervisorWith = (cleanup: (tableId: number) => Promise<void>) => new Supervisor({
+    ledger, log: pino({ level: 'silent' }), tickMs: 3_600_000,
+    partitionCount: async () => 1,
+    initOffsets: async (tableId, _spec, partitions) => ledger.initPartitions(tableId, new Map(partitions.map((p) => [p, 0]))),
+    startTask: async () => ({ async stop() {}, lastHeartbeatAt: () => Date.now() }) satisfies RunningTask,
+    cleanup,
+  });
+  const first = supervisorWith(async (tableId) => { calls.push(`failed ${tableId}`); throw new Error('HTTP 503 from the NameNode'); });
+  first.start();
+  ledger.setDesiredState(7, 'dropped', 'dropped');
+  await first.notify(7);
+  await first.stop(); // before the retry's backoff ran out
+  assert.deepEqual(ledger.cleanupsPending(), [7]);
+  // Until 2026-12-07 the next start listed only tables not dropped, and the clean-up was never tried again.
+  const next = supervisorWith(async (tableId) => { calls.push(`cleanup ${tableId}`); });
+  next.start();
+  const deadline = Date.now() + 3_000;
+  while (calls.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(calls, ['failed 7', 'cleanup 7']);
+  assert.deepEqual(ledger.cleanupsPending(), [], 'recorded as done: not tried at the start after');
+  await next.stop();
+});
+
 test('a table created at the location of a dropped one whose clean-up failed waits until the clean-up, tried again, succeeds', async () => {
   const ledger = Ledger.open(':memory:');
   const spec = JSON.stringify({ maxNumTasks: 1 });
