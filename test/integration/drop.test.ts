@@ -240,3 +240,25 @@ test('DROP of a table whose files Hive keeps, then CREATE over them reading the 
   const { fs, path } = stackFileSystems.for(location);
   await fs.removeTree(path);
 });
+
+test('ALTER ... SET TBLPROPERTIES (\'external.table.purge\'=\'false\'), then DROP: Hive keeps the files and so does the service', async () => {
+  const keep = `${topic}-keep`;
+  await topicOf500(keep);
+  const table = `drop_keep_${suffix}`;
+  await runBeeline(`CREATE TABLE ${table} (id BIGINT)
+    STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler'
+    TBLPROPERTIES ('kafka.topic'='${keep}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.batch.maxSize'='100', 'kafka.max.batch.period.ms'='500')`);
+  await committed(table, 500);
+  const metastore = await MetastoreClient.connect(stack.metastoreUri, { timeoutMs: 30_000 });
+  const location = (await metastore.getTable('default', table)).storage.location!;
+  metastore.close();
+  // The service read the table as purged on DROP when it was created; the ALTER must reach its clean-up.
+  await runBeeline(`ALTER TABLE ${table} SET TBLPROPERTIES ('external.table.purge'='false')`);
+  await committed(table, 500);
+  await runBeeline(`DROP TABLE ${table}`);
+  await dropApplied(table);
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.equal((await filesNamed(location, `${keep}+`)).length, 5, `the 5 files Hive kept at ${location} are still there`);
+  const { fs, path } = stackFileSystems.for(location);
+  await fs.removeTree(path);
+});
