@@ -301,7 +301,10 @@ export class NotificationWatcher {
     const tables = await this.listKafkaStreamTables();
     const liveTableIds = tables.flatMap((table) => (table.id === undefined ? [] : [table.id]));
     await this.deliver({ kind: 'resync-live', liveTableIds, eventId: current });
-    for (const table of tables) {
+    // Oldest first (HMS hands out table ids in order): a table renamed away from a name moves what it
+    // left there before a table created since under that name starts writing there.
+    const byAge = [...tables].sort((a, b) => (a.id === b.id ? 0 : a.id === undefined ? 1 : b.id === undefined ? -1 : a.id < b.id ? -1 : 1));
+    for (const table of byAge) {
       await this.deliver({ kind: 'upsert', table, cause: 'resync', eventId: current });
     }
     this.opts.writeCursor(current);

@@ -440,6 +440,20 @@ test('a hole in the event ids (cleaned events) triggers a resync, then the watch
   assert.ok(lines.some((line) => line.level === 'warn' && /event 41 is missing \(the next one is 46\)/.test(line.msg)));
 });
 
+test('a resync re-reads the tables oldest first: one renamed away from a name before the one created since under it', async (t) => {
+  const fake = new FakeMetastore();
+  // While nothing was read: pageviews (41) renamed to zz_archive, and a new pageviews (60) created. Listed by name, the new one comes first.
+  fake.databases.set('default', [tableOf({ name: 'pageviews', id: 60n, params: { 'kafka.topic': 'pv' } }), tableOf({ ...pageviews, name: 'zz_archive' })]);
+  fake.add(createEvent(70n, { name: 'other', id: 99n, storageHandler: null }));
+  const cursor = new CursorStore(undefined);
+  const notices: TableNotice[] = [];
+  const { watcher } = watcherWith(fake, cursor, async (notice) => { notices.push(notice); });
+  watcher.start();
+  t.after(() => watcher.stop());
+  await waitUntil(() => cursor.value === 70n, 'the resync moved the cursor to 70');
+  assert.deepEqual(notices.map(brief), ['70 resync-live [60,41]', '70 upsert(resync) default.zz_archive#41', '70 upsert(resync) default.pageviews#60']);
+});
+
 test('a resync also happens on first start, when every event after the cursor was cleaned, and when the log was reset', async (t) => {
   const cases: { name: string; cursor: bigint | undefined; prepare: (fake: FakeMetastore) => void; reason: RegExp }[] = [
     { name: 'first start', cursor: undefined, prepare: () => {}, reason: /first start: no cursor yet/ },
