@@ -650,8 +650,11 @@ export class Service {
       const from = this.fileSystems.for(r.fromLocation, table);
       const to = this.fileSystems.for(r.toLocation, table);
       if (from.fs !== to.fs) throw new Error(`table ${table}: moved from ${r.fromLocation} to ${r.toLocation}, another file system; hive-kafka cannot follow that move`);
-      await this.ownership.releaseMoved(r.fromLocation, table);
-      const done = await relocate(from.fs, this.ledger, { tableId, fromLocation: r.fromLocation, fromDir: from.path, toDir: to.path, topic, sideDirs: [DEADLETTER_DIR] });
+      // A table created since under the old name may run there already (the relocation of a paused
+      // table waits for its resume): its holder file and staging are not ours to remove.
+      const fromLocationInUse = this.ledger.listStreams().some((s) => s.tableId !== tableId && sameLocation((JSON.parse(s.layoutJson) as StoredLayout).location, r.fromLocation));
+      if (!fromLocationInUse) await this.ownership.releaseMoved(r.fromLocation, table);
+      const done = await relocate(from.fs, this.ledger, { tableId, fromLocation: r.fromLocation, fromDir: from.path, toDir: to.path, topic, sideDirs: [DEADLETTER_DIR], fromLocationInUse });
       this.log.info({ table, from: r.fromLocation, to: r.toLocation, ...done }, 'table moved by a RENAME: files its tasks wrote to the old location moved to the new one');
       if (done.stayed > 0) {
         this.log.warn({ table, from: r.fromLocation, to: r.toLocation, topic, stayed: done.stayed },

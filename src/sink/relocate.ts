@@ -34,6 +34,11 @@ export interface Relocation {
   topic: string;
   /** Directories (relative to the table's) where a batch has files besides its Parquet ones: the dead letters. */
   sideDirs?: readonly string[];
+  /**
+   * Another live table has the old location now (RENAME, then CREATE of the old name): the staging
+   * there and the directory itself are its own, and stay; only this table's recorded files move.
+   */
+  fromLocationInUse?: boolean;
 }
 
 const PAGE = 50;
@@ -107,7 +112,7 @@ export async function relocate(fs: Pick<FileSystem, 'exists' | 'mkdirs' | 'renam
     compactionsGivenUp += 1;
   }
   ledger.finishRelocation(r.tableId, r.fromLocation, r.fromDir, r.toDir);
-  if (await fs.exists(r.fromDir)) await removeLeftovers(fs, r.fromDir, dirsLeft);
+  if (await fs.exists(r.fromDir)) await removeLeftovers(fs, r.fromDir, dirsLeft, { staging: !r.fromLocationInUse, root: !r.fromLocationInUse });
   return { moved, compactionsGivenUp, stayed };
 }
 
@@ -156,9 +161,9 @@ async function moveUnrecorded(fs: Pick<FileSystem, 'exists' | 'list'>, ledger: R
  * of, up to the old location itself, while empty. Whatever else is there (another table created at
  * that location since) stays.
  */
-async function removeLeftovers(fs: Pick<FileSystem, 'exists' | 'list' | 'remove'>, root: string, dirsLeft: ReadonlySet<string>): Promise<void> {
+async function removeLeftovers(fs: Pick<FileSystem, 'exists' | 'list' | 'remove'>, root: string, dirsLeft: ReadonlySet<string>, also: { staging: boolean; root: boolean }): Promise<void> {
   const staging = posix.join(root, '.hive-kafka-staging');
-  if (await fs.exists(staging)) {
+  if (also.staging && (await fs.exists(staging))) {
     for (const p of await fs.list(staging)) {
       const dir = posix.join(staging, p);
       for (const name of await fs.list(dir)) if (name.endsWith('.tmp')) await fs.remove(posix.join(dir, name));
@@ -168,7 +173,7 @@ async function removeLeftovers(fs: Pick<FileSystem, 'exists' | 'list' | 'remove'
   }
   const chains = [...dirsLeft].flatMap((d) => { const out: string[] = []; for (let x = d; x.startsWith(`${root}/`); x = posix.dirname(x)) out.push(x); return out; });
   for (const dir of [...new Set(chains)].sort((a, b) => b.length - a.length)) await removeIfEmpty(fs, dir);
-  await removeIfEmpty(fs, root);
+  if (also.root) await removeIfEmpty(fs, root);
 }
 
 async function removeIfEmpty(fs: Pick<FileSystem, 'exists' | 'list' | 'remove'>, dir: string): Promise<void> {

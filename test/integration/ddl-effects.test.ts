@@ -276,3 +276,32 @@ async function cli(args: string[]): Promise<string> {
 async function history(table: string, db = 'default'): Promise<{ event: string; detail: unknown }[]> {
   return JSON.parse(await cli(['history', table.includes('.') ? table : `${db}.${table}`, '--json'])) as { event: string; detail: unknown }[];
 }
+
+test('RENAME of a paused table, CREATE of its old name, then RESUME of the renamed one: the new table keeps its holder file, and both tables each record once', async () => {
+  const [old, renamed, oldTopic, newTopic] = [`reuse_${suffix}`, `reuse_${suffix}_archive`, `reuse-${suffix}`, `reuse-${suffix}-new`];
+  await createTopics([{ topic: oldTopic, partitions: 1 }, { topic: newTopic, partitions: 1 }]);
+  await create(old, oldTopic);
+  await produce(oldTopic, range(0, 100));
+  await committed(old, 100);
+  await alter(old, "'kafka.ingestion.paused'='true'");
+  await paused(old);
+  await runBeeline(`ALTER TABLE ${old} RENAME TO ${renamed}`);
+  await eventually('the rename reached the service', async () => ((await statusOf(renamed)) ? true : undefined), 30_000, 200);
+  // A paused table's relocation waits for its resume; by then a new table of the old name runs at the old location.
+  await create(old, newTopic);
+  await produce(newTopic, range(0, 50));
+  await committed(old, 50);
+  const location = await locationOf(old);
+  const at = stackFileSystems.for(location);
+  assert.ok(await at.fs.exists(`${at.path}/.hive-kafka-holder`), 'the new table holds its location');
+  await produce(oldTopic, range(100, 150));
+  await alter(renamed, "'kafka.ingestion.paused'='false'");
+  await committed(renamed, 150);
+  await produce(newTopic, range(50, 100));
+  await committed(old, 100);
+  // Until 2026-12-07 the renamed table's relocation removed the holder file there as its own (it names the service, not the table).
+  assert.ok(await at.fs.exists(`${at.path}/.hive-kafka-holder`), `the new table's holder file at ${location} survives the renamed table's resume`);
+  assert.equal(await counts(renamed), '150\t150');
+  assert.equal(await counts(old), '100\t100');
+  for (const t of [old, renamed]) await runBeeline(`DROP TABLE ${t}`);
+});

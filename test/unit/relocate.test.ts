@@ -69,6 +69,26 @@ test('what another table keeps at the old location stays', async () => {
   assert.ok(existsSync(b.files[0]!.finalPath.replace(from, to)));
 });
 
+test('a table created since at the old location keeps its staging and its directory; this table\'s files still move', async () => {
+  const { from, to, ledger, batch, put } = setUp();
+  const before = batch(0, 4, 'a');
+  put(before.files[0]!.finalPath);
+  ledger.markCommitted(ledger.recordIntent(before));
+  renameSync(from, to);
+  const straggler = batch(5, 9, 'a'); // published at the old location after Hive's move
+  put(straggler.files[0]!.finalPath);
+  ledger.markCommitted(ledger.recordIntent(straggler));
+  ledger.recordRelocation(7, 'file:/old_name', 'file:/new_name');
+  // The new table of the old name, running there (the relocation of a paused table waits for its resume).
+  const itsBatch = join(from, '.hive-kafka-staging', '0', '100-0.tmp');
+  put(itsBatch);
+  put(join(from, '.hive-kafka-holder'));
+  await relocate(new LocalFileSystem(), ledger, { tableId: 7, fromLocation: 'file:/old_name', fromDir: from, toDir: to, topic: 't', fromLocationInUse: true });
+  assert.deepEqual(readdirSync(join(to, 'dt=a')).sort(), ['t+0+0+4.parquet', 't+0+5+9.parquet'], 'this table\'s file moved');
+  assert.ok(existsSync(itsBatch), 'the new table\'s batch being written stays');
+  assert.deepEqual(readdirSync(from).sort(), ['.hive-kafka-holder', '.hive-kafka-staging']);
+});
+
 test('a compaction planned and not switched when Hive moved the table: the batches published into its directory go to the new location, and it is given up', async (t) => {
   for (const readFrom of ['the compacted directory of an earlier compaction', 'the table directory itself'] as const) {
     await t.test(readFrom, async () => {
