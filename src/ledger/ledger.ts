@@ -417,8 +417,11 @@ export class Ledger {
       if (held && held.state === 'dropped' && held.tableId !== tableId) {
         release.run(` (name given up to table ${tableId})`, held.rowid);
       } else if (held) {
+        const moving = this.db.prepare('SELECT 1 FROM relocations WHERE table_id = ?').get(held.tableId) !== undefined;
         throw new Error(`table ${tableId}: batch file ${f.finalPath} is already recorded for table ${held.db}.${held.name} (id ${held.tableId}), `
-          + `partition ${held.partition} offsets ${held.first}..${held.last}; two tables at one location reading one topic would publish the same files: give one of them another LOCATION`);
+          + `partition ${held.partition} offsets ${held.first}..${held.last}; `
+          + (moving ? `that table was renamed away from this location and its files are recorded here until its tasks run again: resume ${held.db}.${held.name}`
+            : 'two tables at one location reading one topic would publish the same files: give one of them another LOCATION'));
       }
       insert.run(batchId, f.hiddenPath, f.finalPath, f.partitionValues && JSON.stringify(f.partitionValues), f.bucket);
     }

@@ -214,6 +214,10 @@ test('a dropped table\'s late files: its batches committed since a time, or not 
   l.initPartitions(8, new Map([[0, 0]]));
   assert.throws(() => l.recordIntent({ ...intent(l.claimPartitions(8, [0]), 20, 29), tableId: 8 }),
     /table 8: batch file \/t\/pageviews\+0\+20\+29.parquet is already recorded for table default.pageviews \(id 7\), partition 0 offsets 20..29; .*give one of them another LOCATION/);
+  // Renamed away while paused: its paths follow it when it runs again (src/sink/relocate.ts), which is the way out.
+  l.recordRelocation(7, 'file:/t', 'file:/t_archive');
+  assert.throws(() => l.recordIntent({ ...intent(l.claimPartitions(8, [0]), 20, 29), tableId: 8 }),
+    /that table was renamed away from this location and its files are recorded here until its tasks run again: resume default.pageviews$/);
 });
 
 test('DROP, then CREATE of the same table over the same topic: the dropped table\'s batches give their file names up to the new one', () => {
