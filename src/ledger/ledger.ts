@@ -404,7 +404,7 @@ export class Ledger {
    * a table created since: DROP, then CREATE of the same table over the same topic cuts the same
    * batches under the same names in the same location. Its row keeps the path with a suffix, for
    * audit. (Its files are gone: Hive purged them, or its clean-up removed the late ones, which a new
-   * table waits for; at a location Hive kept, the file still there stops the publish, named.)
+   * table waits for. Where Hive kept them, a new table starts after them: next offsets from their names.)
    */
   private recordFiles(tableId: number, batchId: number, files: readonly BatchFile[]): void {
     const holder = this.db.prepare(`SELECT f.rowid AS rowid, s.table_id AS tableId, s.db_name AS db, s.table_name AS name, s.desired_state AS state,
