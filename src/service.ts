@@ -652,7 +652,7 @@ export class Service {
       if (from.fs !== to.fs) throw new Error(`table ${table}: moved from ${r.fromLocation} to ${r.toLocation}, another file system; hive-kafka cannot follow that move`);
       // A table created since under the old name may run there already (the relocation of a paused
       // table waits for its resume): its holder file and staging are not ours to remove.
-      const fromLocationInUse = this.ledger.listStreams().some((s) => s.tableId !== tableId && sameLocation((JSON.parse(s.layoutJson) as StoredLayout).location, r.fromLocation));
+      const fromLocationInUse = this.liveTableAt(r.fromLocation, tableId);
       if (!fromLocationInUse) await this.ownership.releaseMoved(r.fromLocation, table);
       const done = await relocate(from.fs, this.ledger, { tableId, fromLocation: r.fromLocation, fromDir: from.path, toDir: to.path, topic, sideDirs: [DEADLETTER_DIR], fromLocationInUse });
       this.log.info({ table, from: r.fromLocation, to: r.toLocation, ...done }, 'table moved by a RENAME: files its tasks wrote to the old location moved to the new one');
@@ -669,16 +669,19 @@ export class Service {
     return forgetGoneTables(perTableSeries, live);
   }
 
+  /** Whether a table of the ledger other than `exceptTableId`, not dropped, has this location. */
+  private liveTableAt(location: string, exceptTableId: number): boolean {
+    return this.ledger.listStreams().some((s) => s.tableId !== exceptTableId && sameLocation((JSON.parse(s.layoutJson) as StoredLayout).location, location));
+  }
+
   /** Whether another table has this location, in the ledger or (created but not yet seen) in the metastore. */
   private async locationInUse(dropped: StreamRow, location: string): Promise<boolean> {
-    const same = (other: string) => sameLocation(other, location);
-    // A table dropped before at this location is no user of it.
-    if (this.ledger.listStreams().some((s) => s.tableId !== dropped.tableId && s.desiredState !== 'dropped' && same((JSON.parse(s.layoutJson) as StoredLayout).location))) return true;
+    if (this.liveTableAt(location, dropped.tableId)) return true;
     const client = await MetastoreClient.connect(this.config.metastoreUri, { timeoutMs: this.config.metastoreTimeoutMs });
     try {
       if (!(await client.getAllTables(dropped.dbName)).map((n) => n.toLowerCase()).includes(dropped.tableName.toLowerCase())) return false;
       const now = await client.getTable(dropped.dbName, dropped.tableName);
-      return Number(now.id) !== dropped.tableId && same(tableLocation(now.storage.location ?? '').location);
+      return Number(now.id) !== dropped.tableId && sameLocation(tableLocation(now.storage.location ?? '').location, location);
     } finally {
       client.close();
     }
