@@ -33,6 +33,8 @@ export interface StreamRow {
   createdAt: number;
   updatedAt: number;
   droppedAt: number | null;
+  /** When the clean-up after its DROP succeeded; null while it is due (or the table is not dropped). */
+  cleanedAt: number | null;
   /** Why the table is failed (an error retrying cannot fix); null while it is healthy. */
   failure: string | null;
 }
@@ -739,7 +741,7 @@ export class Ledger {
 }
 
 const STREAM_SELECT = `SELECT table_id AS tableId, db_name AS dbName, table_name AS tableName, spec_json AS specJson, layout_json AS layoutJson,
-  desired_state AS desiredState, created_at AS createdAt, updated_at AS updatedAt, dropped_at AS droppedAt, failure FROM streams`;
+  desired_state AS desiredState, created_at AS createdAt, updated_at AS updatedAt, dropped_at AS droppedAt, cleaned_at AS cleanedAt, failure FROM streams`;
 
 /** A LIKE pattern (ESCAPE '\\') for every path strictly below `dir`. */
 function likeUnder(dir: string): string {

@@ -33,6 +33,8 @@ export interface TableView {
   owner?: string;
   /** Why this instance does not run it: held by another service, or owned by another member. */
   notHere?: string;
+  /** A dropped table: whether what it left at its location has been removed (due: at the next try or start). */
+  cleanup?: 'due' | 'done';
 }
 export interface ClusterView { instance: string; cluster?: string; generation?: number; members: string[] }
 export interface StatusView { kafkaClient?: string; source: 'service' | 'ledger'; cluster?: ClusterView; tables: TableView[] }
@@ -54,7 +56,8 @@ export async function statusView(ledger: Ledger, live?: Live): Promise<StatusVie
     const state = stateOf(s);
     const status = live?.status(s.tableId);
     const rows = new Map(ledger.tasks(s.tableId).map((t) => [t.taskId, t]));
-    const tasks: TaskView[] = state === 'dropped' ? [] : status
+    // A dropped table's tasks show while the running service stops them; the ledger's rows of them are history.
+    const tasks: TaskView[] = state === 'dropped' ? (status?.tasks ?? []) : status
       ? status.tasks.map((t) => ({ ...t, ownerEpoch: rows.get(t.taskId)?.ownerEpoch ?? undefined, heartbeatAt: iso(rows.get(t.taskId)?.heartbeatAt) }))
       : [...rows.values()].map((t) => ({ taskId: t.taskId, partitions: t.partitions, state: t.state, ownerEpoch: t.ownerEpoch ?? undefined,
         heartbeatAt: iso(t.heartbeatAt), lastError: t.lastError ?? undefined }));
@@ -74,6 +77,7 @@ export async function statusView(ledger: Ledger, live?: Live): Promise<StatusVie
       recordsPerSecond: state !== 'dropped' && runsHere ? live?.recordsPerSecond?.(s.tableId) : undefined,
       owner: state === 'dropped' ? undefined : runsHere && status?.tasks.length ? cluster?.instance : cluster?.owners.get(s.tableId),
       notHere: status?.notHere,
+      cleanup: state === 'dropped' ? (s.cleanedAt === null ? 'due' : 'done') : undefined,
     };
     const partitions = state === 'dropped' ? [] : live && runsHere ? await live.offsets(s.tableId)
       : [...ledger.nextOffsets(s.tableId)].sort(([a], [b]) => a - b).map(([partition, committed]) => ({ partition, committed }));
@@ -96,6 +100,7 @@ export function formatStatus(view: StatusView, all: boolean): string[] {
     out.push(`${t.table}  ${t.state.toUpperCase()}  tasks: ${t.tasks.map((k) => `${k.taskId}[${k.partitions.join(',')}]=${k.state}${k.ownerEpoch ? `@e${k.ownerEpoch}` : ''}`).join(' ') || 'none'}  restarts: ${t.restarts}`);
     if (t.notHere) out.push(`  not run here: ${t.notHere}${t.owner ? ` (owner: ${t.owner})` : ''}`);
     else if (t.owner) out.push(`  owner: ${t.owner}`);
+    if (t.cleanup === 'due') out.push('  clean-up of its location: due (tried again with backoff, and at the next start)');
     if (t.failure) out.push(`  FAILED: ${t.failure}`);
     else if (t.lastError) out.push(`  last error: ${t.lastError}`);
     for (const g of t.gaps) out.push(`  gap: partition ${g.partition} offsets ${g.from}..${g.to} (${g.offsets}) deleted by Kafka before ingestion, ${g.policy === 'skip' ? 'skipped' : 'table stopped'} at ${g.at}`);

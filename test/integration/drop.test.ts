@@ -58,9 +58,11 @@ async function dropWhileIngesting(table: string, location: string | undefined): 
   try {
     await eventually(`${table} ingesting`, async () => ((await service.status()).tables.find((t) => t.table === `default.${table}`)?.partitions.some((p) => p.committed > 0) ? true : undefined), 60_000, 200);
     await runBeeline(`DROP TABLE ${table}`);
-    await eventually(`${table} dropped in the service`, async () => {
+    // Tasks stopped and the location cleaned up: the status says when (a fixed wait after the DROP
+    // was seen failed once on a slow host, 2026-12-07: the clean-up had not run yet).
+    await eventually(`${table} dropped and cleaned up in the service`, async () => {
       const t = (await service.status()).tables.find((x) => x.table === `default.${table}`);
-      return t?.state === 'dropped' && t.tasks.length === 0 ? true : undefined;
+      return t?.state === 'dropped' && t.tasks.length === 0 && t.cleanup === 'done' ? true : undefined;
     }, 30_000, 100);
   } finally {
     await producer.stop();
@@ -129,7 +131,7 @@ test('DROP, then CREATE of the same name before the service applied the DROP: no
       await runBeeline(`DROP TABLE ${table}; ${ddl(quiet)}`);
       await eventually(`the new ${table} running`, async () => {
         const tables = (await slow.status()).tables.filter((x) => x.table === `default.${table}`);
-        return tables.some((t) => t.state === 'dropped' && t.tasks.length === 0) && tables.some((t) => t.state === 'running' && t.tasks.length > 0) ? true : undefined;
+        return tables.some((t) => t.state === 'dropped' && t.tasks.length === 0 && t.cleanup === 'done') && tables.some((t) => t.state === 'running' && t.tasks.length > 0) ? true : undefined;
       }, 30_000, 100);
     } finally {
       await producer.stop();
@@ -180,7 +182,7 @@ async function committed(table: string, want: number) {
 async function dropApplied(table: string): Promise<void> {
   await eventually(`${table} dropped in the service`, async () => {
     const tables = (await service.status()).tables.filter((x) => x.table === `default.${table}`);
-    return tables.length > 0 && tables.every((t) => t.state === 'dropped' && t.tasks.length === 0) ? true : undefined;
+    return tables.length > 0 && tables.every((t) => t.state === 'dropped' && t.tasks.length === 0 && t.cleanup === 'done') ? true : undefined;
   }, 30_000, 100);
 }
 

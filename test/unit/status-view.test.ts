@@ -21,3 +21,23 @@ test('a table\'s view is one moment: a failure recorded while its offsets are re
   const next = (await statusView(ledger, live)).tables[0]!;
   assert.deepEqual([next.restarts, next.lastError], [1, 'hung: no heartbeat for 3 s; killed and replaced']);
 });
+
+test('a dropped table shows its tasks while the service stops them, then none, and whether its clean-up is due or done', async () => {
+  const ledger = Ledger.open(':memory:');
+  ledger.upsertStream({ tableId: 7, dbName: 'default', tableName: 'pageviews', specJson: '{}', layoutJson: '{}', desiredState: 'running' });
+  ledger.setDesiredState(7, 'dropped', 'dropped');
+  let stopping = true;
+  const live: Live = {
+    kafkaClient: 'shared',
+    status: (tableId): TableStatus => ({ tableId, state: 'dropped', tasks: stopping ? [{ taskId: 't0', partitions: [0], state: 'running' }] : [], attempts: 0, lastError: undefined, nextRetryAt: undefined }),
+    offsets: async () => [],
+  };
+  const during = (await statusView(ledger, live)).tables[0]!;
+  assert.deepEqual([during.state, during.tasks.map((t) => t.taskId), during.cleanup], ['dropped', ['t0'], 'due']);
+  stopping = false;
+  ledger.cleanedUp(7);
+  const after = (await statusView(ledger, live)).tables[0]!;
+  assert.deepEqual([after.tasks.length, after.cleanup], [0, 'done']);
+  // Without the service the ledger answers: no task, the clean-up as recorded.
+  assert.deepEqual((await statusView(ledger)).tables[0]!.cleanup, 'done');
+});
