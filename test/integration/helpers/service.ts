@@ -5,13 +5,15 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stack } from './services.ts';
+import type { StatusView } from '../../../src/observe/status-view.ts';
 
 export interface RunningService {
   url: string;
   ledgerPath: string;
   child: ChildProcess;
   output: () => string;
-  status(): Promise<{ kafkaClient?: string; cluster?: { instance: string; cluster?: string; generation?: number; members: string[] }; tables: { table: string; tableId: number; state: string; restarts: number; owner?: string; notHere?: string; tasks: { taskId: string; state: string; partitions: number[]; ownerEpoch?: number }[]; partitions: { partition: number; committed: number; logEnd?: number; lag?: number }[]; lastError?: string; failure?: string; records?: { stored: number; filtered: number; rejected: number }; gaps: { partition: number; from: number; to: number; offsets: number; policy: string }[] }[] }>;
+  /** The service's GET /status: the view `hive-kafka status` prints. */
+  status(): Promise<StatusView>;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
