@@ -158,6 +158,7 @@ export class Service {
       ledger: this.ledger,
       log: log.child({ part: 'supervisor' }),
       partitionCount: (spec) => this.partitionCount(spec),
+      offsetsProblem: (tableId, spec) => this.offsetsProblem(tableId, spec),
       initOffsets: (tableId, spec, partitions) => this.initOffsets(tableId, spec, partitions),
       startTask: (tableId, assignment, onFailure) => {
         const started = this.ledger.getStream(tableId)!;
@@ -569,6 +570,27 @@ export class Service {
   private async partitionCount(spec: StreamSpec): Promise<number> {
     const meta = await (await this.admin(spec)).fetchTopicMetadata({ topics: [spec.topic] });
     return meta.topics[0]?.partitions.length ?? 0;
+  }
+
+  /**
+   * The ledger's offsets are positions in one Kafka cluster: a kafka.broker.list ALTERed to brokers of
+   * another (or a cluster rebuilt at the same address) would read there from positions that mean
+   * nothing, skipping or repeating records. The first start records the cluster id; a later start that
+   * reaches another one fails the table, naming both.
+   */
+  private async offsetsProblem(tableId: number, spec: StreamSpec): Promise<string | undefined> {
+    const stream = this.ledger.getStream(tableId);
+    if (!stream) return undefined;
+    const { clusterId } = await (await this.admin(spec)).describeCluster();
+    if (stream.kafkaClusterId === null) {
+      this.ledger.recordKafkaCluster(tableId, clusterId);
+      return undefined;
+    }
+    if (stream.kafkaClusterId === clusterId) return undefined;
+    const table = `${stream.dbName}.${stream.tableName}`;
+    return `table ${table}: kafka.broker.list (${spec.brokers.join(',')}) reaches Kafka cluster ${clusterId}, but the table's offsets were read from cluster ${stream.kafkaClusterId}; `
+      + `an offset of one cluster means nothing in another, so nothing is read there. Set kafka.broker.list back to brokers of cluster ${stream.kafkaClusterId} `
+      + `(ALTER TABLE ${table} SET TBLPROPERTIES ('kafka.broker.list'='...')), or ingest the other cluster into a new table with its own LOCATION`;
   }
 
   private async initOffsets(tableId: number, spec: StreamSpec, partitions: number[]): Promise<void> {

@@ -35,6 +35,8 @@ export interface StreamRow {
   droppedAt: number | null;
   /** When the clean-up after its DROP succeeded; null while it is due (or the table is not dropped). */
   cleanedAt: number | null;
+  /** The Kafka cluster its offsets were read from (null until its first start). */
+  kafkaClusterId: string | null;
   /** Why the table is failed (an error retrying cannot fix); null while it is healthy. */
   failure: string | null;
 }
@@ -163,6 +165,11 @@ export class Ledger {
 
   cleanedUp(tableId: number): void {
     this.write(() => this.db.prepare('UPDATE streams SET cleaned_at = ? WHERE table_id = ? AND cleaned_at IS NULL').run(Date.now(), tableId));
+  }
+
+  /** Records the Kafka cluster of a table's offsets once: a later call for another id changes nothing. */
+  recordKafkaCluster(tableId: number, clusterId: string): void {
+    this.write(() => this.db.prepare('UPDATE streams SET kafka_cluster_id = ? WHERE table_id = ? AND kafka_cluster_id IS NULL').run(clusterId, tableId));
   }
 
   setDesiredState(tableId: number, state: DesiredState, event: string, detail?: unknown): void {
@@ -741,7 +748,7 @@ export class Ledger {
 }
 
 const STREAM_SELECT = `SELECT table_id AS tableId, db_name AS dbName, table_name AS tableName, spec_json AS specJson, layout_json AS layoutJson,
-  desired_state AS desiredState, created_at AS createdAt, updated_at AS updatedAt, dropped_at AS droppedAt, cleaned_at AS cleanedAt, failure FROM streams`;
+  desired_state AS desiredState, created_at AS createdAt, updated_at AS updatedAt, dropped_at AS droppedAt, cleaned_at AS cleanedAt, kafka_cluster_id AS kafkaClusterId, failure FROM streams`;
 
 /** A LIKE pattern (ESCAPE '\\') for every path strictly below `dir`. */
 function likeUnder(dir: string): string {

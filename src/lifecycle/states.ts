@@ -25,7 +25,8 @@ export const LIFECYCLE_EVENTS = [
  * - unchanged: a known table read again with nothing hive-kafka reads changed, and no ALTER by a user
  *   (a resync after missed events); unlike alter:none it does not retry a failed table.
  * - task-exit: a task failed with an error a restart may fix (broker, metastore, file system).
- * - task-failed: a task failed with one it cannot (a bad record under kafka.error.policy=fail).
+ * - task-failed: a task failed with one it cannot (a bad record under kafka.error.policy=fail), or the
+ *   table's brokers cannot serve its offsets (another Kafka cluster) as its tasks were to start.
  * - offsets-lost-*: Kafka deleted offsets the table had not read, under kafka.offset.gap.policy.
  */
 export type LifecycleEvent = (typeof LIFECYCLE_EVENTS)[number];

@@ -44,6 +44,11 @@ export interface SupervisorDeps {
   log: Logger;
   /** Number of partitions of the topic (the plan follows it). */
   partitionCount(spec: StreamSpec): Promise<number>;
+  /**
+   * Before tasks start: why the table's brokers cannot serve its offsets (another Kafka cluster than the
+   * one they were read from, after an ALTER of kafka.broker.list), or undefined when they can.
+   */
+  offsetsProblem?(tableId: number, spec: StreamSpec): Promise<string | undefined>;
   /** Records start offsets for partitions the ledger does not know yet (kafka.start.offset). */
   initOffsets(tableId: number, spec: StreamSpec, partitions: number[]): Promise<void>;
   startTask(tableId: number, assignment: TaskAssignment, onFailure: (e: TaskFailure) => void): Promise<RunningTask>;
@@ -303,15 +308,25 @@ export class Supervisor {
     }
     if (!(await this.mayRun(tableId))) return;
     const spec = JSON.parse(stream!.specJson) as StreamSpec;
-    const partitionCount = await this.deps.partitionCount(spec);
-    const plan = planTasks(partitionCount, spec.maxNumTasks);
-    let rt = this.tables.get(tableId);
-    const before = rt?.plan.reduce((n, a) => n + a.partitions.length, 0) ?? 0;
-    if (rt && rt.configJson !== '' && partitionCount > before) this.apply(tableId, 'partitions-added', { from: before, to: partitionCount });
     // A new column or bucketing also needs new tasks; a new kafka.start.offset or compaction setting does
     // not, nor a compaction's move of where Hive reads the table (the ledger sends batches there).
     const { compactedLocation: _moved, ...layout } = JSON.parse(stream!.layoutJson) as StoredLayout;
     const config = JSON.stringify(taskSettings(spec)) + JSON.stringify(layout);
+    let rt = this.tables.get(tableId);
+    // Asked before any task starts, not on every tick of running ones; before the topic is read there.
+    const starts = !rt || rt.configJson !== config || [...rt.tasks.values()].some((t) => t.state !== 'running') || rt.tasks.size === 0;
+    const problem = starts ? await this.deps.offsetsProblem?.(tableId, spec) : undefined;
+    if (problem !== undefined) {
+      await this.stopTasks(tableId, true);
+      this.tables.delete(tableId);
+      this.apply(tableId, 'task-failed', { error: problem }, problem);
+      this.deps.log.error({ tableId, err: problem }, 'the table cannot start; it is failed until an ALTER TABLE');
+      return;
+    }
+    const partitionCount = await this.deps.partitionCount(spec);
+    const plan = planTasks(partitionCount, spec.maxNumTasks);
+    const before = rt?.plan.reduce((n, a) => n + a.partitions.length, 0) ?? 0;
+    if (rt && rt.configJson !== '' && partitionCount > before) this.apply(tableId, 'partitions-added', { from: before, to: partitionCount });
     if (rt && (rt.configJson !== config || !samePlan(rt.plan, plan))) {
       // Reconfigure at a batch boundary: running tasks commit what they hold, then restart.
       this.deps.log.info({ tableId, plan }, 'table changed: restarting its tasks at a batch boundary');

@@ -40,7 +40,7 @@ export const PROPERTIES: readonly PropertyDef[] = [
   { name: 'kafka.topic', aliases: [], required: true, rule: { kind: 'topic' }, onAlter: 'refused',
     doc: 'Source topic.' },
   { name: 'kafka.broker.list', aliases: ['kafka.bootstrap.servers'], required: true, rule: { kind: 'brokers' },
-    onAlter: 'batch-boundary', doc: 'Bootstrap servers, host:port[,host:port...].' },
+    onAlter: 'batch-boundary', doc: 'Bootstrap servers, host:port[,host:port...]. Other brokers of the same Kafka cluster only: brokers of another cluster (another cluster id) fail the table at its restart, since its offsets are positions in the first one.' },
   { name: 'kafka.batch.maxSize', aliases: [], required: false, default: '100000', rule: { kind: 'int', min: 1, max: 10_000_000 },
     onAlter: 'batch-boundary', doc: 'Records per committed batch; a batch is flushed when it reaches this size.' },
   { name: 'kafka.max.batch.period.ms', aliases: [], required: false, default: '60000', rule: { kind: 'int', min: 100, max: 86_400_000 },

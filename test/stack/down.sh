@@ -4,7 +4,7 @@ source "$(dirname "$0")/lib.sh"
 
 # A service's main class, to find its process by this stack's marker when its pid file was lost.
 main_class() {
-  case $1 in kafka) echo kafka.Kafka ;; metastore) echo metastore.HiveMetaStore ;; hiveserver2) echo server.HiveServer2 ;;
+  case $1 in kafka|kafka2) echo "kafka.Kafka .*/$1/server.properties" ;; metastore) echo metastore.HiveMetaStore ;; hiveserver2) echo server.HiveServer2 ;;
     namenode) echo namenode.NameNode ;; datanode) echo datanode.DataNode ;; registry) echo quarkus-run.jar ;; esac
 }
 
@@ -22,8 +22,8 @@ stop() {
 }
 
 # With names, stops only those (npm test stops just what it started); reverse start order by default.
-services=("$@"); [ ${#services[@]} -gt 0 ] || services=(registry hiveserver2 metastore kafka datanode namenode)
+services=("$@"); [ ${#services[@]} -gt 0 ] || services=(registry hiveserver2 metastore kafka2 kafka datanode namenode)
 for s in "${services[@]}"; do
-  case $s in registry|hiveserver2|metastore|kafka|datanode|namenode) stop "$s" ;;
-    *) die "unknown service '$s' (expected registry, hiveserver2, metastore, kafka, datanode or namenode)" ;; esac
+  case $s in registry|hiveserver2|metastore|kafka|kafka2|datanode|namenode) stop "$s" ;;
+    *) die "unknown service '$s' (expected registry, hiveserver2, metastore, kafka, kafka2, datanode or namenode)" ;; esac
 done

@@ -11,6 +11,7 @@ CP_DIR=$STACK_DIR/classpath
 mkdir -p "$RUN_DIR" "$LOG_DIR" "$CP_DIR"
 
 KAFKA_PORT=9092
+KAFKA2_PORT=9192     # a second Kafka cluster (up.sh kafka2), for tests of a table moved between clusters
 HMS_PORT=9083
 HS2_PORT=10000
 NN_PORT=8020        # NameNode RPC: hdfs://127.0.0.1:8020

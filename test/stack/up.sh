@@ -35,18 +35,20 @@ start() {
   say "$name is up on 127.0.0.1:$port after $((SECONDS - t0))s"
 }
 
+# start_kafka NAME PORT HEAP: a single-node KRaft cluster of its own (its own cluster id) from
+# conf/NAME-server.properties. kafka2 is a second cluster, started only by the tests that need one.
 start_kafka() {
-  local dir=$STACK_DIR/kafka cp
+  local name=$1 port=$2 heap=$3 dir=$STACK_DIR/$1 cp
   mkdir -p "$dir"
-  render kafka-server.properties "$dir/server.properties"
+  render "$name-server.properties" "$dir/server.properties"
   render kafka-log4j.properties "$dir/log4j.properties"
   cp=$(classpath kafka "$KAFKA_EXCLUDES")
   if [ ! -f "$dir/data/meta.properties" ]; then
     "$JAVA17" -cp "$cp" -Dlog4j.configuration="file:$dir/log4j.properties" kafka.tools.StorageTool format \
-      -t "$("$JAVA17" -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null)" -c "$dir/server.properties" >"$LOG_DIR/kafka-format.log" 2>&1 \
-      || { cat "$LOG_DIR/kafka-format.log" >&2; die "formatting Kafka storage failed"; }
+      -t "$("$JAVA17" -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null)" -c "$dir/server.properties" >"$LOG_DIR/$name-format.log" 2>&1 \
+      || { cat "$LOG_DIR/$name-format.log" >&2; die "formatting $name storage failed"; }
   fi
-  start kafka "$KAFKA_PORT" 90 -- "$JAVA17" "$MARK" -Xms512m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true \
+  start "$name" "$port" 90 -- "$JAVA17" "$MARK" -Xms256m "-Xmx$heap" -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j.configuration="file:$dir/log4j.properties" -cp "$cp" kafka.Kafka "$dir/server.properties"
 }
 
@@ -179,14 +181,15 @@ start_registry() {
 
 services=("$@"); [ ${#services[@]} -gt 0 ] || services=(namenode datanode kafka metastore hiveserver2 registry)
 for s in "${services[@]}"; do
-  case $s in namenode|datanode|kafka|metastore|hiveserver2|registry) ;; *) die "unknown service '$s' (expected namenode, datanode, kafka, metastore, hiveserver2 or registry)" ;; esac
+  case $s in namenode|datanode|kafka|kafka2|metastore|hiveserver2|registry) ;; *) die "unknown service '$s' (expected namenode, datanode, kafka, kafka2, metastore, hiveserver2 or registry)" ;; esac
 done
 want() { [[ " ${services[*]} " == *" $1 "* ]]; }
 
 t0=$SECONDS
 if want namenode; then start_namenode; fi
 if want datanode; then start_datanode; fi
-if want kafka; then start_kafka; fi
+if want kafka; then start_kafka kafka "$KAFKA_PORT" 1g; fi
+if want kafka2; then start_kafka kafka2 "$KAFKA2_PORT" 512m; fi
 # The DataNode registers while Kafka starts; the metastore may keep its warehouse on HDFS.
 if want namenode || want datanode; then wait_hdfs; fi
 if want metastore; then start_metastore; fi
@@ -197,7 +200,7 @@ cat <<OUT
 namenode    hdfs://127.0.0.1:$NN_PORT (WebHDFS http://127.0.0.1:$NN_HTTP_PORT/webhdfs/v1)
 datanode    127.0.0.1:$DN_HTTP_PORT (HTTP), 127.0.0.1:9866 (data), 127.0.0.1:9867 (IPC)
 warehouse   $WAREHOUSE_DIR (external: $EXTERNAL_DIR)
-kafka       127.0.0.1:$KAFKA_PORT
+kafka       127.0.0.1:$KAFKA_PORT$(port_open "$KAFKA2_PORT" && echo " (a second cluster, kafka2: 127.0.0.1:$KAFKA2_PORT)")
 metastore   thrift://127.0.0.1:$HMS_PORT
 hiveserver2 jdbc:hive2://127.0.0.1:$HS2_PORT/default
 registry    http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7 (Apicurio, Confluent-compatible)

@@ -27,10 +27,10 @@ class OwnershipTwin implements TableOwnership {
   reclaim(id: number) { this.current.set(id, this.next++); }
 }
 
-interface Started { taskId: string; token: number | undefined; stopped: boolean; failed: boolean; fail(f: TaskFailure): void }
+interface Started { taskId: string; token: number | undefined; stopped: boolean; committedAtStop?: boolean; failed: boolean; fail(f: TaskFailure): void }
 
 /** Table 7 with one task per Kafka partition (`tasks` of them); `stopping` runs as a task stops (a slow commit, say). */
-function setup(opts: { tasks?: number; stopping?: (task: Started, index: number) => Promise<void>; backoffResetMs?: number; tickMs?: number; cleanup?: () => Promise<void> } = {}) {
+function setup(opts: { tasks?: number; stopping?: (task: Started, index: number) => Promise<void>; backoffResetMs?: number; tickMs?: number; cleanup?: () => Promise<void>; offsetsProblem?: () => string | undefined } = {}) {
   const tasks = opts.tasks ?? 1;
   const ledger = Ledger.open(':memory:');
   ledger.upsertStream({ tableId: 7, dbName: 'default', tableName: 'pv', specJson: JSON.stringify({ maxNumTasks: tasks }), layoutJson: '{}', desiredState: 'running' });
@@ -44,11 +44,12 @@ function setup(opts: { tasks?: number; stopping?: (task: Started, index: number)
       const s: Started = { taskId: assignment.taskId, token: own.tokenOf(7), stopped: false, failed: false, fail: (f) => { s.failed = true; onFailure(f); } };
       started.push(s);
       return {
-        async stop() { await opts.stopping?.(s, started.indexOf(s)); s.stopped = true; },
+        async stop(how) { await opts.stopping?.(s, started.indexOf(s)); s.stopped = true; s.committedAtStop = how.commitBuffered; },
         lastHeartbeatAt: () => Date.now(),
       } satisfies RunningTask;
     },
     cleanup: opts.cleanup ?? (async () => undefined),
+    ...(opts.offsetsProblem ? { offsetsProblem: async () => opts.offsetsProblem!() } : {}),
     ...(opts.backoffResetMs === undefined ? {} : { backoffResetMs: opts.backoffResetMs }),
   });
   return { ledger, own, started, supervisor };
@@ -301,5 +302,29 @@ test('a table created at the location of a dropped one whose clean-up failed wai
   const deadline = Date.now() + 3_000;
   while (order.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(order, ['cleanup failed 7', 'cleanup 7', 'start 8']);
+  await supervisor.stop();
+});
+
+test('brokers that cannot serve the table\'s offsets (another Kafka cluster, after an ALTER): its tasks commit and stop, and the table is failed with the reason; running tasks are not asked again every tick', async () => {
+  let problem: string | undefined;
+  let asked = 0;
+  const { ledger, own, started, supervisor } = setup({ tickMs: 20, offsetsProblem: () => { asked += 1; return problem; } });
+  own.owned.add(7);
+  await supervisor.notify(7);
+  assert.equal(started.length, 1);
+  await new Promise((r) => setTimeout(r, 150)); // ticks of a running table
+  assert.equal(asked, 1, 'asked once, before the task started');
+  // The ALTER of kafka.broker.list: a batch-boundary change, so the tasks restart, and are asked first.
+  problem = 'table default.pv: kafka.broker.list (b:9092) reaches Kafka cluster B, but the table\'s offsets were read from cluster A; ...';
+  ledger.upsertStream({ tableId: 7, dbName: 'default', tableName: 'pv', specJson: JSON.stringify({ maxNumTasks: 1, brokers: ['b:9092'] }), layoutJson: '{}', desiredState: 'running' });
+  await supervisor.notify(7);
+  assert.equal(started.length, 1, 'no task started against the other cluster');
+  assert.deepEqual([started[0]!.stopped, started[0]!.committedAtStop], [true, true], 'what the task held (read from the first cluster) was committed');
+  assert.equal(supervisor.status(7)!.state, 'failed');
+  assert.equal(ledger.getStream(7)!.failure, problem);
+  const askedWhileFailed = asked;
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(started.length, 1, 'a failed table stays stopped until an ALTER');
+  assert.equal(asked, askedWhileFailed);
   await supervisor.stop();
 });
