@@ -584,6 +584,7 @@ export class Service {
     const { clusterId } = await (await this.admin(spec)).describeCluster();
     if (stream.kafkaClusterId === null) {
       this.ledger.recordKafkaCluster(tableId, clusterId);
+      await this.ownership.recordKafkaCluster(tableId, clusterId);
       return undefined;
     }
     if (stream.kafkaClusterId === clusterId) return undefined;

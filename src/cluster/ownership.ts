@@ -57,6 +57,9 @@ abstract class OwnershipBase {
     if ((await fs.exists(path)) && (await readHolder(fs, path))?.holder === this.holderName) await releaseTable(fs, path);
   }
 
+  /** The Kafka cluster a table's offsets belong to, first seen by this instance: a cluster shares it with the offsets. */
+  async recordKafkaCluster(_tableId: number, _kafkaCluster: string): Promise<void> {}
+
   /**
    * After DROP: the holder file goes with the table's other files, if it names us; not while a live
    * table has the same location (DROP, then CREATE of the same name): the file is that table's now.
@@ -165,10 +168,14 @@ export class ClusterOwnership extends OwnershipBase {
     if (last && last.owner !== this.c.instanceId && last.generation > view.generation) {
       return { ok: false, reason: `claimed by ${last.owner} in a newer group generation (${last.generation} > ${view.generation}); waiting for the next assignment` };
     }
-    const { token, partitions } = await this.log.claim(tableId, view.generation);
+    const { token, partitions, kafkaCluster } = await this.log.claim(tableId, view.generation);
     // From here the log is the truth; what only this ledger knows (a table run before there was a cluster) joins it.
     const localOnly = this.c.ledger.importPortable(tableId, partitions);
     await this.log.write(tableId, token, new Map([...localOnly].map(([p, next]) => [p, { next, pending: null }])));
+    // The Kafka cluster of those offsets too: a member that never ran the table checks its brokers against it.
+    const known = this.c.ledger.getStream(tableId)?.kafkaClusterId ?? undefined;
+    if (kafkaCluster !== undefined) this.c.ledger.recordKafkaCluster(tableId, kafkaCluster, { replace: true });
+    else if (known !== undefined) await this.log.writeSource(tableId, token, known);
     this.acquired.set(tableId, token);
     this.c.log.info({ tableId, generation: view.generation, partitions: Object.fromEntries([...partitions].map(([p, s]) => [p, s.next])) }, 'table claimed');
     return { ok: true, token };
@@ -212,6 +219,12 @@ export class ClusterOwnership extends OwnershipBase {
       this.c.log.warn({ tableId, err: (e as Error).message }, 'the dropped table\'s state stays in the cluster state log: no claim for its tombstones');
       return undefined;
     }
+  }
+
+  override async recordKafkaCluster(tableId: number, kafkaCluster: string): Promise<void> {
+    const token = this.acquired.get(tableId);
+    if (token === undefined) throw new OwnershipLostError(tableId, 'its claim was given up or replaced');
+    await this.log.writeSource(tableId, token, kafkaCluster);
   }
 
   async record(tableId: number, token: number | undefined, states: ReadonlyMap<number, PortablePartition>): Promise<void> {

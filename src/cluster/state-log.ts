@@ -1,5 +1,6 @@
 // The cluster's portable, fenced state: one compacted Kafka topic holding, per table, who claimed it
-// last and, per Kafka partition, the next offset and the batch recorded but maybe not published.
+// last, per Kafka partition, the next offset and the batch recorded but maybe not published, and the
+// id of the Kafka cluster those offsets belong to.
 // Every write is a Kafka transaction of the table's own transactional.id
 // (hive-kafka.<cluster>.table.<id>): a new owner's first transaction bumps the producer epoch, and
 // from then on every write of an earlier owner fails (INVALID_PRODUCER_EPOCH), even one already
@@ -21,11 +22,13 @@ export class OwnershipLostError extends Error {
 
 export interface Claim { owner: string; generation: number; at: number }
 
-type Entry = { kind: 'claim'; claim: Claim } | { kind: 'partition'; partition: number; state: PortablePartition; owner: string };
+type Entry = { kind: 'claim'; claim: Claim } | { kind: 'partition'; partition: number; state: PortablePartition; owner: string }
+  | { kind: 'source'; kafkaCluster: string };
 
 const claimKey = (tableId: number) => `t${tableId}`;
 const partitionKey = (tableId: number, partition: number) => `t${tableId}/p${partition}`;
-const keyRe = /^t(\d+)(?:\/p(\d+))?$/;
+const sourceKey = (tableId: number) => `t${tableId}/source`;
+const keyRe = /^t(\d+)(?:\/p(\d+)|\/(source))?$/;
 
 const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'INVALID_PRODUCER_ID_MAPPING']);
 
@@ -46,6 +49,7 @@ export class StateLog {
   private readonly held = new Map<number, Held>();
   private readonly claims = new Map<number, Claim>();
   private readonly partitions = new Map<number, Map<number, PortablePartition>>();
+  private readonly sources = new Map<number, string>();
   private tail: Consumer | undefined;
   /** Offsets of our own claim records still to be seen by the tail, and who waits for them. */
   private readonly waiting = new Map<number, () => void>();
@@ -85,10 +89,11 @@ export class StateLog {
     const m = keyRe.exec(key);
     if (m) {
       const tableId = Number(m[1]);
-      if (value === null) { if (m[2] === undefined) { this.claims.delete(tableId); this.partitions.delete(tableId); } }
+      if (value === null) { if (m[2] === undefined && m[3] === undefined) { this.claims.delete(tableId); this.partitions.delete(tableId); this.sources.delete(tableId); } }
       else {
         const entry = JSON.parse(value.toString()) as Entry;
         if (entry.kind === 'claim') this.claims.set(tableId, entry.claim);
+        else if (entry.kind === 'source') this.sources.set(tableId, entry.kafkaCluster);
         else {
           let parts = this.partitions.get(tableId);
           if (!parts) this.partitions.set(tableId, parts = new Map());
@@ -112,7 +117,7 @@ export class StateLog {
    * state returned includes everything any earlier owner committed. Returns the claim's token,
    * which every later write must carry: a write of an earlier claim of this same instance is refused.
    */
-  async claim(tableId: number, generation: number): Promise<{ token: number; partitions: Map<number, PortablePartition> }> {
+  async claim(tableId: number, generation: number): Promise<{ token: number; partitions: Map<number, PortablePartition>; kafkaCluster: string | undefined }> {
     await this.release(tableId);
     const producer = this.kafka.producer({
       transactionalId: `hive-kafka.${this.opts.cluster}.table.${tableId}`, idempotent: true, maxInFlightRequests: 1,
@@ -128,7 +133,7 @@ export class StateLog {
       const timer = setTimeout(() => { this.waiting.delete(offset); reject(new Error(`table ${tableId}: the state log ${this.opts.topic} was not read up to this claim (offset ${offset}) within 60 s`)); }, 60_000);
       this.waiting.set(offset, () => { clearTimeout(timer); resolve(); });
     });
-    return { token: held.token, partitions: new Map(this.partitions.get(tableId) ?? []) };
+    return { token: held.token, partitions: new Map(this.partitions.get(tableId) ?? []), kafkaCluster: this.sources.get(tableId) };
   }
 
   /** Records partitions' states in one transaction under the claim `token`; fails with OwnershipLostError once fenced. */
@@ -139,6 +144,13 @@ export class StateLog {
     await this.send(tableId, held, [...states].map(([partition, state]) => ({ key: partitionKey(tableId, partition), entry: { kind: 'partition', partition, state, owner: this.opts.instanceId } })));
   }
 
+  /** Records, under the claim `token`, the id of the Kafka cluster the table's offsets belong to. */
+  async writeSource(tableId: number, token: number, kafkaCluster: string): Promise<void> {
+    const held = this.held.get(tableId);
+    if (!held || held.token !== token) throw new OwnershipLostError(tableId, 'its claim was given up or replaced');
+    await this.send(tableId, held, [{ key: sourceKey(tableId), entry: { kind: 'source', kafkaCluster } }]);
+  }
+
   /**
    * After a DROP, under the claim `token`: a tombstone for the table's claim and each of its partitions,
    * so that compaction removes them and no member reads a dropped table's state at every start.
@@ -147,7 +159,8 @@ export class StateLog {
     const held = this.held.get(tableId);
     if (!held || held.token !== token) throw new OwnershipLostError(tableId, 'its claim was given up or replaced');
     const partitions = [...(this.partitions.get(tableId)?.keys() ?? [])];
-    await this.send(tableId, held, [...partitions.map((p) => ({ key: partitionKey(tableId, p), entry: null })), { key: claimKey(tableId), entry: null }]);
+    const source = this.sources.has(tableId) ? [{ key: sourceKey(tableId), entry: null }] : [];
+    await this.send(tableId, held, [...partitions.map((p) => ({ key: partitionKey(tableId, p), entry: null })), ...source, { key: claimKey(tableId), entry: null }]);
   }
 
   /** The token of this instance's current claim of the table, if it holds one. */

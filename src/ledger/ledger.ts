@@ -167,9 +167,13 @@ export class Ledger {
     this.write(() => this.db.prepare('UPDATE streams SET cleaned_at = ? WHERE table_id = ? AND cleaned_at IS NULL').run(Date.now(), tableId));
   }
 
-  /** Records the Kafka cluster of a table's offsets once: a later call for another id changes nothing. */
-  recordKafkaCluster(tableId: number, clusterId: string): void {
-    this.write(() => this.db.prepare('UPDATE streams SET kafka_cluster_id = ? WHERE table_id = ? AND kafka_cluster_id IS NULL').run(clusterId, tableId));
+  /**
+   * Records the Kafka cluster of a table's offsets once: a later call for another id changes nothing,
+   * unless `replace` (the offsets were just taken from a cluster's state log, with their cluster).
+   */
+  recordKafkaCluster(tableId: number, clusterId: string, opts: { replace?: boolean } = {}): void {
+    const unset = opts.replace ? '' : ' AND kafka_cluster_id IS NULL';
+    this.write(() => this.db.prepare(`UPDATE streams SET kafka_cluster_id = ? WHERE table_id = ?${unset}`).run(clusterId, tableId));
   }
 
   setDesiredState(tableId: number, state: DesiredState, event: string, detail?: unknown): void {

@@ -1,10 +1,14 @@
 // ALTER TABLE ... SET TBLPROPERTIES ('kafka.broker.list'=...) on the real stack with a second Kafka
 // cluster (test/stack/up.sh kafka2): brokers of the same cluster are taken as they are; brokers of
-// another cluster fail the table, because the ledger's offsets are positions in the first one.
+// another cluster fail the table, because the ledger's offsets are positions in the first one. In a
+// cluster of services the cluster id travels with the offsets in the state log.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { createTopics, producerFor, requireStack, stack } from './helpers/services.ts';
@@ -15,6 +19,9 @@ const run = promisify(execFile);
 const suffix = randomUUID().slice(0, 8);
 const topic = `broker-list-${suffix}`;
 const table = `broker_list_${suffix}`;
+/** The cluster test's table and members: a filter of their own, apart from the standalone service's. */
+const clusterSuffix = randomUUID().slice(0, 8);
+const clusterTable = `broker_list_cl_${clusterSuffix}`;
 /** The second cluster's listener (KAFKA2_PORT in test/stack/lib.sh). */
 const otherBrokers = '127.0.0.1:9192';
 const first = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-broker-list', logLevel: logLevel.NOTHING });
@@ -34,7 +41,7 @@ before(async () => {
 
 after(async () => {
   await service?.stop();
-  await runBeeline(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+  await runBeeline(`DROP TABLE IF EXISTS ${table}; DROP TABLE IF EXISTS ${clusterTable}`).catch(() => undefined);
   await run('bash', ['test/stack/down.sh', 'kafka2'], { maxBuffer: 16 << 20 });
 });
 
@@ -71,4 +78,31 @@ test('ALTER kafka.broker.list to brokers of another Kafka cluster fails the tabl
   await produce(first, range(120, 30));
   await eventually(`${table} running again, 150 committed`, async () => { const t = await view(); return t?.state === 'running' && t.partitions[0]?.committed === 150 ? true : undefined; }, 60_000, 300);
   assert.equal((await runBeeline(`SELECT count(*), count(DISTINCT id), min(id), max(id) FROM ${table}`)).trim(), '150\t150\t0\t149');
+});
+
+test('in a cluster, a member that never ran the table checks its brokers against the cluster id the state log carries with the offsets', async () => {
+  // Table offsets 0..119 of the first cluster are committed above; this table reads the same topic.
+  const dir = mkdtempSync(join(tmpdir(), 'hive-kafka-broker-list-'));
+  const member = (id: string) => startService({ tables: clusterSuffix, ledgerPath: join(dir, `${id}.db`), env: {
+    HIVE_KAFKA_CLUSTER: `it-${clusterSuffix}`, HIVE_KAFKA_CLUSTER_BOOTSTRAP: stack.kafkaBrokers, HIVE_KAFKA_CLUSTER_SESSION_TIMEOUT_MS: '10000', HIVE_KAFKA_INSTANCE_ID: id } });
+  const tableIn = async (s: RunningService) => (await s.status()).tables.find((t) => t.table === `default.${clusterTable}`);
+  const a = await member('member-a');
+  let b: RunningService | undefined;
+  try {
+    await runBeeline(`CREATE TABLE ${clusterTable} (id BIGINT) STORED BY 'org.apache.hadoop.hive.kafka.KafkaStreamStorageHandler'
+      TBLPROPERTIES ('kafka.topic'='${topic}', 'kafka.broker.list'='${stack.kafkaBrokers}', 'kafka.max.batch.period.ms'='300')`);
+    await eventually(`${clusterTable}: 150 committed on member-a`, async () => ((await tableIn(a))?.partitions[0]?.committed === 150 ? true : undefined), 90_000, 300);
+    await runBeeline(`ALTER TABLE ${clusterTable} SET TBLPROPERTIES ('kafka.ingestion.paused'='true')`);
+    await eventually(`${clusterTable} paused on member-a`, async () => { const t = await tableIn(a); return t?.state === 'paused' && t.tasks.length === 0 ? true : undefined; }, 30_000, 300);
+    await a.stop();
+    // Nobody runs it while its brokers move to the other cluster and it is resumed; then a member that never ran it takes it.
+    await runBeeline(`ALTER TABLE ${clusterTable} SET TBLPROPERTIES ('kafka.broker.list'='${otherBrokers}', 'kafka.ingestion.paused'='false')`);
+    b = await member('member-b');
+    const failed = await eventually(`${clusterTable} failed on member-b`, async () => { const t = await tableIn(b!); return t?.state === 'failed' ? t : undefined; }, 90_000, 500);
+    assert.match(failed.failure ?? '', /reaches Kafka cluster \S+, but the table's offsets were read from cluster \S+/);
+    assert.equal((await runBeeline(`SELECT count(*), count(DISTINCT id), max(id) FROM ${clusterTable}`)).trim(), '150\t150\t149', 'nothing read from the other cluster');
+  } finally {
+    await b?.stop();
+    await a.stop();
+  }
 });

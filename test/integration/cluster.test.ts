@@ -310,9 +310,9 @@ test('at the end every table has count = distinct = produced, in DuckDB and in H
   }
 });
 
-/** Waits for a tombstone of the dropped table's claim, then returns the tombstoned keys among its claim's and partitions'. */
+/** Waits for a tombstone of the dropped table's claim, then returns the tombstoned keys among its claim's, partitions' and Kafka cluster id's. */
 async function tombstonesAfter(from: number, x: (typeof TABLES)[number], tableId: number): Promise<{ keys: string[]; expected: string[] }> {
-  const expected = [`t${tableId}`, ...Array.from({ length: x.partitions }, (_, p) => `t${tableId}/p${p}`)].sort();
+  const expected = [`t${tableId}`, `t${tableId}/source`, ...Array.from({ length: x.partitions }, (_, p) => `t${tableId}/p${p}`)].sort();
   const keys = await eventually(`tombstones of ${x.table} (id ${tableId}) in ${STATE_TOPIC}`, async () => {
     // -Z: a null value prints as NULL.
     const { stdout } = await promisify(execFile)('kcat', ['-C', '-b', stack.kafkaBrokers, '-t', STATE_TOPIC, '-p', '0', '-o', String(from), '-e', '-q', '-Z',
@@ -328,7 +328,7 @@ async function tableIdOf(table: string): Promise<number> {
   try { return Number((await c.getTable('default', table)).id); } finally { c.close(); }
 }
 
-test('DROP TABLE in a cluster: its owner leaves a tombstone for the claim and each partition in the state log', async () => {
+test('DROP TABLE in a cluster: its owner leaves a tombstone for the claim, each partition and the Kafka cluster id in the state log', async () => {
   const x = TABLES[1]!; // 2 partitions
   const tableId = await tableIdOf(x.table);
   const from = await stateLogEnd();
