@@ -688,7 +688,7 @@ export class Service {
 
   /** Drops the metric series of names no live table has now (a DROP, or the old name of a RENAME). */
   private forgetGoneSeries(): Promise<void> {
-    const live = new Set(this.ledger.listStreams().filter((s) => s.desiredState !== 'dropped').map((s) => `${s.dbName}.${s.tableName}`));
+    const live = new Set(this.ledger.listStreams().map((s) => `${s.dbName}.${s.tableName}`));
     return forgetGoneTables(perTableSeries, live);
   }
 
