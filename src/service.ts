@@ -582,6 +582,7 @@ export class Service {
     const stream = this.ledger.getStream(tableId);
     if (!stream) return undefined;
     const { clusterId } = await (await this.admin(spec)).describeCluster();
+    if (!clusterId) return undefined; // brokers before Kafka 0.10.1 name no cluster: nothing to compare
     if (stream.kafkaClusterId === null) {
       this.ledger.recordKafkaCluster(tableId, clusterId);
       await this.ownership.recordKafkaCluster(tableId, clusterId);
