@@ -32,10 +32,7 @@ before(async () => {
   await requireStack();
   await run('bash', ['test/stack/up.sh', 'kafka2'], { maxBuffer: 16 << 20 });
   await createTopics([{ topic, partitions: 1 }]);
-  const admin = other.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-  await admin.disconnect();
+  await createTopics([{ topic, partitions: 1 }], otherBrokers); // its broker started a moment ago: the helper's wait for leaders
   service = await startService({ tables: suffix });
 });
 

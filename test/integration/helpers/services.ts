@@ -57,12 +57,15 @@ export async function requireStack(): Promise<void> {
   await requireHdfs();
 }
 
-/** Creates a topic on the stack's broker and waits for its partition leaders. `config`: topic-level settings (retention.ms...). */
-export async function createTopics(topics: { topic: string; partitions: number; config?: Record<string, string> }[]): Promise<void> {
+/**
+ * Creates a topic on the stack's broker (or on `brokers`: the second cluster, kafka2) and waits for its
+ * partition leaders. `config`: topic-level settings (retention.ms...).
+ */
+export async function createTopics(topics: { topic: string; partitions: number; config?: Record<string, string> }[], brokers = stack.kafkaBrokers): Promise<void> {
   const { Kafka, logLevel } = await import('kafkajs');
   // More retries than kafkajs's default 5: the bench's 200-table step failed on 2 cores with "This server
   // does not host this topic-partition" (2026-12-02), from this wait for leaders or from its producer.
-  const admin = new Kafka({ brokers: stack.kafkaBrokers.split(','), clientId: 'it-admin', logLevel: logLevel.NOTHING, retry: { retries: 12, maxRetryTime: 10_000 } }).admin();
+  const admin = new Kafka({ brokers: brokers.split(','), clientId: 'it-admin', logLevel: logLevel.NOTHING, retry: { retries: 12, maxRetryTime: 10_000 } }).admin();
   await admin.connect();
   try {
     await admin.createTopics({ topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1, configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })) })), waitForLeaders: false });
@@ -83,7 +86,7 @@ export async function createTopics(topics: { topic: string; partitions: number; 
         waiting = [`${names.length} topics (${(e as Error).message})`];
       }
       if (waiting.length === 0) return;
-      if (Date.now() > deadline) throw new Error(`Kafka at ${stack.kafkaBrokers} created ${waiting.slice(0, 5).join(', ')}${waiting.length > 5 ? ` and ${waiting.length - 5} more` : ''} but gave them no leader within 60 s`);
+      if (Date.now() > deadline) throw new Error(`Kafka at ${brokers} created ${waiting.slice(0, 5).join(', ')}${waiting.length > 5 ? ` and ${waiting.length - 5} more` : ''} but gave them no leader within 60 s`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   } finally {
